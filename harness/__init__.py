@@ -1,0 +1,3 @@
+"""cdcbench: deploy CDC patterns, drive load, measure lag and check the projections."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Checkers: lag against the ledger, and the projection's state at convergence."""

@@ -1,0 +1,131 @@
+"""Per-change lag: first time a projection shows a change's version (or a later one)
+minus the change's time.
+
+Lag is taken from the commit acknowledgement and from the intended start
+(coordinated-omission-free), recorded in HDR histograms (µs, 3 significant
+digits) and summarised as percentiles in milliseconds, overall and per window of
+commit time. A change overwritten before the projection showed it is
+"superseded": its lag is counted until the newer version appeared.
+"""
+
+import bisect
+import itertools
+from collections import defaultdict
+from collections.abc import Iterable
+
+from hdrh.histogram import HdrHistogram
+from pydantic import BaseModel
+
+from harness.load.ledger import COMMITTED, Change, Entity
+from harness.observe.base import Observation
+
+_MAX_LAG_US = 3_600 * 1_000_000
+_PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
+
+
+class Percentiles(BaseModel):
+    count: int
+    p50: float | None = None
+    p90: float | None = None
+    p99: float | None = None
+    p999: float | None = None
+    max: float | None = None
+
+
+class LagWindow(BaseModel):
+    start_s: float
+    """Window start, seconds after the first commit."""
+    count: int
+    p50: float
+    p99: float
+    max: float
+
+
+class LagReport(BaseModel):
+    from_commit_ms: Percentiles
+    from_intent_ms: Percentiles
+    over_time: list[LagWindow]
+    """Lag from commit, by window of commit time."""
+    seen: int
+    unseen: int
+    """Committed changes the projection never showed (nor anything newer)."""
+    superseded: int
+
+
+def _histogram() -> HdrHistogram:
+    return HdrHistogram(1, _MAX_LAG_US, 3)
+
+
+def _summary(histogram: HdrHistogram) -> Percentiles:
+    count = histogram.get_total_count()
+    if not count:
+        return Percentiles(count=0)
+    values = {name: histogram.get_value_at_percentile(p) / 1000 for name, p in _PERCENTILES.items()}
+    return Percentiles(count=count, max=histogram.get_max_value() / 1000, **values)
+
+
+class _FirstShown:
+    """For one entity: when each version (or a newer one) first appeared."""
+
+    def __init__(self, observations: list[Observation]) -> None:
+        observations.sort(key=lambda o: o.seen_ns)
+        self.times = [o.seen_ns for o in observations]
+        self.versions = [o.version for o in observations]
+        self.newest = list(itertools.accumulate(self.versions, max))
+
+    def first(self, version: int) -> tuple[int, int] | None:
+        """(seen_ns, version shown) of the first observation at or past `version`."""
+        i = bisect.bisect_left(self.newest, version)
+        if i == len(self.newest):
+            return None
+        return self.times[i], self.versions[i]
+
+
+def measure_lag(
+    changes: Iterable[Change], observations: Iterable[Observation], window_s: float
+) -> LagReport:
+    by_entity: dict[Entity, list[Observation]] = defaultdict(list)
+    for observation in observations:
+        by_entity[observation.entity].append(observation)
+    shown = {entity: _FirstShown(obs) for entity, obs in by_entity.items()}
+
+    from_commit, from_intent = _histogram(), _histogram()
+    windows: dict[int, HdrHistogram] = defaultdict(_histogram)
+    seen = unseen = superseded = 0
+    committed = [c for c in changes if c.status == COMMITTED]
+    origin = min((c.acked_ns for c in committed), default=0)
+    window_ns = int(window_s * 1e9)
+    for change in committed:
+        entity_shown = shown.get(change.entity)
+        first = entity_shown.first(change.version) if entity_shown else None
+        if first is None:
+            unseen += 1
+            continue
+        seen_ns, version_shown = first
+        seen += 1
+        superseded += version_shown > change.version
+        lag_us = max(1, (seen_ns - change.acked_ns) // 1000)
+        from_commit.record_value(min(lag_us, _MAX_LAG_US))
+        from_intent.record_value(min(max(1, (seen_ns - change.intended_ns) // 1000), _MAX_LAG_US))
+        windows[(change.acked_ns - origin) // window_ns].record_value(min(lag_us, _MAX_LAG_US))
+
+    over_time = []
+    for index in sorted(windows):
+        summary = _summary(windows[index])
+        over_time.append(
+            LagWindow(
+                start_s=round(index * window_s, 3),
+                count=summary.count,
+                p50=summary.p50 or 0.0,
+                p99=summary.p99 or 0.0,
+                max=summary.max or 0.0,
+            )
+        )
+    return LagReport(
+        from_commit_ms=_summary(from_commit),
+        from_intent_ms=_summary(from_intent),
+        over_time=over_time,
+        seen=seen,
+        unseen=unseen,
+        superseded=superseded,
+    )

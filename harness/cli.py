@@ -1,0 +1,118 @@
+"""The `cdcbench` command: run, patterns, doctor."""
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+from typing import NoReturn
+
+from harness import __version__, signals
+from harness.errors import INTERRUPTED_EXIT, USER_ERROR_EXIT, UserError
+from harness.patterns import PATTERNS
+from harness.settings import Settings
+from harness.targets import TARGETS
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UserError(f"{message} (see {self.prog} --help)")
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from harness import pipeline
+    from harness.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario, args.pattern)
+    if args.reports_dir:
+        settings = settings.model_copy(update={"reports_dir": args.reports_dir})
+    outcome = pipeline.run(scenario, args.target, settings)
+    for name, pattern in outcome.results.patterns.items():
+        for projection_name, projection in pattern.projections.items():
+            lag = projection.lag.from_commit_ms if projection.lag else None
+            figures = (
+                f"p50 {lag.p50:.1f} ms, p99 {lag.p99:.1f} ms, max {lag.max:.1f} ms"
+                if (lag and lag.count)
+                else "no lag measured"
+            )
+            anomalies = sum(n for k, n in projection.check.counts.items() if k != "unconverged")
+            print(
+                f"{name}/{projection_name}: {figures}; {anomalies} anomalies; "
+                f"valid={projection.check.valid}"
+            )
+    print(f"Report: {outcome.run_dir / 'index.html'}")
+    return 0 if all(p.valid is True for p in outcome.results.patterns.values()) else 1
+
+
+def _patterns(_: argparse.Namespace, __: Settings) -> int:
+    width = max(len(name) for name in PATTERNS)
+    for name, pattern in PATTERNS.items():
+        print(f"{name:<{width}}  {pattern.summary}")
+    return 0
+
+
+def _doctor(_: argparse.Namespace, settings: Settings) -> int:
+    from harness.doctor import diagnose
+
+    findings = diagnose(settings)
+    for f in findings:
+        status = "OK" if f.ok else ("missing" if f.required else "absent (optional)")
+        print(f"{f.item:<18} {status:<18} {f.detail}")
+    return 0 if all(f.ok or not f.required for f in findings) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser = _Parser(
+        prog="cdcbench",
+        parents=[common],
+        description="Benchmark and verify CDC / event-sourcing patterns on AWS.",
+    )
+    parser.add_argument("--version", action="version", version=f"cdcbench {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser("run", parents=[common], help="run a scenario and write a report")
+    run.add_argument("scenario", type=Path, help="scenario YAML file")
+    run.add_argument(
+        "--pattern",
+        action="append",
+        metavar="P",
+        help="run only this pattern (repeatable; replaces the scenario's list)",
+    )
+    run.add_argument(
+        "--target", default="local", choices=sorted(TARGETS), help="where to run (default: local)"
+    )
+    run.add_argument("--reports-dir", type=Path, help="where run directories go (default: reports)")
+    run.set_defaults(func=_run)
+
+    patterns = commands.add_parser("patterns", parents=[common], help="list the patterns")
+    patterns.set_defaults(func=_patterns)
+    doctor = commands.add_parser("doctor", parents=[common], help="check this machine's tools")
+    doctor.set_defaults(func=_doctor)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    signals.install()
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.func(args, Settings()))
+    except UserError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"cdcbench: error: {exc}", file=sys.stderr)
+        return USER_ERROR_EXIT
+    except KeyboardInterrupt:
+        print("cdcbench: interrupted; resources were torn down and results kept", file=sys.stderr)
+        return INTERRUPTED_EXIT
+    except Exception as exc:
+        if debug:
+            raise
+        print(
+            f"cdcbench: internal error: {type(exc).__name__}: {exc} "
+            "(run with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 1

@@ -1,0 +1,1 @@
+"""The workload model, the paced writer and the ledger: the ground truth of every run."""

@@ -1,0 +1,1 @@
+"""The embedded cloud of the `local` target: PostgreSQL, moto and (later) the local engines."""

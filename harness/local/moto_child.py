@@ -1,0 +1,44 @@
+"""Entry point of the moto server child process: `python -m harness.local.moto_child`.
+
+Applies the moto fixes, serves on an OS-chosen port, prints `{"port": N}` on one
+line of stdout, and exits on SIGTERM/SIGINT or when its parent goes away.
+"""
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+
+from moto.server import ThreadedMotoServer
+
+from harness.local import moto_fixes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--parent-pid", type=int, required=True)
+    args = parser.parse_args()
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    moto_fixes.apply()
+    server = ThreadedMotoServer(ip_address=args.host, port=0, verbose=False)
+    server.start()
+    _, port = server.get_host_and_port()
+
+    done = threading.Event()
+    for s in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(s, lambda *_: done.set())
+    print(json.dumps({"port": port}), flush=True)
+    while not done.wait(1.0):
+        if os.getppid() != args.parent_pid:
+            break
+    server.stop()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

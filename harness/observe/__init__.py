@@ -1,0 +1,22 @@
+"""Observers: tail each projection and record (entity, version, seen_at)."""
+
+from pathlib import Path
+from typing import Any
+
+from harness.observe.base import Observation, Observer, read_observations
+from harness.observe.dynamodb_stream import DynamoDBStreamObserver
+from harness.patterns.base import Projection
+from harness.targets.base import AwsAccess
+
+OBSERVERS: dict[str, type[Observer]] = {"dynamodb_stream": DynamoDBStreamObserver}
+
+
+def make_observer(
+    projection: Projection, outputs: dict[str, Any], aws: AwsAccess, log_path: Path
+) -> Observer:
+    """Build the projection's observer with the resources Terraform created for it."""
+    resources = {param: outputs[output] for param, output in projection.resources.items()}
+    return OBSERVERS[projection.observer](projection.name, log_path, aws, **resources)
+
+
+__all__ = ["OBSERVERS", "Observation", "Observer", "make_observer", "read_observations"]

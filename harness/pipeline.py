@@ -1,0 +1,221 @@
+"""One run: target up → for each pattern: fresh source schema, apply, observe while loading,
+wait for convergence, check, destroy → results.json + index.html → target down.
+
+Whatever happens (errors, Ctrl-C, SIGTERM), Terraform destroys what it applied,
+the target stops, and the results gathered so far are written.
+"""
+
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from harness import progress, terraform
+from harness.check.lag import measure_lag
+from harness.check.result import CheckResult, merge_validity
+from harness.check.state import check_state
+from harness.errors import UserError
+from harness.load import schema
+from harness.load.ledger import Change, Entity, final_state, read_ledger
+from harness.load.writer import run_load
+from harness.observe import Observer, make_observer, read_observations
+from harness.patterns import PATTERNS, Pattern
+from harness.report.html import write_html
+from harness.report.results import Convergence, PatternResult, ProjectionResult, Results
+from harness.scenario import Scenario
+from harness.settings import Settings
+from harness.targets import Target, make_target
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    results: Results
+
+
+def new_run_id(scenario: str) -> str:
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{scenario}-{secrets.token_hex(2)}"
+
+
+def run(scenario: Scenario, target_name: str, settings: Settings) -> RunOutcome:
+    """Run every pattern of the scenario on the target; always writes the report."""
+    run_id = new_run_id(scenario.name)
+    run_dir = settings.reports_dir.resolve() / run_id
+    run_dir.mkdir(parents=True)
+    results = Results(
+        run_id=run_id,
+        started_at=_now(),
+        scenario=scenario.model_dump(mode="json"),
+    )
+    progress.console.print(f"Run [bold]{run_id}[/] on target [bold]{target_name}[/]")
+    try:
+        results.environment.tools["terraform"] = terraform.terraform_version(settings)
+        with make_target(target_name, settings, run_dir / "target") as target:
+            results.target = target.describe()
+            for name in scenario.patterns:
+                pattern = PATTERNS[name]
+                results.patterns[name] = PatternResult(summary=pattern.summary)
+                _run_pattern(
+                    pattern,
+                    scenario,
+                    target,
+                    settings,
+                    run_dir / name,
+                    run_id,
+                    results.patterns[name],
+                )
+        results.status = "completed"
+    except KeyboardInterrupt:
+        results.status = "interrupted"
+        raise
+    except Exception as exc:
+        results.status = "failed"
+        results.error = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+        for result in results.patterns.values():
+            if result.status == "running":
+                result.status, result.error = "failed", results.error
+        raise
+    finally:
+        results.finished_at = _now()
+        results.write(run_dir)
+        write_html(results, run_dir)
+        _point_latest(settings.reports_dir, run_id)
+    return RunOutcome(run_dir, results)
+
+
+def _run_pattern(
+    pattern: Pattern,
+    scenario: Scenario,
+    target: Target,
+    settings: Settings,
+    workdir: Path,
+    run_id: str,
+    result: PatternResult,
+) -> None:
+    schema.reset(target.source_dsn)
+    ledger_path = workdir / "ledger.csv"
+    deployment = terraform.Deployment(
+        pattern.module, workdir, target.aws.env(), {"run_id": run_id}, settings
+    )
+    interrupted = False
+    try:
+        with deployment:
+            observers = {
+                p.name: make_observer(
+                    p, deployment.outputs, target.aws, workdir / f"observations-{p.name}.csv"
+                )
+                for p in pattern.projections
+            }
+            convergence: dict[str, Convergence] = {}
+            try:
+                for observer in observers.values():
+                    observer.start()
+                hook = (
+                    pattern.post_commit(deployment.outputs, target.aws)
+                    if pattern.post_commit
+                    else None
+                )
+                result.load = run_load(target.source_dsn, scenario, ledger_path, hook)
+                convergence = _await_convergence(
+                    final_state(read_ledger(ledger_path)),
+                    observers,
+                    scenario.check.converge_timeout_s,
+                )
+            except KeyboardInterrupt:
+                interrupted = True
+            finally:
+                for observer in observers.values():
+                    observer.stop()
+            result.projections = _evaluate(pattern, scenario, ledger_path, observers, convergence)
+            result.valid = merge_validity(p.check.valid for p in result.projections.values())
+            result.status = "interrupted" if interrupted else "completed"
+    finally:
+        result.terraform_s = deployment.timings
+    if interrupted:
+        raise KeyboardInterrupt
+
+
+def _await_convergence(
+    expected: dict[Entity, Change], observers: dict[str, Observer], timeout_s: float
+) -> dict[str, Convergence]:
+    """Wait until each projection shows the ledger's final state, or the deadline passes."""
+    started = time.monotonic()
+    done: dict[str, Convergence] = {}
+    with progress.step(f"Waiting for {len(observers)} projection(s) to converge") as update:
+        while True:
+            elapsed = time.monotonic() - started
+            for name, observer in observers.items():
+                if name not in done and (observer.error or _pending(expected, observer) == 0):
+                    done[name] = Convergence(
+                        converged=not observer.error, seconds=round(elapsed, 3)
+                    )
+            if len(done) == len(observers) or elapsed > timeout_s:
+                break
+            update(f"{len(done)}/{len(observers)} converged")
+            time.sleep(0.1)
+    for name in observers.keys() - done.keys():
+        done[name] = Convergence(converged=False, seconds=round(time.monotonic() - started, 3))
+    return done
+
+
+def _pending(expected: dict[Entity, Change], observer: Observer) -> int:
+    """Entities whose final state the observer has not seen yet."""
+    pending = 0
+    for entity, last in expected.items():
+        seen = observer.state.get(entity)
+        if last.op == "delete":
+            pending += seen is not None and (seen[0] < last.version or seen[1])
+        else:
+            pending += seen is None or seen[0] < last.version or not seen[1]
+    return pending
+
+
+def _evaluate(
+    pattern: Pattern,
+    scenario: Scenario,
+    ledger_path: Path,
+    observers: dict[str, Observer],
+    convergence: dict[str, Convergence],
+) -> dict[str, ProjectionResult]:
+    changes = read_ledger(ledger_path) if ledger_path.exists() else []
+    expected = final_state(changes)
+    projections = {}
+    with progress.step(f"Checking {pattern.name}"):
+        for projection in pattern.projections:
+            observer = observers[projection.name]
+            converged = projection.name in convergence and convergence[projection.name].converged
+            error = observer.error
+            try:
+                snapshot = observer.snapshot()
+                check = check_state(expected, snapshot, converged, scenario.check.max_examples)
+            except Exception as exc:
+                error = error or f"snapshot failed: {type(exc).__name__}: {exc}"
+                check = CheckResult(valid="unknown")
+            projections[projection.name] = ProjectionResult(
+                kind=projection.kind,
+                observer=projection.observer,
+                floor_ms=pattern.floor_ms,
+                observed=observer.observed,
+                lag=measure_lag(
+                    changes, read_observations(observer.log_path), scenario.check.lag_window_s
+                ),
+                convergence=convergence.get(projection.name),
+                check=check,
+                error=error,
+            )
+    return projections
+
+
+def _point_latest(reports_dir: Path, run_id: str) -> None:
+    """Make reports/latest a relative symlink to the newest run (replaced atomically)."""
+    link = reports_dir / "latest"
+    temporary = reports_dir / f".latest-{os.getpid()}"
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(run_id)
+    os.replace(temporary, link)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")

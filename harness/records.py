@@ -1,0 +1,76 @@
+"""Append-only CSV files of flat dataclass records (the ledger, observation logs).
+
+csv is used rather than a columnar format: appends are cheap, a crash loses at
+most the last second (flushed at least once a second while appending), and the
+files are readable by hand.
+"""
+
+import csv
+import dataclasses
+import time
+import typing
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+_FLUSH_EVERY_S = 1.0
+
+
+def _columns(record_type: type) -> list[tuple[str, type]]:
+    hints = typing.get_type_hints(record_type)
+    return [(f.name, hints[f.name]) for f in dataclasses.fields(record_type)]
+
+
+class RecordWriter(Generic[T]):
+    """Appends records of one dataclass type, one CSV row each, header first."""
+
+    def __init__(self, path: Path, record_type: type[T]) -> None:
+        self.path = path
+        self._names = [name for name, _ in _columns(record_type)]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        self._csv = csv.writer(self._file)
+        self._csv.writerow(self._names)
+        self._flushed = time.monotonic()
+        self.count = 0
+
+    def append(self, record: T) -> None:
+        self._csv.writerow([getattr(record, name) for name in self._names])
+        self.count += 1
+        now = time.monotonic()
+        if now - self._flushed >= _FLUSH_EVERY_S:
+            self._file.flush()
+            self._flushed = now
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+    def __enter__(self) -> "RecordWriter[T]":
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def read_records(path: Path, record_type: type[T]) -> Iterator[T]:
+    """Records of a file written by RecordWriter (a torn last line from a crash is skipped)."""
+    columns = _columns(record_type)
+    convert: list[Any] = [int if kind is int else str for _, kind in columns]
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = csv.reader(f)
+        header = next(rows, None)
+        if header != [name for name, _ in columns]:
+            raise ValueError(f"{path}: not a {record_type.__name__} file (header {header})")
+        for row in rows:
+            if len(row) != len(columns):
+                continue
+            yield record_type(*(c(v) for c, v in zip(convert, row, strict=True)))

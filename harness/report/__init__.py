@@ -1,0 +1,1 @@
+"""Run reports: results JSON (versioned schema) and a self-contained HTML page."""

@@ -1,0 +1,97 @@
+"""Scenario files: pure data saying what to run. Validated strictly (unknown keys are errors)."""
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from harness.errors import UserError
+from harness.patterns import PATTERNS
+
+Op = Literal["insert", "update", "delete"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LoadSpec(_Strict):
+    duration_s: float = Field(gt=0, le=86_400, description="How long load is offered.")
+    rate_per_s: float = Field(gt=0, le=100_000, description="Changes offered per second.")
+
+
+class WorkloadSpec(_Strict):
+    mix: dict[Op, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: {"insert": 50.0, "update": 40.0, "delete": 10.0},
+        description="Relative weights of the operations.",
+    )
+    abort_ratio: float = Field(0.0, ge=0, lt=1, description="Share of transactions rolled back.")
+
+    @field_validator("mix")
+    @classmethod
+    def _needs_inserts(cls, mix: dict[str, float]) -> dict[str, float]:
+        if mix.get("insert", 0) <= 0:
+            raise ValueError("insert weight must be > 0 (updates and deletes need rows)")
+        return mix
+
+
+class CheckSpec(_Strict):
+    converge_timeout_s: float = Field(60, gt=0, le=3_600)
+    lag_window_s: float = Field(1.0, gt=0, le=3_600, description="Width of lag-over-time windows.")
+    max_examples: int = Field(5, ge=0, le=1_000)
+
+
+class Scenario(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,15}$", description="Short id used in run ids.")
+    description: str = ""
+    patterns: list[str] = Field(min_length=1)
+    load: LoadSpec
+    workload: WorkloadSpec = WorkloadSpec()
+    check: CheckSpec = CheckSpec()
+
+    @field_validator("patterns")
+    @classmethod
+    def _known_patterns(cls, names: list[str]) -> list[str]:
+        unknown = [n for n in names if n not in PATTERNS]
+        if unknown:
+            raise ValueError(f"unknown pattern {unknown[0]!r} (known: {', '.join(PATTERNS)})")
+        if len(set(names)) != len(names):
+            raise ValueError("a pattern is listed twice")
+        return names
+
+
+def load_scenario(path: Path, patterns: list[str] | None = None) -> Scenario:
+    """Read and validate a scenario file; `patterns` replaces the file's list when given."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"scenario file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read scenario {path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise UserError(f"{path}: not valid YAML{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: a scenario must be a mapping of keys (name, patterns, load, ...)")
+    if patterns:
+        data["patterns"] = patterns
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise UserError(f"{path}: {_describe(exc)}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "scenario"
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif err["type"] == "missing":
+            message = "required key is missing"
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)

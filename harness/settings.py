@@ -1,0 +1,23 @@
+"""Machine-level settings, read from `CDCBENCH_*` environment variables.
+
+Scenario files say what to run; these say where the tools are on this machine.
+"""
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CDCBENCH_", extra="ignore")
+
+    terraform_bin: str = "terraform"
+    """Terraform binary: a name looked up on PATH, or a path."""
+    tf_plugin_mirror: Path = Path("/opt/tf-plugins")
+    """Filesystem provider mirror; used only when it exists."""
+    reports_dir: Path = Path("reports")
+    pg_bindir: Path | None = None
+    """PostgreSQL server binaries; found via PATH, pg_config or /usr/lib/postgresql otherwise."""
+    pg_os_user: str = "postgres"
+    """OS user that runs the throwaway PostgreSQL cluster when the harness runs as root."""
+    aws_region: str = "us-east-1"

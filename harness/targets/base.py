@@ -1,0 +1,93 @@
+"""What every target provides: a source database DSN and an AWS API to deploy into."""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, ClassVar
+
+import boto3
+from botocore.config import Config
+
+from harness import signals
+from harness.settings import Settings
+
+
+@dataclass(frozen=True)
+class AwsAccess:
+    """How to reach an AWS API: region, optional endpoint and static credentials."""
+
+    region: str
+    endpoint_url: str | None = None
+    credentials: dict[str, str] = field(default_factory=dict, repr=False)
+    max_attempts: int | None = None
+    """Emulators answer unimplemented calls with HTTP 500: retrying them only wastes minutes."""
+
+    def env(self) -> dict[str, str]:
+        """Environment for Terraform's provider and other AWS SDK subprocesses."""
+        env = {"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region, **self.credentials}
+        if self.endpoint_url:
+            env["AWS_ENDPOINT_URL"] = self.endpoint_url
+        if self.max_attempts:
+            env["AWS_MAX_ATTEMPTS"] = str(self.max_attempts)
+        return env
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for `service` on this API (one per thread: clients are not shared)."""
+        session = boto3.session.Session(
+            region_name=self.region,
+            aws_access_key_id=self.credentials.get("AWS_ACCESS_KEY_ID"),
+            aws_secret_access_key=self.credentials.get("AWS_SECRET_ACCESS_KEY"),
+        )
+        retries = {"max_attempts": self.max_attempts or 5, "mode": "standard"}
+        config = Config(retries=retries, connect_timeout=5, read_timeout=30)
+        return session.client(service, endpoint_url=self.endpoint_url, config=config)
+
+
+class Target(ABC):
+    """A place to run patterns. Use as a context manager: stopped on any exit, Ctrl-C included."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+
+    def __init__(self, settings: Settings, log_dir: Path) -> None:
+        self.settings = settings
+        self.log_dir = log_dir
+
+    @property
+    @abstractmethod
+    def source_dsn(self) -> str:
+        """libpq connection string of the source database."""
+
+    @property
+    @abstractmethod
+    def aws(self) -> AwsAccess: ...
+
+    @abstractmethod
+    def start(self) -> None: ...
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Release everything `start` made, even after a partial start. Idempotent."""
+
+    def describe(self) -> dict[str, str]:
+        """Facts about the target worth keeping with the results (versions, endpoints)."""
+        return {"name": self.name}
+
+    def __enter__(self) -> "Target":
+        try:
+            self.start()
+        except BaseException:
+            with signals.deferred(f"stopping the {self.name} target"):
+                self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        with signals.deferred(f"stopping the {self.name} target"):
+            self.stop()

@@ -1,0 +1,9 @@
+output "read_model_table" {
+  description = "Name of the DynamoDB read model the application writes after commit."
+  value       = module.read_model.name
+}
+
+output "read_model_stream_arn" {
+  description = "Stream of the read model, tailed by the harness's observer."
+  value       = module.read_model.stream_arn
+}
