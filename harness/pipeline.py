@@ -23,7 +23,13 @@ from harness.load.writer import run_load
 from harness.observe import Observer, make_observer, read_observations
 from harness.patterns import PATTERNS, Pattern
 from harness.report.html import write_html
-from harness.report.results import Convergence, PatternResult, ProjectionResult, Results
+from harness.report.results import (
+    Convergence,
+    PatternResult,
+    ProjectionResult,
+    Results,
+    Status,
+)
 from harness.scenario import Scenario
 from harness.settings import Settings
 from harness.targets import Target, make_target
@@ -43,7 +49,13 @@ def run(scenario: Scenario, target_name: str, settings: Settings) -> RunOutcome:
     """Run every pattern of the scenario on the target; always writes the report."""
     run_id = new_run_id(scenario.name)
     run_dir = settings.reports_dir.resolve() / run_id
-    run_dir.mkdir(parents=True)
+    try:
+        run_dir.mkdir(parents=True)
+    except OSError as exc:
+        raise UserError(
+            f"cannot create the run directory {run_dir}: {exc.strerror}: "
+            "choose another with --reports-dir or CDCBENCH_REPORTS_DIR"
+        ) from None
     results = Results(
         run_id=run_id,
         started_at=_now(),
@@ -68,14 +80,11 @@ def run(scenario: Scenario, target_name: str, settings: Settings) -> RunOutcome:
                 )
         results.status = "completed"
     except KeyboardInterrupt:
-        results.status = "interrupted"
+        _end_running(results, "interrupted", None)
         raise
     except Exception as exc:
-        results.status = "failed"
-        results.error = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
-        for result in results.patterns.values():
-            if result.status == "running":
-                result.status, result.error = "failed", results.error
+        error = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+        _end_running(results, "failed", error)
         raise
     finally:
         results.finished_at = _now()
@@ -180,7 +189,6 @@ def _evaluate(
     convergence: dict[str, Convergence],
 ) -> dict[str, ProjectionResult]:
     changes = read_ledger(ledger_path) if ledger_path.exists() else []
-    expected = final_state(changes)
     projections = {}
     with progress.step(f"Checking {pattern.name}"):
         for projection in pattern.projections:
@@ -189,7 +197,7 @@ def _evaluate(
             error = observer.error
             try:
                 snapshot = observer.snapshot()
-                check = check_state(expected, snapshot, converged, scenario.check.max_examples)
+                check = check_state(changes, snapshot, converged, scenario.check.max_examples)
             except Exception as exc:
                 error = error or f"snapshot failed: {type(exc).__name__}: {exc}"
                 check = CheckResult(valid="unknown")
@@ -206,6 +214,13 @@ def _evaluate(
                 error=error,
             )
     return projections
+
+
+def _end_running(results: Results, status: Status, error: str | None) -> None:
+    results.status, results.error = status, error
+    for result in results.patterns.values():
+        if result.status == "running":
+            result.status, result.error = status, error
 
 
 def _point_latest(reports_dir: Path, run_id: str) -> None:

@@ -7,6 +7,7 @@ files are readable by hand.
 
 import csv
 import dataclasses
+import os
 import time
 import typing
 from collections.abc import Iterator
@@ -62,15 +63,34 @@ class RecordWriter(Generic[T]):
 
 
 def read_records(path: Path, record_type: type[T]) -> Iterator[T]:
-    """Records of a file written by RecordWriter (a torn last line from a crash is skipped)."""
+    """Records of a file written by RecordWriter; a torn last line (no line end: the
+    writer crashed mid-row) is skipped, any other malformed row is an error."""
     columns = _columns(record_type)
     convert: list[Any] = [int if kind is int else str for _, kind in columns]
+    torn = _ends_mid_line(path)
     with open(path, newline="", encoding="utf-8") as f:
         rows = csv.reader(f)
         header = next(rows, None)
         if header != [name for name, _ in columns]:
             raise ValueError(f"{path}: not a {record_type.__name__} file (header {header})")
+        pending: list[str] | None = None
         for row in rows:
-            if len(row) != len(columns):
-                continue
-            yield record_type(*(c(v) for c, v in zip(convert, row, strict=True)))
+            if pending is not None:
+                yield _record(record_type, convert, pending, path, rows.line_num - 1)
+            pending = row
+        if pending is not None and not torn:
+            yield _record(record_type, convert, pending, path, rows.line_num)
+
+
+def _ends_mid_line(path: Path) -> bool:
+    with open(path, "rb") as f:
+        if f.seek(0, os.SEEK_END) == 0:
+            return False
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) != b"\n"
+
+
+def _record(record_type: type[T], convert: list[Any], row: list[str], path: Path, line: int) -> T:
+    if len(row) != len(convert):
+        raise ValueError(f"{path}:{line}: expected {len(convert)} fields, found {len(row)}")
+    return record_type(*(c(v) for c, v in zip(convert, row, strict=True)))

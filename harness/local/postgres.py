@@ -89,6 +89,14 @@ class PostgresCluster:
         return self._base / "data"
 
     @property
+    def postmaster_pid(self) -> int | None:
+        """PID of the running server (None when stopped)."""
+        pid_file = self.data_dir / "postmaster.pid" if self._base else None
+        if pid_file is None or not pid_file.exists():
+            return None
+        return int(pid_file.read_text().split("\n", 1)[0])
+
+    @property
     def _log(self) -> Path:
         assert self._base is not None, "cluster not started"
         return self._base / "postgres.log"
@@ -170,10 +178,9 @@ class PostgresCluster:
         self._base = None
 
     def _kill_postmaster(self) -> None:
-        pid_file = self.data_dir / "postmaster.pid"
-        if not pid_file.exists():
+        pid = self.postmaster_pid
+        if pid is None:
             return
-        pid = int(pid_file.read_text().split("\n", 1)[0])
         try:
             os.kill(pid, 9)
         except ProcessLookupError:

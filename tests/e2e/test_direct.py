@@ -1,0 +1,49 @@
+"""The README's main job: the smoke scenario with the `direct` pattern on the local target."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run_cli
+
+pytestmark = pytest.mark.e2e
+
+
+def test_smoke_scenario_reports_lag_and_zero_anomalies(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    result = run_cli("run", "scenarios/smoke.yaml", "--reports-dir", str(reports))
+    assert result.returncode == 0, result.stderr
+
+    run_dir = (reports / "latest").resolve()
+    assert result.stdout.strip().splitlines()[-1] == f"Report: {run_dir / 'index.html'}"
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["status"] == "completed"
+    assert results["schema_version"] == 1
+    direct = results["patterns"]["direct"]
+    assert direct["status"] == "completed" and direct["valid"] is True
+    assert set(direct["terraform_s"]) >= {"apply_s", "destroy_s"}
+
+    load = direct["load"]
+    with open(run_dir / "direct" / "ledger.csv", newline="") as f:
+        ledger = list(csv.DictReader(f))
+    committed = [row for row in ledger if row["status"] == "committed"]
+    assert len(committed) == load["committed"] > 0
+    assert len(ledger) == load["offered"]
+    assert load["aborted"] == len(ledger) - len(committed)
+
+    read_model = direct["projections"]["read_model"]
+    assert read_model["check"] == {"valid": True, "counts": {}, "examples": {}}
+    assert read_model["convergence"]["converged"] is True
+    lag = read_model["lag"]
+    assert lag["seen"] == len(committed) and lag["unseen"] == 0
+    commit_lag = lag["from_commit_ms"]
+    assert commit_lag["count"] == len(committed)
+    assert 0 < commit_lag["p50"] <= commit_lag["p99"] <= commit_lag["max"]
+    assert lag["from_intent_ms"]["p50"] >= commit_lag["p50"]
+    assert lag["over_time"], "lag over time windows"
+
+    html = (run_dir / "index.html").read_text()
+    assert results["run_id"] in html and "read_model" in html
+    assert "<script src=" not in html and "<link " not in html  # self-contained

@@ -1,0 +1,88 @@
+"""A `cdcbench run` stopped by SIGINT or SIGTERM tears everything down and keeps its results."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import yaml
+
+from tests.helpers import REPO, alive, processes_mentioning
+
+pytestmark = pytest.mark.slow
+
+
+def _wait_for(pattern: str, root: Path, proc: subprocess.Popen[str], timeout: float = 180) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [p for p in root.glob(pattern) if p.stat().st_size > 0]
+        if found:
+            return found[0]
+        assert proc.poll() is None, f"run ended early: {proc.communicate()[1]}"
+        time.sleep(0.2)
+    raise AssertionError(f"{pattern} never appeared under {root}")
+
+
+@pytest.mark.parametrize(
+    ("signum", "phase_file"),
+    [
+        (signal.SIGINT, "*/direct/ledger.csv"),  # during load
+        (signal.SIGTERM, "*/direct/logs/apply.log"),  # during terraform apply
+    ],
+    ids=["sigint-during-load", "sigterm-during-apply"],
+)
+def test_signal_tears_down_and_keeps_results(
+    signum: int, phase_file: str, shared_tmp: Path, tmp_path: Path
+) -> None:
+    temp_root = shared_tmp / f"signal-{signum}"
+    temp_root.mkdir(mode=0o755)
+    reports = tmp_path / "reports"
+    scenario = tmp_path / "long.yaml"
+    scenario.write_text(
+        yaml.safe_dump(
+            {"name": "long", "patterns": ["direct"], "load": {"duration_s": 300, "rate_per_s": 20}}
+        )
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", str(scenario), "--reports-dir", str(reports)],
+        cwd=REPO,
+        env={**os.environ, "TMPDIR": str(temp_root)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for(phase_file, reports, proc)
+        if "ledger" in phase_file:
+            time.sleep(1.5)  # some changes committed and flushed
+        children = psutil.Process(proc.pid).children(recursive=True)
+        spawned = [p.pid for p in children] + [p.pid for p in processes_mentioning(str(temp_root))]
+        assert spawned, "expected moto and postgres processes while running"
+        proc.send_signal(signum)
+        _, stderr = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].startswith("cdcbench: interrupted")
+    assert [pid for pid in spawned if alive(pid)] == []
+    assert processes_mentioning(str(temp_root)) == []
+    assert list(temp_root.iterdir()) == []
+
+    run_dir = next(p for p in reports.iterdir() if p.is_dir() and p.name != "latest")
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["status"] == "interrupted"
+    assert results["patterns"]["direct"]["status"] == "interrupted"
+    assert (run_dir / "index.html").exists()
+    state = json.loads((run_dir / "direct/terraform/patterns/direct/terraform.tfstate").read_text())
+    assert state["resources"] == []
+    if "ledger" in phase_file:
+        ledger = (run_dir / "direct" / "ledger.csv").read_text().splitlines()
+        assert len(ledger) > 10
+        assert results["patterns"]["direct"]["projections"]["read_model"]["lag"]["seen"] > 0

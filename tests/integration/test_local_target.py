@@ -1,0 +1,67 @@
+"""The local target starts a real PostgreSQL and moto, and leaves nothing behind."""
+
+import socket
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from harness.settings import Settings
+from harness.targets.local import LocalTarget
+from tests.helpers import alive, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_target_serves_logical_postgres_and_aws_api_then_leaves_nothing(tmp_path: Path) -> None:
+    target = LocalTarget(Settings(), tmp_path / "logs")
+    with target:
+        assert target.postgres is not None
+        with psycopg.connect(target.source_dsn) as conn:
+            assert conn.execute("SHOW wal_level").fetchone() == ("logical",)
+        identity = target.aws.client("sts").get_caller_identity()
+        assert identity["Account"]
+        base = target.postgres.data_dir.parent
+        postmaster, moto = target.postgres.postmaster_pid, target.moto.pid
+        ports = (target.postgres.port, target.moto.port)
+        assert postmaster and moto and alive(postmaster) and alive(moto)
+    assert not base.exists()
+    assert not alive(postmaster) and not alive(moto)
+    assert not any(_port_open(p) for p in ports)
+    assert (tmp_path / "logs" / "postgres.log").read_text()
+    assert (tmp_path / "logs" / "moto.log").exists()
+
+
+def test_target_is_torn_down_when_the_body_raises(tmp_path: Path) -> None:
+    target = LocalTarget(Settings(), tmp_path / "logs")
+    with pytest.raises(RuntimeError, match="boom"), target:
+        assert target.postgres is not None
+        base, postmaster, moto = (
+            target.postgres.data_dir.parent,
+            target.postgres.postmaster_pid,
+            target.moto.pid,
+        )
+        raise RuntimeError("boom")
+    assert postmaster and moto
+    assert not base.exists()
+    assert not alive(postmaster) and not alive(moto)
+
+
+def test_missing_postgres_binaries_is_one_line_naming_binary_and_package(tmp_path: Path) -> None:
+    result = run_cli(
+        "run",
+        "scenarios/smoke.yaml",
+        "--reports-dir",
+        str(tmp_path / "reports"),
+        env={"CDCBENCH_PG_BINDIR": str(tmp_path)},
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("cdcbench: error: PostgreSQL server binary 'initdb' not found")
+    assert "apt-get install postgresql" in lines[-1]
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,64 @@
+"""The Terraform runner applies the real provider to moto, reads outputs, and always destroys."""
+
+from pathlib import Path
+
+import pytest
+
+from harness.settings import Settings
+from harness.targets import Target
+from harness.terraform import Deployment, TerraformError, cli_config_env
+
+pytestmark = pytest.mark.slow
+
+
+def test_direct_module_applies_reads_outputs_and_destroys(
+    local_target: Target, tmp_path: Path
+) -> None:
+    dynamodb = local_target.aws.client("dynamodb")
+    deployment = Deployment(
+        "direct", tmp_path / "work", local_target.aws.env(), {"run_id": "runner-test"}, Settings()
+    )
+    with deployment:
+        table = deployment.outputs["read_model_table"]
+        assert deployment.outputs["read_model_stream_arn"].startswith("arn:aws:dynamodb:")
+        described = dynamodb.describe_table(TableName=table)["Table"]
+        assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+        assert described["StreamSpecification"] == {
+            "StreamEnabled": True,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        }
+        assert described["SSEDescription"]["Status"] == "ENABLED"
+        tags = dynamodb.list_tags_of_resource(ResourceArn=described["TableArn"])["Tags"]
+        assert {"Key": "cdcbench:run-id", "Value": "runner-test"} in tags
+        assert "aws_dynamodb_table.this" in deployment.state_resources()
+    assert table not in dynamodb.list_tables()["TableNames"]
+    assert deployment.state_resources() == []
+    assert set(deployment.timings) >= {"init_s", "apply_s", "output_s", "destroy_s"}
+    assert (tmp_path / "work" / "logs" / "apply.log").read_text()
+    assert (tmp_path / "work" / "logs" / "destroy.log").read_text()
+
+
+def test_terraform_failure_is_one_line_with_the_log_path(
+    local_target: Target, tmp_path: Path
+) -> None:
+    deployment = Deployment(
+        "direct", tmp_path / "work", local_target.aws.env(), {"run_id": "Not Valid!"}, Settings()
+    )
+    with pytest.raises(TerraformError) as failure, deployment:
+        pytest.fail("apply should have failed")
+    message = str(failure.value)
+    assert "\n" not in message
+    assert message.startswith("terraform apply of direct failed: Error: Invalid value for variable")
+    log = Path(message.rsplit("(log: ", 1)[1].rstrip(")"))
+    assert "run_id must be" in log.read_text()
+    assert deployment.state_resources() == []
+
+
+def test_cli_config_points_terraform_at_an_existing_mirror_only(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    (mirror / "registry.terraform.io" / "hashicorp").mkdir(parents=True)
+    env = cli_config_env(Settings(tf_plugin_mirror=mirror), tmp_path)
+    config = Path(env["TF_CLI_CONFIG_FILE"]).read_text()
+    assert f'path    = "{mirror}"' in config
+    assert 'exclude = ["registry.terraform.io/hashicorp/*"]' in config
+    assert cli_config_env(Settings(tf_plugin_mirror=tmp_path / "absent"), tmp_path) == {}

@@ -1,0 +1,87 @@
+"""The `cdcbench` command's small subcommands and argument errors, run as a subprocess."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from harness import __version__
+from harness.patterns import PATTERNS
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def cdcbench(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_patterns_lists_each_pattern_with_its_summary() -> None:
+    proc = cdcbench("patterns")
+
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == len(PATTERNS)
+    direct = [line for line in lines if line.split()[0] == "direct"]
+    assert len(direct) == 1
+    assert direct[0].removeprefix("direct").strip() == PATTERNS["direct"].summary
+    assert PATTERNS["direct"].summary.strip()
+
+
+def test_doctor_reports_missing_terraform_with_fix_and_fails(tmp_path: Path) -> None:
+    # A provider mirror in tmp_path keeps the provider check off the network.
+    (tmp_path / "mirror" / "registry.terraform.io" / "hashicorp" / "aws" / "5.0.0").mkdir(
+        parents=True
+    )
+    proc = cdcbench(
+        "doctor",
+        env={
+            "CDCBENCH_TERRAFORM_BIN": "/nonexistent/terraform",
+            "CDCBENCH_TF_PLUGIN_MIRROR": str(tmp_path / "mirror"),
+        },
+    )
+
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    terraform = [line for line in proc.stdout.splitlines() if line.startswith("terraform ")]
+    assert len(terraform) == 1, proc.stdout
+    line = terraform[0]
+    assert line.split()[1] == "missing"
+    assert "/nonexistent/terraform" in line
+    assert "CDCBENCH_TERRAFORM_BIN" in line
+    assert "install Terraform" in line
+    assert "Traceback" not in proc.stderr
+
+
+def test_version_prints_name_and_version() -> None:
+    proc = cdcbench("--version")
+
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"cdcbench {__version__}"
+
+
+def test_no_subcommand_is_a_one_line_usage_error() -> None:
+    proc = cdcbench()
+
+    assert proc.returncode == 2
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("cdcbench: error: ")
+    assert "command" in lines[0]
+    assert proc.stdout == ""
+
+
+def test_unknown_subcommand_is_a_one_line_usage_error() -> None:
+    proc = cdcbench("frobnicate")
+
+    assert proc.returncode == 2
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("cdcbench: error: ")
+    assert "frobnicate" in lines[0]

@@ -1,0 +1,217 @@
+"""`cdcbench run` with a bad scenario or bad arguments: one error line, exit 2, nothing started.
+
+Every case runs the real CLI in a subprocess. The processes are started together in one
+module-scoped fixture (each costs ~0.7 s of imports) and each test asserts on its own result.
+"""
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from harness.errors import UserError
+from harness.scenario import load_scenario
+
+REPO = Path(__file__).resolve().parents[2]
+
+VALID: dict[str, Any] = {
+    "name": "unit",
+    "patterns": ["direct"],
+    "load": {"duration_s": 1, "rate_per_s": 1},
+}
+
+
+def with_changes(**changes: Any) -> str:
+    """VALID with top-level keys replaced (None removes a key), as YAML."""
+    data = {**VALID, **changes}
+    return yaml.safe_dump({k: v for k, v in data.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    content: str | None
+    """Scenario file text; None: the file does not exist."""
+    mentions: tuple[str, ...]
+    """Strings the error line must contain; "{path}" stands for the scenario file's path."""
+    args: tuple[str, ...] = ()
+
+
+CASES = [
+    Case("missing-file", None, ("{path}", "not found")),
+    Case("invalid-yaml", "name: [unclosed\nload: {\n", ("{path}", "not valid YAML")),
+    Case("top-level-list", yaml.safe_dump([VALID]), ("{path}", "mapping")),
+    Case("unknown-top-level-key", with_changes(colour="blue"), ("colour", "unknown key")),
+    Case(
+        "unknown-nested-key",
+        with_changes(load={"duration_s": 1, "rate_per_s": 1, "rte_per_s": 5}),
+        ("load.rte_per_s", "unknown key"),
+    ),
+    Case(
+        "negative-rate",
+        with_changes(load={"duration_s": 1, "rate_per_s": -5}),
+        ("load.rate_per_s",),
+    ),
+    Case(
+        "zero-duration",
+        with_changes(load={"duration_s": 0, "rate_per_s": 1}),
+        ("load.duration_s",),
+    ),
+    Case(
+        "wrong-type",
+        with_changes(load={"duration_s": "soon", "rate_per_s": 1}),
+        ("load.duration_s",),
+    ),
+    Case("abort-ratio-1.5", with_changes(workload={"abort_ratio": 1.5}), ("workload.abort_ratio",)),
+    Case(
+        "insert-weight-zero",
+        with_changes(workload={"mix": {"insert": 0, "update": 1}}),
+        ("workload.mix", "insert weight"),
+    ),
+    Case("unknown-pattern", with_changes(patterns=["direct", "nosuch"]), ("patterns", "nosuch")),
+    Case("empty-patterns", with_changes(patterns=[]), ("patterns",)),
+    Case("uppercase-name", with_changes(name="Smoke"), ("name",)),
+    Case("pattern-option-unknown", with_changes(), ("nosuch",), ("--pattern", "nosuch")),
+    Case("target-option-unknown", with_changes(), ("--target", "nowhere"), ("--target", "nowhere")),
+]
+"""Run through the CLI in a subprocess (each costs ~0.5 s of imports, so kept to one per
+kind of mistake); more mistakes are checked in-process with load_scenario below."""
+
+IN_PROCESS_CASES = [
+    Case("empty-file", "", ("{path}", "mapping")),
+    Case("missing-section", with_changes(load=None), ("load", "required key is missing")),
+    Case(
+        "unknown-op-in-mix",
+        with_changes(workload={"mix": {"insert": 1, "upsert": 1}}),
+        ("workload.mix", "upsert"),
+    ),
+    Case("duplicate-pattern", with_changes(patterns=["direct", "direct"]), ("patterns", "twice")),
+    Case("too-long-name", with_changes(name="a" * 17), ("name",)),
+    Case("name-with-underscore", with_changes(name="my_run"), ("name",)),
+    Case("rate-too-high", with_changes(load={"duration_s": 1, "rate_per_s": 1e6}), ("rate_per_s",)),
+    Case(
+        "many-mistakes",
+        with_changes(name="X", load={"duration_s": -1, "rate_per_s": 0}),
+        ("name", "load.duration_s", "load.rate_per_s"),
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    path: Path
+    reports_dir: Path
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _run(case: Case, workdir: Path) -> Outcome:
+    path = workdir / f"{case.id}.yaml"
+    if case.content is not None:
+        path.write_text(case.content, encoding="utf-8")
+    reports_dir = workdir / "reports"
+    command = [sys.executable, "-m", "harness", "run", str(path), "--reports-dir", str(reports_dir)]
+    proc = subprocess.run(
+        [*command, *case.args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return Outcome(path, reports_dir, proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+    workdirs = {case.id: tmp_path_factory.mktemp(case.id) for case in CASES}
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        futures = {case.id: pool.submit(_run, case, workdirs[case.id]) for case in CASES}
+        return {name: future.result() for name, future in futures.items()}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_scenario_gives_one_error_line_and_exit_2(
+    case: Case, outcomes: dict[str, Outcome]
+) -> None:
+    outcome = outcomes[case.id]
+    lines = outcome.stderr.splitlines()
+
+    assert outcome.returncode == 2, outcome.stderr
+    assert "Traceback" not in outcome.stderr
+    assert len(lines) == 1, outcome.stderr
+    line = lines[0]
+    assert line.startswith("cdcbench: error: ")
+    assert line.removeprefix("cdcbench: error: ").strip()
+    for mention in case.mentions:
+        assert mention.replace("{path}", str(outcome.path)) in line
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_scenario_fails_before_anything_starts(
+    case: Case, outcomes: dict[str, Outcome]
+) -> None:
+    outcome = outcomes[case.id]
+
+    assert not outcome.reports_dir.exists()
+    assert outcome.stdout == ""
+
+
+def test_smoke_scenario_validates() -> None:
+    scenario = load_scenario(REPO / "scenarios" / "smoke.yaml")
+
+    assert scenario.name == "smoke"
+    assert scenario.patterns == ["direct"]
+    assert scenario.load.duration_s == 30
+    assert scenario.load.rate_per_s == 40
+    assert scenario.workload.mix == {"insert": 50, "update": 40, "delete": 10}
+    assert scenario.workload.abort_ratio == pytest.approx(0.02)
+
+
+def test_patterns_argument_replaces_the_files_list(tmp_path: Path) -> None:
+    # The file's own list is invalid: only a real replacement lets it validate.
+    path = tmp_path / "s.yaml"
+    path.write_text(with_changes(patterns=["nosuch", "other"]), encoding="utf-8")
+
+    scenario = load_scenario(path, ["direct"])
+
+    assert scenario.patterns == ["direct"]
+
+
+def test_no_patterns_argument_keeps_the_files_list(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(with_changes(patterns=["nosuch"]), encoding="utf-8")
+
+    with pytest.raises(UserError, match="nosuch"):
+        load_scenario(path, None)
+
+
+def test_unknown_pattern_in_argument_is_a_user_error(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(with_changes(), encoding="utf-8")
+
+    with pytest.raises(UserError, match="unknown pattern 'nosuch'"):
+        load_scenario(path, ["nosuch"])
+
+
+@pytest.mark.parametrize("case", IN_PROCESS_CASES, ids=[c.id for c in IN_PROCESS_CASES])
+def test_bad_scenario_is_a_one_line_user_error(case: Case, tmp_path: Path) -> None:
+    path = tmp_path / f"{case.id}.yaml"
+    assert case.content is not None
+    path.write_text(case.content, encoding="utf-8")
+
+    with pytest.raises(UserError) as raised:
+        load_scenario(path)
+
+    message = str(raised.value)
+    assert message.strip()
+    assert "\n" not in message
+    for mention in case.mentions:
+        assert mention.replace("{path}", str(path)) in message
