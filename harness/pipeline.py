@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from harness import progress, terraform
 from harness.check.lag import measure_lag
@@ -103,47 +104,52 @@ def _run_pattern(
     run_id: str,
     result: PatternResult,
 ) -> None:
+    """Fresh source schema, deploy, measure, destroy; re-raises an interrupt after destroy."""
     schema.reset(target.source_dsn)
-    ledger_path = workdir / "ledger.csv"
     deployment = terraform.Deployment(
         pattern.module, workdir, target.aws.env(), {"run_id": run_id}, settings
     )
-    interrupted = False
     try:
         with deployment:
-            observers = {
-                p.name: make_observer(
-                    p, deployment.outputs, target.aws, workdir / f"observations-{p.name}.csv"
-                )
-                for p in pattern.projections
-            }
-            convergence: dict[str, Convergence] = {}
-            try:
-                for observer in observers.values():
-                    observer.start()
-                hook = (
-                    pattern.post_commit(deployment.outputs, target.aws)
-                    if pattern.post_commit
-                    else None
-                )
-                result.load = run_load(target.source_dsn, scenario, ledger_path, hook)
-                convergence = _await_convergence(
-                    final_state(read_ledger(ledger_path)),
-                    observers,
-                    scenario.check.converge_timeout_s,
-                )
-            except KeyboardInterrupt:
-                interrupted = True
-            finally:
-                for observer in observers.values():
-                    observer.stop()
-            result.projections = _evaluate(pattern, scenario, ledger_path, observers, convergence)
-            result.valid = merge_validity(p.check.valid for p in result.projections.values())
-            result.status = "interrupted" if interrupted else "completed"
+            interrupted = _measure(pattern, scenario, target, deployment.outputs, workdir, result)
     finally:
         result.terraform_s = deployment.timings
     if interrupted:
         raise KeyboardInterrupt
+
+
+def _measure(
+    pattern: Pattern,
+    scenario: Scenario,
+    target: Target,
+    outputs: dict[str, Any],
+    workdir: Path,
+    result: PatternResult,
+) -> bool:
+    """Observe while loading, await convergence, check. True if interrupted (results kept)."""
+    ledger_path = workdir / "ledger.csv"
+    observers = {
+        p.name: make_observer(p, outputs, target.aws, workdir / f"observations-{p.name}.csv")
+        for p in pattern.projections
+    }
+    convergence: dict[str, Convergence] = {}
+    interrupted = False
+    for observer in observers.values():
+        observer.start()
+    try:
+        hook = pattern.post_commit(outputs, target.aws) if pattern.post_commit else None
+        result.load = run_load(target.source_dsn, scenario, ledger_path, hook)
+        expected = final_state(read_ledger(ledger_path))
+        convergence = _await_convergence(expected, observers, scenario.check.converge_timeout_s)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        for observer in observers.values():
+            observer.stop()
+    result.projections = _evaluate(pattern, scenario, ledger_path, observers, convergence)
+    result.valid = merge_validity(p.check.valid for p in result.projections.values())
+    result.status = "interrupted" if interrupted else "completed"
+    return interrupted
 
 
 def _await_convergence(

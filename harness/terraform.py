@@ -11,9 +11,10 @@ import logging
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TextIO, TypeVar
 
 import tftest
 
@@ -23,6 +24,7 @@ from harness.settings import Settings
 
 TERRAFORM_DIR = Path(__file__).resolve().parents[1] / "terraform"
 _MIRRORED_NAMESPACE = "registry.terraform.io/hashicorp/*"
+R = TypeVar("R")
 
 
 class TerraformError(UserError):
@@ -58,7 +60,7 @@ def cli_config_env(settings: Settings, workdir: Path) -> dict[str, str]:
 class _LineLog(logging.Handler):
     """Receives tftest's per-line output: appends it to the command log, shows progress."""
 
-    def __init__(self, log: Any, detail: Any) -> None:
+    def __init__(self, log: TextIO, detail: progress.Update) -> None:
         super().__init__(logging.INFO)
         self.log, self.detail = log, detail
 
@@ -143,7 +145,7 @@ class Deployment:
             f"{r['type']}.{r['name']}" for r in state.get("resources", []) if r["mode"] == "managed"
         ]
 
-    def _command(self, name: str, run: Any) -> Any:
+    def _command(self, name: str, run: Callable[[], R]) -> R:
         log_path = self._logs / f"{name}.log"
         logger = logging.getLogger("tftest")
         started = time.monotonic()

@@ -1,12 +1,16 @@
 """The ledger: every change the load generator made, committed or aborted.
 
-Each key's versions only grow. A delete takes the next version (a tombstone), and
-an aborted change consumes its version too, so (table, key, version) names
-exactly one change.
+A key's committed versions are consecutive (1, 2, 3, ...) and a delete takes the
+next one (a tombstone: the deleted row's version + 1), so any projection state or
+event can be placed against the ledger, and a skipped version is a gap. An
+aborted change carries the version it would have taken, which the key's next
+committed change then takes: (table, key, version) names exactly one committed
+change.
 """
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,7 +60,7 @@ def read_ledger(path: Path) -> list[Change]:
     return list(read_records(path, Change))
 
 
-def final_state(changes: list[Change]) -> dict[Entity, Change]:
+def final_state(changes: Iterable[Change]) -> dict[Entity, Change]:
     """The last committed change of every entity the ledger touched."""
     last: dict[Entity, Change] = {}
     for change in changes:

@@ -26,7 +26,7 @@ class PlannedChange:
 class Workload:
     """Chooses operations by weight; updates and deletes pick a live key uniformly.
 
-    Versions per key only grow, across aborts and deletes.
+    A key's committed versions are consecutive: an aborted change gives its version back.
     """
 
     def __init__(self, spec: WorkloadSpec, seed: int | None = None) -> None:
@@ -54,6 +54,7 @@ class Workload:
     def settle(self, change: PlannedChange, committed: bool) -> None:
         """Record the outcome so later choices see the rows that exist."""
         if not committed:
+            self._versions[change.key] = change.version - 1
             return
         if change.op == "insert":
             self._slot[change.key] = len(self._live)

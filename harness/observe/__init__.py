@@ -1,5 +1,6 @@
 """Observers: tail each projection and record (entity, version, seen_at)."""
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -8,7 +9,8 @@ from harness.observe.dynamodb_stream import DynamoDBStreamObserver
 from harness.patterns.base import Projection
 from harness.targets.base import AwsAccess
 
-OBSERVERS: dict[str, type[Observer]] = {"dynamodb_stream": DynamoDBStreamObserver}
+OBSERVERS: dict[str, Callable[..., Observer]] = {"dynamodb_stream": DynamoDBStreamObserver}
+"""Observer kind -> constructor taking (projection, log_path, aws, **resources)."""
 
 
 def make_observer(

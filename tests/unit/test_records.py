@@ -181,11 +181,11 @@ def test_final_state_ignores_aborted_changes() -> None:
     changes = [
         change("1", 1, "insert"),
         change("1", 2, status=ABORTED),
-        change("1", 3, "delete", status=ABORTED),
+        change("1", 2, "delete", status=ABORTED),
         change("2", 1, "insert", status=ABORTED),  # never committed at all
         change("3", 1, "insert"),
         change("3", 2, status=ABORTED),
-        change("3", 3),
+        change("3", 2),
     ]
 
     state = final_state(changes)

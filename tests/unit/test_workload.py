@@ -26,7 +26,7 @@ class Model:
 
     def apply(self, plan: PlannedChange) -> None:
         previous = self.versions.get(plan.key)
-        if previous is not None and plan.version <= previous:
+        if plan.version != (previous or 0) + 1:
             self.violations.append(f"key {plan.key}: version {plan.version} after {previous}")
         if plan.op == "insert" and previous is not None:
             self.violations.append(f"insert of already used key {plan.key}")
@@ -34,9 +34,9 @@ class Model:
             self.violations.append(f"{plan.op} of key {plan.key} that is not live")
         if plan.key in self.deleted:
             self.violations.append(f"{plan.op} of deleted key {plan.key}")
-        self.versions[plan.key] = plan.version
         if plan.abort:
             return
+        self.versions[plan.key] = plan.version
         if plan.op == "insert":
             self.live.add(plan.key)
         elif plan.op == "delete":
@@ -73,14 +73,15 @@ def test_simulation_exercises_every_operation_and_aborts(
     assert model.deleted
 
 
-def test_versions_per_key_strictly_increase_across_aborts_and_deletes(
+def test_committed_versions_per_key_are_consecutive_across_aborts_and_deletes(
     simulated: tuple[list[PlannedChange], Model],
 ) -> None:
     plans, _ = simulated
     last: dict[int, int] = {}
     for plan in plans:
-        assert plan.version > last.get(plan.key, 0), plan
-        last[plan.key] = plan.version
+        assert plan.version == last.get(plan.key, 0) + 1, plan
+        if not plan.abort:
+            last[plan.key] = plan.version
 
 
 def test_inserts_use_fresh_keys_at_version_one(
@@ -93,15 +94,16 @@ def test_inserts_use_fresh_keys_at_version_one(
     assert len({p.key for p in inserts}) == len(inserts)
 
 
-def test_aborted_change_consumes_its_version(
+def test_aborted_change_gives_its_version_back(
     simulated: tuple[list[PlannedChange], Model],
 ) -> None:
     plans, _ = simulated
     after_abort = {}
     for plan in plans:
         if plan.op != "insert" and plan.key in after_abort:
-            # The next change to a key whose update was rolled back skips that version.
-            assert plan.version == after_abort.pop(plan.key) + 1
+            # The next change to a key whose update was rolled back takes that same version,
+            # so a delete's tombstone is always the deleted row's version + 1.
+            assert plan.version == after_abort.pop(plan.key)
         if plan.abort and plan.op == "update":
             after_abort[plan.key] = plan.version
 

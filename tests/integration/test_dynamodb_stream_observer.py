@@ -1,0 +1,62 @@
+"""The DynamoDB stream observer logs every change of a real (moto) table, deletes as tombstones."""
+
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.observe import read_observations
+from harness.observe.dynamodb_stream import DynamoDBStreamObserver
+from harness.patterns.read_model import KEY_ATTRIBUTE, item_key, to_item
+from harness.targets import Target
+
+pytestmark = pytest.mark.slow
+
+
+def _table(target: Target, name: str) -> str:
+    dynamodb = target.aws.client("dynamodb")
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": KEY_ATTRIBUTE, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": KEY_ATTRIBUTE, "KeyType": "HASH"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    return str(dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"])
+
+
+def test_observer_logs_upserts_and_tombstones_and_snapshots_state(
+    local_target: Target, tmp_path: Path
+) -> None:
+    stream_arn = _table(local_target, "observer-test")
+    dynamodb = local_target.aws.client("dynamodb")
+    observer = DynamoDBStreamObserver(
+        "read_model", tmp_path / "obs.csv", local_target.aws, "observer-test", stream_arn
+    )
+    observer.start()
+    try:
+        for version in (1, 2, 3):
+            row = {"id": 7, "version": version, "name": f"v{version}"}
+            dynamodb.put_item(TableName="observer-test", Item=to_item("widgets", "7", row))
+        dynamodb.put_item(TableName="observer-test", Item=to_item("widgets", "8", {"version": 1}))
+        dynamodb.delete_item(
+            TableName="observer-test", Key={KEY_ATTRIBUTE: {"S": item_key("widgets", "7")}}
+        )
+        deadline = time.monotonic() + 10
+        while observer.observed < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        snapshot = observer.snapshot()
+    finally:
+        observer.stop()
+
+    assert observer.error is None
+    seen = [(o.key, o.version, o.op) for o in read_observations(tmp_path / "obs.csv")]
+    assert seen == [
+        ("7", 1, "upsert"),
+        ("7", 2, "upsert"),
+        ("7", 3, "upsert"),
+        ("8", 1, "upsert"),
+        ("7", 4, "delete"),  # the deleted row was version 3: its tombstone is 4
+    ]
+    assert observer.state == {("widgets", "7"): (4, False), ("widgets", "8"): (1, True)}
+    assert snapshot == {("widgets", "8"): 1}
