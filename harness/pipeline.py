@@ -20,7 +20,7 @@ from harness.check.state import check_state
 from harness.errors import UserError
 from harness.load import schema
 from harness.load.ledger import Change, Entity, final_state, read_ledger
-from harness.load.writer import run_load
+from harness.load.locust_runner import run_locust
 from harness.observe import Observer, make_observer, read_observations
 from harness.patterns import PATTERNS, Pattern
 from harness.report.html import write_html
@@ -105,7 +105,7 @@ def _run_pattern(
     result: PatternResult,
 ) -> None:
     """Fresh source schema, deploy, measure, destroy; re-raises an interrupt after destroy."""
-    schema.reset(target.source_dsn)
+    schema.reset(target.source_dsn, scenario.source.replica_identity)
     deployment = terraform.Deployment(
         pattern.module, workdir, target.aws.env(), {"run_id": run_id}, settings
     )
@@ -127,7 +127,7 @@ def _measure(
     result: PatternResult,
 ) -> bool:
     """Observe while loading, await convergence, check. True if interrupted (results kept)."""
-    ledger_path = workdir / "ledger.csv"
+    ledger = workdir / "ledger"
     observers = {
         p.name: make_observer(p, outputs, target.aws, workdir / f"observations-{p.name}.csv")
         for p in pattern.projections
@@ -137,16 +137,16 @@ def _measure(
     for observer in observers.values():
         observer.start()
     try:
-        hook = pattern.post_commit(outputs, target.aws) if pattern.post_commit else None
-        result.load = run_load(target.source_dsn, scenario, ledger_path, hook)
-        expected = final_state(read_ledger(ledger_path))
+        hook = {"pattern": pattern.name, "outputs": outputs} if pattern.post_commit else None
+        result.load = run_locust(target.source_dsn, scenario, workdir, target.aws.env(), hook)
+        expected = final_state(read_ledger(ledger))
         convergence = _await_convergence(expected, observers, scenario.check.converge_timeout_s)
     except KeyboardInterrupt:
         interrupted = True
     finally:
         for observer in observers.values():
             observer.stop()
-    result.projections = _evaluate(pattern, scenario, ledger_path, observers, convergence)
+    result.projections = _evaluate(pattern, scenario, ledger, observers, convergence)
     result.valid = merge_validity(p.check.valid for p in result.projections.values())
     result.status = "interrupted" if interrupted else "completed"
     return interrupted
@@ -190,11 +190,11 @@ def _pending(expected: dict[Entity, Change], observer: Observer) -> int:
 def _evaluate(
     pattern: Pattern,
     scenario: Scenario,
-    ledger_path: Path,
+    ledger: Path,
     observers: dict[str, Observer],
     convergence: dict[str, Convergence],
 ) -> dict[str, ProjectionResult]:
-    changes = read_ledger(ledger_path) if ledger_path.exists() else []
+    changes = read_ledger(ledger)
     projections = {}
     with progress.step(f"Checking {pattern.name}"):
         for projection in pattern.projections:

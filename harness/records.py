@@ -41,10 +41,14 @@ class RecordWriter(Generic[T]):
     def append(self, record: T) -> None:
         self._csv.writerow([getattr(record, name) for name in self._names])
         self.count += 1
-        now = time.monotonic()
-        if now - self._flushed >= _FLUSH_EVERY_S:
+        if time.monotonic() - self._flushed >= _FLUSH_EVERY_S:
+            self.flush()
+
+    def flush(self) -> None:
+        """Push buffered rows to the OS (a process crash then loses nothing before this)."""
+        if not self._file.closed:
             self._file.flush()
-            self._flushed = now
+        self._flushed = time.monotonic()
 
     def close(self) -> None:
         if not self._file.closed:

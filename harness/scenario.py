@@ -9,31 +9,82 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from harness.errors import UserError
 from harness.patterns import PATTERNS
 
-Op = Literal["insert", "update", "delete"]
+Op = Literal["insert", "update", "delete", "order"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SteadyShape(_Strict):
+    kind: Literal["steady"] = "steady"
+
+
+class StepShape(_Strict):
+    """Users climb to the full count in equal steps."""
+
+    kind: Literal["step"]
+    steps: int = Field(4, ge=1, le=1_000)
+    step_s: float = Field(gt=0, le=86_400, description="Seconds per step.")
+
+
+class SpikeShape(_Strict):
+    """Full users, multiplied by `factor` for `length_s` from `at_s`."""
+
+    kind: Literal["spike"]
+    at_s: float = Field(ge=0, le=86_400)
+    length_s: float = Field(gt=0, le=86_400)
+    factor: float = Field(gt=0, le=100)
+
+
+class SineShape(_Strict):
+    """Users oscillate around the full count: users * (1 + amplitude * sin(2 pi t / period))."""
+
+    kind: Literal["sine"]
+    period_s: float = Field(gt=0, le=86_400)
+    amplitude: float = Field(0.5, ge=0, lt=1)
+
+
+Shape = Annotated[SteadyShape | StepShape | SpikeShape | SineShape, Field(discriminator="kind")]
+
+
 class LoadSpec(_Strict):
     duration_s: float = Field(gt=0, le=86_400, description="How long load is offered.")
-    rate_per_s: float = Field(gt=0, le=100_000, description="Changes offered per second.")
+    rate_per_s: float = Field(
+        gt=0, le=1_000_000, description="Changes offered per second at the full user count."
+    )
+    users: int = Field(4, ge=1, le=10_000, description="Locust users at the full count.")
+    processes: int = Field(1, ge=1, le=64, description="Locust worker processes.")
+    shape: Shape = SteadyShape()
+
+    @property
+    def rate_per_user(self) -> float:
+        """Each user paces itself at this rate: shapes vary the offered rate through users."""
+        return self.rate_per_s / self.users
 
 
 class WorkloadSpec(_Strict):
     mix: dict[Op, Annotated[float, Field(ge=0)]] = Field(
-        default_factory=lambda: {"insert": 50.0, "update": 40.0, "delete": 10.0},
-        description="Relative weights of the operations.",
+        default_factory=lambda: {"insert": 40.0, "update": 40.0, "delete": 5.0, "order": 15.0},
+        description="Relative weights: new widget, widget update, widget delete (with its "
+        "orders), order (a transaction inserting an order and updating its widget).",
     )
     abort_ratio: float = Field(0.0, ge=0, lt=1, description="Share of transactions rolled back.")
+    keys: Literal["uniform", "zipf"] = "uniform"
+    zipf_s: float = Field(1.1, gt=0, le=5, description="Zipf exponent (keys: zipf).")
+    lob_ratio: float = Field(0.0, ge=0, le=1, description="Share of widgets with large notes.")
+    lob_bytes: int = Field(100_000, ge=1, le=64_000_000, description="Size of large notes.")
 
     @field_validator("mix")
     @classmethod
     def _needs_inserts(cls, mix: dict[str, float]) -> dict[str, float]:
         if mix.get("insert", 0) <= 0:
-            raise ValueError("insert weight must be > 0 (updates and deletes need rows)")
+            raise ValueError("insert weight must be > 0 (the other operations need rows)")
         return mix
+
+
+class SourceSpec(_Strict):
+    replica_identity: Literal["default", "full"] = "default"
 
 
 class CheckSpec(_Strict):
@@ -48,6 +99,7 @@ class Scenario(_Strict):
     patterns: list[str] = Field(min_length=1)
     load: LoadSpec
     workload: WorkloadSpec = WorkloadSpec()
+    source: SourceSpec = SourceSpec()
     check: CheckSpec = CheckSpec()
 
     @field_validator("patterns")

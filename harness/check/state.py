@@ -3,9 +3,10 @@
 Classes: missing (a live row absent), stale (an older committed version),
 resurrected (a deleted row present), extra (an entity the source never had),
 phantom (a version the source never committed as a row: a delete's tombstone,
-a version past the last, or an entity only ever written by aborted transactions). Missing, stale and resurrected can be lag: if the
-projection had not converged they make the result unknown, not false. Extra and
-phantom are wrong whatever the lag.
+a version past the last, or an entity only ever written by aborted transactions).
+Missing, stale and resurrected can be lag: if the projection had not converged
+they make the result unknown, not false. Extra and phantom are wrong whatever
+the lag.
 """
 
 from collections import defaultdict

@@ -10,6 +10,8 @@ change.
 
 import hashlib
 import json
+import os
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,12 +54,22 @@ def row_digest(row: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def ledger_writer(path: Path) -> RecordWriter[Change]:
-    return RecordWriter(path, Change)
+def ledger_writer(directory: Path) -> RecordWriter[Change]:
+    """A new ledger file for this process in `directory` (one per process and run)."""
+    stem = f"ledger-{socket.gethostname()}-{os.getpid()}"
+    n = 0
+    while (directory / f"{stem}-{n}.csv").exists():
+        n += 1
+    return RecordWriter(directory / f"{stem}-{n}.csv", Change)
 
 
-def read_ledger(path: Path) -> list[Change]:
-    return list(read_records(path, Change))
+def read_ledger(directory: Path) -> list[Change]:
+    """Every ledger file in `directory`, merged in commit-acknowledgement order."""
+    changes = [
+        c for path in sorted(directory.glob("ledger-*.csv")) for c in read_records(path, Change)
+    ]
+    changes.sort(key=lambda c: c.acked_ns)
+    return changes
 
 
 def final_state(changes: Iterable[Change]) -> dict[Entity, Change]:

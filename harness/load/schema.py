@@ -1,25 +1,54 @@
-"""The source schema the workload writes: created fresh before each pattern runs."""
+"""The source schema: the widget-production domain of the seed article.
+
+`widgets` and `orders` (a foreign key to widgets), each with a bigint key from
+a sequence, a per-row `version` that only grows, `written_at`, and columns that
+stress replication fidelity: numeric(19,4), timestamptz, jsonb, NULLs, unicode
+text and an optional large (LOB-sized) text.
+"""
+
+from typing import Literal
 
 import psycopg
 
-TABLE = "widgets"
-COLUMNS = ("id", "version", "written_at", "name", "price", "attrs")
-"""Primary key first; every change writes all of them."""
+TABLES = ("widgets", "orders")
+"""In dependency order: orders reference widgets."""
 
-_DDL = f"""
-DROP TABLE IF EXISTS {TABLE};
-CREATE TABLE {TABLE} (
-    id          bigint PRIMARY KEY,
-    version     bigint NOT NULL,
-    written_at  timestamptz NOT NULL,
-    name        text,
-    price       numeric(19, 4),
-    attrs       jsonb
+_DDL = """
+CREATE TABLE IF NOT EXISTS widgets (
+    id           bigserial PRIMARY KEY,
+    version      bigint NOT NULL,
+    written_at   timestamptz NOT NULL,
+    name         text NOT NULL,
+    price        numeric(19, 4),
+    produced_at  timestamptz,
+    attrs        jsonb,
+    notes        text
 );
+CREATE TABLE IF NOT EXISTS orders (
+    id           bigserial PRIMARY KEY,
+    version      bigint NOT NULL,
+    written_at   timestamptz NOT NULL,
+    widget_id    bigint NOT NULL REFERENCES widgets (id),
+    quantity     integer NOT NULL,
+    amount       numeric(19, 4) NOT NULL,
+    status       text,
+    meta         jsonb
+);
+CREATE INDEX IF NOT EXISTS orders_widget_id ON orders (widget_id);
 """
 
+ReplicaIdentity = Literal["default", "full"]
 
-def reset(dsn: str) -> None:
-    """(Re)create the source tables, empty."""
+
+def ensure(conn: psycopg.Connection, replica_identity: ReplicaIdentity = "default") -> None:
+    """Create the tables if missing and set their REPLICA IDENTITY."""
+    conn.execute(_DDL)
+    for table in TABLES:
+        conn.execute(f"ALTER TABLE {table} REPLICA IDENTITY {replica_identity.upper()}")
+
+
+def reset(dsn: str, replica_identity: ReplicaIdentity = "default") -> None:
+    """Drop and recreate the tables, empty, with sequences restarted."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(_DDL)
+        conn.execute(f"DROP TABLE IF EXISTS {', '.join(reversed(TABLES))}")
+        ensure(conn, replica_identity)

@@ -1,77 +1,100 @@
-"""The workload model: which change to make next, with which key, version and row image."""
+"""The workload model: which operation next, on which key, with which values.
+
+Versions are not chosen here: the database assigns them (`version + 1` under the
+row lock), so concurrent users and processes never disagree and an aborted
+transaction gives its version back.
+"""
 
 import random
+import string
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from harness.load.schema import TABLE
 from harness.scenario import WorkloadSpec
 
-_COLORS = ("red", "green", "blue", "ünïcødé", "日本")
+_NAMES = ("sprocket", "gear", "flange", "ünïcødé bolt", "歯車", "🔩 nut", 'O\'Reilly, "quoted"')
+_STATUSES = ("new", "paid", "shipped", None)
+
+
+class KeySpace:
+    """Widget ids that may exist: 1..newest (sequence-assigned, so gaps are deleted rows)."""
+
+    def __init__(self) -> None:
+        self.newest = 0
+
+    def saw(self, key: int) -> None:
+        self.newest = max(self.newest, key)
+
+    def pick(self, rng: random.Random, spec: WorkloadSpec) -> int | None:
+        """Uniform over all ids, or Zipf-skewed with the newest ids hottest."""
+        n = self.newest
+        if n == 0:
+            return None
+        if spec.keys == "uniform":
+            return rng.randint(1, n)
+        return n + 1 - _bounded_zipf(rng, n, spec.zipf_s)
+
+
+def _bounded_zipf(rng: random.Random, n: int, s: float) -> int:
+    """Rank in 1..n with P(rank) ~ rank^-s (continuous inverse-CDF approximation)."""
+    u = rng.random()
+    exponent = 1 - s
+    x = n**u if abs(exponent) < 1e-9 else ((n**exponent - 1) * u + 1) ** (1 / exponent)
+    return min(n, max(1, int(x)))
 
 
 @dataclass(frozen=True, slots=True)
-class PlannedChange:
-    table: str
+class Plan:
     op: str
-    key: int
-    version: int
-    row: dict[str, Any] | None
-    """The row image to write; None for deletes."""
+    """insert | update | delete | order"""
+    key: int | None
+    """The widget to change (None for inserts)."""
     abort: bool
+    values: dict[str, Any]
+    """Column values to write (widget columns, or order columns for `order`)."""
 
 
 class Workload:
-    """Chooses operations by weight; updates and deletes pick a live key uniformly.
-
-    A key's committed versions are consecutive: an aborted change gives its version back.
-    """
-
-    def __init__(self, spec: WorkloadSpec, seed: int | None = None) -> None:
+    def __init__(self, spec: WorkloadSpec, keys: KeySpace, seed: int | None = None) -> None:
+        self.spec = spec
+        self.keys = keys
         self._rng = random.Random(seed)
         self._ops = list(spec.mix)
         self._weights = [spec.mix[op] for op in self._ops]
-        self._abort_ratio = spec.abort_ratio
-        self._next_key = 1
-        self._versions: dict[int, int] = {}
-        self._live: list[int] = []
-        self._slot: dict[int, int] = {}
 
-    def plan(self) -> PlannedChange:
+    def plan(self) -> Plan:
         op = self._rng.choices(self._ops, self._weights)[0]
-        if op != "insert" and self._live:
-            key = self._live[self._rng.randrange(len(self._live))]
-        else:
-            op, key = "insert", self._next_key
-            self._next_key += 1
-        version = self._versions.get(key, 0) + 1
-        self._versions[key] = version
-        row = None if op == "delete" else self._row(key, version)
-        return PlannedChange(TABLE, op, key, version, row, self._rng.random() < self._abort_ratio)
+        key = None if op == "insert" else self.keys.pick(self._rng, self.spec)
+        if key is None:
+            op = "insert"
+        values = self._order() if op == "order" else {} if op == "delete" else self._widget()
+        return Plan(op, key, self._rng.random() < self.spec.abort_ratio, values)
 
-    def settle(self, change: PlannedChange, committed: bool) -> None:
-        """Record the outcome so later choices see the rows that exist."""
-        if not committed:
-            self._versions[change.key] = change.version - 1
-            return
-        if change.op == "insert":
-            self._slot[change.key] = len(self._live)
-            self._live.append(change.key)
-        elif change.op == "delete":
-            index = self._slot.pop(change.key)
-            last = self._live.pop()
-            if last != change.key:
-                self._live[index] = last
-                self._slot[last] = index
-
-    def _row(self, key: int, version: int) -> dict[str, Any]:
+    def _widget(self) -> dict[str, Any]:
+        rng = self._rng
+        large = rng.random() < self.spec.lob_ratio
         return {
-            "id": key,
-            "version": version,
-            "written_at": datetime.now(UTC).isoformat(),
-            "name": f"widget {key} v{version}",
-            "price": Decimal(self._rng.randrange(1, 10**8)) / 10_000,
-            "attrs": {"color": self._rng.choice(_COLORS), "batch": version},
+            "name": f"{rng.choice(_NAMES)} {rng.randrange(10**6)}",
+            "price": None if rng.random() < 0.1 else Decimal(rng.randrange(1, 10**12)) / 10_000,
+            "produced_at": None
+            if rng.random() < 0.2
+            else datetime(2020, 1, 1, tzinfo=UTC) + timedelta(microseconds=rng.randrange(10**14)),
+            "attrs": {"color": rng.choice(_NAMES), "batch": rng.randrange(100), "tags": ["a", "ß"]},
+            "notes": _text(rng, self.spec.lob_bytes) if large else None,
         }
+
+    def _order(self) -> dict[str, Any]:
+        rng = self._rng
+        return {
+            "quantity": rng.randint(1, 1_000),
+            "amount": Decimal(rng.randrange(1, 10**10)) / 10_000,
+            "status": rng.choice(_STATUSES),
+            "meta": {"channel": rng.choice(("web", "store", "partner")), "note": None},
+        }
+
+
+def _text(rng: random.Random, size: int) -> str:
+    chunk = "".join(rng.choices(string.ascii_letters + "äöü€ ", k=64))
+    return (chunk * (size // len(chunk) + 1))[:size]

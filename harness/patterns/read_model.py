@@ -3,6 +3,7 @@
 Writers (the `direct` pattern, projector functions) and the observer share it.
 """
 
+from datetime import datetime
 from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
@@ -24,6 +25,11 @@ def entity_of(pk: str) -> tuple[str, str]:
 
 
 def to_item(table: str, key: str, row: dict[str, Any]) -> dict[str, Any]:
-    """A row image as a low-level DynamoDB item (attribute-value maps)."""
+    """A row image as a low-level DynamoDB item: NULL columns are left out, timestamps
+    become ISO-8601 strings, numerics stay exact (DynamoDB numbers)."""
     item = {KEY_ATTRIBUTE: item_key(table, key), **row}
-    return {name: _serializer.serialize(value) for name, value in item.items() if value is not None}
+    return {
+        name: _serializer.serialize(value.isoformat() if isinstance(value, datetime) else value)
+        for name, value in item.items()
+        if value is not None
+    }

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from harness import __version__
 from harness.check.lag import LagReport
 from harness.check.result import CheckResult, Validity
-from harness.load.writer import LoadStats
+from harness.load.locust_runner import LoadStats
 
 SCHEMA_VERSION = 1
 CLOCK = "harness host wall clock (time.time_ns), shared by writer and observers"

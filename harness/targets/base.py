@@ -1,6 +1,7 @@
 """What every target provides: a source database DSN and an AWS API to deploy into."""
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -12,6 +13,8 @@ from botocore.config import Config
 from harness import signals
 from harness.settings import Settings
 
+_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
 
 @dataclass(frozen=True)
 class AwsAccess:
@@ -22,6 +25,18 @@ class AwsAccess:
     credentials: dict[str, str] = field(default_factory=dict, repr=False)
     max_attempts: int | None = None
     """Emulators answer unimplemented calls with HTTP 500: retrying them only wastes minutes."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "AwsAccess":
+        """The inverse of `env()`: how a subprocess given that environment reaches the API."""
+        credentials = {k: env[k] for k in _CREDENTIALS if k in env}
+        attempts = env.get("AWS_MAX_ATTEMPTS")
+        return cls(
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            endpoint_url=env.get("AWS_ENDPOINT_URL"),
+            credentials=credentials,
+            max_attempts=int(attempts) if attempts else None,
+        )
 
     def env(self) -> dict[str, str]:
         """Environment for Terraform's provider and other AWS SDK subprocesses."""

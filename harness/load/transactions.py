@@ -1,0 +1,130 @@
+"""Run one planned operation as one source transaction and describe what it changed.
+
+Every statement returns the row image it wrote (`RETURNING *`), so the ledger's
+digest is of what the database holds, and the version is the database's.
+"""
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from harness.load.ledger import ABORTED, COMMITTED, Change, row_digest
+from harness.load.workload import Plan
+
+_TXID = "pg_current_xact_id()::text::bigint AS txid"
+_WIDGET = ("name", "price", "produced_at", "attrs", "notes")
+_ORDER = ("quantity", "amount", "status", "meta")
+
+INSERT_WIDGET = (
+    f"INSERT INTO widgets (version, written_at, {', '.join(_WIDGET)}) "
+    f"VALUES (1, now(), {', '.join(f'%({c})s' for c in _WIDGET)}) RETURNING *, {_TXID}"
+)
+_UPDATE_WIDGET = (
+    "UPDATE widgets SET version = version + 1, written_at = now(), "
+    f"{', '.join(f'{c} = %({c})s' for c in _WIDGET)} WHERE id = %(key)s RETURNING *, {_TXID}"
+)
+_TOUCH_WIDGET = (
+    "UPDATE widgets SET version = version + 1, written_at = now(), "
+    "attrs = coalesce(attrs, '{}'::jsonb) || jsonb_build_object('orders', "
+    "coalesce((attrs ->> 'orders')::int, 0) + 1) "
+    f"WHERE id = %(key)s RETURNING *, {_TXID}"
+)
+_INSERT_ORDER = (
+    f"INSERT INTO orders (version, written_at, widget_id, {', '.join(_ORDER)}) "
+    f"VALUES (1, now(), %(key)s, {', '.join(f'%({c})s' for c in _ORDER)}) RETURNING *, {_TXID}"
+)
+_LOCK_WIDGET = "SELECT id FROM widgets WHERE id = %(key)s FOR UPDATE"
+_DELETE_ORDERS = f"DELETE FROM orders WHERE widget_id = %(key)s RETURNING id, version, {_TXID}"
+_DELETE_WIDGET = f"DELETE FROM widgets WHERE id = %(key)s RETURNING id, version, {_TXID}"
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    table: str
+    op: str
+    row: dict[str, Any]
+    """The row image as returned (for deletes: id and the deleted version)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    changes: list[Change]
+    images: list[dict[str, Any] | None]
+    """Per change: the row image written (None for deletes), for post-commit hooks."""
+    committed: bool
+
+
+def execute(conn: psycopg.Connection, plan: Plan, intended_ns: int) -> Outcome:
+    """Run `plan` in one transaction (rolled back if the plan says abort).
+
+    A plan whose widget no longer exists changes nothing and returns no changes.
+    """
+    params = {"key": plan.key, **_adapt(plan.values)}
+    with conn.cursor(row_factory=dict_row) as cur:
+        written = _run(cur, plan.op, params)
+    committed = bool(written) and not plan.abort
+    if committed:
+        conn.commit()
+    else:
+        conn.rollback()
+    acked_ns = time.time_ns()
+    status = COMMITTED if committed else ABORTED
+    changes, images = [], []
+    for w in written:
+        txid = w.row.pop("txid")
+        deleted = w.op == "delete"
+        changes.append(
+            Change(
+                table=w.table,
+                key=str(w.row["id"]),
+                version=w.row["version"] + 1 if deleted else w.row["version"],
+                op=w.op,
+                status=status,
+                intended_ns=intended_ns,
+                acked_ns=acked_ns,
+                txid=txid,
+                digest="" if deleted else row_digest(w.row),
+            )
+        )
+        images.append(None if deleted else w.row)
+    return Outcome(changes, images, committed)
+
+
+def _run(cur: psycopg.Cursor[dict[str, Any]], op: str, params: dict[str, Any]) -> list[Written]:
+    if op == "insert":
+        return [Written("widgets", "insert", _one(cur, INSERT_WIDGET, params))]
+    if op == "update":
+        row = _maybe(cur, _UPDATE_WIDGET, params)
+        return [Written("widgets", "update", row)] if row else []
+    if op == "order":
+        widget = _maybe(cur, _TOUCH_WIDGET, params)
+        if widget is None:
+            return []
+        order = _one(cur, _INSERT_ORDER, params)
+        return [Written("widgets", "update", widget), Written("orders", "insert", order)]
+    # delete: lock the widget first (as `order` does), then its orders, then the widget
+    if _maybe(cur, _LOCK_WIDGET, params) is None:
+        return []
+    orders = cur.execute(_DELETE_ORDERS, params).fetchall()
+    widget = _one(cur, _DELETE_WIDGET, params)
+    return [Written("orders", "delete", o) for o in orders] + [Written("widgets", "delete", widget)]
+
+
+def _one(cur: psycopg.Cursor[dict[str, Any]], sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    row = cur.execute(sql, params).fetchone()
+    assert row is not None, sql
+    return row
+
+
+def _maybe(
+    cur: psycopg.Cursor[dict[str, Any]], sql: str, params: dict[str, Any]
+) -> dict[str, Any] | None:
+    return cur.execute(sql, params).fetchone()
+
+
+def _adapt(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: Jsonb(v) if isinstance(v, dict) else v for k, v in values.items()}

@@ -1,0 +1,238 @@
+"""Locust load on the source PostgreSQL: `locust -f loadtests/locustfile.py --headless`.
+
+Options (also from the environment): --scenario FILE (CDCBENCH_SCENARIO, default
+scenarios/smoke.yaml: its workload, rate, users and shape), --dsn (CDCBENCH_DSN;
+empty uses libpq's PG* variables), --ledger-dir (CDCBENCH_LEDGER_DIR, default
+./ledger). The scenario's shape drives the user count, so -u/-r/-t are not needed.
+
+Each user paces itself on a fixed schedule (rate_per_s / users) and records, for
+every change, the intended and the commit-acknowledged time in this process's
+ledger file. The schedule's wait happens in `wait_time`, so stopping never cuts
+a transaction off between its commit and its ledger entry. psycopg 3 cooperates
+with gevent by itself once Locust has monkey-patched (it waits with gevent's
+poll), so users never block each other.
+"""
+
+import json
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn
+
+import gevent
+import psycopg
+from locust import User, events, task
+from locust.env import Environment
+from locust.runners import MasterRunner
+
+from harness.errors import UserError
+from harness.load import schema
+from harness.load.ledger import Change, ledger_writer
+from harness.load.transactions import Outcome, execute
+from harness.load.workload import KeySpace, Workload
+from harness.patterns import PATTERNS, PostCommit
+from harness.records import RecordWriter
+from harness.scenario import Scenario, load_scenario
+from harness.targets.base import AwsAccess
+
+import shapes
+
+_DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "smoke.yaml"
+
+
+@events.init_command_line_parser.add_listener
+def _arguments(parser) -> None:  # type: ignore[no-untyped-def]
+    group = parser.add_argument_group("cdcbench")
+    group.add_argument(
+        "--scenario",
+        env_var="CDCBENCH_SCENARIO",
+        default=str(_DEFAULT_SCENARIO),
+        help="scenario file (workload, rate, users, shape)",
+    )
+    group.add_argument(
+        "--dsn",
+        env_var="CDCBENCH_DSN",
+        default="",
+        help="libpq connection string of the source database",
+    )
+    group.add_argument(
+        "--ledger-dir",
+        env_var="CDCBENCH_LEDGER_DIR",
+        default="ledger",
+        help="directory for this run's ledger files (one per process)",
+    )
+    group.add_argument(
+        "--post-commit",
+        env_var="CDCBENCH_POST_COMMIT",
+        default="",
+        help="JSON {pattern, outputs}: call that pattern's post-commit hook",
+    )
+
+
+@dataclass
+class _Process:
+    """What the users of one process share: scenario, ledger, key space, hook."""
+
+    scenario: Scenario
+    dsn: str
+    ledger: RecordWriter[Change]
+    keys: KeySpace = field(default_factory=KeySpace)
+    hook: PostCommit | None = None
+    keys_refreshed: float = 0.0
+
+
+_process: _Process | None = None
+
+
+def _fail(message: str) -> NoReturn:
+    """One line on stderr, exit code 2 (bad input), as the rest of cdcbench does."""
+    print(f"cdcbench: error: {message}", file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
+def _scenario(environment: Environment) -> Scenario:
+    return load_scenario(Path(environment.parsed_options.scenario))
+
+
+@events.init.add_listener
+def _check(environment: Environment, **_: object) -> None:
+    """Master or single process: the scenario parses, the database answers, the schema exists."""
+    if environment.parsed_options is None or environment.parsed_options.worker:
+        return
+    try:
+        scenario = _scenario(environment)
+        with psycopg.connect(
+            environment.parsed_options.dsn, autocommit=True, connect_timeout=5
+        ) as c:
+            schema.ensure(c, scenario.source.replica_identity)
+    except UserError as exc:
+        _fail(str(exc))
+    except psycopg.OperationalError as exc:
+        _fail(f"cannot connect to PostgreSQL at {_where(environment)}: {_reason(exc)}")
+    environment.shape_class = shapes.shape_for(scenario.load)
+    environment.shape_class.runner = environment.runner
+
+
+@events.test_start.add_listener
+def _start(environment: Environment, **_: object) -> None:
+    global _process
+    if isinstance(environment.runner, MasterRunner):
+        return
+    options = environment.parsed_options
+    ledger_dir = Path(options.ledger_dir)
+    ledger_dir.mkdir(parents=True, exist_ok=True)
+    _process = _Process(_scenario(environment), options.dsn, ledger_writer(ledger_dir))
+    if options.post_commit:
+        spec = json.loads(Path(options.post_commit).read_text())
+        factory = PATTERNS[spec["pattern"]].post_commit
+        if factory:
+            _process.hook = factory(spec["outputs"], AwsAccess.from_env(os.environ))
+    gevent.spawn(_flush_every_second, _process.ledger)
+
+
+@events.test_stop.add_listener
+def _stop(environment: Environment, **_: object) -> None:
+    if _process is not None:
+        _process.ledger.close()
+
+
+def _flush_every_second(ledger: RecordWriter[Change]) -> None:
+    while True:
+        gevent.sleep(1.0)
+        ledger.flush()
+
+
+class SourceWriter(User):
+    """Makes the scenario's changes to the source database on its own fixed schedule."""
+
+    def on_start(self) -> None:
+        assert _process is not None, "test_start did not run"
+        self.process = _process
+        load = _process.scenario.load
+        self.conn = psycopg.connect(_process.dsn)
+        self.workload = Workload(_process.scenario.workload, _process.keys)
+        self.interval_ns = int(1e9 / load.rate_per_user)
+        self.intended_ns = time.time_ns() + random.randrange(self.interval_ns)
+
+    def on_stop(self) -> None:
+        self.conn.close()
+
+    def wait_time(self) -> float:
+        return max(0.0, (self.intended_ns - time.time_ns()) / 1e9)
+
+    @task
+    def change(self) -> None:
+        intended_ns, self.intended_ns = self.intended_ns, self.intended_ns + self.interval_ns
+        self._refresh_keys()
+        plan = self.workload.plan()
+        name = f"{plan.op} (abort)" if plan.abort else plan.op
+        started = time.perf_counter()
+        outcome: Outcome | None = None
+        try:
+            outcome = execute(self.conn, plan, intended_ns)
+        except psycopg.Error as exc:
+            self._recover()
+            self._report(name, started, 0, exc)
+            return
+        for change in outcome.changes:
+            self.process.ledger.append(change)
+            if change.table == "widgets":
+                self.process.keys.saw(int(change.key))
+        self._report(
+            name if outcome.changes else f"{plan.op} (no row)", started, len(outcome.changes)
+        )
+        if outcome.committed and self.process.hook is not None:
+            self._post_commit(outcome)
+
+    def _post_commit(self, outcome: Outcome) -> None:
+        assert self.process.hook is not None
+        started = time.perf_counter()
+        try:
+            for change, image in zip(outcome.changes, outcome.images, strict=True):
+                self.process.hook(change, image)
+        except Exception as exc:  # the projection misses it; the checker will say so
+            self._report("post-commit", started, 0, exc)
+            return
+        self._report("post-commit", started, len(outcome.changes))
+
+    def _refresh_keys(self) -> None:
+        """Learn ids inserted by other processes (at most once a second per process)."""
+        now = time.monotonic()
+        if now - self.process.keys_refreshed < 1.0:
+            return
+        self.process.keys_refreshed = now
+        row = self.conn.execute("SELECT last_value FROM widgets_id_seq").fetchone()
+        self.conn.rollback()
+        if row:
+            self.process.keys.saw(int(row[0]))
+
+    def _recover(self) -> None:
+        if self.conn.closed or self.conn.broken:
+            self.conn = psycopg.connect(self.process.dsn)
+        else:
+            self.conn.rollback()
+
+    def _report(self, name: str, started: float, length: int, exc: Exception | None = None) -> None:
+        self.environment.events.request.fire(
+            request_type="sql",
+            name=name,
+            response_time=(time.perf_counter() - started) * 1000,
+            response_length=length,
+            exception=exc,
+            context={},
+        )
+
+
+def _where(environment: Environment) -> str:
+    params = psycopg.conninfo.conninfo_to_dict(environment.parsed_options.dsn)
+    host = params.get("host") or os.environ.get("PGHOST") or "localhost"
+    port = params.get("port") or os.environ.get("PGPORT") or "5432"
+    return f"{host}:{port}"
+
+
+def _reason(exc: Exception) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
