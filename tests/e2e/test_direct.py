@@ -1,11 +1,11 @@
 """The README's main job: the smoke scenario with the `direct` pattern on the local target."""
 
-import csv
 import json
 from pathlib import Path
 
 import pytest
 
+from harness.load.ledger import final_state, read_ledger
 from tests.helpers import run_cli
 
 pytestmark = pytest.mark.e2e
@@ -26,18 +26,25 @@ def test_smoke_scenario_reports_lag_and_zero_anomalies(tmp_path: Path) -> None:
     assert set(direct["terraform_s"]) >= {"apply_s", "destroy_s"}
 
     load = direct["load"]
-    with open(run_dir / "direct" / "ledger.csv", newline="") as f:
-        ledger = list(csv.DictReader(f))
-    committed = [row for row in ledger if row["status"] == "committed"]
+    ledger = read_ledger(run_dir / "direct" / "ledger")
+    committed = [c for c in ledger if c.status == "committed"]
     assert len(committed) == load["committed"] > 0
-    assert len(ledger) == load["offered"]
-    assert load["aborted"] == len(ledger) - len(committed)
+    assert load["aborted"] == len(ledger) - len(committed) > 0
+    assert {c.table for c in committed} == {"widgets", "orders"}
+    assert load["failures"] == 0 and load["post_commit_failures"] == 0
+    assert load["requests"] >= load["transactions"] > 0
+    # Locust's own reports land beside the ledger
+    assert (run_dir / "direct" / "locust.html").exists()
+    assert "Aggregated" in (run_dir / "direct" / "locust_stats.csv").read_text()
 
     read_model = direct["projections"]["read_model"]
     assert read_model["check"] == {"valid": True, "counts": {}, "examples": {}}
     assert read_model["convergence"]["converged"] is True
     lag = read_model["lag"]
     assert lag["seen"] == len(committed) and lag["unseen"] == 0
+    assert read_model["observed"] == len(committed)
+    deleted = sum(c.op == "delete" for c in final_state(committed).values())
+    assert deleted > 0, "the smoke workload deletes rows"
     commit_lag = lag["from_commit_ms"]
     assert commit_lag["count"] == len(committed)
     assert 0 < commit_lag["p50"] <= commit_lag["p99"] <= commit_lag["max"]

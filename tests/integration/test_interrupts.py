@@ -12,6 +12,7 @@ import psutil
 import pytest
 import yaml
 
+from harness.load.ledger import read_ledger
 from tests.helpers import REPO, alive, processes_mentioning
 
 pytestmark = pytest.mark.slow
@@ -31,7 +32,7 @@ def _wait_for(pattern: str, root: Path, proc: subprocess.Popen[str], timeout: fl
 @pytest.mark.parametrize(
     ("signum", "phase_file"),
     [
-        (signal.SIGINT, "*/direct/ledger.csv"),  # during load
+        (signal.SIGINT, "*/direct/ledger/ledger-*.csv"),  # during load
         (signal.SIGTERM, "*/direct/logs/apply.log"),  # during terraform apply
     ],
     ids=["sigint-during-load", "sigterm-during-apply"],
@@ -83,6 +84,6 @@ def test_signal_tears_down_and_keeps_results(
     state = json.loads((run_dir / "direct/terraform/patterns/direct/terraform.tfstate").read_text())
     assert state["resources"] == []
     if "ledger" in phase_file:
-        ledger = (run_dir / "direct" / "ledger.csv").read_text().splitlines()
+        ledger = read_ledger(run_dir / "direct" / "ledger")
         assert len(ledger) > 10
         assert results["patterns"]["direct"]["projections"]["read_model"]["lag"]["seen"] > 0

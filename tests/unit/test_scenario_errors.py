@@ -94,7 +94,46 @@ IN_PROCESS_CASES = [
     Case("duplicate-pattern", with_changes(patterns=["direct", "direct"]), ("patterns", "twice")),
     Case("too-long-name", with_changes(name="a" * 17), ("name",)),
     Case("name-with-underscore", with_changes(name="my_run"), ("name",)),
-    Case("rate-too-high", with_changes(load={"duration_s": 1, "rate_per_s": 1e6}), ("rate_per_s",)),
+    Case("rate-too-high", with_changes(load={"duration_s": 1, "rate_per_s": 2e6}), ("rate_per_s",)),
+    Case(
+        "zero-users",
+        with_changes(load={"duration_s": 1, "rate_per_s": 1, "users": 0}),
+        ("load.users",),
+    ),
+    Case(
+        "unknown-shape",
+        with_changes(load={"duration_s": 1, "rate_per_s": 1, "shape": {"kind": "wave"}}),
+        ("load.shape", "wave"),
+    ),
+    Case(
+        "step-without-step-length",
+        with_changes(load={"duration_s": 1, "rate_per_s": 1, "shape": {"kind": "step"}}),
+        ("load.shape.step.step_s", "required key is missing"),
+    ),
+    Case(
+        "sine-amplitude-too-big",
+        with_changes(
+            load={
+                "duration_s": 1,
+                "rate_per_s": 1,
+                "shape": {"kind": "sine", "period_s": 5, "amplitude": 2},
+            }
+        ),
+        ("load.shape.sine.amplitude",),
+    ),
+    Case(
+        "spike-shape-unknown-field",
+        with_changes(
+            load={
+                "duration_s": 1,
+                "rate_per_s": 1,
+                "shape": {"kind": "spike", "at_s": 1, "length_s": 1, "factor": 2, "height": 3},
+            }
+        ),
+        ("load.shape.spike.height", "unknown key"),
+    ),
+    Case("bad-replica-identity", with_changes(source={"replica_identity": "index"}), ("source",)),
+    Case("bad-key-distribution", with_changes(workload={"keys": "hot"}), ("workload.keys",)),
     Case(
         "many-mistakes",
         with_changes(name="X", load={"duration_s": -1, "rate_per_s": 0}),
@@ -171,7 +210,8 @@ def test_smoke_scenario_validates() -> None:
     assert scenario.patterns == ["direct"]
     assert scenario.load.duration_s == 30
     assert scenario.load.rate_per_s == 40
-    assert scenario.workload.mix == {"insert": 50, "update": 40, "delete": 10}
+    assert scenario.workload.mix == {"insert": 40, "update": 40, "delete": 5, "order": 15}
+    assert scenario.load.rate_per_user == 10
     assert scenario.workload.abort_ratio == pytest.approx(0.02)
 
 
