@@ -7,8 +7,9 @@ empty uses libpq's PG* variables), --ledger-dir (CDCBENCH_LEDGER_DIR, default
 
 Each user paces itself on a fixed schedule (rate_per_s / users) and records, for
 every change, the intended and the commit-acknowledged time in this process's
-ledger file. The schedule's wait happens in `wait_time`, so stopping never cuts
-a transaction off between its commit and its ledger entry. psycopg 3 cooperates
+ledger file. The schedule's wait happens in `wait_time`, and the stop timeout is
+at least 30 s, so stopping never cuts a transaction off between its commit and
+its ledger entry. psycopg 3 cooperates
 with gevent by itself once Locust has monkey-patched (it waits with gevent's
 poll), so users never block each other.
 """
@@ -41,6 +42,7 @@ from harness.targets.base import AwsAccess
 import shapes
 
 _DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "smoke.yaml"
+_MIN_STOP_TIMEOUT_S = 30.0
 
 
 @events.init_command_line_parser.add_listener
@@ -114,6 +116,9 @@ def _check(environment: Environment, **_: object) -> None:
         _fail(f"cannot connect to PostgreSQL at {_where(environment)}: {_reason(exc)}")
     environment.shape_class = shapes.shape_for(scenario.load)
     environment.shape_class.runner = environment.runner
+    # Users must finish a transaction they started (commit, then ledger) when the run stops:
+    # Locust kills them mid-commit without a stop timeout. Workers get it from the master.
+    environment.stop_timeout = max(environment.stop_timeout, _MIN_STOP_TIMEOUT_S)
 
 
 @events.test_start.add_listener
@@ -155,7 +160,9 @@ class SourceWriter(User):
         self.conn = psycopg.connect(_process.dsn)
         self.workload = Workload(_process.scenario.workload, _process.keys)
         self.interval_ns = int(1e9 / load.rate_per_user)
+        # Stagger users over one interval; Locust runs the first task right after on_start.
         self.intended_ns = time.time_ns() + random.randrange(self.interval_ns)
+        time.sleep(self.wait_time())
 
     def on_stop(self) -> None:
         self.conn.close()

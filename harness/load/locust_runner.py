@@ -23,7 +23,8 @@ from harness.local.process import stop
 from harness.scenario import Scenario
 
 LOCUSTFILE = Path(__file__).resolve().parents[2] / "loadtests" / "locustfile.py"
-_STOP_TIMEOUT_S = 30
+_STOP_GRACE_S = 90
+"""Longer than the locustfile's stop timeout, in which users finish their transaction."""
 
 
 class LoadStats(BaseModel):
@@ -65,7 +66,6 @@ def run_locust(
         "--ledger-dir", str(workdir / "ledger"),
         "--csv", str(workdir / "locust"),
         "--html", str(workdir / "locust.html"),
-        "--stop-timeout", str(_STOP_TIMEOUT_S),
         "--exit-code-on-error", "0",
         "--loglevel", "WARNING",
     ]  # fmt: skip
@@ -91,7 +91,7 @@ def run_locust(
                     update(f"{elapsed:.0f}/{load.duration_s:g}s", completed=elapsed)
                     time.sleep(0.5)
         finally:
-            stop(proc, grace_s=_STOP_TIMEOUT_S + 30)  # SIGTERM: Locust stops its users gracefully
+            stop(proc, grace_s=_STOP_GRACE_S)  # SIGTERM: Locust stops its users gracefully
     if proc.returncode != 0:
         tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
         raise UserError(f"locust exited with {proc.returncode}: {tail[0]} (log: {log_path})")

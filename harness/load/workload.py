@@ -38,10 +38,11 @@ class KeySpace:
 
 
 def _bounded_zipf(rng: random.Random, n: int, s: float) -> int:
-    """Rank in 1..n with P(rank) ~ rank^-s (continuous inverse-CDF approximation)."""
+    """Rank in 1..n with P(rank) ~ rank^-s: a power law on [1, n + 1) by inverse CDF, floored."""
     u = rng.random()
     exponent = 1 - s
-    x = n**u if abs(exponent) < 1e-9 else ((n**exponent - 1) * u + 1) ** (1 / exponent)
+    top = n + 1
+    x = top**u if abs(exponent) < 1e-9 else ((top**exponent - 1) * u + 1) ** (1 / exponent)
     return min(n, max(1, int(x)))
 
 
