@@ -1,4 +1,5 @@
-"""The ledger file: CSV round trip, torn last lines, wrong files; final_state and row_digest."""
+"""Ledger files: CSV round trip, torn last lines, wrong files, per-process files merged;
+final_state and row_digest."""
 
 import random
 from pathlib import Path
@@ -15,7 +16,7 @@ from harness.load.ledger import (
     row_digest,
 )
 from harness.observe.base import Observation
-from harness.records import RecordWriter
+from harness.records import RecordWriter, read_records
 
 T0 = 1_700_000_000_123_456_789
 
@@ -42,9 +43,14 @@ def change(
 
 
 def write_ledger(path: Path, changes: list[Change]) -> None:
-    with ledger_writer(path) as writer:
+    """One ledger file, as one Locust process writes it."""
+    with RecordWriter(path, Change) as writer:
         for c in changes:
             writer.append(c)
+
+
+def read_file(path: Path) -> list[Change]:
+    return list(read_records(path, Change))
 
 
 AWKWARD_CHANGES = [
@@ -62,14 +68,14 @@ def test_ledger_round_trip_preserves_every_field(tmp_path: Path) -> None:
     path = tmp_path / "ledger.csv"
     write_ledger(path, AWKWARD_CHANGES)
 
-    assert read_ledger(path) == AWKWARD_CHANGES
+    assert read_file(path) == AWKWARD_CHANGES
 
 
 def test_ledger_round_trip_keeps_types(tmp_path: Path) -> None:
     path = tmp_path / "ledger.csv"
     write_ledger(path, AWKWARD_CHANGES)
 
-    for read in read_ledger(path):
+    for read in read_file(path):
         assert isinstance(read.version, int)
         assert isinstance(read.acked_ns, int)
         assert isinstance(read.txid, int)
@@ -78,17 +84,33 @@ def test_ledger_round_trip_keeps_types(tmp_path: Path) -> None:
 
 
 def test_writer_counts_appended_records(tmp_path: Path) -> None:
-    with ledger_writer(tmp_path / "ledger.csv") as writer:
+    with RecordWriter(tmp_path / "ledger.csv", Change) as writer:
         for c in AWKWARD_CHANGES:
             writer.append(c)
         assert writer.count == len(AWKWARD_CHANGES)
+
+
+def test_each_ledger_writer_gets_its_own_file_and_the_reader_merges_them(tmp_path: Path) -> None:
+    first = [change("1", 1, "insert"), change("1", 3)]
+    second = [change("2", 2, "insert")]
+    for changes in (first, second):
+        with ledger_writer(tmp_path) as writer:
+            for c in changes:
+                writer.append(c)
+
+    assert len(list(tmp_path.glob("ledger-*.csv"))) == 2
+    assert read_ledger(tmp_path) == sorted(first + second, key=lambda c: c.acked_ns)
+
+
+def test_empty_ledger_directory_reads_as_no_changes(tmp_path: Path) -> None:
+    assert read_ledger(tmp_path) == []
 
 
 def test_empty_ledger_reads_as_no_changes(tmp_path: Path) -> None:
     path = tmp_path / "ledger.csv"
     write_ledger(path, [])
 
-    assert read_ledger(path) == []
+    assert read_file(path) == []
 
 
 def _full_row(path: Path, torn: Change) -> str:
@@ -128,7 +150,7 @@ def test_torn_last_line_is_skipped(tmp_path: Path, cut: str) -> None:
     with open(path, "a", encoding="utf-8", newline="") as f:
         f.write(row[: ends[cut]])  # a crash mid-write: no line terminator
 
-    assert read_ledger(path) == kept
+    assert read_file(path) == kept
 
 
 def test_wrong_header_is_rejected(tmp_path: Path) -> None:
@@ -136,7 +158,7 @@ def test_wrong_header_is_rejected(tmp_path: Path) -> None:
     path.write_text("table,key,version\r\nwidgets,1,1\r\n", encoding="utf-8")
 
     with pytest.raises(ValueError, match="not a Change file"):
-        read_ledger(path)
+        read_file(path)
 
 
 def test_observation_log_is_not_a_ledger(tmp_path: Path) -> None:
@@ -145,7 +167,7 @@ def test_observation_log_is_not_a_ledger(tmp_path: Path) -> None:
         writer.append(Observation("read_model", "widgets", "1", 1, "upsert", T0, "seq-1"))
 
     with pytest.raises(ValueError, match="not a Change file"):
-        read_ledger(path)
+        read_file(path)
 
 
 def test_empty_file_is_rejected(tmp_path: Path) -> None:
@@ -153,7 +175,7 @@ def test_empty_file_is_rejected(tmp_path: Path) -> None:
     path.write_text("", encoding="utf-8")
 
     with pytest.raises(ValueError):
-        read_ledger(path)
+        read_file(path)
 
 
 def test_final_state_picks_highest_committed_version_per_entity() -> None:
