@@ -19,12 +19,14 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
 import gevent
 import psycopg
+from greenlet import GreenletExit
 from locust import User, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner
@@ -32,14 +34,17 @@ from locust.runners import MasterRunner
 from harness.errors import UserError
 from harness.load import schema
 from harness.load.ledger import Change, ledger_writer
-from harness.load.transactions import Outcome, execute
+from harness.load.transactions import Outcome, connect, execute
 from harness.load.workload import KeySpace, Workload
 from harness.patterns import PATTERNS, PostCommit
 from harness.records import RecordWriter
 from harness.scenario import Scenario, load_scenario
 from harness.targets.base import AwsAccess
 
+import gevent_wait
 import shapes
+
+gevent_wait.install()
 
 _DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "smoke.yaml"
 _MIN_STOP_TIMEOUT_S = 30.0
@@ -157,7 +162,7 @@ class SourceWriter(User):
         assert _process is not None, "test_start did not run"
         self.process = _process
         load = _process.scenario.load
-        self.conn = psycopg.connect(_process.dsn)
+        self.conn = connect(_process.dsn)
         self.workload = Workload(_process.scenario.workload, _process.keys)
         self.interval_ns = int(1e9 / load.rate_per_user)
         # Stagger users over one interval; Locust runs the first task right after on_start.
@@ -173,6 +178,10 @@ class SourceWriter(User):
     @task
     def change(self) -> None:
         intended_ns, self.intended_ns = self.intended_ns, self.intended_ns + self.interval_ns
+        _shielded(self._change, intended_ns)
+
+    def _change(self, intended_ns: int) -> None:
+        """One operation: transaction, ledger entries, post-commit hook."""
         self._refresh_keys()
         plan = self.workload.plan()
         name = f"{plan.op} (abort)" if plan.abort else plan.op
@@ -181,7 +190,8 @@ class SourceWriter(User):
         try:
             outcome = execute(self.conn, plan, intended_ns)
         except psycopg.Error as exc:
-            self._recover()
+            if self.conn.broken:
+                self.conn = connect(self.process.dsn)
             self._report(name, started, 0, exc)
             return
         for change in outcome.changes:
@@ -212,15 +222,8 @@ class SourceWriter(User):
             return
         self.process.keys_refreshed = now
         row = self.conn.execute("SELECT last_value FROM widgets_id_seq").fetchone()
-        self.conn.rollback()
         if row:
-            self.process.keys.saw(int(row[0]))
-
-    def _recover(self) -> None:
-        if self.conn.closed or self.conn.broken:
-            self.conn = psycopg.connect(self.process.dsn)
-        else:
-            self.conn.rollback()
+            self.process.keys.saw(int(row["last_value"]))
 
     def _report(self, name: str, started: float, length: int, exc: Exception | None = None) -> None:
         self.environment.events.request.fire(
@@ -231,6 +234,28 @@ class SourceWriter(User):
             exception=exc,
             context={},
         )
+
+
+def _shielded(work: Callable[[int], None], arg: int) -> None:
+    """Run `work` to completion even if this user is killed meanwhile, then die.
+
+    Locust kills a user it sees waiting, but gevent may already have resumed it
+    into its next operation: the kill would land between a commit and its ledger
+    entry (or its post-commit hook). The operation runs in its own greenlet,
+    which the kill cannot reach.
+    """
+    job = gevent.spawn(work, arg)
+    killed: BaseException | None = None
+    while True:
+        try:
+            job.get()
+            break
+        except GreenletExit as exc:
+            if job.dead:
+                raise
+            killed = exc
+    if killed is not None:
+        raise killed
 
 
 def _where(environment: Environment) -> str:

@@ -2,6 +2,8 @@
 
 Every statement returns the row image it wrote (`RETURNING *`), so the ledger's
 digest is of what the database holds, and the version is the database's.
+Connections are in autocommit mode: a single-statement change is one round trip
+(as pgbench's), the others run in an explicit transaction.
 """
 
 import time
@@ -42,6 +44,14 @@ _DELETE_ORDERS = f"DELETE FROM orders WHERE widget_id = %(key)s RETURNING id, ve
 _DELETE_WIDGET = f"DELETE FROM widgets WHERE id = %(key)s RETURNING id, version, {_TXID}"
 
 
+_SINGLE_STATEMENT = ("insert", "update")
+
+
+def connect(dsn: str) -> psycopg.Connection[dict[str, Any]]:
+    """A connection as `execute` wants it: autocommit, rows as dicts."""
+    return psycopg.connect(dsn, autocommit=True, row_factory=dict_row)
+
+
 @dataclass(frozen=True, slots=True)
 class Written:
     table: str
@@ -58,19 +68,20 @@ class Outcome:
     committed: bool
 
 
-def execute(conn: psycopg.Connection, plan: Plan, intended_ns: int) -> Outcome:
-    """Run `plan` in one transaction (rolled back if the plan says abort).
-
-    A plan whose widget no longer exists changes nothing and returns no changes.
+def execute(conn: psycopg.Connection[dict[str, Any]], plan: Plan, intended_ns: int) -> Outcome:
+    """Run `plan` in one transaction (rolled back if the plan says abort) on an autocommit
+    connection with dict rows. A plan whose widget no longer exists changes nothing.
     """
     params = {"key": plan.key, **_adapt(plan.values)}
-    with conn.cursor(row_factory=dict_row) as cur:
+    cur = conn.cursor()
+    if plan.op in _SINGLE_STATEMENT and not plan.abort:
         written = _run(cur, plan.op, params)
-    committed = bool(written) and not plan.abort
-    if committed:
-        conn.commit()
     else:
-        conn.rollback()
+        with conn.transaction():
+            written = _run(cur, plan.op, params)
+            if plan.abort or not written:
+                raise psycopg.Rollback
+    committed = bool(written) and not plan.abort
     acked_ns = time.time_ns()
     status = COMMITTED if committed else ABORTED
     changes, images = [], []
