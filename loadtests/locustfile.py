@@ -119,6 +119,8 @@ def _check(environment: Environment, **_: object) -> None:
         _fail(str(exc))
     except psycopg.OperationalError as exc:
         _fail(f"cannot connect to PostgreSQL at {_where(environment)}: {_reason(exc)}")
+    except psycopg.Error as exc:
+        _fail(f"cannot create the source tables at {_where(environment)}: {_reason(exc)}")
     environment.shape_class = shapes.shape_for(scenario.load)
     environment.shape_class.runner = environment.runner
     # Users must finish a transaction they started (commit, then ledger) when the run stops:

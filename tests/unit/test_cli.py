@@ -1,26 +1,10 @@
 """The `cdcbench` command's small subcommands and argument errors, run as a subprocess."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from harness import __version__
 from harness.patterns import PATTERNS
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def cdcbench(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", *args],
-        cwd=REPO,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.helpers import run_cli as cdcbench
 
 
 def test_patterns_lists_each_pattern_with_its_summary() -> None:
