@@ -19,17 +19,16 @@ import os
 import random
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
 import gevent
 import psycopg
-from greenlet import GreenletExit
 from locust import User, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner
+from locust.user.task import LOCUST_STATE_STOPPING, LOCUST_STATE_WAITING
 
 from harness.errors import UserError
 from harness.load import schema
@@ -124,7 +123,7 @@ def _check(environment: Environment, **_: object) -> None:
     environment.shape_class = shapes.shape_for(scenario.load)
     environment.shape_class.runner = environment.runner
     # Users must finish a transaction they started (commit, then ledger) when the run stops:
-    # Locust kills them mid-commit without a stop timeout. Workers get it from the master.
+    # without a stop timeout Locust kills them mid-commit. Workers get it from the master.
     environment.stop_timeout = max(environment.stop_timeout, _MIN_STOP_TIMEOUT_S)
 
 
@@ -177,13 +176,22 @@ class SourceWriter(User):
     def wait_time(self) -> float:
         return max(0.0, (self.intended_ns - time.time_ns()) / 1e9)
 
+    def stop(self, force: bool = False) -> bool:
+        """Stop after the pacing wait instead of killing a waiting user.
+
+        Locust kills a user it sees waiting, but gevent may already have resumed it
+        into its next operation: the kill would land between a commit and its ledger
+        entry (or its post-commit hook). Marked as stopping, the user ends when its
+        wait is over, before it starts anything. A forced stop still kills.
+        """
+        if not force and self._state == LOCUST_STATE_WAITING:
+            self._state = LOCUST_STATE_STOPPING
+            return False
+        return bool(super().stop(force))
+
     @task
     def change(self) -> None:
         intended_ns, self.intended_ns = self.intended_ns, self.intended_ns + self.interval_ns
-        _shielded(self._change, intended_ns)
-
-    def _change(self, intended_ns: int) -> None:
-        """One operation: transaction, ledger entries, post-commit hook."""
         self._refresh_keys()
         plan = self.workload.plan()
         name = f"{plan.op} (abort)" if plan.abort else plan.op
@@ -236,28 +244,6 @@ class SourceWriter(User):
             exception=exc,
             context={},
         )
-
-
-def _shielded(work: Callable[[int], None], arg: int) -> None:
-    """Run `work` to completion even if this user is killed meanwhile, then die.
-
-    Locust kills a user it sees waiting, but gevent may already have resumed it
-    into its next operation: the kill would land between a commit and its ledger
-    entry (or its post-commit hook). The operation runs in its own greenlet,
-    which the kill cannot reach.
-    """
-    job = gevent.spawn(work, arg)
-    killed: BaseException | None = None
-    while True:
-        try:
-            job.get()
-            break
-        except GreenletExit as exc:
-            if job.dead:
-                raise
-            killed = exc
-    if killed is not None:
-        raise killed
 
 
 def _where(environment: Environment) -> str:
