@@ -6,12 +6,14 @@ version and digest, committed versions consecutive per key, aborted changes mark
 """
 
 import csv
+import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from itertools import pairwise
@@ -33,6 +35,7 @@ from harness.load.ledger import (
     read_ledger,
     row_digest,
 )
+from harness.local.process import free_port
 from harness.records import read_records
 from harness.targets import Target
 from tests.helpers import REPO
@@ -43,8 +46,8 @@ LOCUST = str(Path(sys.executable).with_name("locust"))
 LOCUSTFILE = "loadtests/locustfile.py"
 ALL_OPS = {"insert": 40, "update": 30, "delete": 10, "order": 20}
 GRACEFUL = ("--stop-timeout", "10")
-"""As the harness runs Locust: at the end, running users finish their transaction (without
-it Locust kills them mid-commit: see test_stopping_loses_no_committed_change)."""
+"""An explicit stop timeout (the locustfile raises it to its minimum): at the end, running
+users finish their transaction (see test_stopping_loses_no_committed_change)."""
 
 
 def run_locust(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -331,12 +334,6 @@ def test_stopping_loses_no_committed_change(tmp_path: Path, dsn: str) -> None:
     assert_ledger_matches_db(read_ledger(ledger_dir), dsn)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()
@@ -358,7 +355,7 @@ def test_distributed_run_merges_worker_ledgers_that_describe_the_database(
                   "lob_bytes": 5_000},
     )  # fmt: skip
     ledger_dir = tmp_path / "ledger"
-    port = str(_free_port())
+    port = str(free_port())
     master_cmd = [
         LOCUST, "-f", LOCUSTFILE, "--master", "--headless", "--expect-workers", "2",
         "--master-bind-host", "127.0.0.1", "--master-bind-port", port,
@@ -495,3 +492,42 @@ def test_invalid_scenario_is_one_line_naming_the_field(
 def test_environment_is_left_alone() -> None:
     """Sanity: the driver's subprocesses inherit a normal environment (monkey patching on)."""
     assert "LOCUST_SKIP_MONKEY_PATCH" not in os.environ
+
+
+@pytest.mark.timeout(90)
+def test_web_ui_starts_a_scenario_run_and_serves_its_stats(tmp_path: Path, dsn: str) -> None:
+    scenario = write_scenario(
+        tmp_path / "scenario.yaml",
+        load={"duration_s": 60, "rate_per_s": 40, "users": 2},
+        workload={"mix": {"insert": 1}},
+    )
+    port = free_port()
+    ui = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [LOCUST, "-f", LOCUSTFILE, "--web-host", "127.0.0.1", "--web-port", str(port),
+         "--scenario", str(scenario), "--dsn", dsn, "--ledger-dir", str(tmp_path / "ledger")],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert urllib.request.urlopen(f"{ui}/", timeout=2).status == 200
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr
+                time.sleep(0.3)
+        form = urllib.parse.urlencode({"user_count": 2, "spawn_rate": 2}).encode()
+        urllib.request.urlopen(f"{ui}/swarm", data=form, timeout=5)
+        inserts = 0
+        while inserts < 20 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            stats = json.load(urllib.request.urlopen(f"{ui}/stats/requests", timeout=5))
+            inserts = sum(s["num_requests"] for s in stats["stats"] if s["name"] == "insert")
+        assert inserts >= 20, stats
+        urllib.request.urlopen(f"{ui}/stop", data=b"", timeout=30)
+    finally:
+        proc.terminate()
+        proc.wait(60)
+    committed = [c for c in read_ledger(tmp_path / "ledger") if c.status == COMMITTED]
+    assert len(committed) >= 20
