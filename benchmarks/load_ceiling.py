@@ -33,7 +33,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -45,19 +44,15 @@ from types import TracebackType
 from typing import NoReturn
 
 import psycopg
-import yaml
 
 from harness import signals
 from harness.errors import INTERRUPTED_EXIT, UserError
-from harness.load import schema
+from harness.load import locust_runner, schema
 from harness.load.ledger import COMMITTED, Change, ledger_writer, read_ledger
 from harness.load.transactions import INSERT_WIDGET
 from harness.local.postgres import DATABASE, PostgresCluster, find_bindir
+from harness.scenario import Scenario
 from harness.settings import Settings
-
-REPO = Path(__file__).resolve().parents[1]
-LOCUSTFILE = REPO / "loadtests" / "locustfile.py"
-LOCUST = Path(sys.executable).with_name("locust")
 
 PGBENCH_CLIENTS = 4
 PGBENCH_THREADS = 2
@@ -296,58 +291,27 @@ class LocustResult:
         return self.window_committed / self.cpu.wall_s if self.cpu.wall_s > 0 else 0.0
 
 
-def run_locust(
+def run_locust_phase(
     dsn: str, seconds: int, users: int, processes: int, workdir: Path, server_pid: int
 ) -> LocustResult:
-    scenario = {
-        "name": "ceiling",
-        "description": "insert-only, offered far above reach: the driver's ceiling",
-        "patterns": ["direct"],
-        "load": {
-            "duration_s": seconds,
-            "rate_per_s": OFFERED_RATE,
-            "users": users,
-            "processes": processes,
-        },
-        "workload": {"mix": {"insert": 1}, "abort_ratio": 0},
-    }
-    scenario_file = workdir / "ceiling.yaml"
-    scenario_file.write_text(yaml.safe_dump(scenario, sort_keys=False))
-    ledger_dir = workdir / "ledger"
-    cmd = [
-        str(LOCUST),
-        "-f", str(LOCUSTFILE),
-        "--headless",
-        "--scenario", str(scenario_file),
-        "--dsn", dsn,
-        "--ledger-dir", str(ledger_dir),
-        "--only-summary",
-        "--loglevel", "WARNING",
-    ]  # fmt: skip
-    if processes > 1:
-        cmd += ["--processes", str(processes)]
-    log_path = workdir / "locust.log"
-    with open(log_path, "wb") as out, CpuSampler(server_pid) as sampler:
-        proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            cwd=REPO, start_new_session=True,
-        )  # fmt: skip
-        try:
-            proc.wait(timeout=seconds + _GRACE_S)
-        except subprocess.TimeoutExpired:
-            raise UserError(f"locust did not finish within {seconds + _GRACE_S}s") from None
-        finally:
-            if proc.poll() is None:  # interrupted or hung: end its whole process group
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
-    if proc.returncode != 0:
-        tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        raise UserError(f"locust exited with {proc.returncode}: {tail[0]} (see {log_path})")
-    return _sustained(read_ledger(ledger_dir), sampler)
+    """The driver exactly as `cdcbench run` starts it, offered far more than it can do."""
+    scenario = Scenario.model_validate(
+        {
+            "name": "ceiling",
+            "description": "insert-only, offered far above reach: the driver's ceiling",
+            "patterns": ["direct"],
+            "load": {
+                "duration_s": seconds,
+                "rate_per_s": OFFERED_RATE,
+                "users": users,
+                "processes": processes,
+            },
+            "workload": {"mix": {"insert": 1}, "abort_ratio": 0},
+        }
+    )
+    with CpuSampler(server_pid) as sampler:
+        locust_runner.run_locust(dsn, scenario, workdir / "locust")
+    return _sustained(read_ledger(workdir / "locust" / "ledger"), sampler)
 
 
 def _sustained(changes: list[Change], sampler: CpuSampler) -> LocustResult:
@@ -413,7 +377,7 @@ def main() -> None:
     except UserError as exc:
         fail(str(exc))
     pgbench = find_pgbench(bindir)
-    if not LOCUST.is_file():
+    if not locust_runner.LOCUST.is_file():
         fail(f"locust not found next to {sys.executable}: run from the project's virtualenv")
 
     workdir = Path(tempfile.mkdtemp(prefix="cdcbench-ceiling-"))
@@ -438,7 +402,9 @@ def main() -> None:
 
         fresh_table(dsn)
         log(f"Locust: {args.users} users, {args.processes} process(es), {args.seconds}s")
-        locust = run_locust(dsn, args.seconds, args.users, args.processes, workdir, server_pid)
+        locust = run_locust_phase(
+            dsn, args.seconds, args.users, args.processes, workdir, server_pid
+        )
         locust_rows = count_widgets(dsn)
 
         log(f"ledger writer: {LEDGER_RECORDS:,} records")

@@ -20,7 +20,7 @@ from harness.check.state import check_state
 from harness.errors import UserError
 from harness.load import schema
 from harness.load.ledger import Change, Entity, final_state, read_ledger
-from harness.load.locust_runner import run_locust
+from harness.load.locust_runner import load_stats, run_locust
 from harness.observe import Observer, make_observer, read_observations
 from harness.patterns import PATTERNS, Pattern
 from harness.report.html import write_html
@@ -133,20 +133,26 @@ def _measure(
         for p in pattern.projections
     }
     convergence: dict[str, Convergence] = {}
+    changes: list[Change] | None = None
     interrupted = False
     for observer in observers.values():
         observer.start()
     try:
         hook = {"pattern": pattern.name, "outputs": outputs} if pattern.post_commit else None
-        result.load = run_locust(target.source_dsn, scenario, workdir, target.aws.env(), hook)
-        expected = final_state(read_ledger(ledger))
-        convergence = _await_convergence(expected, observers, scenario.check.converge_timeout_s)
+        run_locust(target.source_dsn, scenario, workdir, target.aws.env(), hook)
+        changes = read_ledger(ledger)
+        result.load = load_stats(changes, workdir, scenario.load.rate_per_s)
+        convergence = _await_convergence(
+            final_state(changes), observers, scenario.check.converge_timeout_s
+        )
     except KeyboardInterrupt:
         interrupted = True
     finally:
         for observer in observers.values():
             observer.stop()
-    result.projections = _evaluate(pattern, scenario, ledger, observers, convergence)
+    if changes is None:  # interrupted during load: what the ledger holds so far
+        changes = read_ledger(ledger)
+    result.projections = _evaluate(pattern, scenario, changes, observers, convergence)
     result.valid = merge_validity(p.check.valid for p in result.projections.values())
     result.status = "interrupted" if interrupted else "completed"
     return interrupted
@@ -190,11 +196,10 @@ def _pending(expected: dict[Entity, Change], observer: Observer) -> int:
 def _evaluate(
     pattern: Pattern,
     scenario: Scenario,
-    ledger: Path,
+    changes: list[Change],
     observers: dict[str, Observer],
     convergence: dict[str, Convergence],
 ) -> dict[str, ProjectionResult]:
-    changes = read_ledger(ledger)
     projections = {}
     with progress.step(f"Checking {pattern.name}"):
         for projection in pattern.projections:

@@ -18,11 +18,12 @@ from pydantic import BaseModel
 
 from harness import progress
 from harness.errors import UserError
-from harness.load.ledger import ABORTED, COMMITTED, read_ledger
+from harness.load.ledger import ABORTED, COMMITTED, Change
 from harness.local.process import stop
 from harness.scenario import Scenario
 
 LOCUSTFILE = Path(__file__).resolve().parents[2] / "loadtests" / "locustfile.py"
+LOCUST = Path(sys.executable).with_name("locust")
 _STOP_GRACE_S = 90
 """Longer than the locustfile's stop timeout, in which users finish their transaction."""
 
@@ -50,15 +51,15 @@ def run_locust(
     dsn: str,
     scenario: Scenario,
     workdir: Path,
-    env: dict[str, str],
+    env: dict[str, str] | None = None,
     post_commit: dict[str, Any] | None = None,
-) -> LoadStats:
+) -> None:
     """Offer the scenario's load; the ledger goes to `workdir/ledger/`."""
     workdir.mkdir(parents=True, exist_ok=True)
     scenario_file = workdir / "scenario.json"
     scenario_file.write_text(scenario.model_dump_json(indent=2))
     cmd = [
-        str(Path(sys.executable).with_name("locust")),
+        str(LOCUST),
         "-f", str(LOCUSTFILE),
         "--headless",
         "--scenario", str(scenario_file),
@@ -82,7 +83,7 @@ def run_locust(
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **env}, start_new_session=True,
+            env={**os.environ, **(env or {})}, start_new_session=True,
         )  # fmt: skip
         try:
             with progress.step(label, total=load.duration_s) as update:
@@ -95,11 +96,10 @@ def run_locust(
     if proc.returncode != 0:
         tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
         raise UserError(f"locust exited with {proc.returncode}: {tail[0]} (log: {log_path})")
-    return _stats(workdir, load.rate_per_s, time.monotonic() - started)
 
 
-def _stats(workdir: Path, offered_per_s: float, elapsed_s: float) -> LoadStats:
-    changes = read_ledger(workdir / "ledger")
+def load_stats(changes: list[Change], workdir: Path, offered_per_s: float) -> LoadStats:
+    """Sum up a run from its merged ledger and Locust's stats CSV in `workdir`."""
     committed = [c for c in changes if c.status == COMMITTED]
     rows = _locust_rows(workdir / "locust_stats.csv")
     hooks = rows.pop("post-commit", {"Request Count": "0", "Failure Count": "0"})
@@ -107,7 +107,7 @@ def _stats(workdir: Path, offered_per_s: float, elapsed_s: float) -> LoadStats:
     duration = (
         (max(c.acked_ns for c in changes) - min(c.intended_ns for c in changes)) / 1e9
         if changes
-        else elapsed_s
+        else 0.0
     )
     return LoadStats(
         duration_s=round(duration, 3),
