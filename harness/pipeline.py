@@ -8,6 +8,7 @@ the target stops, and the results gathered so far are written.
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -143,8 +144,15 @@ def _measure(
         changes = read_ledger(ledger)
         result.load = load_stats(changes, workdir, scenario.load.rate_per_s)
         convergence = _await_convergence(
-            final_state(changes), observers, scenario.check.converge_timeout_s
+            final_state(changes),
+            observers,
+            scenario.check.converge_timeout_s,
+            target.engine_failures,
         )
+        failures = target.engine_failures()
+        if failures:
+            result.error = "; ".join(f"{name} failed: {why}" for name, why in failures.items())
+            progress.console.print(f"[red]{result.error}[/]")
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -159,9 +167,13 @@ def _measure(
 
 
 def _await_convergence(
-    expected: dict[Entity, Change], observers: dict[str, Observer], timeout_s: float
+    expected: dict[Entity, Change],
+    observers: dict[str, Observer],
+    timeout_s: float,
+    failures: Callable[[], dict[str, str]],
 ) -> dict[str, Convergence]:
-    """Wait until each projection shows the ledger's final state, or the deadline passes."""
+    """Wait until each projection shows the ledger's final state, the deadline passes, or an
+    emulated service the pattern runs on fails (nothing would converge any more)."""
     started = time.monotonic()
     done: dict[str, Convergence] = {}
     with progress.step(f"Waiting for {len(observers)} projection(s) to converge") as update:
@@ -172,7 +184,7 @@ def _await_convergence(
                     done[name] = Convergence(
                         converged=not observer.error, seconds=round(elapsed, 3)
                     )
-            if len(done) == len(observers) or elapsed > timeout_s:
+            if len(done) == len(observers) or elapsed > timeout_s or failures():
                 break
             update(f"{len(done)}/{len(observers)} converged")
             time.sleep(0.1)

@@ -85,6 +85,11 @@ class Target(ABC):
     def stop(self) -> None:
         """Release everything `start` made, even after a partial start. Idempotent."""
 
+    def engine_failures(self) -> dict[str, str]:
+        """Emulated services that failed (e.g. a DMS task), by name: reason. Empty on AWS,
+        where failures show in the services' own status."""
+        return {}
+
     def describe(self) -> dict[str, str]:
         """Facts about the target worth keeping with the results (versions, endpoints)."""
         return {"name": self.name}

@@ -1,4 +1,5 @@
-"""The `local` target: a throwaway PostgreSQL and moto's server, both on free ports."""
+"""The `local` target: a throwaway PostgreSQL, moto's server, and the local engines that run
+what Terraform creates there (the DMS engine)."""
 
 import importlib.metadata
 from pathlib import Path
@@ -6,6 +7,7 @@ from pathlib import Path
 import psycopg
 
 from harness import progress
+from harness.local.dms.engine import DmsEngine
 from harness.local.moto_server import MotoServer
 from harness.local.postgres import PostgresCluster, find_bindir
 from harness.settings import Settings
@@ -20,6 +22,7 @@ class LocalTarget(Target):
         super().__init__(settings, log_dir)
         self.postgres: PostgresCluster | None = None
         self.moto = MotoServer(self.log_dir)
+        self.dms: DmsEngine | None = None
 
     @property
     def source_dsn(self) -> str:
@@ -43,11 +46,21 @@ class LocalTarget(Target):
             self.postgres.start()
         with progress.step("Starting moto server"):
             self.moto.start()
+        self.dms = DmsEngine(self.aws)
+        self.dms.start()
 
     def stop(self) -> None:
+        if self.dms is not None:
+            self.dms.stop()  # before the database goes: it drops its replication slots
+            self.dms = None
         self.moto.stop()
         if self.postgres is not None:
             self.postgres.stop()
+
+    def engine_failures(self) -> dict[str, str]:
+        if self.dms is None:
+            return {}
+        return {f"DMS task {name}": reason for name, reason in self.dms.failures.items()}
 
     def describe(self) -> dict[str, str]:
         assert self.postgres is not None, "target not started"

@@ -1,0 +1,371 @@
+"""PostgreSQL as a DMS source: a logical replication slot read with `test_decoding`.
+
+As DMS does: one slot per task; a new start creates the slot and, for full load,
+reads every selected table in the snapshot the slot exports, so full load and CDC
+meet exactly (nothing lost or doubled). Changes stream over the replication
+protocol and the slot's confirmed position moves only on `confirm`, i.e. after
+the target has them durably: a crash or stop replays from there.
+
+psycopg2 is used for the replication connection because psycopg 3 does not speak
+the streaming replication protocol; everything else uses psycopg 3.
+
+Schema changes: DDL is not in test_decoding's output. A row whose columns differ
+from the table's known columns yields add-column/drop-column changes just before
+its transaction (DMS captures DDL with an event trigger; the control record can
+therefore come later here, at the table's next change, never after it).
+
+LOB columns an UPDATE did not touch arrive as `unchanged-toast-datum`; they are
+taken from the old image when there is one (REPLICA IDENTITY FULL), else looked
+up in the source table by key, which is what DMS's LOB lookup does too.
+"""
+
+import hashlib
+import logging
+import select
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import psycopg
+import psycopg2
+import psycopg2.extras
+from psycopg import sql
+
+from harness.local.dms.changes import Column, Item, Row, RowChange, SchemaChange, Table, Transaction
+from harness.local.dms.sources import pg_types
+from harness.local.dms.sources.base import DmsSource, SourceContext, SourceError
+from harness.local.dms.sources.test_decoding import (
+    UNCHANGED_TOAST,
+    Decoded,
+    parse_commit,
+    parse_header,
+    parse_row,
+)
+
+log = logging.getLogger("harness.local.dms")
+
+PLUGIN_OPTIONS = {"include-xids": "1", "include-timestamp": "1", "skip-empty-xacts": "1"}
+MAX_ROWS_PER_READ = 20_000
+FETCH_ROWS = 5_000
+
+_CATALOG = """
+SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       array_position(i.indkey::int2[], a.attnum)
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+WHERE c.relkind IN ('r', 'p')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%%'
+ORDER BY n.nspname, c.relname, a.attnum
+"""
+
+
+def slot_name(task_arn: str) -> str:
+    """The slot a task uses unless its endpoint names one (`SlotName`)."""
+    return "cdcbench_" + hashlib.sha1(task_arn.encode()).hexdigest()[:20]
+
+
+def lsn_text(lsn: int) -> str:
+    return f"{lsn >> 32:X}/{lsn & 0xFFFFFFFF:X}"
+
+
+def lsn_int(text: str) -> int:
+    high, low = text.split("/")
+    return (int(high, 16) << 32) | int(low, 16)
+
+
+class _Known:
+    """A source table with the column facts the hot path needs."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.keys = frozenset(table.column_names)
+        self.convert = [c for c in table.columns if c.dms_type in ("DATETIME", "BOOLEAN")]
+
+
+class PostgresSource(DmsSource):
+    def __init__(self, ctx: SourceContext) -> None:
+        super().__init__(ctx)
+        settings = ctx.endpoint.get("PostgreSQLSettings") or {}
+        plugin = str(settings.get("PluginName") or "test_decoding").lower()
+        if plugin not in ("test_decoding", "no-preference"):
+            raise SourceError(f"PluginName {plugin!r}: the local DMS engine reads test_decoding")
+        self.slot = str(settings.get("SlotName") or slot_name(ctx.task_arn))
+        ep = ctx.endpoint
+        self.dsn = psycopg.conninfo.make_conninfo(
+            host=ep.get("ServerName"),
+            port=ep.get("Port"),
+            dbname=ep.get("DatabaseName"),
+            user=ctx.credentials.get("Username") or ep.get("Username"),
+            password=ctx.credentials.get("Password"),
+            connect_timeout=10,
+            options="-c TimeZone=UTC",
+        )
+        self._repl: Any = None
+        self._cursor: Any = None
+        self._streaming = False
+        self._snapshot: str | None = None
+        self._confirmed: str | None = None
+        self._known: dict[tuple[str, str], _Known | None] = {}
+        self._lookup_conn: psycopg.Connection[Any] | None = None
+        self._xid: int | None = None
+        self._changes: list[RowChange] = []
+        self._ddl: list[tuple[str, Table, Column]] = []
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    def open(self, checkpoint: str | None, full_load: bool) -> None:
+        try:
+            self._repl = psycopg2.connect(
+                self.dsn, connection_factory=psycopg2.extras.LogicalReplicationConnection
+            )
+        except psycopg2.Error as exc:
+            raise SourceError(f"cannot connect to the source: {_first_line(exc)}") from exc
+        self._cursor = self._repl.cursor()
+        self._load_catalog()
+        exists = self._slot_exists()
+        if checkpoint is not None:
+            if not exists:
+                raise SourceError(
+                    f"replication slot {self.slot} is gone, the task cannot resume; "
+                    "start it with reload-target"
+                )
+            self._confirmed = checkpoint
+            return
+        if exists:
+            self._drop_slot()
+        mode = "EXPORT_SNAPSHOT" if full_load else "NOEXPORT_SNAPSHOT"
+        self._cursor.execute(f"CREATE_REPLICATION_SLOT {self.slot} LOGICAL test_decoding {mode}")
+        _, consistent, snapshot, _ = self._cursor.fetchone()
+        self._snapshot = snapshot
+        self._confirmed = consistent
+
+    def full_load(self) -> Iterator[tuple[Table, Iterable[Row]]]:
+        if self._snapshot is None:
+            raise SourceError("full load needs a fresh start (no snapshot to load from)")
+        with psycopg.connect(self.dsn) as conn:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(self._snapshot)))
+            for known in self.tables():
+                yield known.table, self._table_rows(conn, known)
+        self._snapshot = None
+
+    def tables(self) -> list[_Known]:
+        return [k for k in self._known.values() if k is not None]
+
+    def read(self, timeout_s: float) -> list[Item]:
+        if not self._streaming:
+            self._start_streaming()
+        cur, out, rows = self._cursor, [], 0
+        deadline = time.monotonic() + timeout_s
+        while rows < MAX_ROWS_PER_READ:
+            try:
+                msg = cur.read_message()
+            except psycopg2.Error as exc:
+                raise SourceError(f"replication stream broke: {_first_line(exc)}") from exc
+            if msg is None:
+                if out:
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                select.select([self._repl], [], [], remaining)
+                continue
+            payload: str = msg.payload
+            first = payload[0]
+            if first == "t":
+                self._row(payload)
+            elif first == "B":
+                self._xid, self._changes = int(payload[6:]), []
+            elif first == "C" and self._xid is not None:
+                rows += len(self._changes)
+                out.extend(self._commit(payload, msg.data_start))
+        return out
+
+    def confirm(self, position: str) -> None:
+        self._confirmed = position
+        if self._streaming:
+            self._cursor.send_feedback(flush_lsn=lsn_int(position))
+
+    def checkpoint(self) -> str | None:
+        return self._confirmed
+
+    def close(self) -> None:
+        if self._repl is not None:
+            try:
+                if self._streaming and self._confirmed:
+                    self._cursor.send_feedback(flush_lsn=lsn_int(self._confirmed), force=True)
+            except psycopg2.Error:
+                pass  # the connection is going away anyway; the slot keeps its last position
+            self._repl.close()
+            self._repl = None
+            self._streaming = False
+        if self._lookup_conn is not None:
+            self._lookup_conn.close()
+            self._lookup_conn = None
+
+    def drop(self) -> None:
+        self.close()
+        if self._slot_exists():
+            self._drop_slot()
+
+    # -- catalog and slot -------------------------------------------------------------------
+
+    def _query(self, query: str, *params: object) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
+
+    def _slot_exists(self) -> bool:
+        found = self._query("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", self.slot)
+        return bool(found)
+
+    def _drop_slot(self) -> None:
+        # A walsender of a task that died may still hold the slot for a moment.
+        for _ in range(50):
+            active = self._query(
+                "SELECT active_pid FROM pg_replication_slots WHERE slot_name = %s", self.slot
+            )
+            if not active:
+                return
+            if active[0][0] is None:
+                self._query("SELECT pg_drop_replication_slot(%s)", self.slot)
+                return
+            self._query("SELECT pg_terminate_backend(%s)", active[0][0])
+            time.sleep(0.1)
+        raise SourceError(f"replication slot {self.slot} stays in use")
+
+    def _load_catalog(self) -> None:
+        columns: dict[tuple[str, str], list[tuple[Column, int | None]]] = {}
+        for schema, table, name, pg_type, notnull, pk_pos in self._query(_CATALOG):
+            columns.setdefault((schema, table), []).append(
+                (pg_types.column(name, pg_type, not notnull), pk_pos)
+            )
+        for (schema, name), cols in columns.items():
+            if not self.ctx.mapping.selects(schema, name):
+                continue
+            pk = tuple(
+                c.name
+                for c, pos in sorted((p for p in cols if p[1] is not None), key=lambda p: p[1])
+            )
+            self._known[(schema, name)] = _Known(Table(schema, name, tuple(c for c, _ in cols), pk))
+
+    def _known_table(self, schema: str, name: str) -> _Known | None:
+        key = (schema, name)
+        if key not in self._known:
+            # A table created during CDC: selected or not, decided once.
+            self._known[key] = None
+            if self.ctx.mapping.selects(schema, name):
+                self._load_catalog()
+        return self._known.get(key)
+
+    def _table_rows(self, conn: psycopg.Connection[Any], known: _Known) -> Iterator[Row]:
+        table = known.table
+        cols = sql.SQL(", ").join(
+            sql.SQL("{}::text").format(sql.Identifier(c)) for c in table.column_names
+        )
+        query = sql.SQL("SELECT {} FROM {}.{}").format(
+            cols, sql.Identifier(table.schema), sql.Identifier(table.name)
+        )
+        names = table.column_names
+        with conn.cursor(name=f"load_{table.name}") as cur:
+            cur.itersize = FETCH_ROWS
+            cur.execute(query)
+            for values in cur:
+                row = dict(zip(names, values, strict=True))
+                for col in known.convert:
+                    row[col.name] = pg_types.canonical(col, row[col.name])
+                yield row
+
+    # -- CDC --------------------------------------------------------------------------------
+
+    def _start_streaming(self) -> None:
+        start = lsn_int(self._confirmed) if self._confirmed else 0
+        try:
+            self._cursor.start_replication(
+                slot_name=self.slot, decode=True, start_lsn=start, options=PLUGIN_OPTIONS
+            )
+        except psycopg2.Error as exc:
+            raise SourceError(f"cannot stream slot {self.slot}: {_first_line(exc)}") from exc
+        self._streaming = True
+
+    def _row(self, payload: str) -> None:
+        header = parse_header(payload)
+        if header is None or self._xid is None:
+            return
+        known = self._known_table(header[0], header[1])
+        if known is None:
+            return
+        decoded = parse_row(payload, header)
+        if decoded.op == "truncate":
+            log.warning("TRUNCATE of %s.%s is not replicated", header[0], header[1])
+            return
+        if decoded.new is not None and decoded.new.keys() != known.keys:
+            known = self._schema_changed(known, decoded)
+        self._changes.append(self._change(known, decoded))
+
+    def _change(self, known: _Known, decoded: Decoded) -> RowChange:
+        old = decoded.old
+        if decoded.new is None:
+            row = old or {}
+            op = "delete"
+        else:
+            row = decoded.new
+            op = decoded.op
+            if UNCHANGED_TOAST in row.values():  # type: ignore[operator]
+                self._fill_toast(known.table, row, old)
+        for col in known.convert:
+            for image in (row, old):
+                if image is not None and col.name in image:
+                    image[col.name] = pg_types.canonical(col, image[col.name])  # type: ignore[arg-type]
+        return RowChange(op, known.table, row, old)  # type: ignore[arg-type]
+
+    def _schema_changed(self, known: _Known, decoded: Decoded) -> _Known:
+        table = known.table
+        columns = tuple(pg_types.column(n, t) for n, t in decoded.columns)
+        new = _Known(Table(table.schema, table.name, columns, table.primary_key))
+        self._known[(table.schema, table.name)] = new
+        self._ddl += [("add-column", new.table, c) for c in columns if c.name not in known.keys]
+        self._ddl += [
+            ("drop-column", new.table, c) for c in table.columns if c.name not in new.keys
+        ]
+        return new
+
+    def _commit(self, payload: str, lsn: int) -> list[Item]:
+        parsed = parse_commit(payload)
+        if parsed is None or parsed[1] is None:
+            raise SourceError(f"unexpected commit line from test_decoding: {payload[:80]}")
+        xid, at = parsed
+        position = lsn_text(lsn)
+        items: list[Item] = [SchemaChange(op, t, at, position, c) for op, t, c in self._ddl]
+        items.append(Transaction(xid, at, position, self._changes))
+        self._xid, self._changes, self._ddl = None, [], []
+        return items
+
+    def _fill_toast(
+        self, table: Table, row: dict[str, object], old: dict[str, object] | None
+    ) -> None:
+        missing = [k for k, v in row.items() if v is UNCHANGED_TOAST]
+        if old is not None and all(k in old for k in missing):
+            for k in missing:
+                row[k] = old[k]
+            return
+        if self._lookup_conn is None:
+            self._lookup_conn = psycopg.connect(self.dsn, autocommit=True)
+        query = sql.SQL("SELECT {} FROM {}.{} WHERE {}").format(
+            sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(k)) for k in missing),
+            sql.Identifier(table.schema),
+            sql.Identifier(table.name),
+            sql.SQL(" AND ").join(
+                sql.SQL("{} = {}").format(sql.Identifier(k), sql.Literal(row[k]))
+                for k in table.primary_key
+            ),
+        )
+        found = self._lookup_conn.execute(query).fetchone()
+        for i, k in enumerate(missing):
+            row[k] = found[i] if found else None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

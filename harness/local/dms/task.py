@@ -1,0 +1,314 @@
+"""One running replication task: full load, then CDC from its source into its target.
+
+The runner confirms a source position only after the target has flushed every
+change up to it, and records that position as the task's RecoveryCheckpoint, so
+`resume-processing` continues exactly there (at-least-once: a batch written but
+not yet confirmed when the task stopped is written again). Status, statistics
+and failures go back through the DMS API, where DescribeReplicationTasks and
+DescribeTableStatistics show them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from harness.local.dms.api import DmsApi
+from harness.local.dms.changes import Item, RowChange, SchemaChange, Table, Transaction
+from harness.local.dms.mapping import MappedTable, TableMapping
+from harness.local.dms.sources import SourceContext, make_source
+from harness.local.dms.sources.base import DmsSource
+from harness.local.dms.targets import TaskContext, make_target
+from harness.local.dms.targets.base import DmsTarget
+
+if TYPE_CHECKING:  # harness.targets imports the local target, which imports this
+    from harness.targets.base import AwsAccess
+
+log = logging.getLogger("harness.local.dms")
+
+READ_TIMEOUT_S = 0.05
+REPORT_EVERY_S = 1.0
+
+
+@dataclass
+class _TableStats:
+    inserts: int = 0
+    updates: int = 0
+    deletes: int = 0
+    ddls: int = 0
+    full_load_rows: int = 0
+    state: str = "Before load"
+    load_start: float | None = None
+    load_end: float | None = None
+    last_update: float | None = None
+
+    def api(self, table: Table) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "SchemaName": table.source_schema,
+            "TableName": table.source_name,
+            "Inserts": self.inserts,
+            "Updates": self.updates,
+            "Deletes": self.deletes,
+            "Ddls": self.ddls,
+            "FullLoadRows": self.full_load_rows,
+            "FullLoadCondtnlChkFailedRows": 0,
+            "FullLoadErrorRows": 0,
+            "TableState": self.state,
+            "ValidationState": "Not enabled",
+        }
+        for key, value in (
+            ("FullLoadStartTime", self.load_start),
+            ("FullLoadEndTime", self.load_end),
+            ("LastUpdateTime", self.last_update),
+        ):
+            if value is not None:
+                out[key] = value
+        return out
+
+
+class TaskRunner(threading.Thread):
+    """Runs one task until `stop()`; `drop` on stop also removes the source's slot."""
+
+    def __init__(self, task: dict[str, Any], start_type: str, aws: AwsAccess) -> None:
+        super().__init__(name=f"dms-{task['ReplicationTaskIdentifier']}", daemon=True)
+        self.task = task
+        self.arn = str(task["ReplicationTaskArn"])
+        self.start_type = start_type
+        self.aws = aws
+        self.failure: str | None = None
+        self._stop_event = threading.Event()
+        self._drop = False
+        self._stats: dict[tuple[str, str], _TableStats] = defaultdict(_TableStats)
+        self._tables: dict[tuple[str, str], Table] = {}
+        self._mapped: dict[int, tuple[Table, MappedTable]] = {}
+        self._counts: Counter[str] = Counter()
+        self._began = time.time()
+        self._load_times: tuple[float | None, float | None] = (None, None)
+        self.mapping: TableMapping
+        self.source: DmsSource | None = None
+
+    def stop(self, drop: bool = False) -> None:
+        self._drop = self._drop or drop
+        self._stop_event.set()
+
+    def drop_slot(self) -> None:
+        """After the runner has ended: remove the source's server-side state for good."""
+        if self.source is not None:
+            try:
+                self.source.drop()
+            except Exception:  # a source that cannot be reached keeps its slot; say so
+                log.warning("DMS task %s: could not drop its replication slot", self.arn)
+
+    # -- thread body -------------------------------------------------------------------------
+
+    def run(self) -> None:
+        api = DmsApi(self.aws)
+        source: DmsSource | None = None
+        target: DmsTarget | None = None
+        try:
+            source, target = self._open(api)
+            self.source = source
+            self._run(api, source, target)
+            stop_reason = "STOPPED_AFTER_FULL_LOAD" if self._full_load_only else "NORMAL"
+            # A deleted task has nobody to report to any more.
+            self._safe_report(api, Status="stopped", StopReason=stop_reason)
+        except Exception as exc:  # any failure fails the task, as on DMS
+            self.failure = _one_line(exc)
+            log.error(
+                "DMS task %s failed: %s", self.task["ReplicationTaskIdentifier"], self.failure
+            )
+            log.debug("DMS task failure", exc_info=True)
+            self._safe_report(api, Status="failed", LastFailureMessage=self.failure)
+        finally:
+            self._close(source, target)
+
+    @property
+    def _full_load_only(self) -> bool:
+        return self.task.get("MigrationType") == "full-load"
+
+    def _open(self, api: DmsApi) -> tuple[DmsSource, DmsTarget]:
+        mapping = TableMapping(self.task["TableMappings"])
+        settings = json.loads(self.task.get("ReplicationTaskSettings") or "{}")
+        ident = str(self.task["ReplicationTaskIdentifier"])
+        src_arn = self.task["SourceEndpointArn"]
+        source = make_source(
+            SourceContext(
+                ident,
+                self.arn,
+                api.endpoint(src_arn),
+                mapping,
+                settings,
+                self.aws,
+                api.endpoint_secret(src_arn),
+            )
+        )
+        target = make_target(
+            TaskContext(
+                ident,
+                self.arn,
+                api.endpoint(self.task["TargetEndpointArn"]),
+                mapping,
+                settings,
+                self.aws,
+            )
+        )
+        self.mapping = mapping
+        return source, target
+
+    def _run(self, api: DmsApi, source: DmsSource, target: DmsTarget) -> None:
+        checkpoint = self.task.get("RecoveryCheckpoint") or None
+        if self.start_type != "resume-processing":
+            checkpoint = None
+        full_load = checkpoint is None and self.task.get("MigrationType") != "cdc"
+        source.open(checkpoint, full_load)
+        self._report(api, Status="running")
+        if full_load and not self._full_load(api, source, target):
+            return  # stopped during the load: no checkpoint, so a resume loads again
+        if self._full_load_only:
+            self._drop = True
+            return
+        self._report(api, RecoveryCheckpoint=source.checkpoint())
+        self._cdc(api, source, target)
+
+    def _full_load(self, api: DmsApi, source: DmsSource, target: DmsTarget) -> bool:
+        """Load every selected table; False if the task was stopped before the end."""
+        start = time.time()
+        self._load_times = (start, None)
+        for table, rows in source.full_load():
+            stats = self._stats[(table.schema, table.name)]
+            self._tables[(table.schema, table.name)] = table
+            stats.state, stats.load_start = "Full load", time.time()
+            mapped = self._map(table)
+            if mapped.table is not table:
+                rows = (mapped.row(r) or {} for r in rows)
+            stats.full_load_rows = target.load_rows(mapped.table, rows)
+            stats.state, stats.load_end = "Table completed", time.time()
+            self._report(api)
+            if self._stop_event.is_set():
+                return False
+        target.flush()
+        self._load_times = (start, time.time())
+        return True
+
+    def _cdc(self, api: DmsApi, source: DmsSource, target: DmsTarget) -> None:
+        pending = False  # changes given to the target and not yet flushed
+        unconfirmed: str | None = None  # newest position read and not yet confirmed
+        next_report = time.monotonic() + REPORT_EVERY_S
+        while not self._stop_event.is_set():
+            items = source.read(READ_TIMEOUT_S)
+            for item in items:
+                pending = self._apply(target, item) or pending
+                unconfirmed = item.position
+            now = time.monotonic()
+            if pending and (target.due(now) or (not items and target.flush_when_idle)):
+                target.flush()
+                pending = False
+            if unconfirmed is not None and not pending:
+                source.confirm(unconfirmed)
+                unconfirmed = None
+            if now >= next_report:
+                self._report(api, RecoveryCheckpoint=source.checkpoint())
+                next_report = now + REPORT_EVERY_S
+        if pending:
+            target.flush()
+        if unconfirmed is not None:
+            source.confirm(unconfirmed)
+        self._report(api, RecoveryCheckpoint=source.checkpoint())
+
+    def _apply(self, target: DmsTarget, item: Item) -> bool:
+        """Hand one item to the target; True if it carried anything for the target."""
+        if isinstance(item, SchemaChange):
+            mapped = self._map(item.table)
+            column = item.column
+            if column is not None:
+                column = replace(column, name=mapped.names.get(column.name, column.name))
+            target.schema_change(
+                SchemaChange(item.operation, mapped.table, item.commit_ts, item.position, column)
+            )
+            self._stats[(item.table.schema, item.table.name)].ddls += 1
+            return True
+        if not item.changes:
+            return False
+        now = time.time()
+        changes = []
+        for change in item.changes:
+            table = change.table
+            stats = self._stats[(table.schema, table.name)]
+            self._tables[(table.schema, table.name)] = table
+            if change.op == "insert":
+                stats.inserts += 1
+            elif change.op == "update":
+                stats.updates += 1
+            else:
+                stats.deletes += 1
+            stats.last_update = now
+            mapped = self._map(table)
+            if mapped.table is table:
+                changes.append(change)
+            else:
+                row = mapped.row(change.row)
+                changes.append(
+                    RowChange(change.op, mapped.table, row or {}, mapped.row(change.before))
+                )
+        target.apply(Transaction(item.xid, item.commit_ts, item.position, changes))
+        return True
+
+    def _map(self, table: Table) -> MappedTable:
+        # Keyed by identity (hashing a Table per change is slow); the entry keeps the table
+        # alive so its id cannot be reused by another one.
+        entry = self._mapped.get(id(table))
+        if entry is None or entry[0] is not table:
+            mapped = self.mapping.transform(table)
+            if mapped.table == table:
+                mapped = MappedTable(table, mapped.names)
+            entry = self._mapped[id(table)] = (table, mapped)
+        return entry[1]
+
+    # -- reporting ---------------------------------------------------------------------------
+
+    def _report(self, api: DmsApi, **state: Any) -> None:
+        stats = list(self._stats.items())
+        loaded = sum(1 for _, s in stats if s.state == "Table completed")
+        loading = sum(1 for _, s in stats if s.state == "Full load")
+        task_stats: dict[str, Any] = {
+            "FullLoadProgressPercent": 100 if self._load_times[1] or not stats else 0,
+            "ElapsedTimeMillis": int((time.time() - self._began) * 1000),
+            "TablesLoaded": loaded,
+            "TablesLoading": loading,
+            "TablesQueued": 0,
+            "TablesErrored": 0,
+            "StartDate": self._began,
+        }
+        if self._load_times[0] is not None:
+            task_stats["FullLoadStartDate"] = self._load_times[0]
+        if self._load_times[1] is not None:
+            task_stats["FullLoadFinishDate"] = self._load_times[1]
+        table_stats = [s.api(self._tables[key]) for key, s in stats if key in self._tables]
+        api.report(self.arn, ReplicationTaskStats=task_stats, TableStatistics=table_stats, **state)
+
+    def _safe_report(self, api: DmsApi, **state: Any) -> None:
+        try:
+            self._report(api, **state)
+        except Exception:  # the API may be gone during teardown
+            log.debug("could not report task state", exc_info=True)
+
+    def _close(self, source: DmsSource | None, target: DmsTarget | None) -> None:
+        for closer in (
+            target and target.close,
+            source and (source.drop if self._drop else source.close),
+        ):
+            if closer:
+                try:
+                    closer()
+                except Exception:  # close everything even if one part fails
+                    log.warning("DMS task %s: cleanup failed", self.arn, exc_info=True)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

@@ -1,0 +1,81 @@
+"""A Kafka-protocol broker for the local target, in its own child process.
+
+librdkafka's mock cluster (see `kafka_child`) speaks the Kafka protocol well
+enough for producers with acks=all and idempotence, consumer groups and the
+admin API, with no JVM. A topic that does not exist is auto-created, with 4
+partitions, by the first produce or metadata request naming it (measured with
+the wheel's librdkafka 2.16.0); `create_topic` makes one with an explicit
+partition count, and fails if the topic exists already.
+The cluster keeps everything in memory and dies with the child process.
+"""
+
+import json
+import os
+import selectors
+import subprocess
+import sys
+from pathlib import Path
+
+from harness.errors import UserError
+from harness.local.process import stop
+
+_READY_TIMEOUT_S = 30.0
+
+
+class KafkaBroker:
+    def __init__(self, log_dir: Path, brokers: int = 2) -> None:
+        self.log_path = log_dir / "kafka.log"
+        self.brokers = brokers
+        self.bootstrap = ""
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "harness.local.kafka_child"]
+        cmd += ["--parent-pid", str(os.getpid()), "--brokers", str(self.brokers)]
+        with open(self.log_path, "ab") as log:
+            self._proc = subprocess.Popen(
+                cmd,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                stdin=subprocess.PIPE,
+                start_new_session=True,
+            )
+        try:
+            self.bootstrap = str(self._reply()["bootstrap"])
+        except (ValueError, KeyError):
+            self.stop()
+            raise UserError(f"Kafka broker did not start (log: {self.log_path})") from None
+
+    def create_topic(self, name: str, partitions: int) -> None:
+        """Create a topic (an error if it exists already, e.g. auto-created by a producer)."""
+        assert self._proc is not None and self._proc.stdin is not None, "broker not started"
+        command = json.dumps({"create_topic": name, "partitions": partitions})
+        self._proc.stdin.write(command.encode() + b"\n")
+        self._proc.stdin.flush()
+        try:
+            answer = self._reply()
+        except ValueError:
+            answer = {"error": f"no answer from the broker (log: {self.log_path})"}
+        if "error" in answer:
+            raise UserError(f"cannot create Kafka topic {name!r}: {answer['error']}")
+
+    def _reply(self) -> dict[str, object]:
+        assert self._proc is not None and self._proc.stdout is not None
+        with selectors.DefaultSelector() as sel:
+            sel.register(self._proc.stdout, selectors.EVENT_READ)
+            ready = sel.select(_READY_TIMEOUT_S)
+        line = self._proc.stdout.readline() if ready else b""
+        return dict(json.loads(line))
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            stop(self._proc)
+            for pipe in (self._proc.stdin, self._proc.stdout):
+                if pipe:
+                    pipe.close()
+            self._proc = None

@@ -1,0 +1,127 @@
+"""Entry point of the Kafka broker child process: `python -m harness.local.kafka_child`.
+
+Runs librdkafka's mock cluster (bundled in the confluent-kafka wheel) through
+ctypes, because no Python package exposes the mock API and a real Kafka needs a
+JVM. Prints `{"bootstrap": "host:port,..."}` on one stdout line, then answers
+JSON commands read from stdin, one line each: `{"create_topic": name,
+"partitions": n}` -> `{"ok": true}` or `{"error": "..."}`. Exits on
+SIGTERM/SIGINT, when stdin closes, or when its parent goes away.
+"""
+
+import argparse
+import ctypes
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import confluent_kafka
+
+_RD_KAFKA_PRODUCER = 0
+
+
+def _library() -> ctypes.CDLL:
+    libs = Path(confluent_kafka.__file__).resolve().parent.parent / "confluent_kafka.libs"
+    path = next(libs.glob("librdkafka*.so*"))
+    lib = ctypes.CDLL(str(path))
+    lib.rd_kafka_conf_new.restype = ctypes.c_void_p
+    lib.rd_kafka_conf_set.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_size_t,
+    ]
+    lib.rd_kafka_new.restype = ctypes.c_void_p
+    lib.rd_kafka_new.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
+    lib.rd_kafka_destroy.argtypes = [ctypes.c_void_p]
+    lib.rd_kafka_mock_cluster_new.restype = ctypes.c_void_p
+    lib.rd_kafka_mock_cluster_new.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    lib.rd_kafka_mock_cluster_destroy.argtypes = [ctypes.c_void_p]
+    lib.rd_kafka_mock_cluster_bootstraps.restype = ctypes.c_char_p
+    lib.rd_kafka_mock_cluster_bootstraps.argtypes = [ctypes.c_void_p]
+    lib.rd_kafka_mock_topic_create.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_int,
+    ]
+    lib.rd_kafka_mock_set_controller_id.argtypes = [ctypes.c_void_p, ctypes.c_int32]
+    lib.rd_kafka_mock_group_initial_rebalance_delay_ms.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    lib.rd_kafka_err2str.restype = ctypes.c_char_p
+    lib.rd_kafka_err2str.argtypes = [ctypes.c_int]
+    return lib
+
+
+class MockCluster:
+    """A mock cluster owned by a private producer handle (it lives as long as that handle)."""
+
+    def __init__(self, brokers: int) -> None:
+        self._lib = _library()
+        errstr = ctypes.create_string_buffer(512)
+        conf = self._lib.rd_kafka_conf_new()
+        # The owning handle has no bootstrap servers on purpose; keep its warning out of the log.
+        self._lib.rd_kafka_conf_set(conf, b"log_level", b"3", errstr, len(errstr))
+        self._rk = self._lib.rd_kafka_new(_RD_KAFKA_PRODUCER, conf, errstr, len(errstr))
+        if not self._rk:
+            raise RuntimeError(f"rd_kafka_new failed: {errstr.value.decode()}")
+        self._mc = self._lib.rd_kafka_mock_cluster_new(self._rk, brokers)
+        if not self._mc:
+            raise RuntimeError("rd_kafka_mock_cluster_new failed")
+        self._lib.rd_kafka_mock_set_controller_id(self._mc, 1)
+        self._lib.rd_kafka_mock_group_initial_rebalance_delay_ms(self._mc, 0)
+        self.brokers = brokers
+
+    @property
+    def bootstrap(self) -> str:
+        return str(self._lib.rd_kafka_mock_cluster_bootstraps(self._mc).decode())
+
+    def create_topic(self, name: str, partitions: int) -> None:
+        replication = min(3, self.brokers)
+        err = self._lib.rd_kafka_mock_topic_create(self._mc, name.encode(), partitions, replication)
+        if err:
+            raise RuntimeError(self._lib.rd_kafka_err2str(err).decode())
+
+    def destroy(self) -> None:
+        self._lib.rd_kafka_mock_cluster_destroy(self._mc)
+        self._lib.rd_kafka_destroy(self._rk)
+
+
+def _answer(cluster: MockCluster, line: str) -> dict[str, object]:
+    try:
+        command = json.loads(line)
+        cluster.create_topic(str(command["create_topic"]), int(command.get("partitions", 1)))
+    except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+        return {"error": str(exc)}
+    return {"ok": True}
+
+
+def _serve(cluster: MockCluster, done: threading.Event) -> None:
+    for line in sys.stdin:
+        print(json.dumps(_answer(cluster, line)), flush=True)
+    done.set()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--parent-pid", type=int, required=True)
+    parser.add_argument("--brokers", type=int, default=2)
+    args = parser.parse_args()
+
+    cluster = MockCluster(args.brokers)
+    done = threading.Event()
+    for s in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(s, lambda *_: done.set())
+    print(json.dumps({"bootstrap": cluster.bootstrap}), flush=True)
+    threading.Thread(target=_serve, args=(cluster, done), daemon=True).start()
+    while not done.wait(1.0):
+        if os.getppid() != args.parent_pid:
+            break
+    cluster.destroy()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
