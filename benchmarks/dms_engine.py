@@ -341,9 +341,9 @@ def prepare_run(target: LocalTarget, name: str, source_arn: str) -> EngineRun:
         kinesis.get_waiter("stream_exists").wait(
             StreamName=STREAM, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100}
         )
-        stream_arn = kinesis.describe_stream_summary(StreamName=STREAM)[
-            "StreamDescriptionSummary"
-        ]["StreamARN"]
+        stream_arn = kinesis.describe_stream_summary(StreamName=STREAM)["StreamDescriptionSummary"][
+            "StreamARN"
+        ]
         endpoint = dms.create_endpoint(
             EndpointIdentifier=f"bench-{name}-target",
             EndpointType="target",
@@ -515,8 +515,10 @@ def main() -> None:
     names = [n.strip() for n in args.targets.split(",") if n.strip()]
     if args.rows < 1 or args.txn_size < 1 or not 0 <= args.multi_share <= 1:
         fail("--rows and --txn-size must be >= 1, --multi-share within 0..1")
-    if "s3" not in names or any(n not in ALL_TARGETS for n in names) or len(set(names)) < len(
-        names
+    if (
+        "s3" not in names
+        or any(n not in ALL_TARGETS for n in names)
+        or len(set(names)) < len(names)
     ):
         fail(f"--targets: distinct names of {', '.join(ALL_TARGETS)}, including s3")
     singles, multis = plan(args.rows, args.txn_size, args.multi_share)
@@ -555,7 +557,7 @@ def main() -> None:
 
             log(
                 f"generating {args.rows:,} row changes: {singles:,} single-row transactions "
-                f"(2/3 inserts, 1/3 updates), {multis:,} × {args.txn_size}-row inserts"
+                f"(2/3 inserts, 1/3 updates), {multis:,} {args.txn_size}-row inserts"
             )
             started = time.perf_counter()
             rows = generate(dsn, singles, multis, args.txn_size)
@@ -587,10 +589,19 @@ def main() -> None:
     for name, reason in failures.items():
         print(f"engine failure: {name}: {reason}")
     by_name = {r.name: r for r in results}
-    s3 = by_name["engine → s3"]
+
+    def ratio(rate: float) -> str:
+        return f"{rate / raw.rate:.3f}" if raw.rate > 0 else "nan"
+
+    for r in results[1:]:
+        if r.slot_seconds:
+            print(
+                f"{r.name}: by the slot's confirmed_flush_lsn {r.rows / r.slot_seconds:,.0f} "
+                f"rows/s, ratio {ratio(r.rows / r.slot_seconds)}"
+            )
     if "engine → kinesis" in by_name:
-        print(f"dms_engine_kinesis_ratio: {by_name['engine → kinesis'].rate / raw.rate:.3f}")
-    print(f"dms_engine_ratio: {s3.rate / raw.rate:.3f}")
+        print(f"dms_engine_kinesis_ratio: {ratio(by_name['engine → kinesis'].rate)}")
+    print(f"dms_engine_ratio: {ratio(by_name['engine → s3'].rate)}")
 
 
 if __name__ == "__main__":

@@ -323,7 +323,8 @@ class PostgresSource(DmsSource):
 
     def _schema_changed(self, known: _Known, decoded: Decoded) -> _Known:
         table = known.table
-        columns = tuple(pg_types.column(n, t) for n, t in decoded.columns)
+        old = {c.name: c for c in table.columns}
+        columns = tuple(old.get(n) or pg_types.column(n, t) for n, t in decoded.columns)
         new = _Known(Table(table.schema, table.name, columns, table.primary_key))
         self._known[(table.schema, table.name)] = new
         self._ddl += [("add-column", new.table, c) for c in columns if c.name not in known.keys]
