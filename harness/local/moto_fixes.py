@@ -86,6 +86,15 @@ def _dms() -> None:
     def instance_dict(self: Any) -> dict[str, Any]:
         out = instance_to_dict(self)
         out["InstanceCreateTime"] = _epoch(out.get("InstanceCreateTime"))
+        # moto returns no subnet group when none was named; AWS uses "default", and the
+        # provider dereferences it (nil pointer panic otherwise).
+        out["ReplicationSubnetGroup"] = out.get("ReplicationSubnetGroup") or {
+            "ReplicationSubnetGroupIdentifier": "default",
+            "ReplicationSubnetGroupDescription": "default",
+            "VpcId": "vpc-12345",
+            "SubnetGroupStatus": "Complete",
+            "Subnets": [],
+        }
         return out
 
     models.FakeReplicationInstance.to_dict = instance_dict

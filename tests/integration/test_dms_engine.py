@@ -1,10 +1,14 @@
 """The local DMS engine end to end: tasks created and started through the DMS API, PostgreSQL
 as the source, each target read back and compared with the source table."""
 
+import json
 import random
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
+from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -315,3 +319,104 @@ def test_tearing_down_the_target_drops_every_slot() -> None:
         assert dms.slots(target.source_dsn) == []
     finally:
         target.stop()
+
+
+def test_s3_event_store_replays_into_dynamodb(local_target: Target) -> None:
+    """Two tasks chained as in the S3 event-store pattern: PostgreSQL -> S3 transaction files,
+    then S3 (external table definition, cdcPath) -> DynamoDB; the read model equals the source."""
+    table, bucket = "chained", "chained-store"
+    dsn, aws = local_target.source_dsn, local_target.aws
+    make_table(dsn, table, rows=30)
+    aws.client("s3").create_bucket(Bucket=bucket)
+    store = {"BucketName": bucket, "BucketFolder": "store", "ServiceAccessRoleArn": dms.ROLE}
+    to_s3 = dms.target_endpoint(
+        local_target,
+        "chained-s3",
+        "s3",
+        PreserveTransactions=True,
+        CdcPath="cdc",
+        CdcMaxBatchInterval=1,
+        **store,
+    )
+    source = dms.source_endpoint(local_target, "chained-src")
+    first = dms.create_task(
+        local_target, "chained-1", source, to_s3, [dms.selection("public", table)]
+    )
+    dms.start(local_target, first)
+    churn = Churn(dsn, table, seed=3)
+    churn.run(40)
+
+    types = {"INT8": "INT8", "INT4": "INT4", "NCLOB": "STRING", "DATETIME": "DATETIME"}
+    definition = {
+        "TableCount": "1",
+        "Tables": [
+            {
+                "TableName": table,
+                "TablePath": f"public/{table}/",
+                "TableOwner": "public",
+                "TableColumns": [
+                    {
+                        "ColumnName": c.name,
+                        "ColumnType": types.get(c.dms_type, c.dms_type),
+                        "ColumnNullable": str(c.nullable).lower(),
+                        "ColumnIsPk": str(c.name == "id").lower(),
+                        **({"ColumnLength": "200"} if c.dms_type == "NCLOB" else {}),
+                    }
+                    for c in COLUMNS
+                ],
+                "TableColumnsTotal": str(len(COLUMNS)),
+            }
+        ],
+    }
+    from_s3 = local_target.aws.client("dms").create_endpoint(
+        EndpointIdentifier="chained-s3-source",
+        EndpointType="source",
+        EngineName="s3",
+        ExternalTableDefinition=json.dumps(definition),
+        S3Settings={**store, "CdcPath": "cdc"},
+    )["Endpoint"]["EndpointArn"]
+    to_ddb = dms.target_endpoint(
+        local_target, "chained-ddb", "dynamodb", ServiceAccessRoleArn=dms.ROLE
+    )
+    second = dms.create_task(
+        local_target, "chained-2", from_s3, to_ddb, [dms.selection("public", table)]
+    )
+    dms.start(local_target, second)
+    churn.run(40)
+
+    expected = dms.source_rows(dsn, table)
+    read_model = Destination("dynamodb", local_target, table, None)
+    assert dms.eventually(lambda: read_model.state() == expected, timeout_s=30)
+    for arn in (first, second):
+        dms.stop(local_target, arn)
+
+
+def test_s3_target_writes_one_file_per_batch_interval(local_target: Target) -> None:
+    table, bucket = "cadence", "cadence-out"
+    dsn = local_target.source_dsn
+    make_table(dsn, table, rows=1)
+    local_target.aws.client("s3").create_bucket(Bucket=bucket)
+    dest = dms.target_endpoint(
+        local_target,
+        "cadence-s3",
+        "s3",
+        BucketName=bucket,
+        CdcMaxBatchInterval=2,
+        ServiceAccessRoleArn=dms.ROLE,
+    )
+    source = dms.source_endpoint(local_target, "cadence-src")
+    arn = dms.create_task(local_target, table, source, dest, [dms.selection("public", table)])
+    dms.start(local_target, arn)
+    churn = Churn(dsn, table, seed=5)
+    deadline = time.monotonic() + 7
+    while time.monotonic() < deadline:  # a steady trickle of changes for 7 s
+        churn.run(2)
+        time.sleep(0.05)
+    dms.stop(local_target, arn)  # writes the last, partial batch
+    names = [k.rsplit("/", 1)[-1] for k in dms.s3_objects(local_target, bucket) if "LOAD" not in k]
+    stamps = [
+        datetime.strptime(n[:15], "%Y%m%d-%H%M%S").timestamp() + int(n[15:19]) / 1e4 for n in names
+    ]
+    gaps = [b - a for a, b in pairwise(stamps)]
+    assert 3 <= len(names) <= 5, names
+    assert all(1.9 <= g <= 2.6 for g in gaps[:-1]), gaps  # the last file is the stop's flush
