@@ -8,12 +8,15 @@ from types import TracebackType
 from typing import Any, ClassVar
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.config import Config
 
 from harness import signals
 from harness.settings import Settings
 
 _CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+_LOADER = botocore.loaders.create_loader()
 
 
 @dataclass(frozen=True)
@@ -49,10 +52,15 @@ class AwsAccess:
 
     def client(self, service: str) -> Any:
         """A boto3 client for `service` on this API (one per thread: clients are not shared)."""
+        core = botocore.session.get_session()
+        # One loader for every session: service models are parsed once per process, not
+        # once per client (that parse dominated creating a client).
+        core.register_component("data_loader", _LOADER)
         session = boto3.session.Session(
             region_name=self.region,
             aws_access_key_id=self.credentials.get("AWS_ACCESS_KEY_ID"),
             aws_secret_access_key=self.credentials.get("AWS_SECRET_ACCESS_KEY"),
+            botocore_session=core,
         )
         retries = {"max_attempts": self.max_attempts or 5, "mode": "standard"}
         config = Config(retries=retries, connect_timeout=5, read_timeout=30)

@@ -197,27 +197,36 @@ class TaskRunner(threading.Thread):
 
     def _cdc(self, api: DmsApi, source: DmsSource, target: DmsTarget) -> None:
         pending = False  # changes given to the target and not yet flushed
-        unconfirmed: str | None = None  # newest position read and not yet confirmed
+        durable: str | None = None  # newest position the target has everything up to
+        last: str | None = None  # newest position read
         next_report = time.monotonic() + REPORT_EVERY_S
         while not self._stop_event.is_set():
             items = source.read(READ_TIMEOUT_S)
             for item in items:
                 pending = self._apply(target, item) or pending
-                unconfirmed = item.position
-            now = time.monotonic()
-            if pending and (target.due(now) or (not items and target.flush_when_idle)):
+                last = item.position
+                # Flush as soon as a batch is due, not after the whole read: a slow target
+                # must not leave the replication connection unread for long.
+                if pending and target.due(time.monotonic()):
+                    target.flush()
+                    pending = False
+                if not pending:
+                    durable = last
+            idle = not items and target.flush_when_idle
+            if pending and (idle or target.due(time.monotonic())):
                 target.flush()
-                pending = False
-            if unconfirmed is not None and not pending:
-                source.confirm(unconfirmed)
-                unconfirmed = None
+                pending, durable = False, last
+            if durable is not None:
+                source.confirm(durable)
+                durable = None
+            now = time.monotonic()
             if now >= next_report:
                 self._report(api, RecoveryCheckpoint=source.checkpoint())
                 next_report = now + REPORT_EVERY_S
         if pending:
             target.flush()
-        if unconfirmed is not None:
-            source.confirm(unconfirmed)
+        if last is not None:
+            source.confirm(last)
         self._report(api, RecoveryCheckpoint=source.checkpoint())
 
     def _apply(self, target: DmsTarget, item: Item) -> bool:
@@ -235,7 +244,7 @@ class TaskRunner(threading.Thread):
         if not item.changes:
             return False
         now = time.time()
-        changes = []
+        identity = True
         for change in item.changes:
             table = change.table
             stats = self._stats[(table.schema, table.name)]
@@ -247,16 +256,19 @@ class TaskRunner(threading.Thread):
             else:
                 stats.deletes += 1
             stats.last_update = now
-            mapped = self._map(table)
-            if mapped.table is table:
-                changes.append(change)
-            else:
-                row = mapped.row(change.row)
-                changes.append(
-                    RowChange(change.op, mapped.table, row or {}, mapped.row(change.before))
-                )
-        target.apply(Transaction(item.xid, item.commit_ts, item.position, changes))
+            identity = identity and self._map(table).table is table
+        if not identity:
+            item = Transaction(item.xid, item.commit_ts, item.position, self._mapped_changes(item))
+        target.apply(item)
         return True
+
+    def _mapped_changes(self, txn: Transaction) -> list[RowChange]:
+        changes = []
+        for change in txn.changes:
+            mapped = self._map(change.table)
+            row, before = mapped.row(change.row) or {}, mapped.row(change.before)
+            changes.append(RowChange(change.op, mapped.table, row, before))
+        return changes
 
     def _map(self, table: Table) -> MappedTable:
         # Keyed by identity (hashing a Table per change is slow); the entry keeps the table

@@ -6,6 +6,7 @@ digits). Sessions that produce these values run with TimeZone=UTC.
 """
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from harness.local.dms.changes import Column, Value
@@ -52,6 +53,8 @@ def column(name: str, pg_type: str, nullable: bool = True) -> Column:
 
 def canonical_datetime(text: str) -> str:
     """`2026-01-02 03:04:05.5+00` -> `2026-01-02 03:04:05.500000` (UTC session assumed)."""
+    if len(text) == 29 and text[26] == "+":  # the usual `...05.123456+00`: one slice
+        return text[:26]
     if text in ("infinity", "-infinity"):
         return text
     end = len(text)
@@ -67,12 +70,16 @@ def canonical_datetime(text: str) -> str:
     return body + "0" * (6 - (len(body) - dot - 1))
 
 
+def canonical_boolean(text: str) -> str:
+    return "true" if text in ("t", "true") else "false"
+
+
+def converter(col: Column) -> Callable[[str], str] | None:
+    """How a column's source text becomes canonical text, if it needs anything."""
+    return {"DATETIME": canonical_datetime, "BOOLEAN": canonical_boolean}.get(col.dms_type)
+
+
 def canonical(col: Column, text: Value) -> Value:
     """A source value in canonical text for its DMS type."""
-    if text is None:
-        return None
-    if col.dms_type == "DATETIME":
-        return canonical_datetime(text)
-    if col.dms_type == "BOOLEAN":
-        return "true" if text in ("t", "true") else "false"
-    return text
+    convert = converter(col)
+    return convert(text) if convert and text is not None else text

@@ -45,7 +45,7 @@ from harness.local.dms.sources.test_decoding import (
 log = logging.getLogger("harness.local.dms")
 
 PLUGIN_OPTIONS = {"include-xids": "1", "include-timestamp": "1", "skip-empty-xacts": "1"}
-MAX_ROWS_PER_READ = 20_000
+MAX_ROWS_PER_READ = 5_000
 FETCH_ROWS = 5_000
 
 _CATALOG = """
@@ -82,7 +82,9 @@ class _Known:
     def __init__(self, table: Table) -> None:
         self.table = table
         self.keys = frozenset(table.column_names)
-        self.convert = [c for c in table.columns if c.dms_type in ("DATETIME", "BOOLEAN")]
+        self.convert = [
+            (c.name, pg_types.converter(c)) for c in table.columns if pg_types.converter(c)
+        ]
 
 
 class PostgresSource(DmsSource):
@@ -186,8 +188,8 @@ class PostgresSource(DmsSource):
 
     def confirm(self, position: str) -> None:
         self._confirmed = position
-        if self._streaming:
-            self._cursor.send_feedback(flush_lsn=lsn_int(position))
+        if self._streaming:  # at once: psycopg2 otherwise waits for its 10 s status interval
+            self._cursor.send_feedback(flush_lsn=lsn_int(position), force=True)
 
     def checkpoint(self) -> str | None:
         return self._confirmed
@@ -274,8 +276,10 @@ class PostgresSource(DmsSource):
             cur.execute(query)
             for values in cur:
                 row = dict(zip(names, values, strict=True))
-                for col in known.convert:
-                    row[col.name] = pg_types.canonical(col, row[col.name])
+                for name, convert in known.convert:
+                    value = row[name]
+                    if value is not None:
+                        row[name] = convert(value)  # type: ignore[operator]
                 yield row
 
     # -- CDC --------------------------------------------------------------------------------
@@ -315,10 +319,12 @@ class PostgresSource(DmsSource):
             op = decoded.op
             if UNCHANGED_TOAST in row.values():  # type: ignore[operator]
                 self._fill_toast(known.table, row, old)
-        for col in known.convert:
-            for image in (row, old):
-                if image is not None and col.name in image:
-                    image[col.name] = pg_types.canonical(col, image[col.name])  # type: ignore[arg-type]
+        for image in (row, old):
+            if image:
+                for name, convert in known.convert:
+                    value = image.get(name)
+                    if value is not None:
+                        image[name] = convert(value)  # type: ignore[operator]
         return RowChange(op, known.table, row, old)  # type: ignore[arg-type]
 
     def _schema_changed(self, known: _Known, decoded: Decoded) -> _Known:

@@ -23,7 +23,6 @@ _COLUMN = re.compile(
     r"\[([^\]\[]*(?:\[\][^\]\[]*)*)\]:"  # [type]:
     r"('[^']*(?:''[^']*)*'|[^ ]+)"  # value
 )
-_COMMIT = re.compile(r"COMMIT (\d+)(?: \(at (.+)\))?$")
 _OPS = {"INSERT": "insert", "UPDATE": "update", "DELETE": "delete", "TRUNCATE": "truncate"}
 
 
@@ -92,8 +91,9 @@ def parse_row(line: str, header: tuple[str, str, str, int]) -> Decoded:
 
 def parse_commit(line: str) -> tuple[int, datetime | None] | None:
     """(xid, commit time) of a COMMIT line, or None for other lines."""
-    m = _COMMIT.match(line)
-    if m is None:
+    if not line.startswith("COMMIT "):
         return None
-    at = datetime.fromisoformat(m.group(2)) if m.group(2) else None
-    return int(m.group(1)), at
+    at = line.find(" (at ", 7)
+    if at < 0:
+        return int(line[7:]), None
+    return int(line[7:at]), datetime.fromisoformat(line[at + 5 : -1])

@@ -11,10 +11,12 @@ is reached, whichever comes first. Quoting is RFC 4180 (DMS's default, Rfc4180=t
 fields holding the delimiter, a quote or a line break are double-quoted, quotes doubled.
 """
 
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from harness.local.dms.changes import Row, SchemaChange, Table, Transaction, Value
@@ -183,9 +185,14 @@ def _refuse_unsupported(s: Mapping[str, Any]) -> None:
 def quote_field(value: str, specials: str) -> str:
     """RFC 4180 quoting: a value holding any of `specials` (the delimiter, a quote, CR, LF,
     row-delimiter characters) is enclosed in double quotes with its quotes doubled."""
-    if any(c in value for c in specials):
+    if _special(specials).search(value):
         return '"' + value.replace('"', '""') + '"'
     return value
+
+
+@lru_cache(maxsize=16)
+def _special(specials: str) -> re.Pattern[str]:
+    return re.compile("[" + re.escape(specials) + "]")
 
 
 class CsvFile:
