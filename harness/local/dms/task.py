@@ -71,6 +71,16 @@ class _TableStats:
         return out
 
 
+@dataclass(slots=True)
+class _Entry:
+    """What the runner needs per source Table object: its mapping and its statistics."""
+
+    table: Table
+    mapped: MappedTable
+    stats: _TableStats
+    identity: bool  # the mapping changes nothing
+
+
 class TaskRunner(threading.Thread):
     """Runs one task until `stop()`; `drop` on stop also removes the source's slot."""
 
@@ -85,7 +95,7 @@ class TaskRunner(threading.Thread):
         self._drop = False
         self._stats: dict[tuple[str, str], _TableStats] = defaultdict(_TableStats)
         self._tables: dict[tuple[str, str], Table] = {}
-        self._mapped: dict[int, tuple[Table, MappedTable]] = {}
+        self._entries: dict[int, _Entry] = {}
         self._counts: Counter[str] = Counter()
         self._began = time.time()
         self._load_times: tuple[float | None, float | None] = (None, None)
@@ -180,10 +190,9 @@ class TaskRunner(threading.Thread):
         start = time.time()
         self._load_times = (start, None)
         for table, rows in source.full_load():
-            stats = self._stats[(table.schema, table.name)]
-            self._tables[(table.schema, table.name)] = table
+            entry = self._entry(table)
+            stats, mapped = entry.stats, entry.mapped
             stats.state, stats.load_start = "Full load", time.time()
-            mapped = self._map(table)
             if mapped.table is not table:
                 rows = (mapped.row(r) or {} for r in rows)
             stats.full_load_rows = target.load_rows(mapped.table, rows)
@@ -232,31 +241,34 @@ class TaskRunner(threading.Thread):
     def _apply(self, target: DmsTarget, item: Item) -> bool:
         """Hand one item to the target; True if it carried anything for the target."""
         if isinstance(item, SchemaChange):
-            mapped = self._map(item.table)
+            entry = self._entry(item.table)
+            mapped = entry.mapped
             column = item.column
             if column is not None:
                 column = replace(column, name=mapped.names.get(column.name, column.name))
             target.schema_change(
                 SchemaChange(item.operation, mapped.table, item.commit_ts, item.position, column)
             )
-            self._stats[(item.table.schema, item.table.name)].ddls += 1
+            entry.stats.ddls += 1
             return True
         if not item.changes:
             return False
         now = time.time()
-        identity = True
+        identity, entries = True, self._entries
         for change in item.changes:
-            table = change.table
-            stats = self._stats[(table.schema, table.name)]
-            self._tables[(table.schema, table.name)] = table
-            if change.op == "insert":
+            entry = entries.get(id(change.table))
+            if entry is None or entry.table is not change.table:
+                entry = self._entry(change.table)
+            stats, op = entry.stats, change.op
+            if op == "insert":
                 stats.inserts += 1
-            elif change.op == "update":
+            elif op == "update":
                 stats.updates += 1
             else:
                 stats.deletes += 1
             stats.last_update = now
-            identity = identity and self._map(table).table is table
+            if not entry.identity:
+                identity = False
         if not identity:
             item = Transaction(item.xid, item.commit_ts, item.position, self._mapped_changes(item))
         target.apply(item)
@@ -265,21 +277,25 @@ class TaskRunner(threading.Thread):
     def _mapped_changes(self, txn: Transaction) -> list[RowChange]:
         changes = []
         for change in txn.changes:
-            mapped = self._map(change.table)
+            mapped = self._entry(change.table).mapped
             row, before = mapped.row(change.row) or {}, mapped.row(change.before)
             changes.append(RowChange(change.op, mapped.table, row, before))
         return changes
 
-    def _map(self, table: Table) -> MappedTable:
+    def _entry(self, table: Table) -> _Entry:
         # Keyed by identity (hashing a Table per change is slow); the entry keeps the table
         # alive so its id cannot be reused by another one.
-        entry = self._mapped.get(id(table))
-        if entry is None or entry[0] is not table:
+        entry = self._entries.get(id(table))
+        if entry is None or entry.table is not table:
             mapped = self.mapping.transform(table)
-            if mapped.table == table:
+            identity = mapped.table == table
+            if identity:
                 mapped = MappedTable(table, mapped.names)
-            entry = self._mapped[id(table)] = (table, mapped)
-        return entry[1]
+            key = (table.schema, table.name)
+            self._tables[key] = table
+            entry = _Entry(table, mapped, self._stats[key], identity)
+            self._entries[id(table)] = entry
+        return entry
 
     # -- reporting ---------------------------------------------------------------------------
 
