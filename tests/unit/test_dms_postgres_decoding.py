@@ -7,6 +7,7 @@ from harness.local.dms.mapping import TableMapping, matches
 from harness.local.dms.sources import pg_types
 from harness.local.dms.sources.test_decoding import (
     UNCHANGED_TOAST,
+    TupleShape,
     parse_commit,
     parse_header,
     parse_row,
@@ -118,3 +119,26 @@ def test_wildcards_and_selection() -> None:
     )
     assert mapping.selects("hr", "employee")
     assert not mapping.selects("hr", "tmp_1") and not mapping.selects("sales", "employee")
+
+
+def test_a_learnt_tuple_shape_parses_like_the_general_path() -> None:
+    general = decode(
+        "table public.w: INSERT: id[bigint]:1 \"Odd\"[text]:'a b' n[numeric]:null "
+        "t[timestamp with time zone]:'2026-01-02 03:04:05+00'"
+    )
+    shape = TupleShape(general.columns)
+    for line in (
+        "table public.w: UPDATE: id[bigint]:2 \"Odd\"[text]:'x, y' n[numeric]:1.5 "
+        "t[timestamp with time zone]:null",
+        "table public.w: INSERT: id[bigint]:3 \"Odd\"[text]:'it''s' n[numeric]:2 "
+        "t[timestamp with time zone]:null",
+        'table public.w: UPDATE: id[bigint]:4 "Odd"[text]:unchanged-toast-datum n[numeric]:2 '
+        "t[timestamp with time zone]:null",
+    ):
+        header = parse_header(line)
+        assert header is not None
+        assert parse_row(line, header, shape) == parse_row(line, header)
+    body = "id[bigint]:2 \"Odd\"[text]:'x, y' n[numeric]:1.5 t[timestamp with time zone]:null"
+    assert shape.parse(body) == {"id": "2", "Odd": "x, y", "n": "1.5", "t": None}
+    assert shape.parse(body.replace("'x, y'", "'it''s'")) is None  # escaped quote: general path
+    assert shape.parse("id[bigint]:2 extra[text]:'x'") is None  # another layout

@@ -37,6 +37,7 @@ from harness.local.dms.sources.base import DmsSource, SourceContext, SourceError
 from harness.local.dms.sources.test_decoding import (
     UNCHANGED_TOAST,
     Decoded,
+    TupleShape,
     parse_commit,
     parse_header,
     parse_row,
@@ -82,6 +83,7 @@ class _Known:
     def __init__(self, table: Table) -> None:
         self.table = table
         self.keys = frozenset(table.column_names)
+        self.shape: TupleShape | None = None  # learnt from the first full row
         self.convert = [
             (c.name, pg_types.converter(c)) for c in table.columns if pg_types.converter(c)
         ]
@@ -301,12 +303,15 @@ class PostgresSource(DmsSource):
         known = self._known_table(header[0], header[1])
         if known is None:
             return
-        decoded = parse_row(payload, header)
+        decoded = parse_row(payload, header, known.shape)
         if decoded.op == "truncate":
             log.warning("TRUNCATE of %s.%s is not replicated", header[0], header[1])
             return
-        if decoded.new is not None and decoded.new.keys() != known.keys:
-            known = self._schema_changed(known, decoded)
+        if decoded.new is not None:
+            if decoded.new.keys() != known.keys:
+                known = self._schema_changed(known, decoded)
+            if known.shape is None:
+                known.shape = TupleShape(decoded.columns)
         self._changes.append(self._change(known, decoded))
 
     def _change(self, known: _Known, decoded: Decoded) -> RowChange:
