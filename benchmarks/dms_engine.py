@@ -558,7 +558,7 @@ def report(results: list[Result]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=200_000, help="row changes (200000)")
+    parser.add_argument("--rows", type=int, default=400_000, help="row changes (400000)")
     parser.add_argument("--txn-size", type=int, default=100, help="rows of multi-row txns (100)")
     parser.add_argument(
         "--multi-share", type=float, default=0.3, help="share of rows in multi-row txns (0.3)"

@@ -89,12 +89,15 @@ class TupleShape:
         self._pattern = re.compile(" ".join(parts))
 
     def parse(self, body: str) -> dict[str, object] | None:
-        if "''" in body or "unchanged-toast-datum" in body:
+        if "''" in body:
             return None
         m = self._pattern.fullmatch(body)
         if m is None:
             return None
-        values = [v[1:-1] if v[0] == "'" else (None if v == "null" else v) for v in m.groups()]
+        raw = m.groups()
+        if "unchanged-toast-datum" in raw:
+            return None
+        values = [v[1:-1] if v[0] == "'" else (None if v == "null" else v) for v in raw]
         return dict(zip(self.names, values, strict=True))
 
 

@@ -227,17 +227,20 @@ class CsvFile:
             or "\n" in line
             or "\r" in line
         ):
-            line = d.join([self._quote(f) for f in fields])  # type: ignore[arg-type]
+            line = d.join(self._quoted(fields))  # type: ignore[arg-type]
         line = (line or '""') + self._end  # a lone empty field must not read as a blank line
         self._lines.append(line)
         self.size += len(line)
         return len(line)
 
-    def _quote(self, field: str) -> str:
-        plain = not ('"' in field or "\n" in field or "\r" in field or self._delimiter in field)
-        if plain and self._plain:
-            return field  # the common case, without a regex
-        return quote_field(field, self._specials)
+    def _quoted(self, fields: list[str]) -> list[str]:
+        if not self._plain:
+            return [quote_field(f, self._specials) for f in fields]
+        d = self._delimiter  # the common case, inline: no call or regex per field
+        return [
+            '"' + f.replace('"', '""') + '"' if '"' in f or d in f or "\n" in f or "\r" in f else f
+            for f in fields
+        ]
 
     def body(self) -> bytes:
         return "".join(self._lines).encode()
