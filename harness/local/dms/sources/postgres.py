@@ -113,6 +113,7 @@ class PostgresSource(DmsSource):
         self._snapshot: str | None = None
         self._confirmed: str | None = None
         self._known: dict[tuple[str, str], _Known | None] = {}
+        self._headers: dict[str, tuple[str, str, str, int]] = {}
         self._lookup_conn: psycopg.Connection[Any] | None = None
         self._xid: int | None = None
         self._changes: list[RowChange] = []
@@ -297,7 +298,7 @@ class PostgresSource(DmsSource):
         self._streaming = True
 
     def _row(self, payload: str) -> None:
-        header = parse_header(payload)
+        header = self._header(payload)
         if header is None or self._xid is None:
             return
         known = self._known_table(header[0], header[1])
@@ -313,6 +314,17 @@ class PostgresSource(DmsSource):
             if known.shape is None:
                 known.shape = TupleShape(decoded.columns)
         self._changes.append(self._change(known, decoded))
+
+    def _header(self, payload: str) -> tuple[str, str, str, int] | None:
+        # `table <schema>.<name>: <OP>: ` repeats for every row of a table: cache it by its
+        # text (only when that text is exactly what the parser consumed).
+        end = payload.find(": ", payload.find(": ", 6) + 2) + 2
+        header = self._headers.get(payload[:end])
+        if header is None:
+            header = parse_header(payload)
+            if header is not None and header[3] == end:
+                self._headers[payload[:end]] = header
+        return header
 
     def _change(self, known: _Known, decoded: Decoded) -> RowChange:
         old = decoded.old
