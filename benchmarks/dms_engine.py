@@ -59,7 +59,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import psycopg
 from psycopg import conninfo
@@ -70,6 +70,8 @@ from harness.local.dms.sources.postgres import lsn_int, slot_name
 from harness.settings import Settings
 from harness.targets import make_target
 from harness.targets.local import LocalTarget
+
+from bench_util import Console, proc_cpu_s
 
 RAW_SLOT = "bench_raw"
 TABLE = "bench_widgets"
@@ -132,35 +134,11 @@ $$
 """
 
 
-def fail(message: str) -> NoReturn:
-    print(f"dms_engine: error: {message}", file=sys.stderr, flush=True)
-    sys.exit(2)
-
-
-def log(message: str) -> None:
-    print(f"[dms_engine] {message}", file=sys.stderr, flush=True)
+_console = Console("dms_engine")
+fail, log = _console.fail, _console.log
 
 
 # --- CPU accounting ------------------------------------------------------------------
-
-_TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
-
-
-def _proc_cpu_s(pid: int | None) -> float:
-    """CPU seconds of a process, its reaped children and its live descendants."""
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        children = [
-            int(child)
-            for task in Path(f"/proc/{pid}/task").iterdir()
-            for child in (task / "children").read_text().split()
-        ]
-    except OSError:
-        return 0.0
-    ticks = sum(int(f) for f in fields[11:15])
-    return ticks * _TICK_S + sum(_proc_cpu_s(child) for child in children)
 
 
 @dataclass(frozen=True)
@@ -176,7 +154,7 @@ class CpuMeter:
         self.pg_pid = target.postgres.postmaster_pid if target.postgres else None
 
     def now(self) -> Cpu:
-        return Cpu(time.process_time(), _proc_cpu_s(self.moto_pid), _proc_cpu_s(self.pg_pid))
+        return Cpu(time.process_time(), proc_cpu_s(self.moto_pid), proc_cpu_s(self.pg_pid))
 
     @staticmethod
     def since(before: Cpu, after: Cpu) -> Cpu:

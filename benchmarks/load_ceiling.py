@@ -41,7 +41,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import NoReturn
 
 import psycopg
 
@@ -53,6 +52,8 @@ from harness.load.transactions import INSERT_WIDGET
 from harness.local.postgres import DATABASE, PostgresCluster, find_bindir
 from harness.scenario import Scenario
 from harness.settings import Settings
+
+from bench_util import TICK_S, Console, proc_cpu_s
 
 PGBENCH_CLIENTS = 4
 PGBENCH_THREADS = 2
@@ -79,41 +80,17 @@ _PGBENCH_VARIABLES = {
 _PGBENCH_SET = r"\set price random(1, 999999999999) / 10000.0"
 
 
-def fail(message: str) -> NoReturn:
-    print(f"load_ceiling: error: {message}", file=sys.stderr, flush=True)
-    sys.exit(2)
-
-
-def log(message: str) -> None:
-    print(f"[load_ceiling] {message}", file=sys.stderr, flush=True)
+_console = Console("load_ceiling")
+fail, log = _console.fail, _console.log
 
 
 # --- CPU accounting from /proc -------------------------------------------------------
-
-_TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
-
-
-def _proc_cpu_s(pid: int, *, own: bool = True) -> float:
-    """CPU seconds of a process (unless not `own`), its reaped children and its live
-    descendants. A process gone meanwhile counts 0 (its time moves to its parent)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        children = [
-            int(child)
-            for task in Path(f"/proc/{pid}/task").iterdir()
-            for child in (task / "children").read_text().split()
-        ]
-    except OSError:
-        return 0.0
-    utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
-    ticks = cutime + cstime + (utime + stime if own else 0)
-    return ticks * _TICK_S + sum(_proc_cpu_s(child) for child in children)
 
 
 def _machine_busy_s() -> float:
     """CPU seconds all CPUs spent not idle (and not waiting for I/O) since boot."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return (sum(values) - values[3] - values[4]) * _TICK_S
+    return (sum(values) - values[3] - values[4]) * TICK_S
 
 
 @dataclass(frozen=True)
@@ -148,8 +125,8 @@ class CpuSampler:
         self.samples.append(
             (
                 time.time_ns(),
-                _proc_cpu_s(os.getpid(), own=False),
-                _proc_cpu_s(self.server_pid),
+                proc_cpu_s(os.getpid(), own=False),
+                proc_cpu_s(self.server_pid),
                 _machine_busy_s(),
             )
         )

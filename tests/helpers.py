@@ -1,4 +1,5 @@
-"""Helpers for tests that run the CLI or look for leftover processes."""
+"""Helpers for tests: the CLI runner, leftover-process checks, the AWS documentation's format
+examples (read in place from shared/ beside the repository) and a select-all DMS rule."""
 
 import os
 import subprocess
@@ -8,6 +9,15 @@ from pathlib import Path
 import psutil
 
 REPO = Path(__file__).resolve().parents[1]
+DOC_EXAMPLES = REPO.parent / "shared" / "reference" / "doc-examples"
+SELECT_ALL = {
+    "rule-type": "selection",
+    "rule-id": "1",
+    "rule-name": "1",
+    "object-locator": {"schema-name": "%", "table-name": "%"},
+    "rule-action": "include",
+}
+"""A DMS selection rule that includes every table."""
 
 
 def run_cli(

@@ -18,12 +18,12 @@ import pytest
 
 from harness.local.kafka_broker import KafkaBroker
 from harness.targets import Target
+from tests.helpers import DOC_EXAMPLES
 from tests.integration import dms_support as dms
 
 pytestmark = pytest.mark.slow
 
 GOLDEN = Path(__file__).parent.parent / "data" / "dms-golden"
-DOC = Path(__file__).parents[3] / "shared" / "reference" / "doc-examples"
 
 # The employee table of the guide's S3 examples, on PostgreSQL.
 CREATE = """
@@ -184,7 +184,7 @@ def test_s3_per_table_files(golden_run: dict[str, Any]) -> None:
 
 def test_s3_cdc_rows_have_the_guides_shape(golden_run: dict[str, Any]) -> None:
     """The guide's CDC example: op first, U rows the after-image, D the row before delete."""
-    doc = (DOC / "dms-s3-target" / "cdc-employee-rows.csv").read_text().splitlines()
+    doc = (DOC_EXAMPLES / "dms-s3-target" / "cdc-employee-rows.csv").read_text().splitlines()
     cdc = "".join(v for k, v in golden_run["s3"].items() if "LOAD" not in k).splitlines()
     ours = [line.split(",") for line in cdc[:4]]
     theirs = [line.split(",") for line in doc]

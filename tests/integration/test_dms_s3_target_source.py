@@ -7,7 +7,6 @@ import logging
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,23 +18,12 @@ from harness.local.dms.sources.s3 import S3Source
 from harness.local.dms.targets.base import TaskContext
 from harness.local.dms.targets.s3 import S3Target
 from harness.targets import Target
+from tests.helpers import DOC_EXAMPLES, SELECT_ALL
 
 pytestmark = pytest.mark.slow
 
-DOC = Path("/work/shared/reference/doc-examples")
-MAPPING = TableMapping(
-    {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "1",
-                "rule-name": "all",
-                "object-locator": {"schema-name": "%", "table-name": "%"},
-                "rule-action": "include",
-            }
-        ]
-    }
-)
+DOC = DOC_EXAMPLES
+MAPPING = TableMapping({"rules": [SELECT_ALL]})
 ORDERS = Table(
     "public",
     "orders",

@@ -22,17 +22,10 @@ from harness.local.dms.targets.kinesis import KinesisTarget
 from harness.local.kafka_broker import KafkaBroker
 from harness.targets import Target
 from harness.targets.base import AwsAccess
-from tests.helpers import REPO, alive
+from tests.helpers import REPO, SELECT_ALL, alive
 
 pytestmark = pytest.mark.slow
 
-SELECT_ALL = {
-    "rule-type": "selection",
-    "rule-id": "1",
-    "rule-name": "1",
-    "object-locator": {"schema-name": "%", "table-name": "%"},
-    "rule-action": "include",
-}
 ITEMS = Table(
     "shop",
     "items",

@@ -11,18 +11,11 @@ from harness.local.dms.mapping import TableMapping
 from harness.local.dms.targets.base import TaskContext
 from harness.local.dms.targets.messages import MessageBuilder
 from harness.targets.base import AwsAccess
-from tests.helpers import REPO
+from tests.helpers import DOC_EXAMPLES, SELECT_ALL
 
-DOCS = REPO.parent / "shared" / "reference" / "doc-examples"
+DOCS = DOC_EXAMPLES
 NOW = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
 COMMIT = datetime(2024, 5, 6, 7, 8, 8, tzinfo=UTC)
-SELECT_ALL = {
-    "rule-type": "selection",
-    "rule-id": "1",
-    "rule-name": "1",
-    "object-locator": {"schema-name": "%", "table-name": "%"},
-    "rule-action": "include",
-}
 CUSTOMERS = Table(
     "public",
     "customers",

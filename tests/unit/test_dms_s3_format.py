@@ -3,7 +3,6 @@
 import json
 import time
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,21 +25,10 @@ from harness.local.dms.targets.s3 import (
     txn_file_name,
     unescape,
 )
+from tests.helpers import DOC_EXAMPLES, SELECT_ALL
 
-DOC = Path("/work/shared/reference/doc-examples")
-INCLUDE_ALL = TableMapping(
-    {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "1",
-                "rule-name": "1",
-                "object-locator": {"schema-name": "%", "table-name": "%"},
-                "rule-action": "include",
-            }
-        ]
-    }
-)
+DOC = DOC_EXAMPLES
+INCLUDE_ALL = TableMapping({"rules": [SELECT_ALL]})
 EMPLOYEE = Table(
     "hr",
     "employee",
