@@ -21,10 +21,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--parent-pid", type=int, required=True)
+    parser.add_argument("--kafka-bootstrap", help="the brokers every MSK cluster answers with")
     args = parser.parse_args()
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    moto_fixes.apply()
+    moto_fixes.apply(kafka_bootstrap=args.kafka_bootstrap)
     server = ThreadedMotoServer(ip_address=args.host, port=0, verbose=False)
     server.start()
     _, port = server.get_host_and_port()

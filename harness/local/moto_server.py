@@ -18,8 +18,9 @@ _READY_TIMEOUT_S = 60.0
 
 
 class MotoServer:
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, log_dir: Path, kafka_bootstrap: str | None = None) -> None:
         self.log_path = log_dir / "moto.log"
+        self.kafka_bootstrap = kafka_bootstrap
         self.port = 0
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -34,6 +35,8 @@ class MotoServer:
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, "-m", "harness.local.moto_child", "--parent-pid", str(os.getpid())]
+        if self.kafka_bootstrap:
+            cmd += ["--kafka-bootstrap", self.kafka_bootstrap]
         with open(self.log_path, "ab") as log:
             self._proc = subprocess.Popen(
                 cmd,

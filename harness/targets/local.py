@@ -1,5 +1,6 @@
-"""The `local` target: a throwaway PostgreSQL, moto's server, and the local engines that run
-what Terraform creates there (the DMS engine)."""
+"""The `local` target: a throwaway PostgreSQL, a Kafka-protocol broker behind every MSK
+cluster, moto's server, and the local engines that run what Terraform creates there (the DMS
+engine)."""
 
 import importlib.metadata
 from pathlib import Path
@@ -8,6 +9,7 @@ import psycopg
 
 from harness import progress
 from harness.local.dms.engine import DmsEngine
+from harness.local.kafka_broker import KafkaBroker
 from harness.local.moto_server import MotoServer
 from harness.local.postgres import PostgresCluster, find_bindir
 from harness.settings import Settings
@@ -21,6 +23,7 @@ class LocalTarget(Target):
     def __init__(self, settings: Settings, log_dir: Path) -> None:
         super().__init__(settings, log_dir)
         self.postgres: PostgresCluster | None = None
+        self.kafka = KafkaBroker(self.log_dir)
         self.moto = MotoServer(self.log_dir)
         self.dms: DmsEngine | None = None
 
@@ -44,6 +47,9 @@ class LocalTarget(Target):
         self.postgres = PostgresCluster(bindir, self.settings.pg_os_user, self.log_dir)
         with progress.step("Starting PostgreSQL"):
             self.postgres.start()
+        with progress.step("Starting Kafka broker"):
+            self.kafka.start()
+        self.moto.kafka_bootstrap = self.kafka.bootstrap
         with progress.step("Starting moto server"):
             self.moto.start()
         self.dms = DmsEngine(self.aws)
@@ -54,6 +60,7 @@ class LocalTarget(Target):
             self.dms.stop()  # before the database goes: it drops its replication slots
             self.dms = None
         self.moto.stop()
+        self.kafka.stop()
         if self.postgres is not None:
             self.postgres.stop()
 
@@ -71,4 +78,5 @@ class LocalTarget(Target):
             "postgres": row[0] if row else "unknown",
             "moto": importlib.metadata.version("moto"),
             "aws_endpoint": self.moto.endpoint_url,
+            "kafka_bootstrap": self.kafka.bootstrap,
         }

@@ -1,0 +1,60 @@
+"""MSK clusters on the local target: ACTIVE at once, and their bootstrap brokers are the
+local Kafka broker, usable with any Kafka client."""
+
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+from confluent_kafka import Consumer, Producer
+
+from harness.targets import Target
+
+pytestmark = pytest.mark.slow
+
+
+def test_an_msk_cluster_is_active_and_its_brokers_take_messages(local_target: Target) -> None:
+    kafka = local_target.aws.client("kafka")
+    arn = kafka.create_cluster_v2(
+        ClusterName="events",
+        Provisioned={
+            "BrokerNodeGroupInfo": {
+                "InstanceType": "kafka.t3.small",
+                "ClientSubnets": ["s-1", "s-2"],
+            },
+            "KafkaVersion": "3.5.1",
+            "NumberOfBrokerNodes": 2,
+        },
+    )["ClusterArn"]
+    assert kafka.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]["State"] == "ACTIVE"
+    brokers = kafka.get_bootstrap_brokers(ClusterArn=arn)
+    bootstrap = brokers["BootstrapBrokerString"]
+    assert bootstrap == local_target.kafka.bootstrap  # type: ignore[attr-defined]
+    assert brokers["BootstrapBrokerStringSaslScram"] == bootstrap
+
+    topic = f"msk-{uuid.uuid4().hex[:8]}"
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    for i in range(3):
+        producer.produce(topic, key=b"k", value=f"m{i}".encode())
+    assert producer.flush(10) == 0
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": topic, "auto.offset.reset": "earliest"}
+    )
+    consumer.subscribe([topic])
+    got: list[bytes] = []
+    for _ in range(50):
+        msg = consumer.poll(0.5)
+        if msg is not None and not msg.error():
+            got.append(msg.value())
+        if len(got) == 3:
+            break
+    consumer.close()
+    assert got == [b"m0", b"m1", b"m2"]
+
+
+def test_an_unknown_cluster_is_not_found(local_target: Target) -> None:
+    kafka = local_target.aws.client("kafka")
+    missing = "arn:aws:kafka:us-east-1:123456789012:cluster/none/0000"
+    for call in (kafka.describe_cluster_v2, kafka.get_bootstrap_brokers):
+        with pytest.raises(ClientError) as err:
+            call(ClusterArn=missing)
+        assert err.value.response["Error"]["Code"] == "NotFoundException"
