@@ -219,9 +219,30 @@ def _found_or_404(method: Any, not_found: Any) -> Any:
     return wrapper
 
 
+class _NoMappings(dict[str, Any]):
+    """A resource's event-source mappings as moto's data plane sees them: always none."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        pass
+
+
+def _no_lambda_delivery() -> None:
+    from moto.dynamodb.models.table import Table
+    from moto.kinesis.models import Stream
+    from moto.sqs.models import Queue
+
+    # moto runs mapped functions itself, through Docker: with none here the invoke fails,
+    # SQS messages are received (hidden) and a DynamoDB stream's records are dropped. The
+    # mappings stay in the Lambda API; the local Lambda runtime is what runs them.
+    none = property(lambda self: _NoMappings(), lambda self, value: None)
+    for cls in (Queue, Table, Stream):
+        cls.lambda_event_source_mappings = none
+
+
 def apply(kafka_bootstrap: str | None = None) -> None:
     """Install every fix. Called once by the moto child before it serves requests."""
     _dms()
     _kinesis()
+    _no_lambda_delivery()
     if kafka_bootstrap:
         _kafka(kafka_bootstrap)
