@@ -6,7 +6,7 @@ BOOLEAN as `true`/`false`, everything else as the source's text. Targets that
 write typed values (JSON, DynamoDB) convert with `typed()`.
 """
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -60,9 +60,6 @@ class Table:
             if c.name == name:
                 return c
         raise KeyError(f"{self.schema}.{self.name} has no column {name!r}")
-
-    def with_column(self, column: Column) -> "Table":
-        return replace(self, columns=(*self.columns, column))
 
 
 @dataclass(slots=True)

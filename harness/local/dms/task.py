@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -96,7 +96,6 @@ class TaskRunner(threading.Thread):
         self._stats: dict[tuple[str, str], _TableStats] = defaultdict(_TableStats)
         self._tables: dict[tuple[str, str], Table] = {}
         self._entries: dict[int, _Entry] = {}
-        self._counts: Counter[str] = Counter()
         self._began = time.time()
         self._load_times: tuple[float | None, float | None] = (None, None)
         self.mapping: TableMapping
