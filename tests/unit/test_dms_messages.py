@@ -1,6 +1,7 @@
 """DMS stream messages (Kinesis/Kafka): exact JSON, settings, partition keys, doc shapes."""
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -236,7 +237,7 @@ def test_create_table_control_record_matches_the_guide() -> None:
 def test_add_column_needs_include_table_alter_operations() -> None:
     change = SchemaChange(
         "add-column",
-        CUSTOMERS.with_column(Column("email", "STRING", 200)),
+        replace(CUSTOMERS, columns=(*CUSTOMERS.columns, Column("email", "STRING", 200))),
         COMMIT,
         "0/1",
         Column("email", "STRING", 200),
