@@ -10,14 +10,11 @@ The cluster keeps everything in memory and dies with the child process.
 """
 
 import json
-import os
-import selectors
 import subprocess
-import sys
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.local.process import stop
+from harness.local.process import read_json_line, spawn, stop
 
 _READY_TIMEOUT_S = 30.0
 
@@ -34,17 +31,9 @@ class KafkaBroker:
         return self._proc.pid if self._proc else None
 
     def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "harness.local.kafka_child"]
-        cmd += ["--parent-pid", str(os.getpid()), "--brokers", str(self.brokers)]
-        with open(self.log_path, "ab") as log:
-            self._proc = subprocess.Popen(
-                cmd,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                stdin=subprocess.PIPE,
-                start_new_session=True,
-            )
+        self._proc = spawn(
+            "harness.local.kafka_child", ["--brokers", str(self.brokers)], self.log_path
+        )
         try:
             self.bootstrap = str(self._reply()["bootstrap"])
         except (ValueError, KeyError):
@@ -65,17 +54,10 @@ class KafkaBroker:
             raise UserError(f"cannot create Kafka topic {name!r}: {answer['error']}")
 
     def _reply(self) -> dict[str, object]:
-        assert self._proc is not None and self._proc.stdout is not None
-        with selectors.DefaultSelector() as sel:
-            sel.register(self._proc.stdout, selectors.EVENT_READ)
-            ready = sel.select(_READY_TIMEOUT_S)
-        line = self._proc.stdout.readline() if ready else b""
-        return dict(json.loads(line))
+        assert self._proc is not None, "broker not started"
+        return read_json_line(self._proc, _READY_TIMEOUT_S)
 
     def stop(self) -> None:
         if self._proc is not None:
             stop(self._proc)
-            for pipe in (self._proc.stdin, self._proc.stdout):
-                if pipe:
-                    pipe.close()
             self._proc = None
