@@ -55,6 +55,22 @@ def make_table(dsn: str, name: str, rows: int = 20) -> None:
         )
 
 
+def replicated(
+    target: Target,
+    table: str,
+    kind: str = "kinesis",
+    rows: int = 20,
+    kafka: KafkaBroker | None = None,
+) -> tuple["Destination", str]:
+    """A source table of `rows` rows, a destination of `kind`, and a task (not yet started)
+    replicating that table into it."""
+    make_table(target.source_dsn, table, rows)
+    dest = Destination(kind, target, table, kafka)
+    source = dms.source_endpoint(target, f"{table}-src")
+    arn = dms.create_task(target, table, source, dest.arn, [dms.selection("public", table)])
+    return dest, arn
+
+
 class Churn:
     """Random committed inserts/updates/deletes, multi-row transactions and aborted ones."""
 
@@ -160,10 +176,7 @@ def test_full_load_and_cdc_reproduce_the_source(
 ) -> None:
     table = f"repro_{kind}"
     dsn = local_target.source_dsn
-    make_table(dsn, table, rows=200)
-    dest = Destination(kind, local_target, table, kafka)
-    source = dms.source_endpoint(local_target, f"{table}-src")
-    arn = dms.create_task(local_target, table, source, dest.arn, [dms.selection("public", table)])
+    dest, arn = replicated(local_target, table, kind, rows=200, kafka=kafka)
 
     churn = Churn(dsn, table, seed=len(kind))
     during_load = threading.Thread(target=churn.run, args=(150,))
@@ -196,10 +209,7 @@ def test_stop_and_resume_loses_nothing_and_doubles_nothing(local_target: Target)
     as DMS allows, never gaps.)"""
     table = "resume_kinesis"
     dsn = local_target.source_dsn
-    make_table(dsn, table)
-    dest = Destination("kinesis", local_target, table, None)
-    source = dms.source_endpoint(local_target, f"{table}-src")
-    arn = dms.create_task(local_target, table, source, dest.arn, [dms.selection("public", table)])
+    dest, arn = replicated(local_target, table)
     churn = Churn(dsn, table, seed=7)
 
     dms.start(local_target, arn)
@@ -276,12 +286,7 @@ def test_selection_and_transformation_rules(local_target: Target) -> None:
 
 def test_deleting_a_task_drops_its_slot(local_target: Target) -> None:
     dsn = local_target.source_dsn
-    make_table(dsn, "drop_me", rows=1)
-    dest = Destination("kinesis", local_target, "drop_me", None)
-    source = dms.source_endpoint(local_target, "drop-me-src")
-    arn = dms.create_task(
-        local_target, "drop-me", source, dest.arn, [dms.selection("public", "drop_me")]
-    )
+    _, arn = replicated(local_target, "drop_me", rows=1)
     before = set(dms.slots(dsn))
     dms.start(local_target, arn)
     (slot,) = set(dms.slots(dsn)) - before
@@ -312,10 +317,7 @@ def test_tearing_down_the_target_drops_every_slot() -> None:
     target = make_target("local", Settings(), root)
     target.start()
     try:
-        make_table(target.source_dsn, "teardown", rows=1)
-        dest = Destination("kinesis", target, "teardown", None)
-        source = dms.source_endpoint(target, "teardown-src")
-        arn = dms.create_task(target, "teardown", source, dest.arn, [dms.selection()])
+        _, arn = replicated(target, "teardown", rows=1)
         dms.start(target, arn)
         assert dms.slots(target.source_dsn)
         assert target.dms is not None  # type: ignore[attr-defined]
@@ -432,10 +434,7 @@ def test_a_task_that_fails_mid_cdc_resumes_without_loss(local_target: Target) ->
     not durably taken are read again; none is lost."""
     table = "crash_kinesis"
     dsn = local_target.source_dsn
-    make_table(dsn, table)
-    dest = Destination("kinesis", local_target, table, None)
-    source = dms.source_endpoint(local_target, f"{table}-src")
-    arn = dms.create_task(local_target, table, source, dest.arn, [dms.selection("public", table)])
+    dest, arn = replicated(local_target, table)
     churn = Churn(dsn, table, seed=11)
     dms.start(local_target, arn)
     writer = threading.Thread(target=churn.run, args=(200,))
