@@ -1,9 +1,16 @@
-"""What the benchmark scripts share: CPU seconds from /proc, one-line progress and errors."""
+"""What the benchmark scripts share: CPU seconds from /proc, one-line progress and errors,
+and a scratch directory kept only when a run did not finish."""
 
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
+
+from harness.errors import INTERRUPTED_EXIT, UserError
 
 TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
 
@@ -39,3 +46,25 @@ class Console:
     def fail(self, message: str) -> NoReturn:
         print(f"{self.name}: error: {message}", file=sys.stderr, flush=True)
         sys.exit(2)
+
+    @contextmanager
+    def workspace(self, prefix: str, contents: str) -> Iterator[Path]:
+        """A temp dir PostgreSQL's OS user can reach. Removed when the block finishes; kept
+        (and named, as holding `contents`) otherwise. A UserError ends the script in one
+        line with exit 2, Ctrl-C with exit 130."""
+        workdir = Path(tempfile.mkdtemp(prefix=prefix))
+        workdir.chmod(0o755)
+        try:
+            yield workdir
+        except BaseException as exc:
+            if any(workdir.iterdir()):
+                self.log(f"kept {workdir} ({contents}) for inspection")
+            else:
+                shutil.rmtree(workdir, ignore_errors=True)
+            if isinstance(exc, UserError):
+                self.fail(str(exc))
+            if isinstance(exc, KeyboardInterrupt):
+                self.log("interrupted")
+                sys.exit(INTERRUPTED_EXIT)
+            raise
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -52,20 +52,16 @@ import io
 import json
 import logging
 import os
-import shutil
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import conninfo
 
 from harness import signals
-from harness.errors import INTERRUPTED_EXIT, UserError
+from harness.errors import UserError
 from harness.local.dms.sources.postgres import lsn_int, slot_name
 from harness.settings import Settings
 from harness.targets import make_target
@@ -570,65 +566,53 @@ def main() -> None:
 
     signals.install()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    workdir = Path(tempfile.mkdtemp(prefix="cdcbench-dms-engine-"))
-    os.chmod(workdir, 0o755)  # the cluster's OS user must reach its log dir inside
-    done = False
-    try:
-        with make_target("local", Settings(), workdir) as target:
-            assert isinstance(target, LocalTarget)
-            dsn = target.source_dsn
-            meter = CpuMeter(target)
-            create_table(dsn)
-            with psycopg.connect(dsn, autocommit=True) as conn:
-                conn.execute(
-                    "SELECT pg_create_logical_replication_slot(%s, 'test_decoding')", (RAW_SLOT,)
-                )
-                version = str((conn.execute("SHOW server_version").fetchone() or ["?"])[0])
-            aws = target.aws
-            aws.client("s3").create_bucket(Bucket=BUCKET)
-            info = conninfo.conninfo_to_dict(dsn)
-            source_arn = aws.client("dms").create_endpoint(
-                EndpointIdentifier="bench-source",
-                EndpointType="source",
-                EngineName="postgres",
-                Username=str(info.get("user") or "postgres"),
-                Password="unused-locally",
-                ServerName=str(info.get("host") or "127.0.0.1"),
-                Port=int(str(info.get("port") or 5432)),
-                DatabaseName=str(info.get("dbname")),
-                PostgreSQLSettings={"PluginName": "test_decoding"},
-            )["Endpoint"]["EndpointArn"]
-            order = sorted(names, key=ALL_TARGETS.index)
-            runs = [prepare_run(target, name, source_arn) for name in order]
-
-            log(
-                f"generating {args.rows:,} row changes: {singles:,} single-row transactions "
-                f"(2/3 inserts, 1/3 updates), {multis:,} {args.txn_size}-row inserts"
+    with (
+        _console.workspace("cdcbench-dms-engine-", "logs") as workdir,
+        make_target("local", Settings(), workdir) as target,
+    ):
+        assert isinstance(target, LocalTarget)
+        dsn = target.source_dsn
+        meter = CpuMeter(target)
+        create_table(dsn)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_create_logical_replication_slot(%s, 'test_decoding')", (RAW_SLOT,)
             )
-            started = time.perf_counter()
-            rows = generate(dsn, singles, multis, args.txn_size, args.checkpoint_every)
-            log(f"generated in {time.perf_counter() - started:.1f} s")
+            version = str((conn.execute("SHOW server_version").fetchone() or ["?"])[0])
+        aws = target.aws
+        aws.client("s3").create_bucket(Bucket=BUCKET)
+        info = conninfo.conninfo_to_dict(dsn)
+        source_arn = aws.client("dms").create_endpoint(
+            EndpointIdentifier="bench-source",
+            EndpointType="source",
+            EngineName="postgres",
+            Username=str(info.get("user") or "postgres"),
+            Password="unused-locally",
+            ServerName=str(info.get("host") or "127.0.0.1"),
+            Port=int(str(info.get("port") or 5432)),
+            DatabaseName=str(info.get("dbname")),
+            PostgreSQLSettings={"PluginName": "test_decoding"},
+        )["Endpoint"]["EndpointArn"]
+        order = sorted(names, key=ALL_TARGETS.index)
+        runs = [prepare_run(target, name, source_arn) for name in order]
 
-            log("draining the raw slot")
-            raw, progress = measure_raw(dsn, meter)
-            log(f"raw: {raw.rows:,} rows in {raw.seconds:.2f} s; {raw.notes[0]}")
-            if raw.rows != rows:
-                log(f"warning: the raw slot gave {raw.rows:,} rows, {rows:,} were generated")
-            results = [raw]
-            for run in runs:
-                results.append(measure_engine(target, run, progress, args.budget, meter))
-            failures = target.engine_failures()
-            done = True
-    except UserError as exc:
-        fail(str(exc))
-    except KeyboardInterrupt:
-        log("interrupted")
-        sys.exit(INTERRUPTED_EXIT)
-    finally:
-        if done:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            log(f"kept {workdir} (logs) for inspection")
+        log(
+            f"generating {args.rows:,} row changes: {singles:,} single-row transactions "
+            f"(2/3 inserts, 1/3 updates), {multis:,} {args.txn_size}-row inserts"
+        )
+        started = time.perf_counter()
+        rows = generate(dsn, singles, multis, args.txn_size, args.checkpoint_every)
+        log(f"generated in {time.perf_counter() - started:.1f} s")
+
+        log("draining the raw slot")
+        raw, progress = measure_raw(dsn, meter)
+        log(f"raw: {raw.rows:,} rows in {raw.seconds:.2f} s; {raw.notes[0]}")
+        if raw.rows != rows:
+            log(f"warning: the raw slot gave {raw.rows:,} rows, {rows:,} were generated")
+        results = [raw]
+        for run in runs:
+            results.append(measure_engine(target, run, progress, args.budget, meter))
+        failures = target.engine_failures()
 
     print(f"PostgreSQL {version}, {os.cpu_count()} CPUs, {rows:,} row changes")
     report(results)

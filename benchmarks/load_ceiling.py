@@ -35,7 +35,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -45,7 +44,7 @@ from types import TracebackType
 import psycopg
 
 from harness import signals
-from harness.errors import INTERRUPTED_EXIT, UserError
+from harness.errors import UserError
 from harness.load import locust_runner, schema
 from harness.load.ledger import COMMITTED, Change, ledger_writer, read_ledger
 from harness.load.transactions import INSERT_WIDGET
@@ -357,49 +356,35 @@ def main() -> None:
     if not locust_runner.LOCUST.is_file():
         fail(f"locust not found next to {sys.executable}: run from the project's virtualenv")
 
-    workdir = Path(tempfile.mkdtemp(prefix="cdcbench-ceiling-"))
-    os.chmod(workdir, 0o755)  # the cluster's OS user must reach its log dir inside
-    cluster: PostgresCluster | None = None
-    done = False
-    try:
+    with _console.workspace("cdcbench-ceiling-", "logs, scenario, ledger") as workdir:
         cluster = PostgresCluster(bindir, settings.pg_os_user, workdir / "pg-log")
-        log(f"starting PostgreSQL ({bindir})")
-        cluster.start()
-        dsn = cluster.dsn
-        server_pid = cluster.postmaster_pid
-        assert server_pid is not None, "postmaster.pid missing after start"
-        with psycopg.connect(dsn) as conn:
-            row = conn.execute("SHOW server_version").fetchone()
-        version = str(row[0]) if row else "?"
+        try:
+            log(f"starting PostgreSQL ({bindir})")
+            cluster.start()
+            dsn = cluster.dsn
+            server_pid = cluster.postmaster_pid
+            assert server_pid is not None, "postmaster.pid missing after start"
+            with psycopg.connect(dsn) as conn:
+                row = conn.execute("SHOW server_version").fetchone()
+            version = str(row[0]) if row else "?"
 
-        fresh_table(dsn)
-        log(f"pgbench: {PGBENCH_CLIENTS} clients, {args.seconds}s")
-        bench = run_pgbench(pgbench, cluster.port, args.seconds, workdir, server_pid)
-        pgbench_rows = count_widgets(dsn)
+            fresh_table(dsn)
+            log(f"pgbench: {PGBENCH_CLIENTS} clients, {args.seconds}s")
+            bench = run_pgbench(pgbench, cluster.port, args.seconds, workdir, server_pid)
+            pgbench_rows = count_widgets(dsn)
 
-        fresh_table(dsn)
-        log(f"Locust: {args.users} users, {args.processes} process(es), {args.seconds}s")
-        locust = run_locust_phase(
-            dsn, args.seconds, args.users, args.processes, workdir, server_pid
-        )
-        locust_rows = count_widgets(dsn)
+            fresh_table(dsn)
+            log(f"Locust: {args.users} users, {args.processes} process(es), {args.seconds}s")
+            locust = run_locust_phase(
+                dsn, args.seconds, args.users, args.processes, workdir, server_pid
+            )
+            locust_rows = count_widgets(dsn)
 
-        log(f"ledger writer: {LEDGER_RECORDS:,} records")
-        ledger_us, ledger_read_us = ledger_us_per_record(workdir)
-        done = True
-    except UserError as exc:
-        fail(str(exc))
-    except KeyboardInterrupt:
-        log("interrupted")
-        sys.exit(INTERRUPTED_EXIT)
-    finally:
-        with signals.deferred("stopping PostgreSQL"):
-            if cluster is not None:
+            log(f"ledger writer: {LEDGER_RECORDS:,} records")
+            ledger_us, ledger_read_us = ledger_us_per_record(workdir)
+        finally:
+            with signals.deferred("stopping PostgreSQL"):
                 cluster.stop()
-            if done or not any(workdir.iterdir()):
-                shutil.rmtree(workdir, ignore_errors=True)
-            else:
-                log(f"kept {workdir} (logs, scenario, ledger) for inspection")
 
     cpus = os.cpu_count() or 1
     rate = locust.sustained_per_s

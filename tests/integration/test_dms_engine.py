@@ -3,7 +3,6 @@ as the source, each target read back and compared with the source table."""
 
 import json
 import random
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -311,10 +310,8 @@ def test_unreachable_source_fails_the_task_with_the_reason(local_target: Target)
     assert dms.eventually(lambda: "DMS task unreachable" in local_target.engine_failures())
 
 
-def test_tearing_down_the_target_drops_every_slot() -> None:
-    root = Path(tempfile.mkdtemp(prefix="cdcbench-dms-teardown-"))
-    root.chmod(0o755)
-    target = make_target("local", Settings(), root)
+def test_tearing_down_the_target_drops_every_slot(shared_tmp: Path) -> None:
+    target = make_target("local", Settings(), shared_tmp / "dms-teardown")
     target.start()
     try:
         _, arn = replicated(target, "teardown", rows=1)
