@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 
 from harness.local.dms.changes import Column, RowChange, Table, Transaction
+from harness.local.dms.context import TaskContext
 from harness.local.dms.mapping import TableMapping
-from harness.local.dms.sources.base import SourceContext
 from harness.local.dms.sources.s3 import S3Source
-from harness.local.dms.targets.base import TaskContext
 from harness.local.dms.targets.s3 import S3Target
 from harness.targets import Target
 from tests.helpers import DOC_EXAMPLES, SELECT_ALL
@@ -66,7 +65,7 @@ def _s3_source(target: Target, bucket: str, definition: str, **settings: Any) ->
         "ExternalTableDefinition": definition,
         "S3Settings": {"BucketName": bucket, **settings},
     }
-    return S3Source(SourceContext("task", "arn:aws:dms:task", endpoint, MAPPING, {}, target.aws))
+    return S3Source(TaskContext("task", "arn:aws:dms:task", endpoint, MAPPING, {}, target.aws))
 
 
 def _order(op: str, id_: int, note: str | None, total: str = "1.50") -> RowChange:

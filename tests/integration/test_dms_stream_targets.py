@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from harness.local.dms.changes import Column, Row, RowChange, Table, Transaction
+from harness.local.dms.context import TaskContext
 from harness.local.dms.mapping import TableMapping
-from harness.local.dms.targets.base import TaskContext
 from harness.local.dms.targets.dynamodb import DynamoDbTarget
 from harness.local.dms.targets.kafka import KafkaTarget
 from harness.local.dms.targets.kinesis import KinesisTarget

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from harness.local.dms.changes import Column, RowChange, Table, Transaction
+from harness.local.dms.context import TaskContext
 from harness.local.dms.mapping import TableMapping
 from harness.local.dms.sources.s3 import parse_csv, parse_op, parse_table_definition, to_row
-from harness.local.dms.targets.base import TaskContext
 from harness.local.dms.targets.s3 import (
     CsvFile,
     S3Target,

@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from harness.local.dms.api import DmsApi
 from harness.local.dms.changes import Item, RowChange, SchemaChange, Table, Transaction
+from harness.local.dms.context import TaskContext
 from harness.local.dms.mapping import MappedTable, TableMapping
-from harness.local.dms.sources import SourceContext, make_source
+from harness.local.dms.sources import make_source
 from harness.local.dms.sources.base import DmsSource
-from harness.local.dms.targets import TaskContext, make_target
+from harness.local.dms.targets import make_target
 from harness.local.dms.targets.base import DmsTarget
 
 if TYPE_CHECKING:  # harness.targets imports the local target, which imports this
@@ -146,7 +147,7 @@ class TaskRunner(threading.Thread):
         ident = str(self.task["ReplicationTaskIdentifier"])
         src_arn = self.task["SourceEndpointArn"]
         source = make_source(
-            SourceContext(
+            TaskContext(
                 ident,
                 self.arn,
                 api.endpoint(src_arn),

@@ -1,9 +1,10 @@
 """DMS sources, one module per endpoint engine; `make_source` picks by engine name."""
 
-from harness.local.dms.sources.base import DmsSource, SourceContext, SourceError
+from harness.local.dms.context import TaskContext
+from harness.local.dms.sources.base import DmsSource, SourceError
 
 
-def make_source(ctx: SourceContext) -> DmsSource:
+def make_source(ctx: TaskContext) -> DmsSource:
     """The source for an endpoint's EngineName (postgres, aurora-postgresql, s3)."""
     engine = str(ctx.endpoint.get("EngineName", "")).lower()
     if engine in ("postgres", "aurora-postgresql"):

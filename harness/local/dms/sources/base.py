@@ -12,29 +12,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from harness.local.dms.changes import Item, Row, Table
-from harness.local.dms.mapping import TableMapping
+from harness.local.dms.context import TaskContext
 
 if TYPE_CHECKING:  # harness.targets imports the local target, which imports this
-    from harness.targets.base import AwsAccess
-
-
-@dataclass(frozen=True)
-class SourceContext:
-    """What a source may read: ids, the source endpoint as DescribeEndpoints returns it, the
-    parsed table mapping, the task settings JSON, AWS access (for S3 sources), and the
-    endpoint's username and password (which DescribeEndpoints never shows)."""
-
-    task_id: str
-    task_arn: str
-    endpoint: dict[str, Any]
-    mapping: TableMapping
-    settings: dict[str, Any]
-    aws: AwsAccess
-    credentials: dict[str, str] = field(default_factory=dict, repr=False)
+    pass
 
 
 class SourceError(RuntimeError):
@@ -42,7 +26,7 @@ class SourceError(RuntimeError):
 
 
 class DmsSource(ABC):
-    def __init__(self, ctx: SourceContext) -> None:
+    def __init__(self, ctx: TaskContext) -> None:
         self.ctx = ctx
 
     @abstractmethod

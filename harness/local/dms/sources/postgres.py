@@ -32,8 +32,9 @@ import psycopg2.extras
 from psycopg import sql
 
 from harness.local.dms.changes import Column, Item, Row, RowChange, SchemaChange, Table, Transaction
+from harness.local.dms.context import TaskContext
 from harness.local.dms.sources import pg_types
-from harness.local.dms.sources.base import DmsSource, SourceContext, SourceError
+from harness.local.dms.sources.base import DmsSource, SourceError
 from harness.local.dms.sources.test_decoding import (
     UNCHANGED_TOAST,
     Decoded,
@@ -90,7 +91,7 @@ class _Known:
 
 
 class PostgresSource(DmsSource):
-    def __init__(self, ctx: SourceContext) -> None:
+    def __init__(self, ctx: TaskContext) -> None:
         super().__init__(ctx)
         settings = ctx.endpoint.get("PostgreSQLSettings") or {}
         plugin = str(settings.get("PluginName") or "test_decoding").lower()

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.local.dms.changes import Column, Item, Op, Row, RowChange, Table, Transaction
-from harness.local.dms.sources.base import DmsSource, SourceContext
+from harness.local.dms.context import TaskContext
+from harness.local.dms.sources.base import DmsSource
 from harness.local.dms.targets.s3 import as_bool, as_int, join_key, unescape
 
 log = logging.getLogger("harness.local.dms")
@@ -114,7 +115,7 @@ class SourceTable:
 
 
 class S3Source(DmsSource):
-    def __init__(self, ctx: SourceContext) -> None:
+    def __init__(self, ctx: TaskContext) -> None:
         super().__init__(ctx)
         s = ctx.endpoint.get("S3Settings") or {}
         self.bucket = str(s.get("BucketName") or "")

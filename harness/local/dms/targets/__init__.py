@@ -1,6 +1,7 @@
 """DMS targets, one module per endpoint engine; `make_target` picks by engine name."""
 
-from harness.local.dms.targets.base import DmsTarget, TaskContext
+from harness.local.dms.context import TaskContext
+from harness.local.dms.targets.base import DmsTarget
 
 
 class TargetError(RuntimeError):

@@ -13,27 +13,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from harness.local.dms.changes import Row, SchemaChange, Table, Transaction
-from harness.local.dms.mapping import TableMapping
+from harness.local.dms.context import TaskContext
 
 if TYPE_CHECKING:  # harness.targets imports the local target, which imports this
-    from harness.targets.base import AwsAccess
-
-
-@dataclass(frozen=True)
-class TaskContext:
-    """What a target may read about its task: ids, the target endpoint as DescribeEndpoints
-    returns it, the parsed table mapping, the task settings JSON, and AWS access."""
-
-    task_id: str
-    task_arn: str
-    endpoint: dict[str, Any]
-    mapping: TableMapping
-    settings: dict[str, Any]
-    aws: AwsAccess
+    pass
 
 
 class DmsTarget(ABC):

@@ -39,8 +39,9 @@ from harness.local.dms.changes import (
     Transaction,
     typed,
 )
+from harness.local.dms.context import TaskContext
 from harness.local.dms.mapping import MappingError
-from harness.local.dms.targets.base import DmsTarget, TaskContext
+from harness.local.dms.targets.base import DmsTarget
 from harness.local.dms.targets.messages import excluded, fill, substitute
 
 BATCH_SIZE = 25

@@ -16,7 +16,8 @@ from confluent_kafka import KafkaError, Producer
 from confluent_kafka import Message as KafkaMessage
 
 from harness.local.dms.changes import Row, SchemaChange, Table, Transaction
-from harness.local.dms.targets.base import DmsTarget, TaskContext
+from harness.local.dms.context import TaskContext
+from harness.local.dms.targets.base import DmsTarget
 from harness.local.dms.targets.messages import Message, MessageBuilder
 
 DEFAULT_TOPIC = "kafka-default-topic"

@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from harness.local.dms.changes import Row, SchemaChange, Table, Transaction
-from harness.local.dms.targets.base import DmsTarget, TaskContext
+from harness.local.dms.context import TaskContext
+from harness.local.dms.targets.base import DmsTarget
 from harness.local.dms.targets.messages import Message, MessageBuilder
 
 MAX_RECORDS = 500

@@ -42,8 +42,8 @@ from harness.local.dms.changes import (
     Transaction,
     typed,
 )
+from harness.local.dms.context import TaskContext
 from harness.local.dms.mapping import MappingError
-from harness.local.dms.targets.base import TaskContext
 
 LOB_TYPES = frozenset({"BLOB", "CLOB", "NCLOB"})
 _TEMPLATE = re.compile(r"\$\{([^}]*)\}")

@@ -20,7 +20,8 @@ from functools import lru_cache
 from typing import Any
 
 from harness.local.dms.changes import Row, SchemaChange, Table, Transaction, Value
-from harness.local.dms.targets.base import DmsTarget, TaskContext
+from harness.local.dms.context import TaskContext
+from harness.local.dms.targets.base import DmsTarget
 
 LOAD_TIMESTAMP_EVERY = 10_000
 """During a full load the timestamp column (transfer time) is refreshed every so many rows."""
