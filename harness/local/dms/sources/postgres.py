@@ -242,14 +242,17 @@ class PostgresSource(DmsSource):
             time.sleep(0.1)
         raise SourceError(f"replication slot {self.slot} stays in use")
 
-    def _load_catalog(self) -> None:
+    def _load_catalog(self, only: tuple[str, str] | None = None) -> None:
+        """Learn the selected tables from the catalog: all at open, or just `only`, a table
+        first seen during CDC (the others keep the definition the stream has moved them to:
+        the catalog may already be ahead of the stream)."""
         columns: dict[tuple[str, str], list[tuple[Column, int | None]]] = {}
         for schema, table, name, pg_type, notnull, pk_pos in self._query(_CATALOG):
             columns.setdefault((schema, table), []).append(
                 (pg_types.column(name, pg_type, not notnull), pk_pos)
             )
         for (schema, name), cols in columns.items():
-            if not self.ctx.mapping.selects(schema, name):
+            if only not in (None, (schema, name)) or not self.ctx.mapping.selects(schema, name):
                 continue
             pk = tuple(
                 c.name
@@ -263,7 +266,7 @@ class PostgresSource(DmsSource):
             # A table created during CDC: selected or not, decided once.
             self._known[key] = None
             if self.ctx.mapping.selects(schema, name):
-                self._load_catalog()
+                self._load_catalog(only=key)
         return self._known.get(key)
 
     def _table_rows(self, conn: psycopg.Connection[Any], known: _Known) -> Iterator[Row]:
