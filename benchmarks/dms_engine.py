@@ -62,6 +62,7 @@ from psycopg import conninfo
 
 from harness import signals
 from harness.errors import UserError
+from harness.local.dms.api import DmsApiError, await_task_status, describe_task
 from harness.local.dms.sources.postgres import lsn_int, slot_name
 from harness.settings import Settings
 from harness.targets import make_target
@@ -287,35 +288,17 @@ class EngineRun:
 
 
 def _task(dms: Any, arn: str) -> dict[str, Any]:
-    found = dms.describe_replication_tasks(
-        Filters=[{"Name": "replication-task-arn", "Values": [arn]}]
-    )["ReplicationTasks"]
-    if not found:
-        raise UserError(f"replication task {arn} disappeared")
-    return dict(found[0])
-
-
-def _check_failed(task: dict[str, Any], what: str) -> None:
-    if task["Status"] == "failed":
-        raise UserError(
-            f"{what}: DMS task {task['ReplicationTaskIdentifier']} failed: "
-            f"{task.get('LastFailureMessage') or '(no LastFailureMessage)'}"
-        )
+    try:
+        return describe_task(dms, arn)
+    except DmsApiError as exc:
+        raise UserError(str(exc)) from None
 
 
 def await_status(dms: Any, arn: str, status: str, timeout_s: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        task = _task(dms, arn)
-        if task["Status"] == status:
-            return task
-        _check_failed(task, f"waiting for {status!r}")
-        if time.monotonic() > deadline:
-            raise UserError(
-                f"DMS task {task['ReplicationTaskIdentifier']} is {task['Status']!r}, "
-                f"not {status!r}, after {timeout_s:.0f} s"
-            )
-        time.sleep(0.05)
+    try:
+        return await_task_status(dms, arn, status, timeout_s)
+    except DmsApiError as exc:
+        raise UserError(f"waiting for {status!r}: {exc}") from None
 
 
 def _count_csv_rows(s3: Any, prefix: str) -> tuple[int, int]:
@@ -475,7 +458,9 @@ def measure_engine(
                     confirmed_rows, confirmed_cpu = total, CpuMeter.since(cpu0, meter.now())
                 break
             if now >= next_status:
-                _check_failed(_task(dms, run.task_arn), run.name)
+                task = _task(dms, run.task_arn)
+                if task["Status"] == "failed":
+                    raise UserError(f"{run.name}: {task.get('LastFailureMessage')}")
                 next_status = now + STATUS_EVERY_S
             if now >= next_progress and durable_s is None:
                 log(f"{run.name}: {now:5.1f} s, {confirmed_rows:,} rows durably written")

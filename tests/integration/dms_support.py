@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 from confluent_kafka import Consumer, TopicPartition
 
+from harness.local.dms.api import await_task_status, describe_task
 from harness.local.dms.changes import Column
 from harness.local.dms.sources import pg_types
 from harness.targets import Target
@@ -80,10 +81,7 @@ def create_task(
 
 
 def task(target: Target, arn: str) -> dict[str, Any]:
-    tasks = target.aws.client("dms").describe_replication_tasks(
-        Filters=[{"Name": "replication-task-arn", "Values": [arn]}]
-    )["ReplicationTasks"]
-    return dict(tasks[0])
+    return describe_task(target.aws.client("dms"), arn)
 
 
 def start(target: Target, arn: str, kind: str = "start-replication") -> None:
@@ -99,16 +97,7 @@ def stop(target: Target, arn: str) -> None:
 
 
 def await_status(target: Target, arn: str, status: str, timeout_s: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = task(target, arn)
-        if found["Status"] == status:
-            return found
-        if found["Status"] == "failed" and status != "failed":
-            raise AssertionError(f"task failed: {found.get('LastFailureMessage')}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"task is {found['Status']}, not {status}, after {timeout_s} s")
-        time.sleep(0.05)
+    return await_task_status(target.aws.client("dms"), arn, status, timeout_s)
 
 
 def eventually(check: Callable[[], Any], timeout_s: float = 30) -> Any:

@@ -8,6 +8,7 @@ and HTTP session), since boto3 only sends operations in the service model.
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 from botocore.auth import SigV4Auth
@@ -23,7 +24,37 @@ _TARGET_PREFIX = "AmazonDMSv20160101."
 
 
 class DmsApiError(RuntimeError):
-    """A private DMS action failed."""
+    """A DMS call failed, a task is gone or failed, or it did not reach a status in time."""
+
+
+def describe_task(client: Any, arn: str) -> dict[str, Any]:
+    """One replication task as DescribeReplicationTasks shows it (`client`: boto3 DMS)."""
+    found = client.describe_replication_tasks(
+        Filters=[{"Name": "replication-task-arn", "Values": [arn]}]
+    )["ReplicationTasks"]
+    if not found:
+        raise DmsApiError(f"replication task {arn} does not exist")
+    return dict(found[0])
+
+
+def await_task_status(
+    client: Any, arn: str, status: str, timeout_s: float = 60, poll_s: float = 0.05
+) -> dict[str, Any]:
+    """Poll until the task shows `status`; DmsApiError if it fails instead or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        task = describe_task(client, arn)
+        if task["Status"] == status:
+            return task
+        name = task["ReplicationTaskIdentifier"]
+        if task["Status"] == "failed":
+            reason = task.get("LastFailureMessage") or "(no LastFailureMessage)"
+            raise DmsApiError(f"DMS task {name} failed: {reason}")
+        if time.monotonic() > deadline:
+            raise DmsApiError(
+                f"DMS task {name} is {task['Status']!r}, not {status!r}, after {timeout_s:.0f} s"
+            )
+        time.sleep(poll_s)
 
 
 class DmsApi:
