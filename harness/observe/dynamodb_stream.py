@@ -6,7 +6,13 @@ from typing import Any
 
 from harness.load.ledger import Entity
 from harness.observe.base import Observation, Observer
-from harness.patterns.read_model import KEY_ATTRIBUTE, VERSION_ATTRIBUTE, entity_of
+from harness.patterns.read_model import (
+    KEY_ATTRIBUTE,
+    TOMBSTONE_ATTRIBUTE,
+    VERSION_ATTRIBUTE,
+    entity_of,
+    is_tombstone,
+)
 from harness.targets.base import AwsAccess
 
 _REDISCOVER_S = 5.0
@@ -44,12 +50,17 @@ class DynamoDBStreamObserver(Observer):
         pages = self._dynamodb.get_paginator("scan").paginate(
             TableName=self.table,
             ConsistentRead=True,
-            ProjectionExpression="#k, #v",
-            ExpressionAttributeNames={"#k": KEY_ATTRIBUTE, "#v": VERSION_ATTRIBUTE},
+            ProjectionExpression="#k, #v, #t",
+            ExpressionAttributeNames={
+                "#k": KEY_ATTRIBUTE,
+                "#v": VERSION_ATTRIBUTE,
+                "#t": TOMBSTONE_ATTRIBUTE,
+            },
         )
         for page in pages:
             for item in page["Items"]:
-                state[entity_of(item[KEY_ATTRIBUTE]["S"])] = int(item[VERSION_ATTRIBUTE]["N"])
+                if not is_tombstone(item):
+                    state[entity_of(item[KEY_ATTRIBUTE]["S"])] = int(item[VERSION_ATTRIBUTE]["N"])
         return state
 
     def _discover_shards(self) -> None:
@@ -80,7 +91,7 @@ class DynamoDBStreamObserver(Observer):
             table=table,
             key=key,
             version=version,
-            op="delete" if removed else "upsert",
+            op="delete" if removed or is_tombstone(image) else "upsert",
             seen_ns=seen_ns,
             position=change["SequenceNumber"],
         )

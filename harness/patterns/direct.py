@@ -1,10 +1,14 @@
-"""`direct`: the application writes the read model itself after commit — the measurement floor."""
+"""`direct`: the application writes the read model itself after commit — the measurement floor.
+
+Concurrent writers finish their post-commit writes in any order, so each write is
+conditional on the item's version being older, and deletes leave tombstones.
+"""
 
 from typing import Any
 
 from harness.load.ledger import Change
 from harness.patterns.base import Pattern, PostCommit, Projection
-from harness.patterns.read_model import KEY_ATTRIBUTE, item_key, to_item
+from harness.patterns.read_model import NEWER_ONLY, VERSION_ATTRIBUTE, tombstone, to_item
 from harness.targets.base import AwsAccess
 
 
@@ -14,10 +18,19 @@ def _write_read_model(outputs: dict[str, Any], aws: AwsAccess) -> PostCommit:
 
     def write(change: Change, row: dict[str, Any] | None) -> None:
         if row is None:
-            key = {KEY_ATTRIBUTE: {"S": item_key(change.table, change.key)}}
-            dynamodb.delete_item(TableName=table_name, Key=key)
+            item = tombstone(change.table, change.key, change.version)
         else:
-            dynamodb.put_item(TableName=table_name, Item=to_item(change.table, change.key, row))
+            item = to_item(change.table, change.key, row)
+        try:
+            dynamodb.put_item(
+                TableName=table_name,
+                Item=item,
+                ConditionExpression=NEWER_ONLY,
+                ExpressionAttributeNames={"#v": VERSION_ATTRIBUTE},
+                ExpressionAttributeValues={":v": {"N": str(change.version)}},
+            )
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            pass  # a later version is already there: this one is superseded
 
     return write
 

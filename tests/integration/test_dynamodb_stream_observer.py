@@ -5,9 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.load.ledger import COMMITTED, Change
 from harness.observe import read_observations
 from harness.observe.dynamodb_stream import DynamoDBStreamObserver
-from harness.patterns.read_model import KEY_ATTRIBUTE, item_key, to_item
+from harness.patterns.direct import PATTERN as DIRECT
+from harness.patterns.read_model import KEY_ATTRIBUTE, item_key, to_item, tombstone
 from harness.targets import Target
 
 pytestmark = pytest.mark.slow
@@ -42,8 +44,10 @@ def test_observer_logs_upserts_and_tombstones_and_snapshots_state(
         dynamodb.delete_item(
             TableName="observer-test", Key={KEY_ATTRIBUTE: {"S": item_key("widgets", "7")}}
         )
+        dynamodb.put_item(TableName="observer-test", Item=to_item("widgets", "9", {"version": 1}))
+        dynamodb.put_item(TableName="observer-test", Item=tombstone("widgets", "9", 2))
         deadline = time.monotonic() + 10
-        while observer.observed < 5 and time.monotonic() < deadline:
+        while observer.observed < 7 and time.monotonic() < deadline:
             time.sleep(0.05)
         snapshot = observer.snapshot()
     finally:
@@ -57,6 +61,32 @@ def test_observer_logs_upserts_and_tombstones_and_snapshots_state(
         ("7", 3, "upsert"),
         ("8", 1, "upsert"),
         ("7", 4, "delete"),  # the deleted row was version 3: its tombstone is 4
+        ("9", 1, "upsert"),
+        ("9", 2, "delete"),  # a tombstone item
     ]
-    assert observer.state == {("widgets", "7"): (4, False), ("widgets", "8"): (1, True)}
+    assert observer.state == {
+        ("widgets", "7"): (4, False),
+        ("widgets", "8"): (1, True),
+        ("widgets", "9"): (2, False),
+    }
     assert snapshot == {("widgets", "8"): 1}
+
+
+def test_direct_writes_survive_arriving_out_of_order(local_target: Target, tmp_path: Path) -> None:
+    """Post-commit writes of concurrent writers land in any order; the newest version wins
+    and a late write can neither resurrect a deleted row nor roll a row back."""
+    stream_arn = _table(local_target, "direct-order-test")
+    assert DIRECT.post_commit is not None
+    write = DIRECT.post_commit({"read_model_table": "direct-order-test"}, local_target.aws)
+
+    def change(key: str, version: int, op: str) -> Change:
+        return Change("widgets", key, version, op, COMMITTED, 0, 0, 0, "")
+
+    write(change("1", 2, "delete"), None)  # the insert (version 1) was deleted
+    write(change("1", 1, "insert"), {"id": 1, "version": 1})
+    write(change("2", 2, "update"), {"id": 2, "version": 2})
+    write(change("2", 1, "insert"), {"id": 2, "version": 1})
+    observer = DynamoDBStreamObserver(
+        "read_model", tmp_path / "obs.csv", local_target.aws, "direct-order-test", stream_arn
+    )
+    assert observer.snapshot() == {("widgets", "2"): 2}
