@@ -1,14 +1,19 @@
-"""Shared fixtures: a temp root every OS user can traverse, and the local target."""
+"""Shared fixtures: a temp root every OS user can traverse, the local target, and a bare
+cloud (moto and Kafka without engines)."""
 
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from harness.local.kafka_broker import KafkaBroker
+from harness.local.moto_server import MotoServer
 from harness.settings import Settings
 from harness.targets import Target, make_target
+from harness.targets.base import AwsAccess
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +30,30 @@ def local_target(shared_tmp: Path) -> Iterator[Target]:
     """One local target for the whole session (starting one costs a few seconds)."""
     with make_target("local", Settings(), shared_tmp / "session-target") as target:
         yield target
+
+
+@dataclass(frozen=True)
+class BareCloud:
+    """moto (with its fixes) and the Kafka broker, with no local engines acting on them:
+    for tests that drive one engine piece (a poller, a sink) by hand."""
+
+    aws: AwsAccess
+    kafka: KafkaBroker
+    log_dir: Path
+
+
+@pytest.fixture(scope="session")
+def bare_cloud(shared_tmp: Path) -> Iterator[BareCloud]:
+    log_dir = shared_tmp / "bare-cloud"
+    log_dir.mkdir()
+    kafka = KafkaBroker(log_dir)
+    kafka.start()
+    moto = MotoServer(log_dir, kafka_bootstrap=kafka.bootstrap)
+    try:
+        moto.start()
+        credentials = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+        aws = AwsAccess("us-east-1", moto.endpoint_url, credentials, max_attempts=1)
+        yield BareCloud(aws, kafka, log_dir)
+    finally:
+        moto.stop()
+        kafka.stop()

@@ -4,11 +4,12 @@ Concurrent writers finish their post-commit writes in any order, so each write i
 conditional on the item's version being older, and deletes leave tombstones.
 """
 
+import contextlib
 from typing import Any
 
 from harness.load.ledger import Change
 from harness.patterns.base import Pattern, PostCommit, Projection
-from harness.patterns.read_model import NEWER_ONLY, VERSION_ATTRIBUTE, tombstone, to_item
+from harness.patterns.read_model import NEWER_ONLY, VERSION_ATTRIBUTE, to_item, tombstone
 from harness.targets.base import AwsAccess
 
 
@@ -21,7 +22,8 @@ def _write_read_model(outputs: dict[str, Any], aws: AwsAccess) -> PostCommit:
             item = tombstone(change.table, change.key, change.version)
         else:
             item = to_item(change.table, change.key, row)
-        try:
+        # a later version already there means this one was superseded: nothing to write
+        with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
             dynamodb.put_item(
                 TableName=table_name,
                 Item=item,
@@ -29,8 +31,6 @@ def _write_read_model(outputs: dict[str, Any], aws: AwsAccess) -> PostCommit:
                 ExpressionAttributeNames={"#v": VERSION_ATTRIBUTE},
                 ExpressionAttributeValues={":v": {"N": str(change.version)}},
             )
-        except dynamodb.exceptions.ConditionalCheckFailedException:
-            pass  # a later version is already there: this one is superseded
 
     return write
 

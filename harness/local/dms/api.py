@@ -1,20 +1,14 @@
 """The engine's view of the DMS control plane: tasks and endpoints read through the DMS API,
 state reported back through the private actions of `harness.local.moto_fixes`.
 
-The private actions are signed and sent like any DMS call (botocore's SigV4 signer
-and HTTP session), since boto3 only sends operations in the service model.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-from botocore.httpsession import URLLib3Session
+from harness.local.private_api import PrivateApi, PrivateApiError
 
 if TYPE_CHECKING:  # harness.targets imports the local target, which imports this
     from harness.targets.base import AwsAccess
@@ -61,15 +55,9 @@ class DmsApi:
     """DMS calls for one engine thread (boto3 clients are not shared across threads)."""
 
     def __init__(self, aws: AwsAccess) -> None:
-        if not aws.endpoint_url:
-            raise ValueError("the local DMS engine needs an emulated DMS API endpoint")
         self.aws = aws
         self.client = aws.client("dms")
-        self._credentials = Credentials(
-            aws.credentials.get("AWS_ACCESS_KEY_ID", "test"),
-            aws.credentials.get("AWS_SECRET_ACCESS_KEY", "test"),
-        )
-        self._http = URLLib3Session()
+        self._private_api = PrivateApi(aws, "dms")
 
     def tasks(self) -> list[dict[str, Any]]:
         pages = self.client.get_paginator("describe_replication_tasks").paginate()
@@ -97,14 +85,11 @@ class DmsApi:
         self._private("CdcbenchReportTaskState", {"ReplicationTaskArn": task_arn, **state})
 
     def _private(self, action: str, body: dict[str, Any]) -> dict[str, Any]:
-        url = self.aws.endpoint_url
         headers = {
             "Content-Type": "application/x-amz-json-1.1",
             "X-Amz-Target": _TARGET_PREFIX + action,
         }
-        request = AWSRequest("POST", url, data=json.dumps(body, default=str), headers=headers)
-        SigV4Auth(self._credentials, "dms", self.aws.region).add_auth(request)
-        response = self._http.send(request.prepare())
-        if response.status_code != 200:
-            raise DmsApiError(f"{action}: HTTP {response.status_code}: {response.text[:200]}")
-        return dict(json.loads(response.content or b"{}"))
+        try:
+            return self._private_api.call("/", body, headers=headers)
+        except PrivateApiError as exc:
+            raise DmsApiError(f"{action}: {exc}") from exc

@@ -1,10 +1,7 @@
-"""Corrections to moto's behaviour, applied inside the moto server process only.
-
-Each fix is a small patch with a comment naming the moto behaviour it corrects.
-The DMS fixes also give the local DMS engine a private channel (actions named
-`Cdcbench*`, reachable only through `harness.local.dms.api`) to read endpoint
-passwords, as DMS itself can, and to report task state back, so that
-DescribeReplicationTasks and DescribeTableStatistics answer as on AWS.
+"""DMS: epoch timestamps, task and endpoint states, table statistics, and the private
+actions (`Cdcbench*`, reachable only through `harness.local.dms.api`) through which the
+local DMS engine reads endpoint passwords, as DMS itself can, and reports task state, so
+that DescribeReplicationTasks and DescribeTableStatistics answer as on AWS.
 """
 
 import json
@@ -29,7 +26,7 @@ def _epoch(value: Any) -> Any:
     return value
 
 
-def _dms() -> None:
+def apply() -> None:
     from moto.core.utils import utcnow
     from moto.dms import models, responses
     from moto.dms.exceptions import InvalidResourceStateFault, ResourceNotFoundFault
@@ -163,86 +160,3 @@ def _task(response: Any) -> Any:
     if task is None:
         raise ResourceNotFoundFault("Replication task could not be found.")
     return task
-
-
-def _kinesis() -> None:
-    from moto.kinesis.models import Shard
-
-    # moto copies every record key of the shard to find the first or last one, on every
-    # put: O(n) per record, so a stream slows down as it fills. The records dict is ordered.
-    def first(self: Any) -> int:
-        return next(iter(self.records), 0)
-
-    def last(self: Any) -> int:
-        return next(reversed(self.records), 0)
-
-    Shard.get_min_sequence_number = first
-    Shard.get_max_sequence_number = last
-
-
-def _kafka(bootstrap: str) -> None:
-    from urllib.parse import unquote
-
-    from moto.kafka import models, responses
-    from moto.kafka.exceptions import NotFoundException
-
-    cluster_init = models.FakeKafkaCluster.__init__
-
-    def init_active(self: Any, *args: Any, **kwargs: Any) -> None:
-        cluster_init(self, *args, **kwargs)
-        # moto leaves clusters CREATING for ever and Terraform waits for ACTIVE; the
-        # brokers behind every cluster are the local target's Kafka broker, already up.
-        self.state = "ACTIVE"
-
-    models.FakeKafkaCluster.__init__ = init_active
-    backend = models.KafkaBackend
-    for name in ("describe_cluster", "describe_cluster_v2", "delete_cluster"):
-        setattr(backend, name, _found_or_404(getattr(backend, name), NotFoundException))
-
-    def get_bootstrap_brokers(self: Any) -> str:
-        # Not in moto at all; every listener name points at the one local broker.
-        arn = unquote(self.parsed_url.path.split("/clusters/")[-1].split("/bootstrap-brokers")[0])
-        self.kafka_backend.describe_cluster(arn)  # NotFound for an unknown cluster
-        names = ("", "Tls", "SaslScram", "SaslIam", "PublicTls", "PublicSaslScram")
-        return json.dumps({f"bootstrapBrokerString{n}": bootstrap for n in names})
-
-    responses.KafkaResponse.get_bootstrap_brokers = get_bootstrap_brokers
-
-
-def _found_or_404(method: Any, not_found: Any) -> Any:
-    # moto answers an unknown cluster ARN with a KeyError (HTTP 500); AWS says NotFound.
-    def wrapper(self: Any, cluster_arn: str, *args: Any, **kwargs: Any) -> Any:
-        if cluster_arn not in self.clusters:
-            raise not_found(f"Cluster {cluster_arn} not found")
-        return method(self, cluster_arn, *args, **kwargs)
-
-    return wrapper
-
-
-class _NoMappings(dict[str, Any]):
-    """A resource's event-source mappings as moto's data plane sees them: always none."""
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        pass
-
-
-def _no_lambda_delivery() -> None:
-    from moto.dynamodb.models.table import Table
-    from moto.kinesis.models import Stream
-    from moto.sqs.models import Queue
-
-    # moto runs mapped functions itself, through Docker: with none here the invoke fails,
-    # SQS messages are received (hidden) and a DynamoDB stream's records are dropped. The
-    # mappings stay in the Lambda API; the local Lambda runtime is what runs them.
-    none = property(lambda self: _NoMappings(), lambda self, value: None)
-    for cls in (Queue, Table, Stream):
-        cls.lambda_event_source_mappings = none
-
-
-def apply(kafka_bootstrap: str | None = None) -> None:
-    """Install every fix. Called once by the moto child before it serves requests."""
-    _dms()
-    _kinesis()
-    _no_lambda_delivery()
-    if kafka_bootstrap:
-        _kafka(kafka_bootstrap)

@@ -1,0 +1,1 @@
+"""One poller per enabled event-source mapping, by the kind of its event source."""

@@ -1,0 +1,17 @@
+"""Corrections to moto's behaviour, applied inside the moto server process only.
+
+One module per service; each fix is a small patch with a comment naming the moto
+behaviour it corrects. Private routes the local engines use to report state and read
+what AWS keeps are reached through `harness.local.private_api`.
+"""
+
+from harness.local.moto_fixes import awslambda, dms, kafka, kinesis
+
+
+def apply(kafka_bootstrap: str | None = None) -> None:
+    """Install every fix. Called once by the moto child before it serves requests."""
+    dms.apply()
+    kinesis.apply()
+    awslambda.apply()
+    if kafka_bootstrap:
+        kafka.apply(kafka_bootstrap)
