@@ -136,6 +136,7 @@ def _measure(
     convergence: dict[str, Convergence] = {}
     changes: list[Change] | None = None
     interrupted = False
+    limits_before = len(target.emulator_limits())
     for observer in observers.values():
         observer.start()
     try:
@@ -158,6 +159,7 @@ def _measure(
     finally:
         for observer in observers.values():
             observer.stop()
+        result.emulator_limits = target.emulator_limits()[limits_before:]
     if changes is None:  # interrupted during load: what the ledger holds so far
         changes = read_ledger(ledger)
     result.projections = _evaluate(pattern, scenario, changes, observers, convergence)

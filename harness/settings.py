@@ -7,9 +7,13 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from harness.local.lambda_runtime.timing import LambdaTiming
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CDCBENCH_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="CDCBENCH_", env_nested_delimiter="__", extra="ignore"
+    )
 
     terraform_bin: str = "terraform"
     """Terraform binary: a name looked up on PATH, or a path."""
@@ -21,3 +25,6 @@ class Settings(BaseSettings):
     pg_os_user: str = "postgres"
     """OS user that runs the throwaway PostgreSQL cluster when the harness runs as root."""
     aws_region: str = "us-east-1"
+    lambda_timing: LambdaTiming = LambdaTiming()
+    """Poll cadences of the local Lambda runtime (AWS's by default), e.g.
+    CDCBENCH_LAMBDA_TIMING__KINESIS_POLL_S=0; recorded with the results."""

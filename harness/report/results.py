@@ -43,6 +43,8 @@ class PatternResult(BaseModel):
     load: LoadStats | None = None
     projections: dict[str, ProjectionResult] = Field(default_factory=dict)
     valid: Validity = "unknown"
+    emulator_limits: list[str] = Field(default_factory=list)
+    """Emulator limits met while this pattern ran (not the pattern's anomalies)."""
 
 
 class Environment(BaseModel):
@@ -62,7 +64,7 @@ class Results(BaseModel):
     started_at: str
     finished_at: str | None = None
     scenario: dict[str, Any]
-    target: dict[str, str] = Field(default_factory=dict)
+    target: dict[str, Any] = Field(default_factory=dict)
     environment: Environment = Field(default_factory=Environment)
     patterns: dict[str, PatternResult] = Field(default_factory=dict)
 

@@ -98,7 +98,13 @@ class Target(ABC):
         where failures show in the services' own status."""
         return {}
 
-    def describe(self) -> dict[str, str]:
+    def emulator_limits(self) -> list[str]:
+        """Limits of an emulated service that distorted what a pattern saw (e.g. the Kafka
+        mock dropping records before they were read), one line each, oldest first. They are
+        recorded with the results and never counted as the pattern's anomalies."""
+        return []
+
+    def describe(self) -> dict[str, Any]:
         """Facts about the target worth keeping with the results (versions, endpoints)."""
         return {"name": self.name}
 

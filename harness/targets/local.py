@@ -1,17 +1,22 @@
 """The `local` target: a throwaway PostgreSQL, a Kafka-protocol broker behind every MSK
-cluster, moto's server, and the local engines that run what Terraform creates there (the DMS
-engine)."""
+cluster, moto's server, and the local engines that run what Terraform creates there: DMS
+tasks, Lambda functions and their event-source mappings, MSK Connect S3 sinks and
+EventBridge schedules."""
 
 import importlib.metadata
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
 from harness import progress
 from harness.local.dms.engine import DmsEngine
 from harness.local.kafka_broker import KafkaBroker
+from harness.local.lambda_runtime.runtime import LambdaRuntime
 from harness.local.moto_server import MotoServer
+from harness.local.mskconnect.engine import MskConnectEngine
 from harness.local.postgres import PostgresCluster, find_bindir
+from harness.local.schedules import ScheduleEngine
 from harness.settings import Settings
 from harness.targets.base import AwsAccess, Target
 
@@ -26,6 +31,9 @@ class LocalTarget(Target):
         self.kafka = KafkaBroker(self.log_dir)
         self.moto = MotoServer(self.log_dir)
         self.dms: DmsEngine | None = None
+        self.lambda_runtime: LambdaRuntime | None = None
+        self.mskconnect: MskConnectEngine | None = None
+        self.schedules: ScheduleEngine | None = None
 
     @property
     def source_dsn(self) -> str:
@@ -54,8 +62,20 @@ class LocalTarget(Target):
             self.moto.start()
         self.dms = DmsEngine(self.aws)
         self.dms.start()
+        self.lambda_runtime = LambdaRuntime(
+            self.aws, self.log_dir / "lambda", self.settings.lambda_timing
+        )
+        self.lambda_runtime.start()
+        self.mskconnect = MskConnectEngine(self.aws)
+        self.mskconnect.start()
+        self.schedules = ScheduleEngine(self.aws)
+        self.schedules.start()
 
     def stop(self) -> None:
+        for engine in (self.schedules, self.mskconnect, self.lambda_runtime):
+            if engine is not None:
+                engine.stop()
+        self.schedules = self.mskconnect = self.lambda_runtime = None
         if self.dms is not None:
             self.dms.stop()  # before the database goes: it drops its replication slots
             self.dms = None
@@ -65,11 +85,21 @@ class LocalTarget(Target):
             self.postgres.stop()
 
     def engine_failures(self) -> dict[str, str]:
-        if self.dms is None:
-            return {}
-        return {f"DMS task {name}": reason for name, reason in self.dms.failures.items()}
+        failures: dict[str, str] = {}
+        if self.dms is not None:
+            failures |= {f"DMS task {name}": why for name, why in self.dms.failures.items()}
+        if self.lambda_runtime is not None:
+            failures |= self.lambda_runtime.failures
+        if self.mskconnect is not None:
+            failures |= {f"MSK Connect {n}": why for n, why in self.mskconnect.failures.items()}
+        if self.schedules is not None:
+            failures |= {f"schedule rule {n}": why for n, why in self.schedules.failures.items()}
+        return failures
 
-    def describe(self) -> dict[str, str]:
+    def emulator_limits(self) -> list[str]:
+        return list(self.lambda_runtime.limits) if self.lambda_runtime is not None else []
+
+    def describe(self) -> dict[str, Any]:
         assert self.postgres is not None, "target not started"
         with psycopg.connect(self.source_dsn) as conn:
             row = conn.execute("SHOW server_version").fetchone()
@@ -79,4 +109,5 @@ class LocalTarget(Target):
             "moto": importlib.metadata.version("moto"),
             "aws_endpoint": self.moto.endpoint_url,
             "kafka_bootstrap": self.kafka.bootstrap,
+            "lambda_timing": self.settings.lambda_timing.model_dump(),
         }

@@ -1,51 +1,20 @@
 """moto's own delivery to mapped Lambda functions is off: the sources keep their records for
-the local Lambda runtime (and the observers) to read."""
+the local Lambda runtime (and the observers) to read. SQS queue attributes read as moto's."""
 
-import io
 import json
-import zipfile
 
 import pytest
 
-from harness.targets import Target
+from tests.conftest import BareCloud
+from tests.lambda_support import create_function
 
 pytestmark = pytest.mark.slow
 
 HANDLER = "def handler(event, context):\n    return None\n"
 
 
-def _function(target: Target, name: str) -> str:
-    iam = target.aws.client("iam")
-    role = iam.create_role(
-        RoleName=f"{name}-role",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
-    )["Role"]["Arn"]
-    package = io.BytesIO()
-    with zipfile.ZipFile(package, "w") as z:
-        z.writestr("app.py", HANDLER)
-    found = target.aws.client("lambda").create_function(
-        FunctionName=name,
-        Runtime="python3.11",
-        Role=role,
-        Handler="app.handler",
-        Code={"ZipFile": package.getvalue()},
-    )
-    return str(found["FunctionArn"])
-
-
-def test_a_mapped_dynamodb_stream_keeps_its_records(local_target: Target) -> None:
-    ddb = local_target.aws.client("dynamodb")
+def test_a_mapped_dynamodb_stream_keeps_its_records(bare_cloud: BareCloud) -> None:
+    ddb = bare_cloud.aws.client("dynamodb")
     table = ddb.create_table(
         TableName="mapped",
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -54,13 +23,13 @@ def test_a_mapped_dynamodb_stream_keeps_its_records(local_target: Target) -> Non
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )["TableDescription"]
     stream = table["LatestStreamArn"]
-    local_target.aws.client("lambda").create_event_source_mapping(
+    bare_cloud.aws.client("lambda").create_event_source_mapping(
         EventSourceArn=stream,
-        FunctionName=_function(local_target, "mapped-ddb"),
+        FunctionName=create_function(bare_cloud.aws, "mapped-ddb", HANDLER),
         StartingPosition="TRIM_HORIZON",
     )
     ddb.put_item(TableName="mapped", Item={"pk": {"S": "a"}})
-    streams = local_target.aws.client("dynamodbstreams")
+    streams = bare_cloud.aws.client("dynamodbstreams")
     shard = streams.describe_stream(StreamArn=stream)["StreamDescription"]["Shards"][0]
     iterator = streams.get_shard_iterator(
         StreamArn=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
@@ -69,12 +38,13 @@ def test_a_mapped_dynamodb_stream_keeps_its_records(local_target: Target) -> Non
     assert [r["eventName"] for r in records] == ["INSERT"]
 
 
-def test_a_mapped_queue_keeps_its_messages_unreceived(local_target: Target) -> None:
-    sqs = local_target.aws.client("sqs")
+def test_a_mapped_queue_keeps_its_messages_unreceived(bare_cloud: BareCloud) -> None:
+    sqs = bare_cloud.aws.client("sqs")
     url = sqs.create_queue(QueueName="mapped")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
-    local_target.aws.client("lambda").create_event_source_mapping(
-        EventSourceArn=arn["QueueArn"], FunctionName=_function(local_target, "mapped-sqs")
+    bare_cloud.aws.client("lambda").create_event_source_mapping(
+        EventSourceArn=arn["QueueArn"],
+        FunctionName=create_function(bare_cloud.aws, "mapped-sqs", HANDLER),
     )
     sqs.send_message(QueueUrl=url, MessageBody="hello")
     received = sqs.receive_message(
@@ -82,3 +52,35 @@ def test_a_mapped_queue_keeps_its_messages_unreceived(local_target: Target) -> N
     )["Messages"]
     assert [m["Body"] for m in received] == ["hello"]
     assert received[0]["Attributes"]["ApproximateReceiveCount"] == "1", "moto received it first"
+
+
+def test_queue_attributes_read_as_moto_computes_them(bare_cloud: BareCloud) -> None:
+    sqs = bare_cloud.aws.client("sqs")
+    dlq = sqs.create_queue(QueueName="attrs-dlq.fifo", Attributes={"FifoQueue": "true"})
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq["QueueUrl"], AttributeNames=["QueueArn"])
+    redrive = {"deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"], "maxReceiveCount": 3}
+    url = sqs.create_queue(
+        QueueName="attrs.fifo",
+        Attributes={
+            "FifoQueue": "true",
+            "ContentBasedDeduplication": "true",
+            "RedrivePolicy": json.dumps(redrive),
+            "VisibilityTimeout": "7",
+        },
+    )["QueueUrl"]
+    for n in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{n}", MessageGroupId="g")
+    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)
+    found = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert found["ApproximateNumberOfMessages"] == "2"
+    assert found["ApproximateNumberOfMessagesNotVisible"] == "1"
+    assert found["FifoQueue"] == "true" and found["ContentBasedDeduplication"] == "true"
+    assert found["VisibilityTimeout"] == "7"
+    assert json.loads(found["RedrivePolicy"]) == redrive
+    assert "KmsMasterKeyId" not in found and "Policy" not in found
+    picked = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout", "Policy"])
+    assert picked["Attributes"] == {"VisibilityTimeout": "7"}
+    # content-based deduplication still reads the attribute: a repeat body is dropped
+    sqs.send_message(QueueUrl=url, MessageBody="m0", MessageGroupId="g")
+    again = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert again["Attributes"]["ApproximateNumberOfMessages"] == "2"

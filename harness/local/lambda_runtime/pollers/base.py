@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -13,6 +14,15 @@ from harness.local.lambda_runtime.timing import LambdaTiming
 
 if TYPE_CHECKING:
     from harness.targets.base import AwsAccess
+
+PAYLOAD_LIMIT = 6 * 1024 * 1024
+"""Lambda's limit on a synchronous invocation's payload (bytes)."""
+
+
+def payload_size(part: Any) -> int:
+    """Bytes `part` adds to an invocation payload, as an item of a JSON list or object."""
+    return len(json.dumps(part, separators=(",", ":"))) + 1  # and the comma after it
+
 
 FATAL_ERRORS = frozenset(
     {
