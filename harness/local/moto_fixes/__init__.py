@@ -5,12 +5,23 @@ behaviour it corrects. Private routes the local engines use to report state and 
 what AWS keeps are reached through `harness.local.private_api`.
 """
 
-from harness.local.moto_fixes import awslambda, dms, firehose, kafka, kafkaconnect, kinesis, s3, sqs
+from harness.local.moto_fixes import (
+    awslambda,
+    dms,
+    dynamodb,
+    firehose,
+    kafka,
+    kafkaconnect,
+    kinesis,
+    s3,
+    sqs,
+)
 
 
 def apply(kafka_bootstrap: str | None = None) -> None:
     """Install every fix. Called once by the moto child before it serves requests."""
     dms.apply()
+    dynamodb.apply()
     kinesis.apply()
     firehose.apply()
     awslambda.apply()

@@ -1,5 +1,6 @@
-"""Kinesis: constant-time shard sequence bounds."""
+"""Kinesis: constant-time shard sequence bounds; puts to a shard one at a time."""
 
+import threading
 from typing import Any
 
 
@@ -16,3 +17,15 @@ def apply() -> None:
 
     Shard.get_min_sequence_number = first
     Shard.get_max_sequence_number = last
+
+    # moto numbers a record as the shard's last number + 1 without a lock, and its server
+    # runs requests in threads: two concurrent puts can take the same number, and the
+    # second record then replaces the first (moto's own comment says it is not safe).
+    lock = threading.Lock()
+    put = Shard.put_record
+
+    def put_record(self: Any, *args: Any, **kwargs: Any) -> str:
+        with lock:
+            return str(put(self, *args, **kwargs))
+
+    Shard.put_record = put_record
