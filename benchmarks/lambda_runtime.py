@@ -18,11 +18,10 @@ Last line: `lambda_hop_overhead_p99_ms: <x>` (Kinesis mapping).
 from __future__ import annotations
 
 import argparse
-import io
 import json
+import sys
 import threading
 import time
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,6 +33,9 @@ from harness.local.moto_server import MotoServer
 from harness.targets.base import AwsAccess
 
 from bench_util import Console
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' function helper
+from tests.lambda_support import create_function
 
 _console = Console("lambda_runtime")
 log = _console.log
@@ -53,13 +55,6 @@ def handler(event, context):
     with open(os.environ["SEEN_FILE"], "a") as out:
         out.write(json.dumps([started, ids]) + "\n")
 """
-
-
-def _zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", _HANDLER)
-    return buffer.getvalue()
 
 
 class _Seen:
@@ -178,29 +173,8 @@ def _burst(
 
 
 def _function(aws: AwsAccess, seen_file: Path) -> str:
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    role = aws.client("iam").create_role(
-        RoleName="bench-trivial", AssumeRolePolicyDocument=json.dumps(trust)
-    )["Role"]["Arn"]
-    return str(
-        aws.client("lambda").create_function(
-            FunctionName="bench-trivial",
-            Runtime="python3.11",
-            Role=role,
-            Handler="app.handler",
-            Code={"ZipFile": _zip()},
-            Timeout=30,
-            Environment={"Variables": {"SEEN_FILE": str(seen_file)}},
-        )["FunctionArn"]
+    return create_function(
+        aws, "bench-trivial", _HANDLER, {"SEEN_FILE": str(seen_file)}, timeout=30
     )
 
 

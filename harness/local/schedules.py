@@ -23,7 +23,6 @@ import calendar
 import json
 import logging
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -33,13 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from harness.local.control_loop import ControlLoop
+
 if TYPE_CHECKING:  # harness.targets imports the local target, which imports this
     from harness.targets.base import AwsAccess
 
 log = logging.getLogger("harness.local.schedules")
 
 POLL_S = 1.0
-STOP_WAIT_S = 10.0
 MIN_YEAR, MAX_YEAR = 1970, 2199
 _UNITS = {"minute": 60, "hour": 3600, "day": 86400}
 _RATE = re.compile(r"rate\((\d+) (minute|hour|day)(s?)\)")
@@ -283,7 +283,7 @@ class _Rule:
     next_at: float | None
 
 
-class ScheduleEngine:
+class ScheduleEngine(ControlLoop):
     def __init__(
         self,
         aws: AwsAccess,
@@ -293,15 +293,15 @@ class ScheduleEngine:
     ) -> None:
         """`rate_first_fire_s`: how long after the engine first sees a rate rule it first
         fires (default: one period)."""
+        super().__init__("schedules", poll_s)
         self.aws = aws
         self.now = now
-        self.poll_s = poll_s
         self.rate_first_fire_s = rate_first_fire_s
         self.failures: dict[str, str] = {}
         """Rule name -> one line: why the rule, or one of its targets, cannot fire."""
         self._rules: dict[str, _Rule] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._events: Any = None
+        self._functions: Any = None
 
     @property
     def scheduled(self) -> dict[str, float]:
@@ -309,29 +309,25 @@ class ScheduleEngine:
         rules = list(self._rules.values())
         return {r.name: r.next_at for r in rules if r.next_at is not None}
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="schedules", daemon=True)
-        self._thread.start()
+    def connect(self) -> None:
+        self._events = self.aws.client("events")
+        self._functions = self.aws.client("lambda")
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(STOP_WAIT_S)
-            self._thread = None
+    def stopped(self) -> None:
+        """Nothing runs between steps: invocations are handed to the Lambda API."""
 
-    def _loop(self) -> None:
-        events = self.aws.client("events")
-        functions = self.aws.client("lambda")
-        while not self._stop.is_set():
-            try:
-                self._step(events, functions)
-            except (BotoCoreError, ClientError):  # the API may be briefly unreachable
-                log.debug("schedule step failed", exc_info=True)
-            except Exception:  # the engine must not die of one odd rule
-                log.warning("schedule step failed", exc_info=True)
-            due = [r.next_at for r in self._rules.values() if r.next_at is not None]
-            wait = min([self.poll_s, *(at - self.now() for at in due)])
-            self._stop.wait(max(wait, 0.0))
+    def wait_s(self) -> float:
+        """Until the next firing, at most `poll_s`."""
+        due = [r.next_at for r in self._rules.values() if r.next_at is not None]
+        return min([self.poll_s, *(at - self.now() for at in due)])
+
+    def step(self) -> None:
+        try:
+            self._step(self._events, self._functions)
+        except (BotoCoreError, ClientError):  # the API may be briefly unreachable
+            log.debug("schedule step failed", exc_info=True)
+        except Exception:  # the engine must not die of one odd rule
+            log.warning("schedule step failed", exc_info=True)
 
     def _fail(self, rule: str, line: str) -> None:
         if self.failures.get(rule) != line:

@@ -14,6 +14,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
+from harness.local.control_loop import ControlLoop
 from harness.local.dms.api import DmsApi
 from harness.local.dms.task import TaskRunner
 
@@ -27,29 +28,24 @@ GC_GEN0_THRESHOLD = 50_000
 STOP_WAIT_S = 30.0
 
 
-class DmsEngine:
+class DmsEngine(ControlLoop):
     def __init__(self, aws: AwsAccess, poll_s: float = POLL_S) -> None:
+        super().__init__("dms-engine", poll_s)
         self.aws = aws
-        self.poll_s = poll_s
         self.runners: dict[str, TaskRunner] = {}
         self.failures: dict[str, str] = {}
         """Task identifier -> last failure message, for the harness to report."""
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._api: DmsApi | None = None
         self._lock = threading.Lock()
 
     def start(self) -> None:
         # The engine allocates a few objects per row; at CPython's default gen-0 threshold
         # (700) it would run a collection every couple of hundred rows (~15 % of its CPU).
         gc.set_threshold(max(gc.get_threshold()[0], GC_GEN0_THRESHOLD), 20, 100)
-        self._thread = threading.Thread(target=self._loop, name="dms-engine", daemon=True)
-        self._thread.start()
+        super().start()
 
-    def stop(self) -> None:
-        """Stop every task (dropping its slot) and the control loop."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(STOP_WAIT_S)
+    def stopped(self) -> None:
+        """Stop every task, dropping its slot."""
         with self._lock:
             runners = list(self.runners.values())
             self.runners.clear()
@@ -62,15 +58,12 @@ class DmsEngine:
             else:
                 runner.drop_slot()
 
-    def _loop(self) -> None:
-        api = DmsApi(self.aws)
-        while not self._stop.wait(self.poll_s):
-            try:
-                self._step(api)
-            except Exception:  # the API may be briefly unreachable; try again
-                log.debug("DMS control loop step failed", exc_info=True)
+    def connect(self) -> None:
+        self._api = DmsApi(self.aws)
 
-    def _step(self, api: DmsApi) -> None:
+    def step(self) -> None:
+        api = self._api
+        assert api is not None, "connect() runs first"
         tasks = {t["ReplicationTaskArn"]: t for t in api.tasks()}
         with self._lock:
             for arn, runner in list(self.runners.items()):

@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.local.control_loop import ControlLoop
 from harness.local.lambda_runtime.functions import Functions
 from harness.local.lambda_runtime.invoke_server import InvokeServer
 from harness.local.lambda_runtime.lambda_api import LambdaApi
@@ -61,8 +62,9 @@ class _Running:
         self.function = function
 
 
-class LambdaRuntime:
+class LambdaRuntime(ControlLoop):
     def __init__(self, aws: AwsAccess, run_dir: Path, timing: LambdaTiming | None = None) -> None:
+        super().__init__("lambda-runtime", _DISCOVER_S)
         self.aws = aws
         self.timing = timing or LambdaTiming()
         self.functions = Functions(aws, run_dir)
@@ -76,8 +78,7 @@ class LambdaRuntime:
         """Failed mapping UUID -> the function version (CodeSha256, LastModified) it failed on."""
         self._reported: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="lambda-runtime", daemon=True)
+        self._client: Any = None
 
     @property
     def failures(self) -> dict[str, str]:
@@ -86,29 +87,20 @@ class LambdaRuntime:
 
     def start(self) -> None:
         self._invoke_server.start()
-        self._thread.start()
+        super().start()
 
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join()
+    def connect(self) -> None:
+        self._client = self.aws.client("lambda")
+
+    def stopped(self) -> None:
         for running in self._running.values():
             running.poller.stop()
         self._running.clear()
         self._invoke_server.stop()
         self.functions.close()
 
-    def _loop(self) -> None:
-        lambda_client = self.aws.client("lambda")
-        while not self._stopping.is_set():
-            try:
-                self._sync(lambda_client)
-            except Exception as exc:  # the emulator going away at shutdown, mostly
-                if not self._stopping.is_set():
-                    self._failures["Lambda runtime"] = f"{type(exc).__name__}: {exc}"
-            self._stopping.wait(_DISCOVER_S)
-
-    def _sync(self, client: Any) -> None:
+    def step(self) -> None:
+        client = self._client
         functions = {
             f["FunctionArn"]: (f.get("CodeSha256", ""), f.get("LastModified", ""))
             for page in client.get_paginator("list_functions").paginate()

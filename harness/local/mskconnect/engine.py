@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from harness.local.control_loop import ControlLoop
 from harness.local.mskconnect.config import ConfigError, parse_properties, sink_config
 from harness.local.mskconnect.s3_sink import S3Sink
 
@@ -37,26 +38,18 @@ class _Run:
     """None when the engine refused the connector."""
 
 
-class MskConnectEngine:
+class MskConnectEngine(ControlLoop):
     def __init__(self, aws: AwsAccess, poll_s: float = POLL_S) -> None:
+        super().__init__("mskconnect-engine", poll_s)
         self.aws = aws
-        self.poll_s = poll_s
         self.failures: dict[str, str] = {}
         """Connector name -> one line saying why it does not run."""
         self._runs: dict[str, _Run] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._client: Any = None
         self._lock = threading.Lock()
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="mskconnect-engine", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop the control loop and every sink (each closes its consumer)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(STOP_WAIT_S)
+    def stopped(self) -> None:
+        """Stop every sink (each closes its consumer)."""
         with self._lock:
             runs = list(self._runs.values())
             self._runs.clear()
@@ -68,15 +61,11 @@ class MskConnectEngine:
         with self._lock:
             return {r.name for r in self._runs.values() if r.sink is not None and r.sink.is_alive()}
 
-    def _loop(self) -> None:
-        client = self.aws.client("kafkaconnect")
-        while not self._stop.wait(self.poll_s):
-            try:
-                self._step(client)
-            except Exception:  # the API may be briefly unreachable; try again
-                log.debug("MSK Connect control loop step failed", exc_info=True)
+    def connect(self) -> None:
+        self._client = self.aws.client("kafkaconnect")
 
-    def _step(self, client: Any) -> None:
+    def step(self) -> None:
+        client = self._client
         connectors = {c["connectorArn"]: c for c in _connectors(client)}
         with self._lock:
             runs = list(self._runs.items())

@@ -1,0 +1,60 @@
+"""What every local engine's control loop shares: a daemon thread that reads the emulated
+control plane every `poll_s` and acts on what changed, until it is stopped."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+
+log = logging.getLogger("harness.local")
+
+
+class ControlLoop(ABC):
+    def __init__(self, name: str, poll_s: float) -> None:
+        self.name = name
+        self.poll_s = poll_s
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @abstractmethod
+    def connect(self) -> None:
+        """Make the loop's own API clients (called in its thread, before the first step:
+        boto3 clients are not shared between threads)."""
+
+    @abstractmethod
+    def step(self) -> None:
+        """Read the control plane once and act on what changed."""
+
+    def wait_s(self) -> float:
+        """How long to wait before the next step."""
+        return self.poll_s
+
+    @abstractmethod
+    def stopped(self) -> None:
+        """Stop what the steps started (called by `stop`, once the loop has ended)."""
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 30) -> None:
+        """End the loop, then stop what it started. Idempotent."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+        self.stopped()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def _loop(self) -> None:
+        self.connect()
+        while not self._stopping.is_set():
+            try:
+                self.step()
+            except Exception:  # the API may be briefly unreachable: the next step retries
+                log.debug("%s: control loop step failed", self.name, exc_info=True)
+            self._stopping.wait(max(self.wait_s(), 0.0))
