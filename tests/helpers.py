@@ -1,12 +1,21 @@
-"""Helpers for tests: the CLI runner, leftover-process checks, the AWS documentation's format
-examples (read in place from shared/ beside the repository) and a select-all DMS rule."""
+"""Helpers for tests: the CLI runner, leftover-process checks, polling, unique names, an MSK
+cluster, the AWS documentation's format examples (read in place from shared/ beside the
+repository) and a select-all DMS rule."""
 
 import os
 import subprocess
 import sys
+import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import psutil
+
+from harness.targets.base import AwsAccess
+
+T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parents[1]
 DOC_EXAMPLES = REPO.parent / "shared" / "reference" / "doc-examples"
@@ -51,3 +60,36 @@ def alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def wait_for(check: Callable[[], T], what: str, timeout_s: float = 30, poll_s: float = 0.05) -> T:
+    """The first truthy result of `check`, polled; AssertionError once `timeout_s` has passed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
+        time.sleep(poll_s)
+
+
+def unique(prefix: str) -> str:
+    """`prefix` with a random 8-hex-digit suffix, for names tests must not share."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def create_msk_cluster(aws: AwsAccess, name: str) -> str:
+    """Create a two-broker provisioned MSK cluster `name` (Kafka 3.5.1); its ARN."""
+    created = aws.client("kafka").create_cluster_v2(
+        ClusterName=name,
+        Provisioned={
+            "BrokerNodeGroupInfo": {
+                "InstanceType": "kafka.t3.small",
+                "ClientSubnets": ["s-1", "s-2"],
+            },
+            "KafkaVersion": "3.5.1",
+            "NumberOfBrokerNodes": 2,
+        },
+    )
+    return str(created["ClusterArn"])

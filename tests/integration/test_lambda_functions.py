@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +21,7 @@ from harness.local.lambda_runtime.functions import RECHECK_S, Functions
 from harness.local.lambda_runtime.invocation import FunctionNotFound
 from harness.targets.base import AwsAccess
 from tests.conftest import BareCloud
-from tests.helpers import alive, processes_mentioning
+from tests.helpers import alive, processes_mentioning, unique
 from tests.lambda_support import role_arn
 
 pytestmark = pytest.mark.slow
@@ -91,10 +90,6 @@ def zip_of(files: dict[str, str]) -> bytes:
 def log_of(functions: Functions, name: str) -> str:
     """The function's log as written (\r inside a log event kept)."""
     return functions.log_path(name).read_bytes().decode()
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from harness.local.lambda_runtime.invoke_server import InvokeServer
 from harness.local.lambda_runtime.lambda_api import LambdaApi
 from harness.local.private_api import PrivateApiError
 from tests.conftest import BareCloud
-from tests.helpers import processes_mentioning
-from tests.integration.test_lambda_functions import SLOW, deploy, unique, zip_of
+from tests.helpers import processes_mentioning, unique
+from tests.integration.test_lambda_functions import SLOW, deploy, zip_of
 
 pytestmark = pytest.mark.slow
 

@@ -28,7 +28,7 @@ from harness.local.lambda_runtime.pollers.base import PAYLOAD_LIMIT, MappingCont
 from harness.local.lambda_runtime.pollers.kafka import KafkaPoller
 from harness.local.lambda_runtime.timing import LambdaTiming
 from tests.conftest import BareCloud
-from tests.helpers import DOC_EXAMPLES
+from tests.helpers import DOC_EXAMPLES, create_msk_cluster, unique, wait_for
 from tests.lambda_support import create_function, recorded
 
 pytestmark = pytest.mark.slow
@@ -121,20 +121,7 @@ MapTopic = Callable[..., Mapped]
 
 @pytest.fixture(scope="module")
 def cluster_arn(bare_cloud: BareCloud) -> str:
-    kafka = bare_cloud.aws.client("kafka")
-    return str(
-        kafka.create_cluster_v2(
-            ClusterName=f"lambda-{uuid.uuid4().hex[:8]}",
-            Provisioned={
-                "BrokerNodeGroupInfo": {
-                    "InstanceType": "kafka.t3.small",
-                    "ClientSubnets": ["a", "b"],
-                },
-                "KafkaVersion": "3.5.1",
-                "NumberOfBrokerNodes": 2,
-            },
-        )["ClusterArn"]
-    )
+    return create_msk_cluster(bare_cloud.aws, unique("lambda"))
 
 
 @pytest.fixture
@@ -193,13 +180,6 @@ def produce(bare_cloud: BareCloud) -> Iterator[Callable[..., None]]:
         assert producer.flush(10) == 0
 
     yield send
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def committed(bare_cloud: BareCloud, group: str, topic: str, partition: int = 0) -> int:
@@ -289,7 +269,7 @@ def test_an_msk_batch_has_the_documented_shape(
     produce(topic, b"no key")
     mapped = map_topic(topic, StartingPosition="TRIM_HORIZON")
     mapped.start()
-    wait_for(lambda: mapped.offsets() == [0, 1])
+    wait_for(lambda: mapped.offsets() == [0, 1], "offsets 0 and 1")
     [call] = mapped.calls()
     event = call["event"]
     doc = _doc("msk-event.json")
@@ -329,7 +309,10 @@ def test_a_self_managed_batch_has_the_documented_shape_and_uses_the_named_group(
         SelfManagedKafkaEventSourceConfig={"ConsumerGroupId": group},
     )
     mapped.start()
-    wait_for(lambda: mapped.offsets() == [0, 1] and committed(bare_cloud, group, topic) == 2)
+    wait_for(
+        lambda: mapped.offsets() == [0, 1] and committed(bare_cloud, group, topic) == 2,
+        "both records, committed",
+    )
     event = mapped.calls()[0]["event"]
     assert list(event) == list(_doc("self-managed-kafka-event.json"))
     assert event["eventSource"] == "SelfManagedKafka"
@@ -351,7 +334,7 @@ def test_records_from_another_process_arrive_in_partition_order(
         timeout=60,
     )
     mapped.start()
-    wait_for(lambda: len(mapped.offsets()) >= 300)
+    wait_for(lambda: len(mapped.offsets()) >= 300, "300 records")
     time.sleep(1)  # nothing more should come
     records = [
         r for c in mapped.calls() for records in c["event"]["records"].values() for r in records
@@ -381,7 +364,7 @@ def test_latest_starts_after_the_records_already_there(
         sent += 1
         time.sleep(0.2)
         assert sent < 100
-    wait_for(lambda: mapped.offsets()[-1:] == [3 + sent - 1])
+    wait_for(lambda: mapped.offsets()[-1:] == [3 + sent - 1], "the last record sent")
     offsets = mapped.offsets()
     assert offsets == list(range(offsets[0], 3 + sent)) and offsets[0] >= 3
 
@@ -396,7 +379,7 @@ def test_at_timestamp_starts_at_the_first_record_that_recent(
     at = datetime.fromtimestamp((base_ms + 2 * 60_000) / 1000, UTC)
     mapped = map_topic(topic, StartingPosition="AT_TIMESTAMP", StartingPositionTimestamp=at)
     mapped.start()
-    wait_for(lambda: mapped.offsets() == [2, 3, 4])
+    wait_for(lambda: mapped.offsets() == [2, 3, 4], "the records from the timestamp on")
     stamps = [r["timestamp"] for r in mapped.calls()[0]["event"]["records"][f"{topic}-0"]]
     assert stamps == [base_ms + i * 60_000 for i in (2, 3, 4)]
 
@@ -411,7 +394,7 @@ def test_batches_hold_the_batch_size_and_wait_for_the_window(
         topic, StartingPosition="TRIM_HORIZON", BatchSize=5, MaximumBatchingWindowInSeconds=1
     )
     mapped.start()
-    wait_for(lambda: len(mapped.offsets()) == 12)
+    wait_for(lambda: len(mapped.offsets()) == 12, "12 records")
     assert [[o for _, o in b] for b in mapped.batches()] == [
         [0, 1, 2, 3, 4],
         [5, 6, 7, 8, 9],
@@ -419,7 +402,7 @@ def test_batches_hold_the_batch_size_and_wait_for_the_window(
     ]
     sent_at = time.time()
     produce(topic, b"alone")
-    wait_for(lambda: len(mapped.calls()) == 4)
+    wait_for(lambda: len(mapped.calls()) == 4, "a fourth invocation")
     assert mapped.batches()[-1] == [(0, 12)]
     assert mapped.calls()[-1]["at"] - sent_at >= 0.95  # held for the 1 s window
 
@@ -432,13 +415,13 @@ def test_a_restarted_poller_resumes_from_the_groups_committed_offsets(
         produce(topic, f"r{i}".encode())
     mapped = map_topic(topic, StartingPosition="TRIM_HORIZON")
     mapped.start()
-    wait_for(lambda: mapped.offsets() == [0, 1, 2])
+    wait_for(lambda: mapped.offsets() == [0, 1, 2], "offsets 0 to 2")
     mapped.stop()
     assert committed(bare_cloud, mapped.mapping["UUID"], topic) == 3
     for i in range(3, 7):
         produce(topic, f"r{i}".encode())
     mapped.start()
-    wait_for(lambda: len(mapped.offsets()) >= 7)
+    wait_for(lambda: len(mapped.offsets()) >= 7, "seven records")
     time.sleep(1)
     assert mapped.offsets() == list(range(7))
     assert committed(bare_cloud, mapped.mapping["UUID"], topic) == 7
@@ -452,12 +435,12 @@ def test_a_failing_batch_is_retried_until_it_succeeds_and_nothing_is_skipped(
         produce(topic, f"r{i}".encode())
     mapped = map_topic(topic, env={"FAIL_TIMES": "2"}, StartingPosition="TRIM_HORIZON")
     mapped.start()
-    wait_for(lambda: mapped.reports[-1:] == ["OK"])
+    wait_for(lambda: mapped.reports[-1:] == ["OK"], "a successful retry")
     assert mapped.batches() == [[(0, 0), (0, 1), (0, 2)]] * 3
     assert mapped.reports == ["PROBLEM: Function call failed"] * 2 + ["OK"]
     produce(topic, b"r3")
     produce(topic, b"r4")
-    wait_for(lambda: len(mapped.calls()) == 4)
+    wait_for(lambda: len(mapped.calls()) == 4, "a fourth invocation")
     assert mapped.batches()[-1] == [(0, 3), (0, 4)]
 
 
@@ -476,7 +459,10 @@ def test_a_batch_is_dropped_once_its_retry_attempts_run_out(
         DestinationConfig={"OnFailure": {"Destination": destination}},
     )
     mapped.start()
-    wait_for(lambda: committed(bare_cloud, mapped.mapping["UUID"], topic) == 2)
+    wait_for(
+        lambda: committed(bare_cloud, mapped.mapping["UUID"], topic) == 2,
+        "offset 2 to be committed",
+    )
     assert mapped.batches() == [[(0, 0), (0, 1)]] * 2
     assert mapped.limits == [
         f"on-failure destination {destination} is not emulated: 2 records of {topic}-0 were "
@@ -491,7 +477,7 @@ def test_records_the_mock_dropped_before_they_were_read_are_an_emulator_limit(
     produce(topic, b"small")
     mapped = map_topic(topic, env={"STRIP_VALUES": "1"}, StartingPosition="TRIM_HORIZON")
     mapped.start()
-    wait_for(lambda: mapped.offsets() == [0])
+    wait_for(lambda: mapped.offsets() == [0], "offset 0")
     mapped.stop()
     for _ in range(80):  # 8 MB into one partition: the mock keeps about 5
         produce(topic, bytes(100_000))
@@ -500,7 +486,7 @@ def test_records_the_mock_dropped_before_they_were_read_are_an_emulator_limit(
     consumer.close()
     assert (low > 1, high) == (True, 81)
     mapped.start()
-    wait_for(lambda: mapped.offsets()[-1:] == [80])
+    wait_for(lambda: mapped.offsets()[-1:] == [80], "offset 80")
     assert mapped.offsets() == [0, *range(low, 81)]
     assert mapped.limits == [
         f"Kafka mock dropped records of {topic}-0 before offset {low} (it keeps ~5 MB per "

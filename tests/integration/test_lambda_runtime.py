@@ -6,7 +6,7 @@ import base64
 import io
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ import pytest
 from harness.local.lambda_runtime.runtime import LambdaRuntime
 from harness.local.lambda_runtime.timing import LambdaTiming
 from tests.conftest import BareCloud
+from tests.helpers import wait_for
 from tests.lambda_support import RECORDING_HANDLER, create_function, recorded
 
 pytestmark = pytest.mark.slow
@@ -29,13 +30,10 @@ def runtime(bare_cloud: BareCloud, tmp_path: Path) -> Iterator[LambdaRuntime]:
     runtime.stop()
 
 
-def _eventually(check: Callable[[], bool], timeout_s: float = 20) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+def _failures_of(runtime: LambdaRuntime, function: str) -> dict[str, str]:
+    """The runtime's failures about `function`'s mappings (other tests' mappings live in
+    the same session's emulator)."""
+    return {k: v for k, v in runtime.failures.items() if f" {function} <- " in k}
 
 
 def _queue(cloud: BareCloud, name: str) -> tuple[str, str]:
@@ -62,9 +60,11 @@ def test_mapping_runs_reports_ok_and_follows_disable_and_enable(
         "UUID"
     ]
     sqs.send_message(QueueUrl=url, MessageBody="first")
-    assert _eventually(lambda: _bodies(record_to) == ["first"])
-    assert _eventually(
-        lambda: client.get_event_source_mapping(UUID=uuid).get("LastProcessingResult") == "OK"
+    wait_for(lambda: _bodies(record_to) == ["first"], "the first message", timeout_s=20)
+    wait_for(
+        lambda: client.get_event_source_mapping(UUID=uuid).get("LastProcessingResult") == "OK",
+        "the mapping to report OK",
+        timeout_s=20,
     )
 
     client.update_event_source_mapping(UUID=uuid, Enabled=False)
@@ -74,8 +74,12 @@ def test_mapping_runs_reports_ok_and_follows_disable_and_enable(
     assert _bodies(record_to) == ["first"]
 
     client.update_event_source_mapping(UUID=uuid, Enabled=True)
-    assert _eventually(lambda: _bodies(record_to) == ["first", "while disabled"])
-    assert runtime.failures == {}
+    wait_for(
+        lambda: _bodies(record_to) == ["first", "while disabled"],
+        "the message sent while disabled",
+        timeout_s=20,
+    )
+    assert _failures_of(runtime, "rt-recorder") == {}
 
 
 def test_function_that_cannot_import_is_reported_once_and_resumes_after_a_fix(
@@ -90,8 +94,8 @@ def test_function_that_cannot_import_is_reported_once_and_resumes_after_a_fix(
     uuid = client.create_event_source_mapping(FunctionName="rt-broken", EventSourceArn=arn)["UUID"]
     bare_cloud.aws.client("sqs").send_message(QueueUrl=url, MessageBody="kept")
 
-    assert _eventually(lambda: bool(runtime.failures))
-    [(name, reason)] = runtime.failures.items()
+    wait_for(lambda: _failures_of(runtime, "rt-broken"), "the import failure", timeout_s=20)
+    [(name, reason)] = _failures_of(runtime, "rt-broken").items()
     assert name == f"Lambda mapping rt-broken <- {arn}"
     assert reason.startswith("Runtime.ImportModuleError: Unable to import module 'app'")
     assert "no_such_module" in reason
@@ -106,8 +110,8 @@ def test_function_that_cannot_import_is_reported_once_and_resumes_after_a_fix(
     with zipfile.ZipFile(package, "w") as archive:
         archive.writestr("app.py", RECORDING_HANDLER)
     client.update_function_code(FunctionName="rt-broken", ZipFile=package.getvalue())
-    assert _eventually(lambda: _bodies(record_to) == ["kept"])
-    assert _eventually(lambda: runtime.failures == {})
+    wait_for(lambda: _bodies(record_to) == ["kept"], "the kept message", timeout_s=20)
+    wait_for(lambda: _failures_of(runtime, "rt-broken") == {}, "the failure to clear", timeout_s=20)
 
 
 def test_changed_stream_mapping_resumes_where_the_old_poller_stopped(
@@ -135,10 +139,10 @@ def test_changed_stream_mapping_resumes_where_the_old_poller_stopped(
         ]
 
     put(range(10))
-    assert _eventually(lambda: seen() == list(range(10)))
+    wait_for(lambda: seen() == list(range(10)), "records 0 to 9", timeout_s=20)
     client.update_event_source_mapping(UUID=uuid, BatchSize=50)
     time.sleep(1.5)  # the runtime replaces the poller
     put(range(10, 20))
-    assert _eventually(lambda: seen() == list(range(20)))
+    wait_for(lambda: seen() == list(range(20)), "records 0 to 19", timeout_s=20)
     time.sleep(1)
     assert seen() == list(range(20)), "the new poller repeated records"

@@ -20,7 +20,7 @@ from harness.local.lambda_runtime.pollers.base import MappingContext
 from harness.local.lambda_runtime.pollers.sqs import SqsPoller
 from harness.local.lambda_runtime.timing import LambdaTiming
 from tests.conftest import BareCloud
-from tests.helpers import DOC_EXAMPLES
+from tests.helpers import DOC_EXAMPLES, wait_for
 from tests.lambda_support import create_function, recorded
 
 pytestmark = pytest.mark.slow
@@ -131,13 +131,6 @@ def map_queue(bare_cloud: BareCloud, tmp_path: Path) -> Iterator[MapQueue]:
         functions.close()
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float = 20) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def _doc_record(name: str) -> dict[str, Any]:
     return dict(json.loads((DOC_EXAMPLES / "lambda-events" / name).read_text())["Records"][0])
 
@@ -156,7 +149,11 @@ def test_a_batch_has_the_documented_shape_and_is_deleted(map_queue: MapQueue) ->
             },
         )
         q.start()
-        wait_for(lambda: q.depth() == (0, 0) and q.reports == ["OK"])
+        wait_for(
+            lambda: q.depth() == (0, 0) and q.reports == ["OK"],
+            "the batch to be handled and deleted",
+            timeout_s=20,
+        )
     [event] = q.events()
     SqsModel(**event)
     doc = _doc_record("sqs-event-standard-queue.json")
@@ -201,7 +198,11 @@ def test_a_fifo_queue_keeps_each_group_in_order(map_queue: MapQueue) -> None:
         for group, body in sent:
             q.sqs.send_message(QueueUrl=q.url, MessageBody=body, MessageGroupId=group)
         q.start()
-        wait_for(lambda: q.depth() == (0, 0) and sum(map(len, q.bodies())) == 5)
+        wait_for(
+            lambda: q.depth() == (0, 0) and sum(map(len, q.bodies())) == 5,
+            "all five FIFO messages",
+            timeout_s=20,
+        )
     doc = _doc_record("sqs-event-fifo-queue.json")
     received = [r for event in q.events() for r in event["Records"]]
     for event in q.events():
@@ -226,7 +227,11 @@ def test_a_failed_fifo_batch_comes_back_whole_and_in_order(map_queue: MapQueue) 
         for group, body in sent:
             q.sqs.send_message(QueueUrl=q.url, MessageBody=body, MessageGroupId=group)
         q.start()
-        wait_for(lambda: q.depth() == (0, 0) and len(q.events()) == 2)
+        wait_for(
+            lambda: q.depth() == (0, 0) and len(q.events()) == 2,
+            "the failed batch and its retry",
+            timeout_s=20,
+        )
     assert q.bodies() == [["a1", "b1", "a2", "b2"]] * 2
     counts = [
         [r["attributes"]["ApproximateReceiveCount"] for r in e["Records"]] for e in q.events()
@@ -241,7 +246,11 @@ def test_batches_fill_up_to_the_batch_size_within_the_window(map_queue: MapQueue
             entries = [{"Id": str(i), "MessageBody": f"m{i}"} for i in range(start, start + 10)]
             q.sqs.send_message_batch(QueueUrl=q.url, Entries=entries)
         q.start()
-        wait_for(lambda: sum(map(len, q.bodies())) == 30 and q.depth() == (0, 0))
+        wait_for(
+            lambda: sum(map(len, q.bodies())) == 30 and q.depth() == (0, 0),
+            "all 30 messages",
+            timeout_s=20,
+        )
     batches = q.bodies()
     assert [len(b) for b in batches] == [25, 5]
     assert sorted(body for batch in batches for body in batch) == sorted(f"m{i}" for i in range(30))
@@ -280,7 +289,11 @@ def test_a_partial_batch_response_keeps_only_the_failed_messages(
         entries = [{"Id": b, "MessageBody": b} for b in ("good1", "bad1", "good2", "bad2")]
         q.sqs.send_message_batch(QueueUrl=q.url, Entries=entries)
         q.start()
-        wait_for(lambda: q.depth() == (0, len(kept)) and q.reports == ["OK"])
+        wait_for(
+            lambda: q.depth() == (0, len(kept)) and q.reports == ["OK"],
+            "the failed items to stay queued",
+            timeout_s=20,
+        )
     [event] = q.events()
     # make the kept messages visible again and read them back
     handles = [r["receiptHandle"] for r in event["Records"] if r["body"] in kept]
@@ -308,7 +321,7 @@ def test_a_queue_that_is_gone_fails_the_mapping_in_one_line(map_queue: MapQueue)
     with map_queue() as q:
         q.sqs.delete_queue(QueueUrl=q.url)
         q.start()
-        wait_for(lambda: q.failures != [])
+        wait_for(lambda: q.failures != [], "the mapping to fail", timeout_s=20)
     assert q.poller is not None
     assert q.failures == [
         f"SQS queue {q.poller.arn} cannot be read: An error occurred "

@@ -9,7 +9,7 @@ import statistics
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +29,7 @@ from harness.local.lambda_runtime.pollers.shards import StreamPoller, StreamReco
 from harness.local.lambda_runtime.timing import LambdaTiming
 from harness.targets.base import AwsAccess
 from tests.conftest import BareCloud
-from tests.helpers import DOC_EXAMPLES
+from tests.helpers import DOC_EXAMPLES, unique, wait_for
 from tests.lambda_support import RECORDING_HANDLER, create_function, recorded, role_arn
 
 pytestmark = pytest.mark.slow
@@ -80,10 +80,6 @@ def aws(bare_cloud: BareCloud) -> AwsAccess:
     return bare_cloud.aws
 
 
-def _name(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
 P = TypeVar("P", bound=StreamPoller)
 
 
@@ -113,18 +109,8 @@ def polling(
     assert [t.name for t in threading.enumerate() if mapping_uuid[:8] in t.name] == []
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 20, what: str = "records") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def kinesis_stream(aws: AwsAccess, shards: int) -> tuple[str, str]:
-    name = _name("stream")
+    name = unique("stream")
     client = aws.client("kinesis")
     client.create_stream(StreamName=name, ShardCount=shards)
     return name, client.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"][
@@ -149,7 +135,7 @@ def put(aws: AwsAccess, stream: str, items: list[tuple[str, str]]) -> list[tuple
 def sqs_queue(aws: AwsAccess) -> tuple[str, str]:
     """A new queue: (URL, ARN)."""
     sqs = aws.client("sqs")
-    url = sqs.create_queue(QueueName=_name("queue"))["QueueUrl"]
+    url = sqs.create_queue(QueueName=unique("queue"))["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
     return url, attributes["Attributes"]["QueueArn"]
 
@@ -165,7 +151,7 @@ def mapping(aws: AwsAccess, source_arn: str, function_arn: str, **settings: Any)
 def function(aws: AwsAccess, tmp_path: Path, source: str, timeout: int = 3) -> tuple[str, Path]:
     """A function running `source` that records to a fresh file: (ARN, that file)."""
     out = tmp_path / f"{uuid.uuid4().hex[:6]}.jsonl"
-    return create_function(aws, _name("fn"), source, {"RECORD_TO": str(out)}, timeout), out
+    return create_function(aws, unique("fn"), source, {"RECORD_TO": str(out)}, timeout), out
 
 
 def data(path: Path) -> list[str]:
@@ -198,7 +184,11 @@ def test_kinesis_shards_are_delivered_in_order_in_batches_of_the_documented_shap
     fn, out = function(aws, tmp_path, RECORDING_HANDLER)
     uuid_ = mapping(aws, arn, fn, BatchSize=25)
     with polling(KinesisPoller, aws, functions, uuid_) as (poller, run):
-        wait_for(lambda: sum(len(e["Records"]) for e in recorded(out)) >= 240)
+        wait_for(
+            lambda: sum(len(e["Records"]) for e in recorded(out)) >= 240,
+            "240 records",
+            timeout_s=20,
+        )
         time.sleep(0.3)  # nothing more may come
     events = recorded(out)
     expected = expected_by_shard(placed)
@@ -252,10 +242,16 @@ def test_trim_horizon_reads_what_was_there_latest_only_what_comes(
             time.sleep(0.2)
             return bool(recorded(now_out))
 
-        wait_for(latest_saw_one)
+        wait_for(latest_saw_one, "the LATEST mapping's first record", timeout_s=20)
 
-        wait_for(lambda: len(data(start_out)) == 5 + len(new))
-        wait_for(lambda: data(now_out)[-1:] == new[-1:])
+        wait_for(
+            lambda: len(data(start_out)) == 5 + len(new),
+            "every record from TRIM_HORIZON",
+            timeout_s=20,
+        )
+        wait_for(
+            lambda: data(now_out)[-1:] == new[-1:], "the last new record from LATEST", timeout_s=20
+        )
     assert data(start_out) == [f"old {i}" for i in range(5)] + new
     seen = data(now_out)
     assert seen == new[len(new) - len(seen) :]  # a suffix of what came, nothing older
@@ -275,7 +271,7 @@ def test_a_batching_window_gathers_records_into_one_batch(
         for i in range(5):
             put(aws, name, [("k", f"r{i}")])
             time.sleep(0.15)
-        wait_for(lambda: recorded(out))
+        wait_for(lambda: recorded(out), "the first batch", timeout_s=20)
         time.sleep(0.5)
     [batch] = recorded(out)
     assert batch["data"] == [f"r{i}" for i in range(5)]
@@ -311,10 +307,12 @@ def test_a_poison_record_is_bisected_retried_and_sent_to_the_on_failure_queue(
         DestinationConfig={"OnFailure": {"Destination": queue_arn}},
     )
     with polling(KinesisPoller, aws, functions, uuid_) as (poller, run):
-        wait_for(lambda: len(recorded(out)) == 9)
+        wait_for(lambda: len(recorded(out)) == 9, "nine invocations", timeout_s=20)
         time.sleep(0.3)
         shard = placed[0][0]
-        wait_for(lambda: poller.checkpoints() == {shard: placed[-1][1]}, what="a checkpoint")
+        wait_for(
+            lambda: poller.checkpoints() == {shard: placed[-1][1]}, "a checkpoint", timeout_s=20
+        )
     calls = recorded(out)
     assert [c["data"] for c in calls] == [
         items,
@@ -378,9 +376,13 @@ def test_reported_batch_item_failures_resume_from_the_lowest_failed_record(
     fn, out = function(aws, tmp_path, PARTIAL)
     uuid_ = mapping(aws, arn, fn, BatchSize=6, FunctionResponseTypes=["ReportBatchItemFailures"])
     with polling(KinesisPoller, aws, functions, uuid_) as (poller, run):
-        wait_for(lambda: len(recorded(out)) == 3)
+        wait_for(lambda: len(recorded(out)) == 3, "three invocations", timeout_s=20)
         time.sleep(0.3)
-        wait_for(lambda: poller.checkpoints() == {placed[0][0]: placed[-1][1]}, what="checkpoint")
+        wait_for(
+            lambda: poller.checkpoints() == {placed[0][0]: placed[-1][1]},
+            "the checkpoint at the last record",
+            timeout_s=20,
+        )
     assert [c["data"] for c in recorded(out)] == [items, items[3:], items[3:]]
     assert run.reports == ["PROBLEM: Function call failed"] * 2 + ["OK"]
 
@@ -401,7 +403,7 @@ def test_a_timed_out_batch_is_retried(aws: AwsAccess, functions: Functions, tmp_
     fn, out = function(aws, tmp_path, TIMES_OUT_ONCE, timeout=1)
     uuid_ = mapping(aws, arn, fn)
     with polling(KinesisPoller, aws, functions, uuid_) as (_, run):
-        wait_for(lambda: run.reports[-1:] == ["OK"], what="a retried success")
+        wait_for(lambda: run.reports[-1:] == ["OK"], "a retried success", timeout_s=20)
     assert [c["data"] for c in recorded(out)] == [["only"], ["only"]]
     assert run.reports == ["PROBLEM: Function call failed", "OK"]
 
@@ -411,7 +413,7 @@ def test_records_older_than_the_maximum_age_go_to_the_destination_unsent(
 ) -> None:
     name, arn = kinesis_stream(aws, 1)
     placed = put(aws, name, [("k", f"r{i}") for i in range(3)])
-    topic = aws.client("sns").create_topic(Name=_name("failures"))["TopicArn"]
+    topic = aws.client("sns").create_topic(Name=unique("failures"))["TopicArn"]
     queue, queue_arn = sqs_queue(aws)
     aws.client("sns").subscribe(
         TopicArn=topic,
@@ -432,7 +434,8 @@ def test_records_older_than_the_maximum_age_go_to_the_destination_unsent(
     with polling(KinesisPoller, aws, functions, uuid_):
         messages = wait_for(
             lambda: sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages"),
-            what="the on-failure record",
+            "the on-failure record",
+            timeout_s=20,
         )
     [message] = messages
     record = json.loads(message["Body"])
@@ -483,7 +486,7 @@ def test_idle_shards_are_polled_at_the_configured_cadence(
         """Time between the first `calls` GetRecords calls of an idle shard."""
         with polling(cls, aws, functions, uuid_, timing) as (poller, _):
             made = poller.calls
-            wait_for(lambda: len(made) >= calls, what=f"{calls} GetRecords calls")
+            wait_for(lambda: len(made) >= calls, f"{calls} GetRecords calls", timeout_s=20)
         return [b - a for a, b in itertools.pairwise(made[:calls])]
 
     kinesis = gaps(_TimedKinesis, kinesis_uuid, LambdaTiming(kinesis_poll_s=1.0), 4)
@@ -495,7 +498,7 @@ def test_idle_shards_are_polled_at_the_configured_cadence(
 
 
 def dynamodb_table(aws: AwsAccess) -> tuple[str, str]:
-    name = _name("table")
+    name = unique("table")
     description = aws.client("dynamodb").create_table(
         TableName=name,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -523,7 +526,7 @@ def test_dynamodb_inserts_modifications_and_removals_arrive_as_documented(
     fn, out = function(aws, tmp_path, RECORDING_HANDLER)
     uuid_ = mapping(aws, stream, fn)
     with polling(DynamoDBStreamPoller, aws, functions, uuid_, LambdaTiming()) as (poller, run):
-        wait_for(lambda: recorded(out))
+        wait_for(lambda: recorded(out), "the first batch", timeout_s=20)
         time.sleep(0.6)
     [event] = recorded(out)
     records = event["Records"]
@@ -573,7 +576,9 @@ def test_stop_is_prompt_and_a_resumed_poller_neither_skips_nor_repeats(
     uuid_ = mapping(aws, arn, fn, BatchSize=5)
     timing = LambdaTiming(kinesis_poll_s=1.0)
     with polling(KinesisPoller, aws, functions, uuid_, timing) as (poller, _):
-        wait_for(lambda: sum(len(c["ids"]) for c in recorded(out)) >= 15)
+        wait_for(
+            lambda: sum(len(c["ids"]) for c in recorded(out)) >= 15, "15 records", timeout_s=20
+        )
         started = time.monotonic()
         poller.stop()
         assert time.monotonic() - started < 1.0
@@ -582,7 +587,9 @@ def test_stop_is_prompt_and_a_resumed_poller_neither_skips_nor_repeats(
     assert 15 <= first_part < 60
     placed += put(aws, name, [(f"key-{i}", f"second {i}") for i in range(10)])
     with polling(KinesisPoller, aws, functions, uuid_, timing, resume=checkpoints):
-        wait_for(lambda: sum(len(c["ids"]) for c in recorded(out)) >= 70)
+        wait_for(
+            lambda: sum(len(c["ids"]) for c in recorded(out)) >= 70, "70 records", timeout_s=20
+        )
         time.sleep(0.5)
     delivered = [event_id for call in recorded(out) for event_id in call["ids"]]
     assert by_shard(delivered) == expected_by_shard(placed)
@@ -608,7 +615,9 @@ def test_parallelization_runs_concurrent_batches_per_shard_keeping_each_key_in_o
     fn, out = function(aws, tmp_path, SLOW_WITH_TIMES)
     uuid_ = mapping(aws, arn, fn, BatchSize=2, ParallelizationFactor=3)
     with polling(KinesisPoller, aws, functions, uuid_):
-        wait_for(lambda: sum(len(c["data"]) for c in recorded(out)) >= 12)
+        wait_for(
+            lambda: sum(len(c["data"]) for c in recorded(out)) >= 12, "12 records", timeout_s=20
+        )
         time.sleep(0.4)
     calls = sorted(recorded(out), key=lambda c: c["start"])
     for key in keys:

@@ -8,23 +8,14 @@ from botocore.exceptions import ClientError
 from confluent_kafka import Consumer, Producer
 
 from harness.targets import Target
+from tests.helpers import create_msk_cluster
 
 pytestmark = pytest.mark.slow
 
 
 def test_an_msk_cluster_is_active_and_its_brokers_take_messages(local_target: Target) -> None:
     kafka = local_target.aws.client("kafka")
-    arn = kafka.create_cluster_v2(
-        ClusterName="events",
-        Provisioned={
-            "BrokerNodeGroupInfo": {
-                "InstanceType": "kafka.t3.small",
-                "ClientSubnets": ["s-1", "s-2"],
-            },
-            "KafkaVersion": "3.5.1",
-            "NumberOfBrokerNodes": 2,
-        },
-    )["ClusterArn"]
+    arn = create_msk_cluster(local_target.aws, "events")
     assert kafka.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]["State"] == "ACTIVE"
     brokers = kafka.get_bootstrap_brokers(ClusterArn=arn)
     bootstrap = brokers["BootstrapBrokerString"]

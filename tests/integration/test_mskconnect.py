@@ -7,8 +7,7 @@ import shutil
 import subprocess
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from harness.local.mskconnect.engine import MskConnectEngine
 from harness.settings import Settings
 from harness.terraform import cli_config_env, find_terraform
 from tests.conftest import BareCloud
+from tests.helpers import unique, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -35,20 +35,6 @@ S3_SINK = {
     "value.converter.schemas.enable": "false",
 }
 WAIT_S = 20.0
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = WAIT_S) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +108,7 @@ def engine(bare_cloud: BareCloud) -> Iterator[MskConnectEngine]:
     running.start()
     yield running
     running.stop()
-    assert running.running() == set()
+    assert running.running() == {}
     assert not [t for t in threading.enumerate() if t.name.startswith("s3-sink-")]
 
 
@@ -153,7 +139,11 @@ def objects(cloud: BareCloud, bucket: str) -> dict[str, bytes]:
 
 
 def wait_for_objects(cloud: BareCloud, bucket: str, count: int) -> dict[str, bytes]:
-    wait_for(lambda: len(objects(cloud, bucket)) >= count, f"{count} objects in {bucket}")
+    wait_for(
+        lambda: len(objects(cloud, bucket)) >= count,
+        f"{count} objects in {bucket}",
+        timeout_s=WAIT_S,
+    )
     return objects(cloud, bucket)
 
 
@@ -282,7 +272,7 @@ def test_flush_size_three_cuts_objects_per_partition_and_commits_after_writing(
         found = s3.list_objects_v2(Bucket=bucket, Prefix="raw/").get("Contents", [])
         return {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in found}
 
-    wait_for(lambda: len(listing()) == 3, "three objects")
+    wait_for(lambda: len(listing()) == 3, "three objects", timeout_s=WAIT_S)
     assert listing() == {
         f"raw/{orders}/partition=0/{orders}+0+0000000000.json": b'{"n":0}\n{"n":1}\n{"n":2}\n',
         f"raw/{orders}/partition=0/{orders}+0+0000000003.json": b'{"n":3}\n{"n":4}\n{"n":5}\n',
@@ -298,10 +288,10 @@ def test_scheduled_rotation_writes_partial_objects_without_new_records(
     orders = topic(bare_cloud)
     schedule = {"flush.size": "1000", "rotate.schedule.interval.ms": "1000", "timezone": "UTC"}
     connectors.sink(orders, bucket, **schedule)
-    wait_for(lambda: engine.running(), "the sink to start")
+    wait_for(lambda: engine.running(), "the sink to start", timeout_s=WAIT_S)
     produced = time.monotonic()
     produce(bare_cloud, orders, [b'{"n": 1}', b'{"n": 2}'])
-    wait_for(lambda: _all_lines(bare_cloud, bucket) == 2, "both records in S3")
+    wait_for(lambda: _all_lines(bare_cloud, bucket) == 2, "both records in S3", timeout_s=WAIT_S)
     # The records sit in an open object until the next whole second (UTC), then wait at most
     # one more poll and the group join: loosely, well under three intervals.
     assert time.monotonic() - produced < 3.0
@@ -360,7 +350,7 @@ def test_refused_failed_updated_and_deleted_connectors(
     lenient = connectors.sink(orders, lenient_bucket, **{"behavior.on.null.values": "ignore"})
     produce(bare_cloud, orders, [None, b'{"n": 1}'])
 
-    wait_for(lambda: strict in engine.failures, "the strict sink to fail")
+    wait_for(lambda: strict in engine.failures, "the strict sink to fail", timeout_s=WAIT_S)
     assert engine.failures == {
         debezium: f"connector {debezium}: only io.confluent.connect.s3.S3SinkConnector runs "
         "locally, not 'io.debezium.connector.mysql.MySqlConnector'",
@@ -371,7 +361,7 @@ def test_refused_failed_updated_and_deleted_connectors(
         f"topics/{orders}/partition=0/{orders}+0+0000000001.json": b'{"n":1}\n'
     }
     assert objects(bare_cloud, bucket) == {}
-    assert engine.running() == {lenient}
+    assert set(engine.running()) == {lenient}
 
     # An update restarts the connector with its new configuration, from the committed offset.
     arn = next(a for a in connectors.arns if lenient in a)
@@ -383,13 +373,24 @@ def test_refused_failed_updated_and_deleted_connectors(
         "behavior.on.null.values": "ignore",
         "topics.dir": "v2",
     }
-    connectors.api.update_connector(
+    updated = connectors.api.update_connector(
         connectorArn=arn, currentVersion=version, connectorConfiguration=settings
+    )
+    new_version = connectors.api.describe_connector(connectorArn=arn)["currentVersion"]
+    assert new_version != version and updated["connectorState"] == "UPDATING"
+    wait_for(
+        lambda: engine.running().get(lenient) == new_version,
+        "the sink to restart with the new configuration",
+        timeout_s=WAIT_S,
     )
     produce(bare_cloud, orders, [b'{"n": 2}'])
     s3 = bare_cloud.aws.client("s3")
     v2 = f"v2/{orders}/partition=0/{orders}+0+0000000002.json"
-    wait_for(lambda: s3.list_objects_v2(Bucket=lenient_bucket, Prefix="v2/").get("Contents"), v2)
+    wait_for(
+        lambda: s3.list_objects_v2(Bucket=lenient_bucket, Prefix="v2/").get("Contents"),
+        v2,
+        timeout_s=WAIT_S,
+    )
     assert s3.get_object(Bucket=lenient_bucket, Key=v2)["Body"].read() == b'{"n":2}\n'
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=lenient_bucket)["Contents"]] == [
         f"topics/{orders}/partition=0/{orders}+0+0000000001.json",
@@ -397,7 +398,9 @@ def test_refused_failed_updated_and_deleted_connectors(
     ]
 
     connectors.api.delete_connector(connectorArn=arn)
-    wait_for(lambda: engine.running() == set(), "the deleted connector's sink to stop")
+    wait_for(
+        lambda: engine.running() == {}, "the deleted connector's sink to stop", timeout_s=WAIT_S
+    )
     assert not [t for t in threading.enumerate() if t.name == f"s3-sink-{lenient}"]
 
 
@@ -457,10 +460,14 @@ def test_a_terraform_applied_connector_archives_its_topic(
                 b'{"subtotal":12.5,"sales_order_id":7}\n'
             )
         }
-        assert engine.running() == {name}
+        assert set(engine.running()) == {name}
     finally:  # force_destroy empties the bucket of the sink's objects ('+' in every key)
         succeed("destroy", "-auto-approve")
     assert api.list_connectors(connectorNamePrefix=name)["connectors"] == []
     assert api.list_custom_plugins(namePrefix=name)["customPlugins"] == []
     assert api.list_worker_configurations(namePrefix=name)["workerConfigurations"] == []
-    wait_for(lambda: engine.running() == set(), "the destroyed connector's sink to stop")
+    wait_for(
+        lambda: engine.running() == {},
+        "the destroyed connector's sink to stop",
+        timeout_s=WAIT_S,
+    )

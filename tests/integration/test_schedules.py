@@ -7,7 +7,7 @@ import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +19,8 @@ from harness.local.lambda_runtime.functions import Functions
 from harness.local.lambda_runtime.invoke_server import InvokeServer
 from harness.local.schedules import ScheduleEngine
 from tests.conftest import BareCloud
+from tests.helpers import wait_for
+from tests.lambda_support import role_arn
 
 pytestmark = pytest.mark.slow
 
@@ -33,16 +35,6 @@ def handler(event, context):
     key = f"{name}/{uuid.uuid4()}"
     boto3.client("s3").put_object(Bucket=os.environ["BUCKET"], Key=key, Body=json.dumps(event))
 """
-ASSUME = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
 EVENT_KEYS = {"version", "id", "detail-type", "source", "account", "time", "region"}
 EVENT_KEYS |= {"resources", "detail"}
 
@@ -82,16 +74,13 @@ def host(bare_cloud: BareCloud, tmp_path_factory: pytest.TempPathFactory) -> Ite
     aws = bare_cloud.aws
     name = f"sched-{uuid.uuid4().hex[:8]}"
     aws.client("s3").create_bucket(Bucket=name)
-    role = aws.client("iam").create_role(
-        RoleName=name, AssumeRolePolicyDocument=json.dumps(ASSUME)
-    )["Role"]["Arn"]
     package = io.BytesIO()
     with zipfile.ZipFile(package, "w") as z:
         z.writestr("app.py", HANDLER)
     function = aws.client("lambda").create_function(
         FunctionName=name,
         Runtime="python3.11",
-        Role=role,
+        Role=role_arn(aws),
         Handler="app.handler",
         Code={"ZipFile": package.getvalue()},
         Environment={"Variables": {"BUCKET": name}},
@@ -105,13 +94,6 @@ def host(bare_cloud: BareCloud, tmp_path_factory: pytest.TempPathFactory) -> Ite
     finally:
         server.stop()
         functions.close()
-
-
-def _wait(what: str, done: Callable[[], bool], timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not done():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def _iso(epoch: float) -> str:
@@ -136,7 +118,9 @@ def test_a_rate_rule_invokes_its_lambda_targets_with_the_scheduled_event(host: H
     threads_before = {t for t in threading.enumerate() if t.name == "schedules"}
     engine.start()
     try:
-        _wait("both targets to run", lambda: bool(host.events(fires) and host.events(f"in-{run}")))
+        wait_for(
+            lambda: bool(host.events(fires) and host.events(f"in-{run}")), "both targets to run"
+        )
         time.sleep(1.0)  # what else the same step fired has arrived too
         failures = {k: v for k, v in engine.failures.items() if k.endswith(run)}
     finally:
@@ -184,30 +168,30 @@ def test_rules_fire_on_schedule_and_stop_when_disabled_or_deleted(host: Host) ->
     engine.start()
     events = host.cloud.aws.client("events")
     try:
-        _wait("the rules to be scheduled", lambda: {every, gone, cron} <= set(engine.scheduled))
+        wait_for(lambda: {every, gone, cron} <= set(engine.scheduled), "the rules to be scheduled")
         assert [engine.scheduled[n] for n in (every, gone, cron)] == [start + day] * 2 + [quarter]
 
         clock[0] = quarter
-        _wait("the cron rule to fire", lambda: bool(host.events(cron)))
+        wait_for(lambda: bool(host.events(cron)), "the cron rule to fire")
         assert [e["time"] for e in host.events(cron)] == [_iso(quarter)]
         assert engine.scheduled[cron] == quarter + 900
         host.drop(cron)
 
         clock[0] = start + day
-        _wait("the rate rules to fire", lambda: bool(host.events(every) and host.events(gone)))
+        wait_for(lambda: bool(host.events(every) and host.events(gone)), "the rate rules to fire")
         assert [e["time"] for e in host.events(every)] == [_iso(start + day)]
         assert engine.scheduled[every] == start + 2 * day
 
         events.disable_rule(Name=every)
         host.drop(gone)
-        _wait("the rules to be dropped", lambda: not {every, gone, cron} & set(engine.scheduled))
+        wait_for(lambda: not {every, gone, cron} & set(engine.scheduled), "the rules to be dropped")
         clock[0] = start + 3 * day
         time.sleep(1.0)  # ten polls: a firing would have been invoked by now
         counts = [len(host.events(name)) for name in (every, gone, cron)]
         assert counts == [1, 1, 1]
 
         events.enable_rule(Name=every)  # seen anew: first fires one period later
-        _wait("the re-enabled rule", lambda: every in engine.scheduled)
+        wait_for(lambda: every in engine.scheduled, "the re-enabled rule")
         assert engine.scheduled[every] == start + 4 * day
     finally:
         engine.stop()

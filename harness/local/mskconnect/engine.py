@@ -56,10 +56,11 @@ class MskConnectEngine(ControlLoop):
         for run in runs:
             self._end(run)
 
-    def running(self) -> set[str]:
-        """Names of the connectors whose sink is running now."""
+    def running(self) -> dict[str, str]:
+        """Connectors whose sink is running now: name -> the connector version it runs."""
         with self._lock:
-            return {r.name for r in self._runs.values() if r.sink is not None and r.sink.is_alive()}
+            runs = list(self._runs.values())
+        return {r.name: r.version for r in runs if r.sink is not None and r.sink.is_alive()}
 
     def connect(self) -> None:
         self._client = self.aws.client("kafkaconnect")
