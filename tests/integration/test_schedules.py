@@ -1,12 +1,10 @@
 """EventBridge schedule rules fire their Lambda targets: a real handler runs (it writes the
 event it got to S3) with AWS's Scheduled Event, or its target's constant Input."""
 
-import io
 import json
 import threading
 import time
 import uuid
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +18,7 @@ from harness.local.lambda_runtime.invoke_server import InvokeServer
 from harness.local.schedules import ScheduleEngine
 from tests.conftest import BareCloud
 from tests.helpers import wait_for
-from tests.lambda_support import role_arn
+from tests.lambda_support import create_function
 
 pytestmark = pytest.mark.slow
 
@@ -74,23 +72,12 @@ def host(bare_cloud: BareCloud, tmp_path_factory: pytest.TempPathFactory) -> Ite
     aws = bare_cloud.aws
     name = f"sched-{uuid.uuid4().hex[:8]}"
     aws.client("s3").create_bucket(Bucket=name)
-    package = io.BytesIO()
-    with zipfile.ZipFile(package, "w") as z:
-        z.writestr("app.py", HANDLER)
-    function = aws.client("lambda").create_function(
-        FunctionName=name,
-        Runtime="python3.11",
-        Role=role_arn(aws),
-        Handler="app.handler",
-        Code={"ZipFile": package.getvalue()},
-        Environment={"Variables": {"BUCKET": name}},
-        Timeout=30,
-    )
+    function_arn = create_function(aws, name, HANDLER, {"BUCKET": name}, timeout=30)
     functions = Functions(aws, Path(tmp_path_factory.mktemp("functions")))
     server = InvokeServer(aws, functions)
     server.start()
     try:
-        yield Host(bare_cloud, function["FunctionArn"], name)
+        yield Host(bare_cloud, function_arn, name)
     finally:
         server.stop()
         functions.close()
