@@ -1,1 +1,2 @@
-"""Checkers: lag against the ledger, and the projection's state at convergence."""
+"""Checkers: lag against the ledger, a state projection at convergence, an event log's
+events; and anomalies to inject on purpose, to prove them."""

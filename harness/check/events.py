@@ -1,0 +1,105 @@
+"""Compare an event-log projection (an S3 event store, a Kafka topic, a Kinesis stream)
+with the ledger: every committed change should appear exactly once, in per-key
+version order.
+
+The observation list order is the log order. Every observation is placed once:
+extra (an entity the source never had), phantom (a version never committed: past
+the key's last, or of an entity only ever written by aborted transactions),
+duplicate (a committed change already seen: each copy after the first, wherever it
+is), out_of_order (the first sighting of a committed change after a higher version
+of its key). Every committed change never observed is placed once too: gap if the
+log shows a later version of its key (skipped: it cannot arrive in order any more),
+missing otherwise (it may still arrive: lag). Missing makes the result unknown if
+the log had not converged, false if it had; every other class is wrong whatever
+the lag. Extra, phantom, duplicate and out_of_order count observations; missing and
+gap count committed changes.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+from harness.check.result import CheckResult, Validity
+from harness.load.ledger import COMMITTED, Change, Entity
+from harness.observe.base import Observation
+
+_LAG_LIKE = frozenset({"missing"})
+
+
+class _Findings:
+    """Counts per class, with the first `limit` cases of each."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.counts: dict[str, int] = {}
+        self.examples: dict[str, list[dict[str, Any]]] = {}
+
+    def add(self, kind: str, table: str, key: str, version: int, **detail: Any) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        cases = self.examples.setdefault(kind, [])
+        if len(cases) < self.limit:
+            cases.append({"table": table, "key": key, "version": version, **detail})
+
+
+def check_events(
+    changes: Sequence[Change],
+    observations: Sequence[Observation],
+    converged: bool,
+    max_examples: int = 5,
+) -> CheckResult:
+    """`observations`: what the log holds, in log order (by position within it)."""
+    keys: dict[Entity, list[int]] = {}
+    """entity -> [last committed version, highest of them seen so far in the log]"""
+    aborted: set[Entity] = set()
+    for change in changes:
+        if change.status == COMMITTED:
+            entity = (change.table, change.key)
+            versions = keys.get(entity)
+            if versions is None:
+                keys[entity] = [change.version, 0]
+            elif change.version > versions[0]:
+                versions[0] = change.version
+        else:
+            aborted.add((change.table, change.key))
+
+    found = _Findings(max_examples)
+    holes: dict[Entity, set[int]] = {}
+    """entity -> committed versions below the highest seen, not seen so far"""
+    for seen in observations:
+        entity = (seen.table, seen.key)
+        versions = keys.get(entity)
+        version = seen.version
+        if versions is None:
+            kind = "phantom" if entity in aborted else "extra"
+            found.add(kind, seen.table, seen.key, version, position=seen.position)
+            continue
+        top, high = versions
+        if version == high + 1 and version <= top:
+            versions[1] = version
+        elif not 0 < version <= top:
+            found.add("phantom", seen.table, seen.key, version, position=seen.position, last=top)
+        elif version > high:
+            holes.setdefault(entity, set()).update(range(high + 1, version))
+            versions[1] = version
+        elif version in holes.get(entity, ()):
+            holes[entity].discard(version)
+            found.add(
+                "out_of_order", seen.table, seen.key, version, position=seen.position, after=high
+            )
+        else:
+            found.add("duplicate", seen.table, seen.key, version, position=seen.position)
+
+    for (table, key), (top, high) in keys.items():
+        for version in sorted(holes.get((table, key), ())):
+            found.add("gap", table, key, version, newest_seen=high)
+        for version in range(high + 1, top + 1):
+            found.add("missing", table, key, version)
+
+    counts = found.counts
+    valid: Validity = True
+    if any(kind not in _LAG_LIKE for kind in counts):
+        valid = False
+    elif counts:
+        valid = False if converged else "unknown"
+    if not converged:
+        counts["unconverged"] = 1
+    return CheckResult(valid=valid, counts=counts, examples=found.examples)

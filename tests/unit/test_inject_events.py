@@ -1,0 +1,218 @@
+"""Anomalies injected into a correct event log are found by check_events, each class with
+its exact count and naming exactly the events (or changes) it touched."""
+
+import itertools
+from collections import Counter
+
+import pytest
+
+from harness.check.events import check_events
+from harness.check.inject import (
+    EVENT_INJECTORS,
+    Log,
+    add_aborted_events,
+    add_unknown_events,
+    drop_last_version,
+    drop_middle_version,
+    duplicate_events,
+    perfect_log,
+    swap_events,
+)
+from harness.check.result import CheckResult
+from harness.load.ledger import COMMITTED, final_state
+from tests.unit.synthetic import synthetic_ledger
+
+CHANGES = synthetic_ledger()
+LAST = {e: c.version for e, c in final_state(CHANGES).items()}
+LOG = perfect_log(CHANGES, "events")
+
+Named = set[tuple[str, str, int]]
+
+counts_and_convergence = pytest.mark.parametrize(
+    ("n", "converged"), [(1, True), (3, True), (7, True), (1, False), (7, False)]
+)
+
+
+def named(events: Log) -> Named:
+    return {(o.table, o.key, o.version) for o in events}
+
+
+def dropped(corrupted: Log) -> Log:
+    return list((Counter(LOG) - Counter(corrupted)).elements())
+
+
+def added(corrupted: Log) -> Log:
+    return list((Counter(corrupted) - Counter(LOG)).elements())
+
+
+def check_exactly(
+    kind: str, corrupted: Log, n: int, converged: bool, expected: Named
+) -> CheckResult:
+    """check_events finds n of `kind`, nothing else, and names exactly `expected`."""
+    result = check_events(CHANGES, corrupted, converged=converged, max_examples=10)
+    assert result.counts == {kind: n, **({} if converged else {"unconverged": 1})}
+    assert result.valid == (False if converged or kind != "missing" else "unknown")
+    assert {
+        (case["table"], case["key"], case["version"]) for case in result.examples[kind]
+    } == expected
+    return result
+
+
+def most(kind: str, projection: Log) -> int:
+    """The largest count of `kind` that can be injected into `projection` (at most one per
+    change of the ledger)."""
+    low, high = 0, len(CHANGES)
+    while low < high:
+        mid = (low + high + 1) // 2
+        try:
+            EVENT_INJECTORS[kind](CHANGES, projection, mid, 0)
+        except ValueError:
+            high = mid - 1
+        else:
+            low = mid
+    return low
+
+
+def test_inject_nothing_into_a_perfect_log_is_valid() -> None:
+    assert len(LOG) == sum(c.status == COMMITTED for c in CHANGES)
+
+    result = check_events(CHANGES, LOG, converged=True)
+
+    assert result.valid is True
+    assert result.counts == {}
+
+
+def test_inject_nothing_while_not_converged_is_valid_but_flagged() -> None:
+    result = check_events(CHANGES, LOG, converged=False)
+
+    assert result.valid is True
+    assert result.counts == {"unconverged": 1}
+
+
+@counts_and_convergence
+def test_inject_missing_by_dropping_last_versions(n: int, converged: bool) -> None:
+    corrupted = drop_last_version(CHANGES, LOG, n, seed=n)
+
+    check_exactly("missing", corrupted, n, converged, named(dropped(corrupted)))
+
+    assert all(LAST[t, k] == v for t, k, v in named(dropped(corrupted)))
+
+
+@counts_and_convergence
+def test_inject_gap_by_dropping_middle_versions(n: int, converged: bool) -> None:
+    corrupted = drop_middle_version(CHANGES, LOG, n, seed=n)
+
+    result = check_exactly("gap", corrupted, n, converged, named(dropped(corrupted)))
+
+    assert all(case["version"] < case["newest_seen"] for case in result.examples["gap"])
+
+
+@counts_and_convergence
+def test_inject_duplicate_by_delivering_events_twice(n: int, converged: bool) -> None:
+    corrupted = duplicate_events(CHANGES, LOG, n, seed=n)
+
+    check_exactly("duplicate", corrupted, n, converged, named(added(corrupted)))
+
+    assert len(corrupted) == len(LOG) + n
+
+
+@counts_and_convergence
+def test_inject_out_of_order_by_swapping_a_keys_events(n: int, converged: bool) -> None:
+    corrupted = swap_events(CHANGES, LOG, n, seed=n)
+    lowered = [new for new, old in zip(corrupted, LOG, strict=True) if new.version < old.version]
+
+    result = check_exactly("out_of_order", corrupted, n, converged, named(lowered))
+
+    assert sorted(corrupted, key=lambda o: int(o.position)) == LOG
+    assert all(case["version"] < case["after"] for case in result.examples["out_of_order"])
+
+
+@counts_and_convergence
+def test_inject_phantom_by_adding_aborted_changes(n: int, converged: bool) -> None:
+    corrupted = add_aborted_events(CHANGES, LOG, n, seed=n)
+    aborted = {(c.table, c.key, c.version) for c in CHANGES if c.status != COMMITTED}
+
+    check_exactly("phantom", corrupted, n, converged, named(added(corrupted)))
+
+    assert named(added(corrupted)) <= aborted
+
+
+@counts_and_convergence
+def test_inject_extra_by_adding_unknown_keys(n: int, converged: bool) -> None:
+    corrupted = add_unknown_events(CHANGES, LOG, n, seed=n)
+
+    check_exactly("extra", corrupted, n, converged, named(added(corrupted)))
+
+    assert not {(o.table, o.key) for o in added(corrupted)} & {c.entity for c in CHANGES}
+
+
+@pytest.mark.parametrize(("first", "second"), list(itertools.permutations(EVENT_INJECTORS, 2)))
+def test_inject_two_classes_counts_both(first: str, second: str) -> None:
+    once = EVENT_INJECTORS[first](CHANGES, LOG, 3, 1)
+    twice = EVENT_INJECTORS[second](CHANGES, once, 2, 2)
+
+    result = check_events(CHANGES, twice, converged=True)
+
+    assert result.counts == {first: 3, second: 2}
+    assert result.valid is False
+
+
+def test_inject_every_class_at_once() -> None:
+    log = LOG
+    for seed, kind in enumerate(EVENT_INJECTORS, start=1):
+        log = EVENT_INJECTORS[kind](CHANGES, log, seed, seed)
+
+    result = check_events(CHANGES, log, converged=True)
+
+    assert result.counts == {kind: seed for seed, kind in enumerate(EVENT_INJECTORS, start=1)}
+
+
+@pytest.mark.parametrize("kind", EVENT_INJECTORS)
+def test_inject_is_deterministic_and_leaves_its_input_alone(kind: str) -> None:
+    inject = EVENT_INJECTORS[kind]
+
+    assert inject(CHANGES, LOG, 5, 3) == inject(CHANGES, LOG, 5, 3)
+    assert perfect_log(CHANGES, "events") == LOG
+
+
+@pytest.mark.parametrize("kind", sorted(set(EVENT_INJECTORS) - {"extra"}))
+def test_inject_more_than_there_are_candidates_raises(kind: str) -> None:
+    with pytest.raises(ValueError, match="candidates"):
+        EVENT_INJECTORS[kind](CHANGES, LOG, len(LOG) + 1, 0)
+
+
+def test_inject_into_an_empty_log_raises() -> None:
+    with pytest.raises(ValueError, match="empty log"):
+        add_unknown_events(CHANGES, [], 1)
+
+
+def test_inject_every_class_again_and_again_until_candidates_run_out() -> None:
+    log, expected = LOG, Counter[str]()
+    active = dict(EVENT_INJECTORS)
+    for seed in range(len(CHANGES)):
+        for kind, inject in list(active.items()):
+            try:
+                log = inject(CHANGES, log, 2, seed)
+            except ValueError:
+                del active[kind]
+                continue
+            expected[kind] += 2
+            assert check_events(CHANGES, log, converged=True).counts == expected
+        if set(active) <= {"extra"}:
+            break
+
+    assert set(active) == {"extra"}
+    assert all(expected[kind] >= 8 for kind in EVENT_INJECTORS)
+
+
+@pytest.mark.parametrize(("first", "second"), list(itertools.permutations(EVENT_INJECTORS, 2)))
+def test_inject_two_classes_each_at_its_most(first: str, second: str) -> None:
+    n = most(first, LOG)
+    once = EVENT_INJECTORS[first](CHANGES, LOG, n, 1)
+    m = most(second, once)
+    twice = EVENT_INJECTORS[second](CHANGES, once, m, 2)
+
+    result = check_events(CHANGES, twice, converged=True)
+
+    assert n > 0
+    assert result.counts == {first: n, **({second: m} if m else {})}
