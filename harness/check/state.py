@@ -7,6 +7,12 @@ a version past the last, or an entity only ever written by aborted transactions)
 Missing, stale and resurrected can be lag: if the projection had not converged
 they make the result unknown, not false. Extra and phantom are wrong whatever
 the lag.
+
+The ledger is read once (its last committed change per entity, as `final_state`
+gives it); a snapshot showing exactly the live rows' last versions needs nothing
+more. Otherwise a second read collects what the anomalies need: the committed row
+versions of the entities shown at another version, and which of the entities
+absent from the final state the ledger touched at all.
 """
 
 from collections import defaultdict
@@ -14,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from harness.check.result import CheckResult, Validity
-from harness.load.ledger import COMMITTED, Change, Entity, final_state
+from harness.load.ledger import COMMITTED, Change, Entity
 
 _ALWAYS_WRONG = ("extra", "phantom")
 
@@ -26,31 +32,18 @@ def check_state(
     max_examples: int = 5,
 ) -> CheckResult:
     """`snapshot`: entity -> version the projection shows, read after convergence."""
-    last = final_state(changes)
-    rows: dict[Entity, set[int]] = defaultdict(set)
-    for change in changes:
-        if change.status == COMMITTED and change.op != "delete":
-            rows[change.entity].add(change.version)
-    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
-
-    def report(kind: str, entity: Entity, **detail: Any) -> None:
-        found[kind].append({"table": entity[0], "key": entity[1], **detail})
-
-    for entity, change in last.items():
-        shown = snapshot.get(entity)
-        if shown is None:
-            if change.op != "delete":
-                report("missing", entity, expected=change.version)
-        elif shown not in rows[entity]:
-            report("phantom", entity, expected=change.version, shown=shown)
-        elif change.op == "delete":
-            report("resurrected", entity, deleted_version=change.version - 1, shown=shown)
-        elif shown < change.version:
-            report("stale", entity, expected=change.version, shown=shown)
-    touched = {change.entity for change in changes}
-    for entity, shown in snapshot.items():
-        if entity not in last:
-            report("phantom" if entity in touched else "extra", entity, shown=shown)
+    tables, order = _last_changes(changes)
+    expected = {
+        (table, key): change.version
+        for table, by_key in tables.items()
+        for key, change in by_key.items()
+        if change.op != "delete"
+    }
+    if expected == snapshot:
+        found = {}
+    else:
+        last = {entity: tables[entity[0]][entity[1]] for entity in order}
+        found = _anomalies(changes, snapshot, last)
 
     counts = {kind: len(cases) for kind, cases in found.items()}
     valid: Validity = True
@@ -62,3 +55,75 @@ def check_state(
         counts["unconverged"] = 1
     examples = {kind: cases[:max_examples] for kind, cases in found.items()}
     return CheckResult(valid=valid, counts=counts, examples=examples)
+
+
+def _last_changes(
+    changes: Sequence[Change],
+) -> tuple[dict[str, dict[str, Change]], list[Entity]]:
+    """What `final_state(changes)` gives, in one tight pass: table -> key -> last committed
+    change (no tuple built or hashed per change), and the entities in order of their first
+    committed change (the order of final_state's dict)."""
+    tables: dict[str, dict[str, Change]] = {}
+    order: list[Entity] = []
+    for change in changes:
+        if change.status != COMMITTED:
+            continue
+        table = change.table
+        by_key = tables.get(table)
+        if by_key is None:
+            by_key = tables[table] = {}
+        key = change.key
+        seen = by_key.get(key)
+        if seen is None:
+            by_key[key] = change
+            order.append((table, key))
+        elif change.version > seen.version:
+            by_key[key] = change
+    return tables, order
+
+
+def _anomalies(
+    changes: Sequence[Change], snapshot: dict[Entity, int], last: dict[Entity, Change]
+) -> dict[str, list[dict[str, Any]]]:
+    """Every case, by class, in the order of `last` then of `snapshot`."""
+    # Shown at the last version of a live row: right, whatever else the ledger holds.
+    # Shown otherwise: right only if it is a committed row version of the entity.
+    suspects: set[Entity] = set()
+    for entity, change in last.items():
+        shown = snapshot.get(entity)
+        if shown is not None and (change.op == "delete" or shown != change.version):
+            suspects.add(entity)
+    outside = [entity for entity in snapshot if entity not in last]
+    rows: dict[Entity, set[int]] = defaultdict(set)
+    touched: set[Entity] = set()
+    if suspects or outside:
+        wanted = set(outside)
+        for change in changes:
+            entity = (change.table, change.key)
+            if entity in suspects:
+                if change.status == COMMITTED and change.op != "delete":
+                    rows[entity].add(change.version)
+            elif entity in wanted:
+                touched.add(entity)
+
+    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+
+    def report(kind: str, entity: Entity, **detail: Any) -> None:
+        found[kind].append({"table": entity[0], "key": entity[1], **detail})
+
+    for entity, change in last.items():
+        shown = snapshot.get(entity)
+        if shown is None:
+            if change.op != "delete":
+                report("missing", entity, expected=change.version)
+        elif entity not in suspects:
+            continue
+        elif shown not in rows[entity]:
+            report("phantom", entity, expected=change.version, shown=shown)
+        elif change.op == "delete":
+            report("resurrected", entity, deleted_version=change.version - 1, shown=shown)
+        elif shown < change.version:
+            report("stale", entity, expected=change.version, shown=shown)
+    for entity in outside:
+        report("phantom" if entity in touched else "extra", entity, shown=snapshot[entity])
+    return found
