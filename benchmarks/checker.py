@@ -28,18 +28,22 @@ conditions; the slower passes run once):
    one state projection's final snapshot, as the pipeline runs it per projection
    (it derives the final state itself). The snapshot matches, so the result must be
    valid with no anomaly.
-4. The same on a damaged snapshot (one entity in --damage-every missing, stale or
-   extra in turn), which takes the checker's second read of the ledger.
+4. The same on a damaged snapshot (one live row in --damage-every missing, shown one
+   version back or joined by an entity the source never had, in turn), which takes
+   the checker's second read of the ledger; the result must have exactly those
+   anomalies (stale, or phantom for a row at version 1; missing; extra).
 5. `measure_lag(changes, observations, 1.0)`, per-change lag from the observation log
    (the pipeline's other per-projection pass), in changes/s of the ledger.
-6. `check_events(changes, observations, converged=True)` (`harness.check.events`) if
-   that module is present.
+6. `check_events(changes, observations, converged=True)`, the event-log check of the
+   same observations taken as a log in the order they were seen (the log is correct,
+   so the result must be valid with no anomaly).
 
 Memory, with tracemalloc (in separate untimed runs: tracing slows Python down ~10x):
 
 - The checker's working memory: peak traced allocation during one `check_state`
-  call on the whole ledger, divided by the number of changes. This is the figure held
-  against the goal of at most 150 bytes per change, because it is what checking adds
+  call on the whole ledger, divided by the number of changes, for the matching and
+  the damaged snapshot. The larger of the two is the figure held against the goal
+  of at most 150 bytes per change, because it is what checking adds
   on top of the ledger the pipeline already holds (read once, shared by every
   projection's check and lag measurement), whereas the ledger itself cannot get below
   the size of its records. Most of it is per entity rather than per change, so it
@@ -49,7 +53,7 @@ Memory, with tracemalloc (in separate untimed runs: tracing slows Python down ~1
   first --sample changes (the same generator and seed, checked equal to them); and
   the same after `read_ledger` has read those changes back from a ledger file, as a
   run holds them. Both are per record, so a sample gives the figure of the whole.
-- With --trace-slow, the same peak figure for `measure_lag` (and `check_events`).
+- With --trace-slow, the same peak figure for `measure_lag` and `check_events`.
 
     .venv/bin/python benchmarks/checker.py [--changes 1000000] [--keys 100000]
         [--zipf 0.9] [--abort-share 0.015] [--damage-every 1000] [--repeat 5]
@@ -66,8 +70,6 @@ from __future__ import annotations
 import argparse
 import bisect
 import gc
-import importlib
-import importlib.util
 import itertools
 import os
 import platform
@@ -79,6 +81,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.check.events import check_events
 from harness.check.lag import measure_lag
 from harness.check.state import check_state
 from harness.load.ledger import (
@@ -102,7 +105,6 @@ INSERT_EVERY = 10
 """One change in this many is an insert (until --keys keys exist)."""
 DELETE_SHARE = 0.02
 PROJECTION = "read_model"
-EVENTS_MODULE = "harness.check.events"
 CHECKER = "checker: check_state"
 DAMAGED = "check_state, damaged"
 GOAL_RATE = 1_000_000
@@ -298,12 +300,6 @@ class Row:
     peak_bytes: int | None = None
 
 
-def events_checker() -> Callable[..., Any] | None:
-    if importlib.util.find_spec(EVENTS_MODULE) is None:
-        return None
-    return getattr(importlib.import_module(EVENTS_MODULE), "check_events", None)
-
-
 def describe(changes: Sequence[Change], snapshot: dict[Entity, int]) -> str:
     ops = {"insert": 0, "update": 0, "delete": 0}
     aborted = 0
@@ -335,7 +331,9 @@ def main() -> None:
         "--sample", type=int, default=100_000, help="changes traced for the ledger's size"
     )
     parser.add_argument(
-        "--trace-slow", action="store_true", help="also trace measure_lag's (check_events') memory"
+        "--trace-slow",
+        action="store_true",
+        help="also trace measure_lag's and check_events' memory",
     )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -369,7 +367,6 @@ def main() -> None:
     data = describe(changes, snapshot)
     log(data)
 
-    check_events = events_checker()
     fast: dict[str, Callable[[], Any]] = {
         "reference: dict fold": lambda: reference_fold(changes),
         "final_state": lambda: final_state(changes),
@@ -378,11 +375,8 @@ def main() -> None:
     }
     slow: dict[str, Callable[[], Any]] = {
         "measure_lag": lambda: measure_lag(changes, observations, 1.0),
+        "check_events": lambda: check_events(changes, observations, True, 5),
     }
-    if check_events is not None:
-        slow["check_events"] = lambda: check_events(changes, observations, True, 5)
-    else:
-        log(f"{EVENTS_MODULE} not present: check_events not measured")
 
     # Rounds of every fast pass in turn, so that the reference and the checker see the
     # same machine (its other load comes and goes); the shortest time of each is kept.
@@ -397,7 +391,7 @@ def main() -> None:
     for name, fn in slow.items():
         log(f"timing {name} (once)")
         rows[name].seconds, results[name] = timed(fn)
-    traced = [CHECKER, *(slow if args.trace_slow else ())]
+    traced = [CHECKER, DAMAGED, *(slow if args.trace_slow else ())]
     for name in traced:
         log(f"tracing {name}'s memory")
         rows[name].peak_bytes = traced_peak({**fast, **slow}[name])
@@ -406,15 +400,15 @@ def main() -> None:
     if check.valid is not True or check.counts:
         fail(f"check_state found anomalies in a matching snapshot: {check.counts}")
     check = results[DAMAGED]
-    if check.valid is not False or check.counts != damage:
+    valid_if_undamaged = not damage
+    if check.valid is not valid_if_undamaged or check.counts != damage:
         fail(f"check_state on the damaged snapshot: {check.counts}, expected {damage}")
     lag = results["measure_lag"]
     if lag.unseen or lag.seen != len(observations):
         fail(f"measure_lag: {lag.seen:,} seen, {lag.unseen:,} unseen of {len(observations):,}")
-    if check_events is not None:
-        events = results["check_events"]
-        if getattr(events, "valid", True) is not True:
-            log(f"warning: check_events on a matching log: {getattr(events, 'counts', events)}")
+    events = results["check_events"]
+    if events.valid is not True or events.counts:
+        fail(f"check_events found anomalies in a matching log: {events.counts}")
 
     reference = n / rows["reference: dict fold"].seconds
     checker = n / rows[CHECKER].seconds
@@ -430,7 +424,7 @@ def main() -> None:
         print(f"{row.name:24} {row.seconds:8.3f} {rate:12,.0f} {rate / reference:7.3f} {peak:>14}")
     print(f"ledger as built:         {built_bytes:,} bytes/change (list of Change, {sample:,})")
     print(f"ledger as read back:     {read_bytes:,} bytes/change (read_ledger, {sample:,})")
-    working = (rows[CHECKER].peak_bytes or 0) / n
+    working = max(rows[CHECKER].peak_bytes or 0, rows[DAMAGED].peak_bytes or 0) / n
     print(
         f"checker working memory:  {working:,.1f} bytes/change (goal <= {GOAL_BYTES}: "
         f"{'met' if working <= GOAL_BYTES else 'missed'}); "

@@ -39,9 +39,8 @@ def check_state(
         for key, change in by_key.items()
         if change.op != "delete"
     }
-    if expected == snapshot:
-        found = {}
-    else:
+    found: dict[str, list[dict[str, Any]]] = {}
+    if expected != snapshot:
         last = {entity: tables[entity[0]][entity[1]] for entity in order}
         found = _anomalies(changes, snapshot, last)
 
