@@ -1,7 +1,11 @@
 """A small synthetic ledger following the ledger's version rules, for the checker tests."""
 
 import random
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
 
+from harness.check.result import CheckResult
 from harness.load.ledger import ABORTED, COMMITTED, Change
 
 TABLES = ("widgets", "gadgets")
@@ -51,3 +55,58 @@ def synthetic_ledger(changes: int = 400, seed: int = 7) -> list[Change]:
             else:
                 live[entity] = version
     return ledger
+
+
+Injector = Callable[[Sequence[Change], Any, int, int], Any]
+Check = Callable[..., CheckResult]
+
+
+def most(inject: Injector, changes: Sequence[Change], projection: Any) -> int:
+    """The largest count `inject` can put into `projection` (at most one per change)."""
+    low, high = 0, len(changes)
+    while low < high:
+        mid = (low + high + 1) // 2
+        try:
+            inject(changes, projection, mid, 0)
+        except ValueError:
+            high = mid - 1
+        else:
+            low = mid
+    return low
+
+
+def inject_until_exhausted(
+    injectors: dict[str, Injector], check: Check, changes: Sequence[Change], projection: Any
+) -> tuple[set[str], Counter[str]]:
+    """Inject 2 of every class in turn, asserting the exact counts after each step, until
+    only `extra` has candidates left: (classes left, counts injected)."""
+    expected = Counter[str]()
+    active = dict(injectors)
+    for seed in range(len(changes)):
+        for kind, inject in list(active.items()):
+            try:
+                projection = inject(changes, projection, 2, seed)
+            except ValueError:
+                del active[kind]
+                continue
+            expected[kind] += 2
+            assert check(changes, projection, converged=True).counts == expected
+        if set(active) <= {"extra"}:
+            break
+    return set(active), expected
+
+
+def inject_two_at_their_most(
+    injectors: dict[str, Injector],
+    check: Check,
+    changes: Sequence[Change],
+    projection: Any,
+    first: str,
+    second: str,
+) -> tuple[CheckResult, int, int]:
+    """As many of `first` as fit, then as many of `second`: (check result, n, m)."""
+    n = most(injectors[first], changes, projection)
+    once = injectors[first](changes, projection, n, 1)
+    m = most(injectors[second], changes, once)
+    twice = injectors[second](changes, once, m, 2)
+    return check(changes, twice, converged=True), n, m

@@ -20,7 +20,7 @@ from harness.check.inject import (
 )
 from harness.check.result import CheckResult
 from harness.load.ledger import COMMITTED, final_state
-from tests.unit.synthetic import synthetic_ledger
+from tests.unit.synthetic import inject_two_at_their_most, inject_until_exhausted, synthetic_ledger
 
 CHANGES = synthetic_ledger()
 LAST = {e: c.version for e, c in final_state(CHANGES).items()}
@@ -56,21 +56,6 @@ def check_exactly(
         (case["table"], case["key"], case["version"]) for case in result.examples[kind]
     } == expected
     return result
-
-
-def most(kind: str, projection: Log) -> int:
-    """The largest count of `kind` that can be injected into `projection` (at most one per
-    change of the ledger)."""
-    low, high = 0, len(CHANGES)
-    while low < high:
-        mid = (low + high + 1) // 2
-        try:
-            EVENT_INJECTORS[kind](CHANGES, projection, mid, 0)
-        except ValueError:
-            high = mid - 1
-        else:
-            low = mid
-    return low
 
 
 def test_inject_nothing_into_a_perfect_log_is_valid() -> None:
@@ -187,32 +172,17 @@ def test_inject_into_an_empty_log_raises() -> None:
 
 
 def test_inject_every_class_again_and_again_until_candidates_run_out() -> None:
-    log, expected = LOG, Counter[str]()
-    active = dict(EVENT_INJECTORS)
-    for seed in range(len(CHANGES)):
-        for kind, inject in list(active.items()):
-            try:
-                log = inject(CHANGES, log, 2, seed)
-            except ValueError:
-                del active[kind]
-                continue
-            expected[kind] += 2
-            assert check_events(CHANGES, log, converged=True).counts == expected
-        if set(active) <= {"extra"}:
-            break
+    active, expected = inject_until_exhausted(EVENT_INJECTORS, check_events, CHANGES, LOG)
 
-    assert set(active) == {"extra"}
+    assert active == {"extra"}
     assert all(expected[kind] >= 8 for kind in EVENT_INJECTORS)
 
 
 @pytest.mark.parametrize(("first", "second"), list(itertools.permutations(EVENT_INJECTORS, 2)))
 def test_inject_two_classes_each_at_its_most(first: str, second: str) -> None:
-    n = most(first, LOG)
-    once = EVENT_INJECTORS[first](CHANGES, LOG, n, 1)
-    m = most(second, once)
-    twice = EVENT_INJECTORS[second](CHANGES, once, m, 2)
-
-    result = check_events(CHANGES, twice, converged=True)
+    result, n, m = inject_two_at_their_most(
+        EVENT_INJECTORS, check_events, CHANGES, LOG, first, second
+    )
 
     assert n > 0
     assert result.counts == {first: n, **({second: m} if m else {})}

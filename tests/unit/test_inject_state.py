@@ -20,7 +20,7 @@ from harness.check.inject import (
 from harness.check.result import CheckResult
 from harness.check.state import check_state
 from harness.load.ledger import ABORTED, COMMITTED, Entity, final_state
-from tests.unit.synthetic import synthetic_ledger
+from tests.unit.synthetic import inject_two_at_their_most, inject_until_exhausted, synthetic_ledger
 
 CHANGES = synthetic_ledger()
 LAST = final_state(CHANGES)
@@ -43,21 +43,6 @@ def check_exactly(kind: str, corrupted: Snapshot, n: int, converged: bool) -> Ch
     assert result.valid == (False if converged or kind not in LAG_LIKE else "unknown")
     assert {(case["table"], case["key"]) for case in result.examples[kind]} == touched(corrupted)
     return result
-
-
-def most(kind: str, projection: Snapshot) -> int:
-    """The largest count of `kind` that can be injected into `projection` (at most one per
-    change of the ledger)."""
-    low, high = 0, len(CHANGES)
-    while low < high:
-        mid = (low + high + 1) // 2
-        try:
-            STATE_INJECTORS[kind](CHANGES, projection, mid, 0)
-        except ValueError:
-            high = mid - 1
-        else:
-            low = mid
-    return low
 
 
 def test_inject_nothing_into_a_perfect_snapshot_is_valid() -> None:
@@ -189,32 +174,17 @@ def test_inject_naive_projector_resurrects_deleted_rows_and_leaves_stale_ones(se
 
 
 def test_inject_every_class_again_and_again_until_candidates_run_out() -> None:
-    snapshot, expected = SNAPSHOT, Counter[str]()
-    active = dict(STATE_INJECTORS)
-    for seed in range(len(CHANGES)):
-        for kind, inject in list(active.items()):
-            try:
-                snapshot = inject(CHANGES, snapshot, 2, seed)
-            except ValueError:
-                del active[kind]
-                continue
-            expected[kind] += 2
-            assert check_state(CHANGES, snapshot, converged=True).counts == expected
-        if set(active) <= {"extra"}:
-            break
+    active, expected = inject_until_exhausted(STATE_INJECTORS, check_state, CHANGES, SNAPSHOT)
 
-    assert set(active) == {"extra"}
+    assert active == {"extra"}
     assert all(expected[kind] >= 8 for kind in STATE_INJECTORS)
 
 
 @pytest.mark.parametrize(("first", "second"), list(itertools.permutations(STATE_INJECTORS, 2)))
 def test_inject_two_classes_each_at_its_most(first: str, second: str) -> None:
-    n = most(first, SNAPSHOT)
-    once = STATE_INJECTORS[first](CHANGES, SNAPSHOT, n, 1)
-    m = most(second, once)
-    twice = STATE_INJECTORS[second](CHANGES, once, m, 2)
-
-    result = check_state(CHANGES, twice, converged=True)
+    result, n, m = inject_two_at_their_most(
+        STATE_INJECTORS, check_state, CHANGES, SNAPSHOT, first, second
+    )
 
     assert n > 0
     assert result.counts == {first: n, **({second: m} if m else {})}
