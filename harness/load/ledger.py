@@ -8,14 +8,11 @@ committed change then takes: (table, key, version) names exactly one committed
 change.
 """
 
-import hashlib
-import json
 import os
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness.records import RecordWriter, read_records
 
@@ -41,17 +38,11 @@ class Change:
     """When the database acknowledged the commit (or the rollback)."""
     txid: int
     digest: str
-    """Digest of the row image written ("" for deletes)."""
+    """`row_image.row_digest` of the row image written ("" for deletes)."""
 
     @property
     def entity(self) -> Entity:
         return (self.table, self.key)
-
-
-def row_digest(row: dict[str, Any]) -> str:
-    """A short digest of a row image, independent of column order and value types' repr."""
-    canonical = json.dumps(row, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def ledger_writer(directory: Path) -> RecordWriter[Change]:

@@ -37,6 +37,35 @@ CREATE TABLE IF NOT EXISTS orders (
 CREATE INDEX IF NOT EXISTS orders_widget_id ON orders (widget_id);
 """
 
+KEY_COLUMN = "id"
+VERSION_COLUMN = "version"
+"""Every table's primary key and per-row version column."""
+
+COLUMNS: dict[str, dict[str, str]] = {
+    "widgets": {
+        "id": "int",
+        "version": "int",
+        "written_at": "timestamptz",
+        "name": "text",
+        "price": "numeric",
+        "produced_at": "timestamptz",
+        "attrs": "json",
+        "notes": "text",
+    },
+    "orders": {
+        "id": "int",
+        "version": "int",
+        "written_at": "timestamptz",
+        "widget_id": "int",
+        "quantity": "int",
+        "amount": "numeric",
+        "status": "text",
+        "meta": "json",
+    },
+}
+"""Table -> column -> kind (int, numeric, timestamptz, json, text), in the DDL's order:
+how `row_image` reads each column whatever carried it."""
+
 ReplicaIdentity = Literal["default", "full"]
 
 

@@ -14,7 +14,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from harness.load.ledger import ABORTED, COMMITTED, Change, row_digest
+from harness.load.ledger import ABORTED, COMMITTED, Change
+from harness.load.row_image import row_digest
 from harness.load.workload import Plan
 
 _TXID = "pg_current_xact_id()::text::bigint AS txid"
@@ -98,7 +99,7 @@ def execute(conn: psycopg.Connection[dict[str, Any]], plan: Plan, intended_ns: i
                 intended_ns=intended_ns,
                 acked_ns=acked_ns,
                 txid=txid,
-                digest="" if deleted else row_digest(w.row),
+                digest="" if deleted else row_digest(w.table, w.row),
             )
         )
         images.append(None if deleted else w.row)

@@ -10,7 +10,7 @@ from harness.patterns.base import Projection
 from harness.targets.base import AwsAccess
 
 OBSERVERS: dict[str, Callable[..., Observer]] = {"dynamodb_stream": DynamoDBStreamObserver}
-"""Observer kind -> constructor taking (projection, log_path, aws, **resources)."""
+"""Observer kind -> constructor taking (projection, log_path, aws, **options, **resources)."""
 
 
 def make_observer(
@@ -18,7 +18,9 @@ def make_observer(
 ) -> Observer:
     """Build the projection's observer with the resources Terraform created for it."""
     resources = {param: outputs[output] for param, output in projection.resources.items()}
-    return OBSERVERS[projection.observer](projection.name, log_path, aws, **resources)
+    return OBSERVERS[projection.observer](
+        projection.name, log_path, aws, **projection.options, **resources
+    )
 
 
 __all__ = ["OBSERVERS", "Observation", "Observer", "make_observer", "read_observations"]

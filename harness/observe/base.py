@@ -22,6 +22,9 @@ class Observation:
     """Harness clock when the observer saw it."""
     position: str
     """Where in the projection it was seen (stream sequence number, object key...)."""
+    digest: str = ""
+    """`row_image.row_digest` of the row image the projection shows; "" for a removal or
+    where the projection does not carry the row."""
 
     @property
     def entity(self) -> Entity:

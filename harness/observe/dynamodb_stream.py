@@ -4,7 +4,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer
+
 from harness.load.ledger import Entity
+from harness.load.row_image import row_digest
 from harness.observe.base import Observation, Observer
 from harness.patterns.read_model import (
     KEY_ATTRIBUTE,
@@ -16,6 +19,7 @@ from harness.patterns.read_model import (
 from harness.targets.base import AwsAccess
 
 _REDISCOVER_S = 5.0
+_deserializer = TypeDeserializer()
 
 
 class DynamoDBStreamObserver(Observer):
@@ -86,12 +90,18 @@ class DynamoDBStreamObserver(Observer):
         image = change["OldImage"] if removed else change["NewImage"]
         table, key = entity_of(image[KEY_ATTRIBUTE]["S"])
         version = int(image[VERSION_ATTRIBUTE]["N"]) + (1 if removed else 0)
+        deleted = removed or is_tombstone(image)
         return Observation(
             projection=self.projection,
             table=table,
             key=key,
             version=version,
-            op="delete" if removed or is_tombstone(image) else "upsert",
+            op="delete" if deleted else "upsert",
             seen_ns=seen_ns,
             position=change["SequenceNumber"],
+            digest="" if deleted else row_digest(table, _deserialize(image)),
         )
+
+
+def _deserialize(image: dict[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in image.items()}

@@ -21,6 +21,8 @@ class Projection:
     """Observer kind, e.g. `dynamodb_stream`."""
     resources: dict[str, str]
     """Observer parameter -> Terraform output holding its value (table name, stream ARN...)."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Observer parameters fixed by the pattern (record format, layout flags...)."""
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,8 @@ from harness.load.ledger import (
     Entity,
     final_state,
     read_ledger,
-    row_digest,
 )
+from harness.load.row_image import row_digest
 from harness.local.process import free_port
 from harness.records import read_records
 from harness.targets import Target
@@ -130,7 +130,9 @@ def assert_ledger_matches_db(changes: Sequence[Change], dsn: str) -> None:
         last = final[entity]
         assert last.op != "delete", f"{entity} is in the DB but the ledger deleted it"
         assert last.version == row["version"], f"{entity}: ledger v{last.version}, DB {row}"
-        assert last.digest == row_digest(row), f"{entity}: ledger digest differs from {row}"
+        assert last.digest == row_digest(entity[0], row), (
+            f"{entity}: ledger digest differs from {row}"
+        )
     gone = [e for e, c in final.items() if c.op != "delete" and e not in rows]
     assert not gone, f"ledger-live entities missing from the DB: {gone[:5]}"
 
