@@ -60,9 +60,10 @@ class Observer(ABC):
     def poll(self) -> list[Observation]:
         """Whatever changed since the last call."""
 
-    @abstractmethod
     def snapshot(self) -> dict[Entity, int]:
-        """The projection's current state read directly (consistent read): entity -> version."""
+        """A state projection's current contents read directly (consistent read): entity ->
+        version. Event logs have none: they are checked by their events."""
+        raise NotImplementedError(f"{type(self).__name__} observes an event log: no snapshot")
 
     def start(self) -> None:
         self._thread.start()
