@@ -14,12 +14,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from harness import progress, terraform
+from harness.check.divergent import check_divergent
+from harness.check.events import check_events
 from harness.check.lag import measure_lag
-from harness.check.result import CheckResult, merge_validity
+from harness.check.result import CheckResult, compose, merge_validity
+from harness.check.saturation import ProjectionLoad, assess
 from harness.check.state import check_state
 from harness.errors import UserError
 from harness.load import schema
+from harness.load.clock import ClockOffset, measure_offset, read_offset
 from harness.load.ledger import Change, Entity, final_state, read_ledger
 from harness.load.locust_runner import load_stats, run_locust
 from harness.observe import Observer, make_observer, read_observations
@@ -129,20 +135,25 @@ def _measure(
 ) -> bool:
     """Observe while loading, await convergence, check. True if interrupted (results kept)."""
     ledger = workdir / "ledger"
+    with psycopg.connect(target.source_dsn, autocommit=True) as conn:
+        clock = measure_offset(conn)
     observers = {
         p.name: make_observer(p, outputs, target.aws, workdir / f"observations-{p.name}.csv")
         for p in pattern.projections
     }
     convergence: dict[str, Convergence] = {}
     changes: list[Change] | None = None
+    busy: dict[str, float] = {}
     interrupted = False
     limits_before = len(target.emulator_limits())
     for observer in observers.values():
         observer.start()
     try:
         hook = {"pattern": pattern.name, "outputs": outputs} if pattern.post_commit else None
-        run_locust(target.source_dsn, scenario, workdir, target.aws.env(), hook)
-        changes = read_ledger(ledger)
+        busy = _cpu_busy(
+            target, lambda: run_locust(target.source_dsn, scenario, workdir, target.aws.env(), hook)
+        )
+        changes = read_ledger(ledger, clock)
         result.load = load_stats(changes, workdir, scenario.load.rate_per_s)
         convergence = _await_convergence(
             final_state(changes),
@@ -161,8 +172,27 @@ def _measure(
             observer.stop()
         result.emulator_limits = target.emulator_limits()[limits_before:]
     if changes is None:  # interrupted during load: what the ledger holds so far
-        changes = read_ledger(ledger)
+        changes = read_ledger(ledger, clock)
+    result.clocks = [clock, *_writer_clocks(ledger)]
     result.projections = _evaluate(pattern, scenario, changes, observers, convergence)
+    result.saturation = assess(
+        result.load,
+        busy,
+        {
+            name: ProjectionLoad(
+                windows=p.lag.over_time if p.lag else [],
+                converge_s=p.convergence.seconds if p.convergence else None,
+                floor_ms=p.floor_ms,
+            )
+            for name, p in result.projections.items()
+        },
+        target.emulated,
+    )
+    if result.saturation.emulator_bound:
+        progress.console.print(
+            f"[yellow]{pattern.name}: lag figures are emulator-bound: "
+            f"{'; '.join(result.saturation.reasons)}[/]"
+        )
     result.valid = merge_validity(p.check.valid for p in result.projections.values())
     result.status = "interrupted" if interrupted else "completed"
     return interrupted
@@ -195,13 +225,27 @@ def _await_convergence(
     return done
 
 
+def _cpu_busy(target: Target, load: Callable[[], None]) -> dict[str, float]:
+    """Run `load`; the share of one core each emulator process used meanwhile."""
+    before, started = target.cpu_seconds(), time.monotonic()
+    load()
+    after, wall = target.cpu_seconds(), time.monotonic() - started
+    return {name: (after[name] - before[name]) / wall for name in after.keys() & before.keys()}
+
+
+def _writer_clocks(ledger: Path) -> list[ClockOffset]:
+    offsets = (read_offset(path) for path in sorted(ledger.glob("ledger-*.csv")))
+    return [offset for offset in offsets if offset is not None]
+
+
 def _pending(expected: dict[Entity, Change], observer: Observer) -> int:
-    """Entities whose final state the observer has not seen yet."""
+    """Entities whose final state the observer has not seen yet. A deleted key never
+    comes back (keys come from sequences), so any absence shows its delete."""
     pending = 0
     for entity, last in expected.items():
         seen = observer.state.get(entity)
         if last.op == "delete":
-            pending += seen is not None and (seen[0] < last.version or seen[1])
+            pending += seen is not None and seen[1]
         else:
             pending += seen is None or seen[0] < last.version or not seen[1]
     return pending
@@ -219,10 +263,14 @@ def _evaluate(
         for projection in pattern.projections:
             observer = observers[projection.name]
             converged = projection.name in convergence and convergence[projection.name].converged
+            observations = read_observations(observer.log_path)
             error = observer.error
+            limit = scenario.check.max_examples
             try:
-                snapshot = observer.snapshot()
-                check = check_state(changes, snapshot, converged, scenario.check.max_examples)
+                if projection.kind == "event_log":
+                    check = check_events(changes, observations, converged, limit)
+                else:
+                    check = check_state(changes, observer.snapshot(), converged, limit)
             except Exception as exc:
                 error = error or f"snapshot failed: {type(exc).__name__}: {exc}"
                 check = CheckResult(valid="unknown")
@@ -231,11 +279,10 @@ def _evaluate(
                 observer=projection.observer,
                 floor_ms=pattern.floor_ms,
                 observed=observer.observed,
-                lag=measure_lag(
-                    changes, read_observations(observer.log_path), scenario.check.lag_window_s
-                ),
+                observer_stats=observer.stats(),
+                lag=measure_lag(changes, observations, scenario.check.lag_window_s),
                 convergence=convergence.get(projection.name),
-                check=check,
+                check=compose([check, check_divergent(changes, observations, limit)], limit),
                 error=error,
             )
     return projections

@@ -32,6 +32,7 @@ from locust.user.task import LOCUST_STATE_STOPPING, LOCUST_STATE_WAITING
 
 from harness.errors import UserError
 from harness.load import schema
+from harness.load.clock import measure_offset, write_offset
 from harness.load.ledger import Change, ledger_writer
 from harness.load.transactions import Outcome, connect, execute
 from harness.load.workload import KeySpace, Workload
@@ -136,6 +137,8 @@ def _start(environment: Environment, **_: object) -> None:
     ledger_dir = Path(options.ledger_dir)
     ledger_dir.mkdir(parents=True, exist_ok=True)
     _process = _Process(_scenario(environment), options.dsn, ledger_writer(ledger_dir))
+    with psycopg.connect(options.dsn, autocommit=True, connect_timeout=5) as conn:
+        write_offset(_process.ledger.path, measure_offset(conn))
     if options.post_commit:
         spec = json.loads(Path(options.post_commit).read_text())
         factory = PATTERNS[spec["pattern"]].post_commit

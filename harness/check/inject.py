@@ -42,6 +42,7 @@ def perfect_log(changes: Sequence[Change], projection: str = "log") -> Log:
             op="delete" if c.op == "delete" else "upsert",
             seen_ns=c.acked_ns,
             position=str(i),
+            digest=c.digest,
         )
         for i, c in enumerate(committed)
     ]
@@ -298,3 +299,32 @@ EVENT_INJECTORS: dict[str, EventInjector] = {
     "phantom": add_aborted_events,
     "extra": add_unknown_events,
 }
+
+
+# Row images (any projection's observations)
+
+
+def corrupt_images(changes: Sequence[Change], log: Log, n: int, seed: int = 0) -> Log:
+    """Give one observation each of n committed row versions, all of whose observations
+    show the ledger's image, another image digest: divergent."""
+    rng = random.Random(seed)
+    images = {
+        (c.table, c.key, c.version): c.digest
+        for c in changes
+        if c.status == COMMITTED and c.op != "delete"
+    }
+    shown: dict[tuple[str, str, int], list[int]] = {}
+    wrong: set[tuple[str, str, int]] = set()
+    for i, o in enumerate(log):
+        version = (o.table, o.key, o.version)
+        if o.digest and version in images:
+            if o.digest == images[version]:
+                shown.setdefault(version, []).append(i)
+            else:
+                wrong.add(version)
+    candidates = sorted(v for v in shown if v not in wrong)
+    out = list(log)
+    for version in _pick(candidates, n, rng, "row versions to corrupt"):
+        i = rng.choice(shown[version])
+        out[i] = replace(log[i], digest=f"{rng.getrandbits(64):016x}")
+    return out

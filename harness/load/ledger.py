@@ -11,9 +11,10 @@ change.
 import os
 import socket
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from harness.load.clock import ClockOffset, read_offset
 from harness.records import RecordWriter, read_records
 
 Entity = tuple[str, str]
@@ -54,11 +55,22 @@ def ledger_writer(directory: Path) -> RecordWriter[Change]:
     return RecordWriter(directory / f"{stem}-{n}.csv", Change)
 
 
-def read_ledger(directory: Path) -> list[Change]:
-    """Every ledger file in `directory`, merged in commit-acknowledgement order."""
-    changes = [
-        c for path in sorted(directory.glob("ledger-*.csv")) for c in read_records(path, Change)
-    ]
+def read_ledger(directory: Path, reference: ClockOffset | None = None) -> list[Change]:
+    """Every ledger file in `directory`, merged in commit-acknowledgement order. Given the
+    harness host's offset `reference`, files written on other hosts are moved onto its
+    clock by their own offsets."""
+    changes: list[Change] = []
+    for path in sorted(directory.glob("ledger-*.csv")):
+        records = read_records(path, Change)
+        writer = read_offset(path)
+        if reference is None or writer is None or writer.host == reference.host:
+            changes.extend(records)
+            continue
+        shift = writer.offset_ns - reference.offset_ns
+        changes.extend(
+            replace(c, intended_ns=c.intended_ns + shift, acked_ns=c.acked_ns + shift)
+            for c in records
+        )
     changes.sort(key=lambda c: c.acked_ns)
     return changes
 

@@ -1,10 +1,14 @@
 """Observers tail a projection in a background thread and log every change they see."""
 
 import threading
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import BaseModel
+
+from harness import progress
 from harness.load.ledger import Entity
 from harness.records import RecordWriter, read_records
 
@@ -31,6 +35,28 @@ class Observation:
         return (self.table, self.key)
 
 
+class ObserverStats(BaseModel):
+    """How an observer kept up: its rate, how fast it reads, and how long it was behind."""
+
+    observed: int
+    polls: int
+    wall_s: float
+    busy_s: float
+    """Time spent inside polls."""
+    per_s: float
+    """Observations per second of wall time."""
+    capacity_per_s: float | None
+    """Observations per second of polling: what it could read while busy."""
+    behind_s: float
+    """Time its polls found more waiting than they read."""
+    longest_behind_s: float
+    falling_behind: bool
+    """Behind for BEHIND_AFTER_S or more at a stretch: its sightings lag the projection."""
+
+
+BEHIND_AFTER_S = 2.0
+
+
 def read_observations(path: Path) -> list[Observation]:
     return list(read_records(path, Observation))
 
@@ -41,6 +67,8 @@ class Observer(ABC):
     idle_s = 0.01
     """Pause after a poll that returned nothing: adds up to this much to measured lag, and
     keeps idle polling from taking the emulator's single core away from the pattern."""
+    busy_s = 0.0
+    """Pause after a poll that returned something (polling observers: their interval)."""
 
     def __init__(self, projection: str, log_path: Path) -> None:
         self.projection = projection
@@ -49,8 +77,15 @@ class Observer(ABC):
         """entity -> (newest version seen, present in the projection)"""
         self.error: str | None = None
         self._log = RecordWriter(log_path, Observation)
+        self.lagging = False
+        """Set by `poll` when the projection holds more than that poll read (a full page,
+        a stream reporting it is behind its head, unread objects): the observer is behind."""
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"observe-{projection}", daemon=True)
+        self._started = self._stopped = 0.0
+        self._polls = 0
+        self._busy_s = self._behind_s = self._longest_behind_s = 0.0
+        self._behind_since: float | None = None
 
     @property
     def observed(self) -> int:
@@ -66,6 +101,7 @@ class Observer(ABC):
         raise NotImplementedError(f"{type(self).__name__} observes an event log: no snapshot")
 
     def start(self) -> None:
+        self._started = time.monotonic()
         self._thread.start()
 
     def stop(self) -> None:
@@ -73,26 +109,62 @@ class Observer(ABC):
         self._stopping.set()
         if self._thread.is_alive():
             self._thread.join()
+            self._stopped = time.monotonic()
         self._log.close()
+
+    def stats(self) -> ObserverStats:
+        wall = (self._stopped or time.monotonic()) - self._started if self._started else 0.0
+        observed = self.observed
+        return ObserverStats(
+            observed=observed,
+            polls=self._polls,
+            wall_s=round(wall, 3),
+            busy_s=round(self._busy_s, 3),
+            per_s=round(observed / wall, 1) if wall else 0.0,
+            capacity_per_s=round(observed / self._busy_s, 1) if self._busy_s else None,
+            behind_s=round(self._behind_s, 3),
+            longest_behind_s=round(self._longest_behind_s, 3),
+            falling_behind=self._longest_behind_s >= BEHIND_AFTER_S,
+        )
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            if not self._take():
-                self._stopping.wait(self.idle_s)
+            self._stopping.wait(self.busy_s if self._take() else self.idle_s)
         self._take()  # one last poll, so nothing already visible is left unlogged
 
     def _take(self) -> int:
         """Poll once and record what was seen; 0 on nothing or on error (kept in `error`)."""
         if self.error:
             return 0
+        started = time.monotonic()
+        self.lagging = False
         try:
             seen = self.poll()
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
             return 0
+        finished = time.monotonic()
+        self._polls += 1
+        self._busy_s += finished - started
+        self._track_behind(started, finished)
         for observation in seen:
             self._log.append(observation)
             newest = self.state.get(observation.entity)
             if newest is None or observation.version >= newest[0]:
                 self.state[observation.entity] = (observation.version, observation.op != "delete")
         return len(seen)
+
+    def _track_behind(self, started: float, finished: float) -> None:
+        if not self.lagging:
+            self._behind_since = None
+            return
+        if self._behind_since is None:
+            self._behind_since = started
+        self._behind_s += finished - started
+        stretch = finished - self._behind_since
+        if self._longest_behind_s < BEHIND_AFTER_S <= stretch:
+            progress.console.print(
+                f"[yellow]observer {self.projection} is falling behind its projection "
+                f"({stretch:.1f} s): its sightings include its own delay[/]"
+            )
+        self._longest_behind_s = max(self._longest_behind_s, stretch)

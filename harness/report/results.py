@@ -10,7 +10,10 @@ from pydantic import BaseModel, Field
 from harness import __version__
 from harness.check.lag import LagReport
 from harness.check.result import CheckResult, Validity
+from harness.check.saturation import Saturation
+from harness.load.clock import ClockOffset
 from harness.load.locust_runner import LoadStats
+from harness.observe.base import ObserverStats
 
 SCHEMA_VERSION = 1
 CLOCK = "harness host wall clock (time.time_ns), shared by writer and observers"
@@ -29,6 +32,7 @@ class ProjectionResult(BaseModel):
     observer: str
     floor_ms: float
     observed: int
+    observer_stats: ObserverStats | None = None
     lag: LagReport | None = None
     convergence: Convergence | None = None
     check: CheckResult
@@ -45,6 +49,9 @@ class PatternResult(BaseModel):
     valid: Validity = "unknown"
     emulator_limits: list[str] = Field(default_factory=list)
     """Emulator limits met while this pattern ran (not the pattern's anomalies)."""
+    saturation: Saturation | None = None
+    clocks: list[ClockOffset] = Field(default_factory=list)
+    """The harness's offset against the source database clock, then each load process's."""
 
 
 class Environment(BaseModel):

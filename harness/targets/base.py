@@ -72,6 +72,8 @@ class Target(ABC):
 
     name: ClassVar[str]
     summary: ClassVar[str]
+    emulated: ClassVar[bool] = False
+    """The AWS services are emulated: lag past saturation is the emulator's, not the pattern's."""
 
     def __init__(self, settings: Settings, log_dir: Path) -> None:
         self.settings = settings
@@ -103,6 +105,11 @@ class Target(ABC):
         mock dropping records before they were read), one line each, oldest first. They are
         recorded with the results and never counted as the pattern's anomalies."""
         return []
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds used so far by each emulator process, by name: sampled around the
+        load to tell when the emulator saturates. Empty where nothing is emulated."""
+        return {}
 
     def describe(self) -> dict[str, Any]:
         """Facts about the target worth keeping with the results (versions, endpoints)."""

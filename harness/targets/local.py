@@ -3,10 +3,13 @@ cluster, moto's server, and the local engines that run what Terraform creates th
 tasks, Lambda functions and their event-source mappings, MSK Connect S3 sinks and
 EventBridge schedules."""
 
+import contextlib
 import importlib.metadata
+import os
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 
 from harness import progress
@@ -23,6 +26,7 @@ from harness.targets.base import AwsAccess, Target
 
 class LocalTarget(Target):
     name = "local"
+    emulated = True
     summary = "embedded: throwaway PostgreSQL + moto server (no account, no Docker)"
 
     def __init__(self, settings: Settings, log_dir: Path) -> None:
@@ -98,6 +102,16 @@ class LocalTarget(Target):
 
     def emulator_limits(self) -> list[str]:
         return list(self.lambda_runtime.limits) if self.lambda_runtime is not None else []
+
+    def cpu_seconds(self) -> dict[str, float]:
+        processes = {"moto": self.moto.pid, "kafka": self.kafka.pid, "engines": os.getpid()}
+        used = {}
+        for name, pid in processes.items():
+            if pid is not None:
+                with contextlib.suppress(psutil.Error):
+                    times = psutil.Process(pid).cpu_times()
+                    used[name] = times.user + times.system
+        return used
 
     def describe(self) -> dict[str, Any]:
         assert self.postgres is not None, "target not started"

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from harness.load.ledger import final_state, read_ledger
+from harness.observe import read_observations
 from tests.helpers import run_cli
 
 pytestmark = pytest.mark.e2e
@@ -51,6 +52,22 @@ def test_smoke_scenario_reports_lag_and_zero_anomalies(tmp_path: Path) -> None:
     assert 0 < commit_lag["p50"] <= commit_lag["p99"] <= commit_lag["max"]
     assert lag["from_intent_ms"]["p50"] >= commit_lag["p50"]
     assert lag["over_time"], "lag over time windows"
+
+    # every image the read model showed matches the ledger's (checked, so no "divergent")
+    observations = read_observations(run_dir / "direct" / "observations-read_model.csv")
+    assert sum(bool(o.digest) for o in observations) > 0
+    stats = read_model["observer_stats"]
+    assert stats["observed"] == read_model["observed"] and stats["polls"] > 0
+    assert 0 < stats["busy_s"] <= stats["wall_s"]
+
+    # one clock: the harness's and every load process's offsets are zero within their bounds
+    clocks = direct["clocks"]
+    assert len(clocks) >= 2
+    assert all(abs(c["offset_ns"]) <= c["bound_ns"] for c in clocks), clocks
+    saturation = direct["saturation"]
+    assert saturation["emulated"] is True
+    assert set(saturation["busy"]) == {"moto", "kafka", "engines"}
+    assert all(0 <= share < 2 for share in saturation["busy"].values())
 
     html = (run_dir / "index.html").read_text()
     assert results["run_id"] in html and "read_model" in html

@@ -26,6 +26,7 @@ import yaml
 from psycopg.rows import dict_row
 
 from harness.load import schema
+from harness.load.clock import read_offset
 from harness.load.ledger import (
     ABORTED,
     COMMITTED,
@@ -392,6 +393,10 @@ def test_distributed_run_merges_worker_ledgers_that_describe_the_database(
 
     files = sorted(ledger_dir.glob("ledger-*.csv"))
     per_file = {f.name: len(list(read_records(f, Change))) for f in files}
+    offsets = [read_offset(f) for f in files]
+    assert all(o is not None for o in offsets), "a worker stored no clock offset"
+    # one host, one clock: each estimate of the database's offset is zero within its bound
+    assert all(abs(o.offset_ns) <= o.bound_ns for o in offsets if o), offsets
     assert len([n for n in per_file.values() if n > 0]) >= 2, per_file
     changes = read_ledger(ledger_dir)
     assert len(changes) == sum(per_file.values())

@@ -1,0 +1,90 @@
+"""Is a run's lag the pattern's, or the emulator's? On the local target the emulated data
+plane (moto, GIL-bound at about one core, and the engines) saturates long before
+PostgreSQL; lag measured past that point describes the emulator, not the pattern.
+
+Signals, each a reason in the verdict:
+- an emulator process busy for EMULATOR_BUSY of a core or more while the load ran;
+- the load fell short: fewer changes committed per second than LOAD_SHORT of those offered
+  (the write path could not keep up; `direct`'s path includes the emulator);
+- a backlog grew: lag from commit in the last third of the run's windows well above the
+  first third's, or a projection still catching up long after the load ended.
+On an emulated target any signal marks the lag figures emulator-bound. On AWS the same
+signals are the pattern's own limits and are reported as such.
+"""
+
+from collections.abc import Mapping
+from statistics import median
+
+from pydantic import BaseModel
+
+from harness.check.lag import LagWindow
+from harness.load.locust_runner import LoadStats
+
+EMULATOR_BUSY = 0.85
+LOAD_SHORT = 0.9
+BACKLOG_FACTOR = 2.0
+BACKLOG_MIN_S = 1.0
+CATCH_UP_GRACE_S = 5.0
+
+
+class Saturation(BaseModel):
+    emulated: bool
+    emulator_bound: bool
+    """Some signal fired: the lag figures show a saturated system, not the pattern's floor."""
+    reasons: list[str]
+    busy: dict[str, float]
+    """Process -> fraction of one core it used while the load ran."""
+
+
+class ProjectionLoad(BaseModel):
+    """What saturation needs of a projection: its lag windows and its catch-up after load."""
+
+    windows: list[LagWindow]
+    converge_s: float | None
+    floor_ms: float
+
+
+def _backlog_grew(name: str, windows: list[LagWindow]) -> str | None:
+    """A reason when the last third of the windows' median lag is far above the first's."""
+    if len(windows) < 6:
+        return None
+    third = len(windows) // 3
+    early = median(w.p50 for w in windows[:third])
+    late = median(w.p50 for w in windows[-third:])
+    if late > max(BACKLOG_FACTOR * early, early + BACKLOG_MIN_S * 1000):
+        return f"{name}: lag grew through the run (p50 {early:.0f} ms early, {late:.0f} ms late)"
+    return None
+
+
+def assess(
+    load: LoadStats | None,
+    busy: Mapping[str, float],
+    projections: Mapping[str, ProjectionLoad],
+    emulated: bool,
+) -> Saturation:
+    reasons = [
+        f"{process} busy {share:.0%} of a core during load"
+        for process, share in sorted(busy.items())
+        if share >= EMULATOR_BUSY
+    ]
+    if load and load.committed_per_s < LOAD_SHORT * load.offered_per_s:
+        reasons.append(
+            f"load fell short: {load.committed_per_s:.0f} changes/s committed "
+            f"of {load.offered_per_s:.0f}/s offered"
+        )
+    for name, projection in projections.items():
+        grew = _backlog_grew(name, projection.windows)
+        if grew:
+            reasons.append(grew)
+        grace = projection.floor_ms / 1000 + CATCH_UP_GRACE_S
+        if projection.converge_s is not None and projection.converge_s > grace:
+            reasons.append(
+                f"{name}: {projection.converge_s:.1f} s to catch up after the load ended "
+                f"(floor {projection.floor_ms / 1000:.1f} s)"
+            )
+    return Saturation(
+        emulated=emulated,
+        emulator_bound=emulated and bool(reasons),
+        reasons=reasons,
+        busy={k: round(v, 3) for k, v in busy.items()},
+    )
