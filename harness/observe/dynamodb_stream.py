@@ -1,6 +1,5 @@
 """Observe a DynamoDB table through its stream (every change); snapshot it by consistent scan."""
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +8,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from harness.load.ledger import Entity
 from harness.load.row_image import row_digest
 from harness.observe.base import Observation, Observer
+from harness.observe.shards import ShardFollower
 from harness.patterns.read_model import (
     KEY_ATTRIBUTE,
     TOMBSTONE_ATTRIBUTE,
@@ -18,7 +18,8 @@ from harness.patterns.read_model import (
 )
 from harness.targets.base import AwsAccess
 
-_REDISCOVER_S = 5.0
+_READ_LIMIT = 1000
+"""GetRecords' largest Limit on DynamoDB Streams."""
 _deserializer = TypeDeserializer()
 
 
@@ -31,23 +32,15 @@ class DynamoDBStreamObserver(Observer):
         super().__init__(projection, log_path)
         self.table = table
         self.stream_arn = stream_arn
-        self._streams = aws.client("dynamodbstreams")
+        self._shards = ShardFollower(
+            aws.client("dynamodbstreams"), {"StreamArn": stream_arn}, _READ_LIMIT
+        )
         self._dynamodb = aws.client("dynamodb")
-        self._iterators: dict[str, str | None] = {}
-        self._discovered_at = 0.0
 
     def poll(self) -> list[Observation]:
-        if time.monotonic() - self._discovered_at > _REDISCOVER_S:
-            self._discover_shards()
-        seen: list[Observation] = []
-        for shard, iterator in list(self._iterators.items()):
-            if iterator is None:
-                continue
-            response = self._streams.get_records(ShardIterator=iterator, Limit=1000)
-            seen_ns = time.time_ns()
-            self._iterators[shard] = response.get("NextShardIterator")
-            seen += (self._observation(r, seen_ns) for r in response["Records"])
-        return seen
+        batches = self._shards.read()
+        self.lagging = any(batch.more for batch in batches)
+        return [self._observation(r, batch.seen_ns) for batch in batches for r in batch.records]
 
     def snapshot(self) -> dict[Entity, int]:
         state: dict[Entity, int] = {}
@@ -66,23 +59,6 @@ class DynamoDBStreamObserver(Observer):
                 if not is_tombstone(item):
                     state[entity_of(item[KEY_ATTRIBUTE]["S"])] = int(item[VERSION_ATTRIBUTE]["N"])
         return state
-
-    def _discover_shards(self) -> None:
-        self._discovered_at = time.monotonic()
-        kwargs: dict[str, Any] = {"StreamArn": self.stream_arn}
-        while True:
-            description = self._streams.describe_stream(**kwargs)["StreamDescription"]
-            for shard in description["Shards"]:
-                if shard["ShardId"] not in self._iterators:
-                    self._iterators[shard["ShardId"]] = self._streams.get_shard_iterator(
-                        StreamArn=self.stream_arn,
-                        ShardId=shard["ShardId"],
-                        ShardIteratorType="TRIM_HORIZON",
-                    )["ShardIterator"]
-            last = description.get("LastEvaluatedShardId")
-            if not last:
-                return
-            kwargs["ExclusiveStartShardId"] = last
 
     def _observation(self, record: dict[str, Any], seen_ns: int) -> Observation:
         change = record["dynamodb"]
