@@ -37,6 +37,8 @@ conditions; the slower passes run once):
 6. `check_events(changes, observations, converged=True)`, the event-log check of the
    same observations taken as a log in the order they were seen (the log is correct,
    so the result must be valid with no anomaly).
+7. `check_divergent(changes, observations)`, the row-image check of the same
+   observations, each carrying its change's digest (valid, no anomaly).
 
 Memory, with tracemalloc (in separate untimed runs: tracing slows Python down ~10x):
 
@@ -53,7 +55,8 @@ Memory, with tracemalloc (in separate untimed runs: tracing slows Python down ~1
   first --sample changes (the same generator and seed, checked equal to them); and
   the same after `read_ledger` has read those changes back from a ledger file, as a
   run holds them. Both are per record, so a sample gives the figure of the whole.
-- With --trace-slow, the same peak figure for `measure_lag` and `check_events`.
+- With --trace-slow, the same peak figure for `measure_lag`, `check_events` and
+  `check_divergent`.
 
     .venv/bin/python benchmarks/checker.py [--changes 1000000] [--keys 100000]
         [--zipf 0.9] [--abort-share 0.015] [--damage-every 1000] [--repeat 5]
@@ -81,6 +84,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.check.divergent import check_divergent
 from harness.check.events import check_events
 from harness.check.lag import measure_lag
 from harness.check.state import check_state
@@ -222,7 +226,9 @@ def observations_of(changes: Sequence[Change], seed: int) -> list[Observation]:
         )
         last_seen[entity] = seen
         op = "delete" if c.op == "delete" else "upsert"
-        observations.append(Observation(PROJECTION, c.table, c.key, c.version, op, seen, str(i)))
+        observations.append(
+            Observation(PROJECTION, c.table, c.key, c.version, op, seen, str(i), c.digest)
+        )
     observations.sort(key=lambda o: o.seen_ns)
     return observations
 
@@ -376,6 +382,7 @@ def main() -> None:
     slow: dict[str, Callable[[], Any]] = {
         "measure_lag": lambda: measure_lag(changes, observations, 1.0),
         "check_events": lambda: check_events(changes, observations, True, 5),
+        "check_divergent": lambda: check_divergent(changes, observations, 5),
     }
 
     # Rounds of every fast pass in turn, so that the reference and the checker see the
@@ -406,9 +413,9 @@ def main() -> None:
     lag = results["measure_lag"]
     if lag.unseen or lag.seen != len(observations):
         fail(f"measure_lag: {lag.seen:,} seen, {lag.unseen:,} unseen of {len(observations):,}")
-    events = results["check_events"]
-    if events.valid is not True or events.counts:
-        fail(f"check_events found anomalies in a matching log: {events.counts}")
+    for name in ("check_events", "check_divergent"):
+        if results[name].valid is not True or results[name].counts:
+            fail(f"{name} found anomalies in matching observations: {results[name].counts}")
 
     reference = n / rows["reference: dict fold"].seconds
     checker = n / rows[CHECKER].seconds

@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from harness.load.schema import COLUMNS
@@ -29,7 +29,10 @@ def _int(value: Any) -> int:
 
 
 def _numeric(value: Any) -> str:
-    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError("not a decimal number") from None
     return format(number.normalize(), "f")
 
 

@@ -5,11 +5,23 @@ from pathlib import Path
 from typing import Any
 
 from harness.observe.base import Observation, Observer, read_observations
+from harness.observe.dynamodb_scan import DynamoDBScanObserver
 from harness.observe.dynamodb_stream import DynamoDBStreamObserver
+from harness.observe.kafka_topic import KafkaTopicObserver
+from harness.observe.kinesis_stream import KinesisStreamObserver
+from harness.observe.postgres_replica import PostgresReplicaObserver
+from harness.observe.s3_objects import S3ObjectsObserver
 from harness.patterns.base import Projection
 from harness.targets.base import AwsAccess
 
-OBSERVERS: dict[str, Callable[..., Observer]] = {"dynamodb_stream": DynamoDBStreamObserver}
+OBSERVERS: dict[str, Callable[..., Observer]] = {
+    "dynamodb_stream": DynamoDBStreamObserver,
+    "dynamodb_scan": DynamoDBScanObserver,
+    "kinesis_stream": KinesisStreamObserver,
+    "kafka_topic": KafkaTopicObserver,
+    "postgres_replica": PostgresReplicaObserver,
+    "s3_objects": S3ObjectsObserver,
+}
 """Observer kind -> constructor taking (projection, log_path, aws, **options, **resources)."""
 
 

@@ -3,24 +3,16 @@
 from pathlib import Path
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
-
 from harness.load.ledger import Entity
 from harness.load.row_image import row_digest
 from harness.observe.base import Observation, Observer
+from harness.observe.dynamodb_scan import deserialize, scan_versions
 from harness.observe.shards import ShardFollower
-from harness.patterns.read_model import (
-    KEY_ATTRIBUTE,
-    TOMBSTONE_ATTRIBUTE,
-    VERSION_ATTRIBUTE,
-    entity_of,
-    is_tombstone,
-)
+from harness.patterns.read_model import KEY_ATTRIBUTE, VERSION_ATTRIBUTE, entity_of, is_tombstone
 from harness.targets.base import AwsAccess
 
 _READ_LIMIT = 1000
 """GetRecords' largest Limit on DynamoDB Streams."""
-_deserializer = TypeDeserializer()
 
 
 class DynamoDBStreamObserver(Observer):
@@ -43,22 +35,7 @@ class DynamoDBStreamObserver(Observer):
         return [self._observation(r, batch.seen_ns) for batch in batches for r in batch.records]
 
     def snapshot(self) -> dict[Entity, int]:
-        state: dict[Entity, int] = {}
-        pages = self._dynamodb.get_paginator("scan").paginate(
-            TableName=self.table,
-            ConsistentRead=True,
-            ProjectionExpression="#k, #v, #t",
-            ExpressionAttributeNames={
-                "#k": KEY_ATTRIBUTE,
-                "#v": VERSION_ATTRIBUTE,
-                "#t": TOMBSTONE_ATTRIBUTE,
-            },
-        )
-        for page in pages:
-            for item in page["Items"]:
-                if not is_tombstone(item):
-                    state[entity_of(item[KEY_ATTRIBUTE]["S"])] = int(item[VERSION_ATTRIBUTE]["N"])
-        return state
+        return scan_versions(self._dynamodb, self.table)
 
     def _observation(self, record: dict[str, Any], seen_ns: int) -> Observation:
         change = record["dynamodb"]
@@ -75,9 +52,5 @@ class DynamoDBStreamObserver(Observer):
             op="delete" if deleted else "upsert",
             seen_ns=seen_ns,
             position=change["SequenceNumber"],
-            digest="" if deleted else row_digest(table, _deserialize(image)),
+            digest="" if deleted else row_digest(table, deserialize(image)),
         )
-
-
-def _deserialize(image: dict[str, Any]) -> dict[str, Any]:
-    return {name: _deserializer.deserialize(value) for name, value in image.items()}

@@ -37,6 +37,9 @@ def decode_row(table: str, row: dict[str, Any], deleted: bool, source: str) -> D
     if version is None or version == "":
         hint = " (the source needs REPLICA IDENTITY FULL: scenario source.replica_identity)"
         raise ValueError(f"{source}: {table} {key} carries no {VERSION_COLUMN}" + hint * deleted)
-    if deleted:
-        return Decoded(table, str(key), int(version) + 1, "delete", "")
-    return Decoded(table, str(key), int(version), "upsert", row_digest(table, row))
+    try:
+        if deleted:
+            return Decoded(table, str(key), int(version) + 1, "delete", "")
+        return Decoded(table, str(key), int(version), "upsert", row_digest(table, row))
+    except ValueError as exc:
+        raise ValueError(f"{source}: {table} {key}: {exc}") from None

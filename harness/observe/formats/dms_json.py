@@ -15,8 +15,15 @@ _ROW_OPERATIONS = {"load": False, "insert": False, "update": False, "delete": Tr
 
 
 def decode_message(message: bytes | str | dict[str, Any], source: str) -> Decoded | None:
-    """One DMS message (raw JSON or parsed); `source` names it in errors."""
-    document = json.loads(message) if isinstance(message, bytes | str) else message
+    """One DMS message (its JSON text, or parsed); `source` names it in errors."""
+    document: Any = message
+    if isinstance(message, bytes | str):
+        try:
+            document = json.loads(message)
+        except ValueError as exc:
+            raise ValueError(f"{source}: not a JSON document: {exc}") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"{source}: not a DMS message (a JSON object)")
     metadata = document.get("metadata") or {}
     if metadata.get("record-type") != "data":
         return None
