@@ -14,12 +14,14 @@ from harness.local.moto_fixes import (
     kafkaconnect,
     kinesis,
     s3,
+    server,
     sqs,
 )
 
 
 def apply(kafka_bootstrap: str | None = None) -> None:
     """Install every fix. Called once by the moto child before it serves requests."""
+    server.apply()
     dms.apply()
     dynamodb.apply()
     kinesis.apply()
