@@ -32,16 +32,7 @@ class MessageDecoder:
         decoded = self._decode(body, position)
         if decoded is None:
             return None
-        return Observation(
-            projection=self.projection,
-            table=decoded.table,
-            key=decoded.key,
-            version=decoded.version,
-            op=decoded.op,
-            seen_ns=seen_ns,
-            position=position,
-            digest=decoded.digest,
-        )
+        return decoded.observation(self.projection, seen_ns, position)
 
 
 class KinesisStreamObserver(Observer):

@@ -181,19 +181,7 @@ class S3ObjectsObserver(Observer):
             if key in str(exc):
                 raise
             raise ValueError(f"{key}: {exc}") from None
-        return [
-            Observation(
-                projection=self.projection,
-                table=d.table,
-                key=d.key,
-                version=d.version,
-                op=d.op,
-                seen_ns=seen_ns,
-                position=f"{key}:{n}",
-                digest=d.digest,
-            )
-            for n, d in changes
-        ]
+        return [d.observation(self.projection, seen_ns, f"{key}:{n}") for n, d in changes]
 
     def _mark_read(self, key: str) -> None:
         family = family_of(key)

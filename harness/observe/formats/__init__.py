@@ -11,6 +11,7 @@ from typing import Any
 
 from harness.load.row_image import row_digest
 from harness.load.schema import COLUMNS, KEY_COLUMN, VERSION_COLUMN
+from harness.observe.base import Observation
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,11 @@ class Decoded:
     """upsert | delete"""
     digest: str
     """`row_image.row_digest` of the row carried; "" for a delete."""
+
+    def observation(self, projection: str, seen_ns: int, position: str) -> Observation:
+        return Observation(
+            projection, self.table, self.key, self.version, self.op, seen_ns, position, self.digest
+        )
 
 
 def decode_row(table: str, row: dict[str, Any], deleted: bool, source: str) -> Decoded | None:
