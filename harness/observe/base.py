@@ -80,11 +80,15 @@ class Observer(ABC):
         self.lagging = False
         """Set by `poll` when the projection holds more than that poll read (a full page,
         a stream reporting it is behind its head, unread objects): the observer is behind."""
+        self.waited_s = 0.0
+        """Added to by `poll` for time spent blocked waiting for data to arrive (a long
+        poll): not counted as busy."""
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"observe-{projection}", daemon=True)
         self._started = self._stopped = 0.0
         self._polls = 0
-        self._busy_s = self._behind_s = self._longest_behind_s = 0.0
+        self._busy_s = self._longest_behind_s = 0.0
+        self._closed_behind_s = self._open_behind_s = 0.0
         self._behind_since: float | None = None
 
     @property
@@ -122,7 +126,7 @@ class Observer(ABC):
             busy_s=round(self._busy_s, 3),
             per_s=round(observed / wall, 1) if wall else 0.0,
             capacity_per_s=round(observed / self._busy_s, 1) if self._busy_s else None,
-            behind_s=round(self._behind_s, 3),
+            behind_s=round(self._closed_behind_s + self._open_behind_s, 3),
             longest_behind_s=round(self._longest_behind_s, 3),
             falling_behind=self._longest_behind_s >= BEHIND_AFTER_S,
         )
@@ -136,7 +140,7 @@ class Observer(ABC):
         """Poll once and record what was seen; 0 on nothing or on error (kept in `error`)."""
         if self.error:
             return 0
-        started = time.monotonic()
+        started, waited = time.monotonic(), self.waited_s
         self.lagging = False
         try:
             seen = self.poll()
@@ -145,7 +149,7 @@ class Observer(ABC):
             return 0
         finished = time.monotonic()
         self._polls += 1
-        self._busy_s += finished - started
+        self._busy_s += finished - started - (self.waited_s - waited)
         self._track_behind(started, finished)
         for observation in seen:
             self._log.append(observation)
@@ -155,16 +159,19 @@ class Observer(ABC):
         return len(seen)
 
     def _track_behind(self, started: float, finished: float) -> None:
+        """A stretch of lagging polls counts from the first one's start to the last one's
+        end, logging between them included."""
         if not self.lagging:
-            self._behind_since = None
+            self._closed_behind_s += self._open_behind_s
+            self._open_behind_s, self._behind_since = 0.0, None
             return
         if self._behind_since is None:
             self._behind_since = started
-        self._behind_s += finished - started
         stretch = finished - self._behind_since
         if self._longest_behind_s < BEHIND_AFTER_S <= stretch:
             progress.console.print(
                 f"[yellow]observer {self.projection} is falling behind its projection "
                 f"({stretch:.1f} s): its sightings include its own delay[/]"
             )
+        self._open_behind_s = stretch
         self._longest_behind_s = max(self._longest_behind_s, stretch)

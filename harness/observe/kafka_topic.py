@@ -67,7 +67,9 @@ class KafkaTopicObserver(Observer):
             self._refresh(self._consumer)
         # consume() waits its whole timeout unless the batch fills: wait for one message,
         # then take what has arrived with it, so records are stamped when they come.
+        waiting = time.monotonic()
         first = self._consumer.poll(_WAIT_S)
+        self.waited_s += time.monotonic() - waiting
         messages = [] if first is None else [first, *self._consumer.consume(_BATCH - 1, 0)]
         seen_ns = time.time_ns()
         self.lagging = len(messages) >= _BATCH
