@@ -104,7 +104,8 @@ class LocalTarget(Target):
         return list(self.lambda_runtime.limits) if self.lambda_runtime is not None else []
 
     def cpu_seconds(self) -> dict[str, float]:
-        processes = {"moto": self.moto.pid, "kafka": self.kafka.pid, "engines": os.getpid()}
+        """moto, the Kafka broker, and this process (the local engines and the observers)."""
+        processes = {"moto": self.moto.pid, "kafka": self.kafka.pid, "harness": os.getpid()}
         used = {}
         for name, pid in processes.items():
             if pid is not None:

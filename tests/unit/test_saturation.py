@@ -28,15 +28,15 @@ def steady(converge_s: float = 0.1, floor_ms: float = 0.0) -> ProjectionLoad:
 
 
 def test_a_run_within_its_means_is_not_bound() -> None:
-    verdict = assess(load(40, 40.5), {"moto": 0.5, "engines": 0.2}, {"rm": steady()}, True)
+    verdict = assess(load(40, 40.5), {"moto": 0.5, "harness": 0.2}, {"rm": steady()}, True)
 
     assert verdict.emulator_bound is False
     assert verdict.reasons == []
-    assert verdict.busy == {"moto": 0.5, "engines": 0.2}
+    assert verdict.busy == {"moto": 0.5, "harness": 0.2}
 
 
 def test_a_busy_emulator_process_bounds_the_lag() -> None:
-    verdict = assess(load(40, 40), {"moto": 0.93, "engines": 0.84}, {"rm": steady()}, True)
+    verdict = assess(load(40, 40), {"moto": 0.93, "harness": 0.84}, {"rm": steady()}, True)
 
     assert verdict.emulator_bound is True
     assert verdict.reasons == ["moto busy 93% of a core during load"]
