@@ -112,13 +112,21 @@ def _run_pattern(
     result: PatternResult,
 ) -> None:
     """Fresh source schema, deploy, measure, destroy; re-raises an interrupt after destroy."""
-    schema.reset(target.source_dsn, scenario.source.replica_identity)
+    identities = (scenario.source.replica_identity, pattern.replica_identity)
+    schema.reset(target.source_dsn, "full" if "full" in identities else "default")
+    tunables = pattern.effective_variables(scenario.pattern_variables.get(pattern.name, {}))
+    variables = {"run_id": run_id, **tunables}
+    if pattern.source_access:
+        variables |= _source_variables(target.source_dsn)
+    result.variables = tunables
     deployment = terraform.Deployment(
-        pattern.module, workdir, target.aws.env(), {"run_id": run_id}, settings
+        pattern.module, workdir, target.aws.env(), variables, settings
     )
     try:
         with deployment:
-            interrupted = _measure(pattern, scenario, target, deployment.outputs, workdir, result)
+            interrupted = _measure(
+                pattern, scenario, target, deployment.outputs, workdir, result, tunables
+            )
     finally:
         result.terraform_s = deployment.timings
     if interrupted:
@@ -132,6 +140,7 @@ def _measure(
     outputs: dict[str, Any],
     workdir: Path,
     result: PatternResult,
+    variables: dict[str, Any],
 ) -> bool:
     """Observe while loading, await convergence, check. True if interrupted (results kept)."""
     ledger = workdir / "ledger"
@@ -174,7 +183,8 @@ def _measure(
     if changes is None:  # interrupted during load: what the ledger holds so far
         changes = read_ledger(ledger, clock)
     result.clocks = [clock, *_writer_clocks(ledger)]
-    result.projections = _evaluate(pattern, scenario, changes, observers, convergence)
+    floor_ms = pattern.floor_for(variables)
+    result.projections = _evaluate(pattern, scenario, changes, observers, convergence, floor_ms)
     result.saturation = assess(
         result.load,
         busy,
@@ -225,6 +235,18 @@ def _await_convergence(
     return done
 
 
+def _source_variables(dsn: str) -> dict[str, Any]:
+    """The source database's connection as the Terraform variables of `Pattern.source_access`."""
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    return {
+        "source_host": info.get("host", "localhost"),
+        "source_port": int(info.get("port", 5432)),
+        "source_database": info.get("dbname", ""),
+        "source_username": info.get("user", ""),
+        "source_password": info.get("password", ""),
+    }
+
+
 def _cpu_busy(target: Target, load: Callable[[], None]) -> dict[str, float]:
     """Run `load`; the share of one core each emulator process used meanwhile."""
     before, started = target.cpu_seconds(), time.monotonic()
@@ -257,6 +279,7 @@ def _evaluate(
     changes: list[Change],
     observers: dict[str, Observer],
     convergence: dict[str, Convergence],
+    floor_ms: float,
 ) -> dict[str, ProjectionResult]:
     projections = {}
     with progress.step(f"Checking {pattern.name}"):
@@ -277,7 +300,7 @@ def _evaluate(
             projections[projection.name] = ProjectionResult(
                 kind=projection.kind,
                 observer=projection.observer,
-                floor_ms=pattern.floor_ms,
+                floor_ms=floor_ms,
                 observed=observer.observed,
                 observer_stats=observer.stats(),
                 lag=measure_lag(changes, observations, scenario.check.lag_window_s),

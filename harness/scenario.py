@@ -1,10 +1,17 @@
 """Scenario files: pure data saying what to run. Validated strictly (unknown keys are errors)."""
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from harness.errors import UserError
 from harness.patterns import PATTERNS
@@ -101,6 +108,24 @@ class Scenario(_Strict):
     workload: WorkloadSpec = WorkloadSpec()
     source: SourceSpec = SourceSpec()
     check: CheckSpec = CheckSpec()
+    pattern_variables: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Per pattern, Terraform variables to set (those its descriptor exposes); "
+        "patterns the run leaves out ignore theirs.",
+    )
+
+    @model_validator(mode="after")
+    def _known_variables(self) -> "Scenario":
+        for name, values in self.pattern_variables.items():
+            if name not in PATTERNS:
+                raise ValueError(f"pattern_variables: unknown pattern {name!r}")
+            unknown = sorted(values.keys() - PATTERNS[name].variables.keys())
+            if unknown:
+                known = ", ".join(sorted(PATTERNS[name].variables)) or "none"
+                raise ValueError(
+                    f"pattern_variables.{name}: unknown variable {unknown[0]!r} (known: {known})"
+                )
+        return self
 
     @field_validator("patterns")
     @classmethod

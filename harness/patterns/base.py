@@ -32,9 +32,26 @@ class Pattern:
     module: str
     """Root module under terraform/patterns/."""
     projections: tuple[Projection, ...]
-    floor_ms: float = 0.0
-    """Configured lag floor (sum of batch windows) reported beside measured lag."""
+    floor_ms: float | Callable[[dict[str, Any]], float] = 0.0
+    """Configured lag floor (sum of batch windows) reported beside measured lag: a number,
+    or a function of the effective `variables`."""
     engines: tuple[str, ...] = ()
     """Local engines the pattern needs on the local target."""
     post_commit: Callable[[dict[str, Any], AwsAccess], PostCommit] | None = field(default=None)
     """For patterns where the application itself emits: builds the hook from Terraform outputs."""
+    source_access: bool = False
+    """The module reads the source database itself (e.g. a DMS source endpoint): the harness
+    passes `source_host`, `source_port`, `source_database`, `source_username` and
+    `source_password` as Terraform variables."""
+    replica_identity: Literal["default", "full"] = "default"
+    """The least REPLICA IDENTITY the source tables need (`full`: deletes carry the old row,
+    with its version)."""
+    variables: dict[str, Any] = field(default_factory=dict)
+    """Tunable Terraform variables and their defaults; a scenario's `pattern_variables`
+    may override them (and only them)."""
+
+    def effective_variables(self, overrides: dict[str, Any]) -> dict[str, Any]:
+        return {**self.variables, **overrides}
+
+    def floor_for(self, variables: dict[str, Any]) -> float:
+        return float(self.floor_ms(variables) if callable(self.floor_ms) else self.floor_ms)

@@ -44,6 +44,8 @@ class PatternResult(BaseModel):
     status: Status = "running"
     error: str | None = None
     terraform_s: dict[str, float] = Field(default_factory=dict)
+    variables: dict[str, Any] = Field(default_factory=dict)
+    """The pattern's tunable Terraform variables as applied (defaults and scenario's)."""
     load: LoadStats | None = None
     projections: dict[str, ProjectionResult] = Field(default_factory=dict)
     valid: Validity = "unknown"

@@ -54,6 +54,16 @@ CASES = [
         ("load.rte_per_s", "unknown key"),
     ),
     Case(
+        "unknown-pattern-variable",
+        with_changes(pattern_variables={"direct": {"batch_s": 5}}),
+        ("pattern_variables.direct", "unknown variable 'batch_s'", "known: none"),
+    ),
+    Case(
+        "variables-of-unknown-pattern",
+        with_changes(pattern_variables={"indirect": {}}),
+        ("pattern_variables", "unknown pattern 'indirect'"),
+    ),
+    Case(
         "negative-rate",
         with_changes(load={"duration_s": 1, "rate_per_s": -5}),
         ("load.rate_per_s",),
