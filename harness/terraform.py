@@ -20,6 +20,7 @@ import tftest
 
 from harness import progress, signals
 from harness.errors import UserError
+from harness.function_packages import build_packages
 from harness.settings import Settings
 
 TERRAFORM_DIR = Path(__file__).resolve().parents[1] / "terraform"
@@ -98,6 +99,7 @@ class Deployment:
             ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl"),
         )
         (self._root / "terraform.tfvars.json").write_text(json.dumps(variables, indent=2))
+        build_packages(self._root)
         self._logs.mkdir(exist_ok=True)
         base_env = {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
         self._tf = tftest.TerraformTest(
