@@ -70,10 +70,13 @@ ReplicaIdentity = Literal["default", "full"]
 
 
 def ensure(conn: psycopg.Connection, replica_identity: ReplicaIdentity = "default") -> None:
-    """Create the tables if missing and set their REPLICA IDENTITY."""
+    """Create the tables if missing (with `replica_identity`); existing tables are raised to
+    FULL if asked, never lowered (a pattern may need FULL whatever the scenario says)."""
+    exists = conn.execute("SELECT to_regclass('widgets') IS NOT NULL").fetchone()
     conn.execute(_DDL)
-    for table in TABLES:
-        conn.execute(f"ALTER TABLE {table} REPLICA IDENTITY {replica_identity.upper()}")
+    if replica_identity == "full" or not (exists and exists[0]):
+        for table in TABLES:
+            conn.execute(f"ALTER TABLE {table} REPLICA IDENTITY {replica_identity.upper()}")
 
 
 def reset(dsn: str, replica_identity: ReplicaIdentity = "default") -> None:

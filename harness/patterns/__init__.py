@@ -1,8 +1,8 @@
 """The registry of patterns: one small descriptor module each."""
 
-from harness.patterns import direct
+from harness.patterns import direct, dms_s3_dynamodb
 from harness.patterns.base import Pattern, PostCommit, Projection
 
-PATTERNS: dict[str, Pattern] = {p.name: p for p in (direct.PATTERN,)}
+PATTERNS: dict[str, Pattern] = {p.name: p for p in (direct.PATTERN, dms_s3_dynamodb.PATTERN)}
 
 __all__ = ["PATTERNS", "Pattern", "PostCommit", "Projection"]

@@ -134,3 +134,30 @@ def test_items_of_every_attribute_type_read_back_exactly(bare_cloud: BareCloud) 
     )["ShardIterator"]
     records = streams.get_records(ShardIterator=iterator)["Records"]
     assert by_key([r["dynamodb"]["NewImage"] for r in records]) == expected
+
+
+def test_a_tls_only_bucket_policy_lets_requests_through(bare_cloud: BareCloud) -> None:
+    """The emulator is reached over plain HTTP; AWS clients always use TLS, so a TLS-only
+    Deny does not apply. An unconditional Deny still denies."""
+    s3 = bare_cloud.aws.client("s3")
+    bucket = f"tls-only-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+
+    def policy(**condition: Any) -> str:
+        statement = {
+            "Sid": "deny",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{bucket}/*",
+            **({"Condition": condition} if condition else {}),
+        }
+        return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+    s3.put_bucket_policy(Bucket=bucket, Policy=policy(Bool={"aws:SecureTransport": "false"}))
+    s3.put_object(Bucket=bucket, Key="allowed", Body=b"x")
+    assert s3.get_object(Bucket=bucket, Key="allowed")["Body"].read() == b"x"
+
+    s3.put_bucket_policy(Bucket=bucket, Policy=policy())
+    with pytest.raises(s3.exceptions.ClientError, match=r"AccessDenied|Forbidden"):
+        s3.put_object(Bucket=bucket, Key="denied", Body=b"x")

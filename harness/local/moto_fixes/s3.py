@@ -1,5 +1,7 @@
-"""S3: ListObjectVersions honours `encoding-type=url`."""
+"""S3: ListObjectVersions honours `encoding-type=url`; a TLS-only bucket policy lets requests
+through, as it does for clients on AWS (who always use TLS)."""
 
+import json
 from typing import Any
 from urllib.parse import quote
 
@@ -37,3 +39,35 @@ def apply() -> None:
             del self.serialized
 
     S3Response.list_object_versions = list_object_versions
+
+    # moto evaluates bucket policies without their conditions: the usual TLS-only statement
+    # (Deny when aws:SecureTransport is "false") then denies every request. Clients on AWS
+    # use TLS, so that statement never applies to them: it is left out before evaluating.
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        policy = json.loads(self.policy)
+        statements = policy.get("Statement", [])
+        statements = [statements] if isinstance(statements, dict) else statements
+        kept = [s for s in statements if not _denies_plain_http(s)]
+        if not kept:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps({**policy, "Statement": kept})).is_action_permitted(
+            action, resource
+        )
+
+    FakeBucket.get_permission = get_permission
+
+
+def _denies_plain_http(statement: dict[str, Any]) -> bool:
+    condition = statement.get("Condition") or {}
+    secure = (condition.get("Bool") or {}).get("aws:SecureTransport")
+    return (
+        statement.get("Effect") == "Deny"
+        and list(condition) == ["Bool"]
+        and list(condition["Bool"]) == ["aws:SecureTransport"]
+        and str(secure).lower() in ("false", "['false']")
+    )

@@ -1,0 +1,89 @@
+# A DMS DynamoDB target endpoint and the role DMS assumes to write it: item writes on the
+# given tables, plus the exception tables DMS keeps (awsdms_apply_exceptions,
+# awsdms_full_load_exceptions), which it may create and drop itself.
+locals {
+  role_name = length(var.name) <= 64 ? var.name : "${substr(var.name, 0, 55)}-${substr(sha1(var.name), 0, 8)}"
+  # The exception tables live beside the target tables: same partition, region and account.
+  arn_parts = split(":", var.table_arns[0])
+  exception_tables = [
+    for t in ["awsdms_apply_exceptions", "awsdms_full_load_exceptions"] :
+    "arn:${local.arn_parts[1]}:dynamodb:${local.arn_parts[3]}:${local.arn_parts[4]}:table/${t}"
+  ]
+}
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["dms.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "write" {
+  statement {
+    sid = "WriteItems"
+    actions = [
+      "dynamodb:BatchWriteItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:DescribeTable",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+    ]
+    resources = var.table_arns
+  }
+
+  statement {
+    sid = "ExceptionTables"
+    actions = [
+      "dynamodb:BatchWriteItem",
+      "dynamodb:CreateTable",
+      "dynamodb:DeleteItem",
+      "dynamodb:DeleteTable",
+      "dynamodb:DescribeTable",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+    ]
+    resources = local.exception_tables
+  }
+
+  statement {
+    sid       = "ListTables"
+    actions   = ["dynamodb:ListTables"]
+    resources = ["*"]
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    content {
+      sid       = "UseTableKey"
+      actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
+      resources = [statement.value]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name               = local.role_name
+  description        = "DMS writes the DynamoDB target of endpoint ${var.name}"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "write" {
+  name   = "write-tables"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.write.json
+}
+
+resource "aws_dms_endpoint" "this" {
+  endpoint_id         = var.name
+  endpoint_type       = "target"
+  engine_name         = "dynamodb"
+  service_access_role = aws_iam_role.this.arn
+  tags                = var.tags
+
+  # The endpoint is only usable once the role may write.
+  depends_on = [aws_iam_role_policy.write]
+}

@@ -1,0 +1,9 @@
+output "endpoint_arn" {
+  description = "ARN of the source endpoint."
+  value       = aws_dms_s3_endpoint.this.endpoint_arn
+}
+
+output "role_arn" {
+  description = "ARN of the role DMS assumes to read the bucket."
+  value       = aws_iam_role.this.arn
+}

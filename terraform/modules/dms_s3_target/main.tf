@@ -1,0 +1,86 @@
+# A DMS S3 target endpoint writing CSV with the op column into a folder of a bucket, and
+# the role DMS assumes to write there: put and tag objects under that folder only, list
+# the bucket, and use the KMS key if one encrypts the bucket.
+locals {
+  role_name = length(var.name) <= 64 ? var.name : "${substr(var.name, 0, 55)}-${substr(sha1(var.name), 0, 8)}"
+  objects   = var.bucket_folder == "" ? "${var.bucket_arn}/*" : "${var.bucket_arn}/${var.bucket_folder}/*"
+}
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["dms.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "write" {
+  statement {
+    sid       = "WriteObjects"
+    actions   = ["s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject"]
+    resources = [local.objects]
+  }
+
+  statement {
+    sid       = "ListBucket"
+    actions   = ["s3:ListBucket"]
+    resources = [var.bucket_arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    content {
+      sid       = "EncryptObjects"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name               = local.role_name
+  description        = "DMS writes the S3 target of endpoint ${var.name}"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "write" {
+  name   = "write-${var.bucket_name}"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.write.json
+}
+
+resource "aws_dms_s3_endpoint" "this" {
+  endpoint_id             = var.name
+  endpoint_type           = "target"
+  bucket_name             = var.bucket_name
+  bucket_folder           = var.bucket_folder == "" ? null : var.bucket_folder
+  service_access_role_arn = aws_iam_role.this.arn
+
+  data_format              = "csv"
+  compression_type         = "NONE"
+  rfc_4180                 = true
+  include_op_for_full_load = var.include_op_for_full_load
+  cdc_max_batch_interval   = var.cdc_max_batch_interval
+  cdc_min_file_size        = var.cdc_min_file_size
+  cdc_path                 = var.cdc_path
+  preserve_transactions    = var.preserve_transactions
+  timestamp_column_name    = var.timestamp_column_name
+
+  encryption_mode                   = var.kms_key_arn == null ? "SSE_S3" : "SSE_KMS"
+  server_side_encryption_kms_key_id = var.kms_key_arn
+
+  tags = var.tags
+
+  # The endpoint is only usable once the role may write.
+  depends_on = [aws_iam_role_policy.write]
+
+  lifecycle {
+    precondition {
+      condition     = !var.preserve_transactions || var.cdc_path != null
+      error_message = "preserve_transactions needs cdc_path."
+    }
+  }
+}

@@ -1,0 +1,80 @@
+# A Python Lambda function from a zip built before apply (Terraform's offline providers have
+# no archive support), with its own execution role (CloudWatch Logs for its own log group,
+# plus the statements the caller grants), an encrypted log group with retention, environment
+# variables encrypted with the given key, a reserved concurrency and active tracing.
+locals {
+  role_name = length(var.name) <= 64 ? var.name : "${substr(var.name, 0, 55)}-${substr(sha1(var.name), 0, 8)}"
+}
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name               = local.role_name
+  description        = "Execution role of Lambda function ${var.name}"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+  tags               = var.tags
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  name              = "/aws/lambda/${var.name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+data "aws_iam_policy_document" "this" {
+  source_policy_documents = var.policy_json == null ? [] : [var.policy_json]
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+  }
+
+  statement {
+    sid       = "Tracing"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "this" {
+  name   = "function"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.this.json
+}
+
+resource "aws_lambda_function" "this" {
+  function_name                  = var.name
+  description                    = var.description
+  role                           = aws_iam_role.this.arn
+  filename                       = var.package
+  source_code_hash               = filebase64sha256(var.package)
+  handler                        = var.handler
+  runtime                        = var.runtime
+  architectures                  = ["x86_64"]
+  timeout                        = var.timeout
+  memory_size                    = var.memory_size
+  reserved_concurrent_executions = var.reserved_concurrency
+  kms_key_arn                    = var.kms_key_arn
+  tags                           = var.tags
+
+  environment {
+    variables = var.environment
+  }
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  # The log group exists (with its retention and key) before the function can log.
+  depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
+}

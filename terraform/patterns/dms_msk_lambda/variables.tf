@@ -1,0 +1,212 @@
+variable "run_id" {
+  description = "Run identifier: names and tags every resource so leftovers can be found."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,47}$", var.run_id))
+    error_message = "run_id must be 1-48 lowercase letters, digits or dashes."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name (starts with a letter: DMS identifiers must)."
+  type        = string
+  default     = "cdcbench"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,8}$", var.name_prefix))
+    error_message = "name_prefix must be 1-9 lowercase letters, digits or dashes, starting with a letter."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "Customer managed KMS key for everything stored (bucket, table, replication instance, endpoints); null uses the AWS managed keys."
+  type        = string
+  default     = null
+}
+
+# --- the source database ---------------------------------------------------------------------
+
+variable "source_host" {
+  description = "Host name or address of the source PostgreSQL server (wal_level=logical)."
+  type        = string
+}
+
+variable "source_port" {
+  description = "Port of the source PostgreSQL server."
+  type        = number
+  default     = 5432
+
+  validation {
+    condition     = var.source_port >= 1 && var.source_port <= 65535 && floor(var.source_port) == var.source_port
+    error_message = "source_port must be a TCP port number."
+  }
+}
+
+variable "source_database" {
+  description = "Source database holding public.widgets and public.orders."
+  type        = string
+}
+
+variable "source_username" {
+  description = "User DMS connects to the source as (needs REPLICATION)."
+  type        = string
+}
+
+variable "source_password" {
+  description = "Password of source_username; empty sends none."
+  type        = string
+  sensitive   = true
+  default     = ""
+}
+
+variable "source_ssl_mode" {
+  description = "TLS from DMS to the source: none, require, verify-ca or verify-full."
+  type        = string
+  default     = "require"
+
+  validation {
+    condition     = contains(["none", "require", "verify-ca", "verify-full"], var.source_ssl_mode)
+    error_message = "source_ssl_mode must be none, require, verify-ca or verify-full."
+  }
+}
+
+# --- Kafka and the projector -----------------------------------------------------------------
+
+variable "topic" {
+  description = "Kafka topic DMS writes every change to (the projector and the S3 sink read it)."
+  type        = string
+  default     = "cdc.changes"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9._-]{1,249}$", var.topic))
+    error_message = "topic must be 1-249 letters, digits, dots, underscores or dashes."
+  }
+}
+
+variable "projector" {
+  description = "Which projector runs: \"correct\" (versioned conditional writes, tombstones) or \"naive\" (the article's unconditional puts that ignore the operation)."
+  type        = string
+  default     = "correct"
+
+  validation {
+    condition     = contains(["correct", "naive"], var.projector)
+    error_message = "projector must be correct or naive."
+  }
+}
+
+variable "projector_package" {
+  description = "Path of the projector's deployment package: a zip of functions/projector/ (its modules at the zip's root), built before apply."
+  type        = string
+
+  validation {
+    condition     = endswith(var.projector_package, ".zip")
+    error_message = "projector_package must be the path of a .zip file."
+  }
+}
+
+variable "projector_batch_size" {
+  description = "Most records per projector invocation."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.projector_batch_size >= 1 && var.projector_batch_size <= 10000 && floor(var.projector_batch_size) == var.projector_batch_size
+    error_message = "projector_batch_size must be a whole number from 1 to 10000."
+  }
+}
+
+variable "projector_batching_window_s" {
+  description = "Seconds Lambda's MSK poller gathers records before invoking (MaximumBatchingWindowInSeconds; below 1 s in effect when unset on AWS)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.projector_batching_window_s >= 0 && var.projector_batching_window_s <= 300 && floor(var.projector_batching_window_s) == var.projector_batching_window_s
+    error_message = "projector_batching_window_s must be a whole number of seconds from 0 to 300."
+  }
+}
+
+variable "projector_reserved_concurrency" {
+  description = "Concurrent projector invocations reserved (and allowed); -1 leaves them unreserved."
+  type        = number
+  default     = 10
+}
+
+variable "lob_max_size_kb" {
+  description = "Largest text/jsonb value in KB DMS puts into a message whole (limited LOB mode)."
+  type        = number
+  default     = 400
+
+  validation {
+    condition     = var.lob_max_size_kb >= 1 && floor(var.lob_max_size_kb) == var.lob_max_size_kb
+    error_message = "lob_max_size_kb must be a whole number of KB, at least 1."
+  }
+}
+
+# --- the event store (MSK Connect S3 sink) -------------------------------------------------------
+
+variable "s3_sink_plugin_package" {
+  description = "Path of the Confluent S3 sink connector plugin zip (confluentinc-kafka-connect-s3) MSK Connect runs."
+  type        = string
+
+  validation {
+    condition     = endswith(var.s3_sink_plugin_package, ".zip")
+    error_message = "s3_sink_plugin_package must be the path of a .zip file."
+  }
+}
+
+variable "s3_sink_flush_size" {
+  description = "Records per event store object (flush.size; 1 as in the article writes each record at once)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.s3_sink_flush_size >= 1 && floor(var.s3_sink_flush_size) == var.s3_sink_flush_size
+    error_message = "s3_sink_flush_size must be a whole number, at least 1."
+  }
+}
+
+variable "event_store_versioning" {
+  description = "Keep object versions in the event store bucket."
+  type        = bool
+  default     = false
+}
+
+variable "event_store_deny_insecure_transport" {
+  description = "Deny every request to the pattern's buckets made without TLS (bucket policy on aws:SecureTransport)."
+  type        = bool
+  default     = true
+}
+
+# --- MSK and the replication instance ------------------------------------------------------------
+
+variable "msk_instance_type" {
+  description = "Broker instance type of the MSK cluster."
+  type        = string
+  default     = "kafka.t3.small"
+}
+
+variable "msk_configuration_arn" {
+  description = "MSK configuration for the cluster; on AWS it must let DMS create its topic (auto.create.topics.enable=true) unless the topic is created beforehand. null keeps MSK's defaults."
+  type        = string
+  default     = null
+}
+
+variable "replication_instance_class" {
+  description = "Class of the DMS replication instance."
+  type        = string
+  default     = "dms.t3.medium"
+}
+
+variable "subnet_ids" {
+  description = "Private subnets (two availability zones) for DMS, MSK and MSK Connect; empty creates a VPC (with lambda and sts interface endpoints for the MSK pollers)."
+  type        = list(string)
+  default     = []
+}
+
+variable "create_dms_vpc_role" {
+  description = "Create the account's dms-vpc-role (set false where the account already has it)."
+  type        = bool
+  default     = true
+}

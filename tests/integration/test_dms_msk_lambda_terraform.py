@@ -1,0 +1,115 @@
+"""The `dms_msk_lambda` root module, applied with the real provider to moto and run by the
+local engines: PostgreSQL -> DMS -> Kafka (the MSK cluster) -> Lambda projector -> DynamoDB
+read model, and MSK Connect's S3 sink -> S3 event store.
+
+The Lambda package and the S3 sink plugin are zips made before apply, as the harness must
+make them: Terraform's offline providers cannot zip."""
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from harness.load import schema
+from harness.observe.dynamodb_scan import scan_versions
+from harness.settings import Settings
+from harness.targets import Target
+from harness.terraform import TERRAFORM_DIR, Deployment
+from tests.helpers import REPO, wait_for
+from tests.integration.test_dms_s3_dynamodb_terraform import (
+    _order,
+    _source_variables,
+    _update,
+    _widget,
+    drift_of,
+    validate,
+)
+
+pytestmark = pytest.mark.slow
+
+MODULE = "dms_msk_lambda"
+FUNCTIONS = TERRAFORM_DIR / "patterns" / MODULE / "functions" / "projector"
+PLUGIN = REPO / "tests" / "data" / "terraform" / "mskconnect" / "placeholder-plugin.zip"
+
+
+def build_package(source: Path, zip_path: Path) -> Path:
+    """A Lambda deployment package: the handler's modules at the zip's root."""
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(source.rglob("*.py")):
+            archive.write(path, path.relative_to(source).as_posix())
+    return zip_path
+
+
+def test_root_module_validates(tmp_path: Path) -> None:
+    validate(MODULE, tmp_path)
+
+
+def test_applies_projects_through_kafka_and_archives_to_s3(
+    local_target: Target, tmp_path: Path
+) -> None:
+    dsn = local_target.source_dsn
+    schema.reset(dsn, "full")
+    variables: dict[str, Any] = {
+        "run_id": "msklambda-test",
+        "projector": "correct",
+        "projector_package": str(build_package(FUNCTIONS, tmp_path / "projector.zip")),
+        "s3_sink_plugin_package": str(PLUGIN),
+        # moto ignores a bucket policy's conditions (see the dms_s3_dynamodb test)
+        "event_store_deny_insecure_transport": False,
+        **_source_variables(dsn),
+    }
+    deployment = Deployment(
+        MODULE, tmp_path / "work", local_target.aws.env(), variables, Settings()
+    )
+    with deployment:
+        outputs = deployment.outputs
+        assert outputs["event_store_prefix"] == "topics/cdc.changes/"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            first = _widget(conn, "first, with comma")
+            second = _widget(conn, "ünïcode ✓", "x" * 3000)
+            _update(conn, "widgets", first, name="renamed", price="0.0001")
+            order = _order(conn, second, 2)
+            _update(conn, "orders", order, status="shipped")
+            doomed = _widget(conn, "short-lived")
+            conn.execute("DELETE FROM widgets WHERE id = %s", (doomed,))
+        expected = {
+            ("widgets", str(first)): 2,
+            ("widgets", str(second)): 1,
+            ("orders", str(order)): 2,
+        }
+        dynamodb = local_target.aws.client("dynamodb")
+        wait_for(
+            lambda: scan_versions(dynamodb, outputs["read_model_table"]) == expected,
+            "the read model to hold the source's rows and versions",
+            timeout_s=90,
+            poll_s=0.5,
+        )
+        tombstone = dynamodb.get_item(
+            TableName=outputs["read_model_table"], Key={"pk": {"S": f"widgets#{doomed}"}}
+        )["Item"]
+        assert tombstone["tombstone"] == {"BOOL": True} and tombstone["version"] == {"N": "2"}
+
+        s3 = local_target.aws.client("s3")
+
+        def archived() -> list[str]:
+            listed = s3.list_objects_v2(
+                Bucket=outputs["event_store_bucket"], Prefix=outputs["event_store_prefix"]
+            )
+            return [o["Key"] for o in listed.get("Contents", [])]
+
+        # one object per message (flush.size 1): 6 changes plus the full load's control records
+        keys = wait_for(lambda: len(archived()) >= 6 and archived(), "the S3 sink's objects")
+        assert all("/partition=" in k and k.endswith(".json") for k in keys), keys
+
+        failures = {k: v for k, v in local_target.engine_failures().items() if "msklambda" in k}
+        assert failures == {}
+        # moto's made-up DMS subnet group subnet id is the only drift (see dms_s3_dynamodb)
+        drift = drift_of(deployment, local_target, tmp_path / "work")
+        assert drift <= {"module.network.aws_dms_replication_subnet_group.this"}, drift
+
+        dms = local_target.aws.client("dms")
+        dms.stop_replication_task(ReplicationTaskArn=outputs["topic_task_arn"])
+    assert deployment.state_resources() == []
+    print(f"\ndms_msk_lambda terraform timings: {deployment.timings}")
