@@ -21,17 +21,22 @@ def build_packages(module_root: Path) -> list[Path]:
     return [_zip(source) for source in sorted(functions.iterdir()) if source.is_dir()]
 
 
+def write_zip(path: Path, entries: dict[str, bytes]) -> Path:
+    """A zip of `entries` (name -> content) in name order, with fixed times and modes."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(entries):
+            entry = zipfile.ZipInfo(name, _FIXED_TIME)
+            entry.external_attr = 0o644 << 16
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, entries[name])
+    return path
+
+
 def _zip(source: Path) -> Path:
-    package = source.with_suffix(".zip")
-    files = sorted(
+    files = (
         path
         for path in source.rglob("*")
         if path.is_file() and not any(part in _IGNORED for part in path.parts)
     )
-    with zipfile.ZipFile(package, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in files:
-            entry = zipfile.ZipInfo(path.relative_to(source).as_posix(), _FIXED_TIME)
-            entry.external_attr = 0o644 << 16
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(entry, path.read_bytes())
-    return package
+    entries = {path.relative_to(source).as_posix(): path.read_bytes() for path in files}
+    return write_zip(source.with_suffix(".zip"), entries)

@@ -23,10 +23,11 @@ from harness.check.lag import measure_lag
 from harness.check.result import CheckResult, compose, merge_validity
 from harness.check.saturation import ProjectionLoad, assess
 from harness.check.state import check_state
+from harness.convergence import await_convergence
 from harness.errors import UserError
 from harness.load import schema
 from harness.load.clock import ClockOffset, measure_offset, read_offset
-from harness.load.ledger import Change, Entity, final_state, read_ledger
+from harness.load.ledger import Change, final_state, read_ledger
 from harness.load.locust_runner import load_stats, run_locust
 from harness.observe import Observer, make_observer, read_observations
 from harness.patterns import PATTERNS, Pattern
@@ -41,6 +42,7 @@ from harness.report.results import (
 from harness.scenario import Scenario
 from harness.settings import Settings
 from harness.targets import Target, make_target
+from harness.teardown import stop_replication_tasks
 
 
 @dataclass
@@ -118,9 +120,18 @@ def _run_pattern(
     variables = {"run_id": run_id, **tunables}
     if pattern.source_access:
         variables |= _source_variables(target.source_dsn)
+    for variable, plugin in pattern.connector_plugins.items():
+        variables[variable] = str(target.connector_plugin(plugin))
     result.variables = tunables
     deployment = terraform.Deployment(
-        pattern.module, workdir, target.aws.env(), variables, settings
+        pattern.module,
+        workdir,
+        target.aws.env(),
+        variables,
+        settings,
+        before_destroy=lambda applied: stop_replication_tasks(
+            target.aws, applied.state_attributes("aws_dms_replication_task", "replication_task_arn")
+        ),
     )
     try:
         with deployment:
@@ -164,10 +175,12 @@ def _measure(
         )
         changes = read_ledger(ledger, clock)
         result.load = load_stats(changes, workdir, scenario.load.rate_per_s)
-        convergence = _await_convergence(
+        convergence = await_convergence(
             final_state(changes),
             observers,
+            {p.name: p.floor_for(variables) / 1000 for p in pattern.projections},
             scenario.check.converge_timeout_s,
+            scenario.check.settle_s,
             target.engine_failures,
         )
         failures = target.engine_failures()
@@ -183,8 +196,7 @@ def _measure(
     if changes is None:  # interrupted during load: what the ledger holds so far
         changes = read_ledger(ledger, clock)
     result.clocks = [clock, *_writer_clocks(ledger)]
-    floor_ms = pattern.floor_for(variables)
-    result.projections = _evaluate(pattern, scenario, changes, observers, convergence, floor_ms)
+    result.projections = _evaluate(pattern, scenario, changes, observers, convergence, variables)
     result.saturation = assess(
         result.load,
         busy,
@@ -206,33 +218,6 @@ def _measure(
     result.valid = merge_validity(p.check.valid for p in result.projections.values())
     result.status = "interrupted" if interrupted else "completed"
     return interrupted
-
-
-def _await_convergence(
-    expected: dict[Entity, Change],
-    observers: dict[str, Observer],
-    timeout_s: float,
-    failures: Callable[[], dict[str, str]],
-) -> dict[str, Convergence]:
-    """Wait until each projection shows the ledger's final state, the deadline passes, or an
-    emulated service the pattern runs on fails (nothing would converge any more)."""
-    started = time.monotonic()
-    done: dict[str, Convergence] = {}
-    with progress.step(f"Waiting for {len(observers)} projection(s) to converge") as update:
-        while True:
-            elapsed = time.monotonic() - started
-            for name, observer in observers.items():
-                if name not in done and (observer.error or _pending(expected, observer) == 0):
-                    done[name] = Convergence(
-                        converged=not observer.error, seconds=round(elapsed, 3)
-                    )
-            if len(done) == len(observers) or elapsed > timeout_s or failures():
-                break
-            update(f"{len(done)}/{len(observers)} converged")
-            time.sleep(0.1)
-    for name in observers.keys() - done.keys():
-        done[name] = Convergence(converged=False, seconds=round(time.monotonic() - started, 3))
-    return done
 
 
 def _source_variables(dsn: str) -> dict[str, Any]:
@@ -260,47 +245,36 @@ def _writer_clocks(ledger: Path) -> list[ClockOffset]:
     return [offset for offset in offsets if offset is not None]
 
 
-def _pending(expected: dict[Entity, Change], observer: Observer) -> int:
-    """Entities whose final state the observer has not seen yet. A deleted key never
-    comes back (keys come from sequences), so any absence shows its delete."""
-    pending = 0
-    for entity, last in expected.items():
-        seen = observer.state.get(entity)
-        if last.op == "delete":
-            pending += seen is not None and seen[1]
-        else:
-            pending += seen is None or seen[0] < last.version or not seen[1]
-    return pending
-
-
 def _evaluate(
     pattern: Pattern,
     scenario: Scenario,
     changes: list[Change],
     observers: dict[str, Observer],
     convergence: dict[str, Convergence],
-    floor_ms: float,
+    variables: dict[str, Any],
 ) -> dict[str, ProjectionResult]:
     projections = {}
     with progress.step(f"Checking {pattern.name}"):
         for projection in pattern.projections:
             observer = observers[projection.name]
-            converged = projection.name in convergence and convergence[projection.name].converged
+            reached = convergence.get(projection.name)
+            converged = reached is not None and reached.converged
+            settled = reached is not None and reached.settled
             observations = read_observations(observer.log_path)
             error = observer.error
             limit = scenario.check.max_examples
             try:
                 if projection.kind == "event_log":
-                    check = check_events(changes, observations, converged, limit)
+                    check = check_events(changes, observations, converged, limit, settled)
                 else:
-                    check = check_state(changes, observer.snapshot(), converged, limit)
+                    check = check_state(changes, observer.snapshot(), converged, limit, settled)
             except Exception as exc:
                 error = error or f"snapshot failed: {type(exc).__name__}: {exc}"
                 check = CheckResult(valid="unknown")
             projections[projection.name] = ProjectionResult(
                 kind=projection.kind,
                 observer=projection.observer,
-                floor_ms=floor_ms,
+                floor_ms=projection.floor_for(variables),
                 observed=observer.observed,
                 observer_stats=observer.stats(),
                 lag=measure_lag(changes, observations, scenario.check.lag_window_s),

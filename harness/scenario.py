@@ -96,6 +96,13 @@ class SourceSpec(_Strict):
 
 class CheckSpec(_Strict):
     converge_timeout_s: float = Field(60, gt=0, le=3_600)
+    settle_s: float = Field(
+        10,
+        gt=0,
+        le=3_600,
+        description="A projection that stops changing for this long past its configured floor "
+        "without converging has settled: its anomalies are final, not lag.",
+    )
     lag_window_s: float = Field(1.0, gt=0, le=3_600, description="Width of lag-over-time windows.")
     max_examples: int = Field(5, ge=0, le=1_000)
 

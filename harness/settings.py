@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     pg_os_user: str = "postgres"
     """OS user that runs the throwaway PostgreSQL cluster when the harness runs as root."""
     aws_region: str = "us-east-1"
+    connector_plugins_dir: Path = Path("plugins")
+    """MSK Connect plugin archives, `<name>.zip` (e.g. confluentinc-kafka-connect-s3.zip),
+    for targets that run real MSK Connect; the local target needs none."""
     lambda_timing: LambdaTiming = LambdaTiming()
     """Poll cadences of the local Lambda runtime (AWS's by default), e.g.
     CDCBENCH_LAMBDA_TIMING__KINESIS_POLL_S=0; recorded with the results."""

@@ -84,8 +84,12 @@ class Deployment:
         env: dict[str, str],
         variables: dict[str, Any],
         settings: Settings,
+        before_destroy: Callable[["Deployment"], None] | None = None,
     ) -> None:
+        """`before_destroy` runs before every destroy (its failure is logged, not raised):
+        e.g. stopping what the provider would stop more slowly."""
         self.module = module
+        self.before_destroy = before_destroy
         self.workdir = workdir = workdir.resolve()
         self.timings: dict[str, float] = {}
         self.outputs: dict[str, Any] = {}
@@ -134,18 +138,33 @@ class Deployment:
             return
         args = ("-no-color", "-input=false", "-auto-approve", "-lock-timeout=300s")
         with signals.deferred(f"terraform destroy of {self.module}"):
+            if self.before_destroy is not None:
+                try:
+                    self.before_destroy(self)
+                except Exception as exc:
+                    progress.console.print(
+                        f"[yellow]before destroying {self.module}: {type(exc).__name__}: {exc}[/]"
+                    )
             self._command("destroy", lambda: self._tf.execute_command("destroy", *args))
         shutil.rmtree(self._root / ".terraform", ignore_errors=True)
 
+    def state_attributes(self, resource_type: str, attribute: str) -> list[Any]:
+        """`attribute` of every managed resource of `resource_type` the state records."""
+        return [
+            instance["attributes"][attribute]
+            for resource in self._managed()
+            if resource["type"] == resource_type
+            for instance in resource.get("instances", [])
+        ]
+
     def state_resources(self) -> list[str]:
         """Addresses of the resources the state still records (empty after a clean destroy)."""
+        return [f"{r['type']}.{r['name']}" for r in self._managed()]
+
+    def _managed(self) -> list[dict[str, Any]]:
         state_file = self._root / "terraform.tfstate"
-        if not state_file.exists():
-            return []
-        state = json.loads(state_file.read_text() or "{}")
-        return [
-            f"{r['type']}.{r['name']}" for r in state.get("resources", []) if r["mode"] == "managed"
-        ]
+        state = json.loads(state_file.read_text() or "{}") if state_file.exists() else {}
+        return [r for r in state.get("resources", []) if r["mode"] == "managed"]
 
     def _command(self, name: str, run: Callable[[], R]) -> R:
         log_path = self._logs / f"{name}.log"

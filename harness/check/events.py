@@ -10,15 +10,15 @@ is), out_of_order (the first sighting of a committed change after a higher versi
 of its key). Every committed change never observed is placed once too: gap if the
 log shows a later version of its key (skipped: it cannot arrive in order any more),
 missing otherwise (it may still arrive: lag). Missing makes the result unknown if
-the log had not converged, false if it had; every other class is wrong whatever
-the lag. Extra, phantom, duplicate and out_of_order count observations; missing and
+the log had neither converged nor settled, false if it had; every other class is
+wrong whatever the lag. Extra, phantom, duplicate and out_of_order count observations; missing and
 gap count committed changes.
 """
 
 from collections.abc import Sequence
 from typing import Any
 
-from harness.check.result import CheckResult, Validity
+from harness.check.result import CheckResult, judge
 from harness.load.ledger import COMMITTED, Change, Entity
 from harness.observe.base import Observation
 
@@ -45,8 +45,10 @@ def check_events(
     observations: Sequence[Observation],
     converged: bool,
     max_examples: int = 5,
+    settled: bool = False,
 ) -> CheckResult:
-    """`observations`: what the log holds, in log order (by position within it)."""
+    """`observations`: what the log holds, in log order (by position within it). `settled`:
+    the log stopped growing past its floor without converging (see `judge`)."""
     keys: dict[Entity, list[int]] = {}
     """entity -> [last committed version, highest of them seen so far in the log]"""
     aborted: set[Entity] = set()
@@ -95,11 +97,5 @@ def check_events(
             found.add("missing", table, key, version)
 
     counts = found.counts
-    valid: Validity = True
-    if any(kind not in _LAG_LIKE for kind in counts):
-        valid = False
-    elif counts:
-        valid = False if converged else "unknown"
-    if not converged:
-        counts["unconverged"] = 1
+    valid = judge(counts, _LAG_LIKE, converged, settled)
     return CheckResult(valid=valid, counts=counts, examples=found.examples)

@@ -1,6 +1,6 @@
 """The checker protocol's result: valid true | false | unknown, counts and examples per class."""
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -14,6 +14,23 @@ class CheckResult(BaseModel):
     """Anomalies per class (only classes that occurred)."""
     examples: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     """Up to N concrete cases per class."""
+
+
+def judge(
+    counts: dict[str, int], lag_like: Collection[str], converged: bool, settled: bool
+) -> Validity:
+    """Anomalies outside `lag_like` are wrong whatever the lag. Lag-like ones (a projection
+    still catching up shows them too) are wrong once the projection converged or settled,
+    having stopped changing for longer than its floor; before that they are unknown.
+    Counts `unconverged` when the projection never showed the final state."""
+    valid: Validity = True
+    if any(kind not in lag_like for kind in counts):
+        valid = False
+    elif counts:
+        valid = False if converged or settled else "unknown"
+    if not converged:
+        counts["unconverged"] = 1
+    return valid
 
 
 def merge_validity(values: Iterable[Validity]) -> Validity:

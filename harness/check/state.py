@@ -4,9 +4,9 @@ Classes: missing (a live row absent), stale (an older committed version),
 resurrected (a deleted row present), extra (an entity the source never had),
 phantom (a version the source never committed as a row: a delete's tombstone,
 a version past the last, or an entity only ever written by aborted transactions).
-Missing, stale and resurrected can be lag: if the projection had not converged
-they make the result unknown, not false. Extra and phantom are wrong whatever
-the lag.
+Missing, stale and resurrected can be lag: if the projection had neither
+converged nor settled they make the result unknown, not false. Extra and phantom
+are wrong whatever the lag.
 
 The ledger is read once (its last committed change per entity, as `final_state`
 gives it); a snapshot showing exactly the live rows' last versions needs nothing
@@ -19,10 +19,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from harness.check.result import CheckResult, Validity
+from harness.check.result import CheckResult, judge
 from harness.load.ledger import COMMITTED, Change, Entity
 
-_ALWAYS_WRONG = ("extra", "phantom")
+_LAG_LIKE = ("missing", "stale", "resurrected")
 
 
 def check_state(
@@ -30,8 +30,10 @@ def check_state(
     snapshot: dict[Entity, int],
     converged: bool,
     max_examples: int = 5,
+    settled: bool = False,
 ) -> CheckResult:
-    """`snapshot`: entity -> version the projection shows, read after convergence."""
+    """`snapshot`: entity -> version the projection shows, read after convergence. `settled`:
+    the projection stopped changing past its floor without converging (see `judge`)."""
     tables, order = _last_changes(changes)
     expected = {
         (table, key): change.version
@@ -45,13 +47,7 @@ def check_state(
         found = _anomalies(changes, snapshot, last)
 
     counts = {kind: len(cases) for kind, cases in found.items()}
-    valid: Validity = True
-    if any(kind in counts for kind in _ALWAYS_WRONG):
-        valid = False
-    elif counts:
-        valid = False if converged else "unknown"
-    if not converged:
-        counts["unconverged"] = 1
+    valid = judge(counts, _LAG_LIKE, converged, settled)
     examples = {kind: cases[:max_examples] for kind, cases in found.items()}
     return CheckResult(valid=valid, counts=counts, examples=examples)
 

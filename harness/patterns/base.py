@@ -10,6 +10,9 @@ from harness.targets.base import AwsAccess
 PostCommit = Callable[[Change, dict[str, Any] | None], None]
 """Called by the load generator after each commit: the change and its row image (None: delete)."""
 
+Floor = float | Callable[[dict[str, Any]], float]
+"""A configured lag floor in ms: a number, or a function of the pattern's effective variables."""
+
 
 @dataclass(frozen=True)
 class Projection:
@@ -23,6 +26,12 @@ class Projection:
     """Observer parameter -> Terraform output holding its value (table name, stream ARN...)."""
     options: dict[str, Any] = field(default_factory=dict)
     """Observer parameters fixed by the pattern (record format, layout flags...)."""
+    floor_ms: Floor = 0.0
+    """Configured lag floor: the batch windows a change may wait in on its way here, reported
+    beside the measured lag."""
+
+    def floor_for(self, variables: dict[str, Any]) -> float:
+        return float(self.floor_ms(variables) if callable(self.floor_ms) else self.floor_ms)
 
 
 @dataclass(frozen=True)
@@ -32,9 +41,6 @@ class Pattern:
     module: str
     """Root module under terraform/patterns/."""
     projections: tuple[Projection, ...]
-    floor_ms: float | Callable[[dict[str, Any]], float] = 0.0
-    """Configured lag floor (sum of batch windows) reported beside measured lag: a number,
-    or a function of the effective `variables`."""
     engines: tuple[str, ...] = ()
     """Local engines the pattern needs on the local target."""
     post_commit: Callable[[dict[str, Any], AwsAccess], PostCommit] | None = field(default=None)
@@ -49,9 +55,8 @@ class Pattern:
     variables: dict[str, Any] = field(default_factory=dict)
     """Tunable Terraform variables and their defaults; a scenario's `pattern_variables`
     may override them (and only them)."""
+    connector_plugins: dict[str, str] = field(default_factory=dict)
+    """Terraform variable -> MSK Connect plugin whose zip path it takes, from the target."""
 
     def effective_variables(self, overrides: dict[str, Any]) -> dict[str, Any]:
         return {**self.variables, **overrides}
-
-    def floor_for(self, variables: dict[str, Any]) -> float:
-        return float(self.floor_ms(variables) if callable(self.floor_ms) else self.floor_ms)

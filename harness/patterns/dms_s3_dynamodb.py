@@ -42,15 +42,16 @@ PATTERN = Pattern(
             resources={"bucket": "event_store_bucket", "prefix": "event_store_prefix"},
             # the S3Settings of task 1's target endpoint that shape its rows
             options={"format": "dms_csv", "include_op_for_full_load": True},
+            floor_ms=configured_floor_ms,
         ),
         Projection(
             name="read_model",
             kind="state",
             observer="dynamodb_stream",
             resources={"table": "read_model_table", "stream_arn": "read_model_stream_arn"},
+            floor_ms=configured_floor_ms,
         ),
     ),
-    floor_ms=configured_floor_ms,
     engines=("dms",),
     source_access=True,
     replica_identity="full",

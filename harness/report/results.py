@@ -24,7 +24,11 @@ Status = Literal["running", "completed", "interrupted", "failed", "skipped"]
 class Convergence(BaseModel):
     converged: bool
     seconds: float
-    """Time from the end of load until the projection matched the ledger (or the deadline)."""
+    """Time from the end of load until the projection matched the ledger, settled, or the
+    deadline passed."""
+    settled: bool = False
+    """It never matched but stopped changing for longer than its floor plus the scenario's
+    `settle_s`: its anomalies are final, not lag."""
 
 
 class ProjectionResult(BaseModel):

@@ -13,6 +13,7 @@ import botocore.session
 from botocore.config import Config
 
 from harness import signals
+from harness.errors import UserError
 from harness.settings import Settings
 
 _CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
@@ -110,6 +111,17 @@ class Target(ABC):
         """CPU seconds used so far by each emulator process, by name: sampled around the
         load to tell when the emulator saturates. Empty where nothing is emulated."""
         return {}
+
+    def connector_plugin(self, name: str) -> Path:
+        """The zip of MSK Connect plugin `name` (e.g. confluentinc-kafka-connect-s3) that a
+        pattern's Terraform uploads as a custom plugin."""
+        path = self.settings.connector_plugins_dir / f"{name}.zip"
+        if not path.is_file():
+            raise UserError(
+                f"MSK Connect plugin {name} not found at {path}: download its zip there, "
+                "or set CDCBENCH_CONNECTOR_PLUGINS_DIR to the folder holding it"
+            )
+        return path.resolve()
 
     def describe(self) -> dict[str, Any]:
         """Facts about the target worth keeping with the results (versions, endpoints)."""

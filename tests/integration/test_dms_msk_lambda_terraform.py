@@ -2,10 +2,9 @@
 local engines: PostgreSQL -> DMS -> Kafka (the MSK cluster) -> Lambda projector -> DynamoDB
 read model, and MSK Connect's S3 sink -> S3 event store.
 
-The Lambda package and the S3 sink plugin are zips made before apply, as the harness must
-make them: Terraform's offline providers cannot zip."""
+The deployment builds the projector's package (the root's default path); the local target
+gives the S3 sink's plugin zip."""
 
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +13,11 @@ import pytest
 
 from harness.load import schema
 from harness.observe.dynamodb_scan import scan_versions
+from harness.patterns.dms_msk_lambda import S3_SINK_PLUGIN
 from harness.settings import Settings
 from harness.targets import Target
-from harness.terraform import TERRAFORM_DIR, Deployment
-from tests.helpers import REPO, wait_for
+from harness.terraform import Deployment
+from tests.helpers import wait_for
 from tests.integration.test_dms_s3_dynamodb_terraform import (
     _order,
     _source_variables,
@@ -30,16 +30,6 @@ from tests.integration.test_dms_s3_dynamodb_terraform import (
 pytestmark = pytest.mark.slow
 
 MODULE = "dms_msk_lambda"
-FUNCTIONS = TERRAFORM_DIR / "patterns" / MODULE / "functions" / "projector"
-PLUGIN = REPO / "tests" / "data" / "terraform" / "mskconnect" / "placeholder-plugin.zip"
-
-
-def build_package(source: Path, zip_path: Path) -> Path:
-    """A Lambda deployment package: the handler's modules at the zip's root."""
-    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(source.rglob("*.py")):
-            archive.write(path, path.relative_to(source).as_posix())
-    return zip_path
 
 
 def test_root_module_validates(tmp_path: Path) -> None:
@@ -54,8 +44,7 @@ def test_applies_projects_through_kafka_and_archives_to_s3(
     variables: dict[str, Any] = {
         "run_id": "msklambda-test",
         "projector": "correct",
-        "projector_package": str(build_package(FUNCTIONS, tmp_path / "projector.zip")),
-        "s3_sink_plugin_package": str(PLUGIN),
+        "s3_sink_plugin_package": str(local_target.connector_plugin(S3_SINK_PLUGIN)),
         # moto ignores a bucket policy's conditions (see the dms_s3_dynamodb test)
         "event_store_deny_insecure_transport": False,
         **_source_variables(dsn),

@@ -15,8 +15,19 @@ def test_direct_module_applies_reads_outputs_and_destroys(
     local_target: Target, tmp_path: Path
 ) -> None:
     dynamodb = local_target.aws.client("dynamodb")
+    seen_before_destroy: list[list[str]] = []
+
+    def before_destroy(applied: Deployment) -> None:
+        seen_before_destroy.append(applied.state_attributes("aws_dynamodb_table", "name"))
+        raise RuntimeError("a failing hook does not stop the destroy")
+
     deployment = Deployment(
-        "direct", tmp_path / "work", local_target.aws.env(), {"run_id": "runner-test"}, Settings()
+        "direct",
+        tmp_path / "work",
+        local_target.aws.env(),
+        {"run_id": "runner-test"},
+        Settings(),
+        before_destroy=before_destroy,
     )
     with deployment:
         table = deployment.outputs["read_model_table"]
@@ -31,6 +42,7 @@ def test_direct_module_applies_reads_outputs_and_destroys(
         tags = dynamodb.list_tags_of_resource(ResourceArn=described["TableArn"])["Tags"]
         assert {"Key": "cdcbench:run-id", "Value": "runner-test"} in tags
         assert "aws_dynamodb_table.this" in deployment.state_resources()
+    assert seen_before_destroy == [[table]]
     assert table not in dynamodb.list_tables()["TableNames"]
     assert deployment.state_resources() == []
     assert set(deployment.timings) >= {"init_s", "apply_s", "output_s", "destroy_s"}

@@ -60,6 +60,9 @@ def test_versions_past_the_newest_seen_are_missing_and_unknown_until_converged()
     assert lagging.counts == {"missing": 2, "unconverged": 1}
     assert converged.valid is False
     assert [case["version"] for case in converged.examples["missing"]] == [2, 3]
+    settled = check_events(changes, events, converged=False, settled=True)
+    assert settled.valid is False
+    assert settled.counts == {"missing": 2, "unconverged": 1}
 
 
 def test_uncommitted_versions_are_phantom_and_unknown_keys_extra_per_event() -> None:

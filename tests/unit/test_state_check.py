@@ -206,6 +206,16 @@ def test_soft_class_is_unknown_when_not_converged(kind: str) -> None:
     assert result.counts == {kind: 1, "unconverged": 1}
 
 
+@pytest.mark.parametrize("kind", SOFT_CASES)
+def test_soft_class_is_invalid_once_settled_without_converging(kind: str) -> None:
+    changes, snapshot = SOFT_CASES[kind]
+
+    result = check_state(changes, snapshot, converged=False, settled=True)
+
+    assert result.valid is False
+    assert result.counts == {kind: 1, "unconverged": 1}
+
+
 @pytest.mark.parametrize("kind", HARD_CASES)
 @pytest.mark.parametrize("converged", [True, False])
 def test_extra_and_phantom_are_invalid_even_when_not_converged(kind: str, converged: bool) -> None:

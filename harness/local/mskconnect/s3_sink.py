@@ -118,7 +118,10 @@ class S3Sink(threading.Thread):
         if error is not None:
             if error.fatal():
                 raise SinkFailure(f"Kafka consumer failed: {error.str()}")
-            if error.code() != KafkaError._PARTITION_EOF:
+            # a topic not created yet is read once it exists, as by Kafka Connect
+            if error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                log.debug("S3 sink %s: %s", self.config.name, error.str())
+            elif error.code() != KafkaError._PARTITION_EOF:
                 log.warning("S3 sink %s: %s", self.config.name, error.str())
             return None
         where = f"{message.topic()}/{message.partition()}/{message.offset()}"

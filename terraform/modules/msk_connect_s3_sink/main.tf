@@ -93,7 +93,7 @@ resource "aws_mskconnect_connector" "this" {
     }
   }
 
-  connector_configuration = {
+  connector_configuration = merge({
     "connector.class"                = "io.confluent.connect.s3.S3SinkConnector"
     "tasks.max"                      = tostring(var.worker_count)
     "topics"                         = join(",", var.topics)
@@ -108,7 +108,10 @@ resource "aws_mskconnect_connector" "this" {
     "key.converter"                  = "org.apache.kafka.connect.storage.StringConverter"
     "value.converter"                = "org.apache.kafka.connect.json.JsonConverter"
     "value.converter.schemas.enable" = "false"
-  }
+    }, var.rotate_interval_s == 0 ? {} : {
+    "rotate.schedule.interval.ms" = tostring(var.rotate_interval_s * 1000)
+    "timezone"                    = "UTC"
+  })
 
   kafka_cluster {
     apache_kafka_cluster {

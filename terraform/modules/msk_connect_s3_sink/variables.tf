@@ -65,6 +65,17 @@ variable "flush_size" {
   }
 }
 
+variable "rotate_interval_s" {
+  description = "Seconds of wall clock after which an open object is written even short of flush_size (rotate.schedule.interval.ms, UTC); 0 waits for flush_size records."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.rotate_interval_s >= 0 && floor(var.rotate_interval_s) == var.rotate_interval_s
+    error_message = "rotate_interval_s must be a whole number of seconds, at least 0."
+  }
+}
+
 variable "plugin_package" {
   description = "Path of the Confluent S3 sink plugin zip (confluentinc-kafka-connect-s3) to upload."
   type        = string

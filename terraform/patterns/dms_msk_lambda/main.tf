@@ -11,7 +11,8 @@
 # The S3 sink archives every message as JSON objects under topics/<topic>/.
 #
 # The Lambda package and the S3 sink plugin are zips built or fetched before apply
-# (Terraform's offline providers cannot zip): `projector_package`, `s3_sink_plugin_package`.
+# (Terraform's offline providers cannot zip): `projector_package` (cdcbench builds
+# functions/projector.zip, the default), `s3_sink_plugin_package`.
 locals {
   name = replace("${var.name_prefix}-${var.run_id}-msklambda", "/-+/", "-")
   tags = {
@@ -24,10 +25,11 @@ locals {
     length(local.name) <= 44 ? local.name
     : "${trimsuffix(substr(local.name, 0, 35), "-")}-${substr(sha1(local.name), 0, 8)}"
   )
-  source_schema = "public"
-  source_tables = ["widgets", "orders"]
-  topics_dir    = "topics"
-  handlers      = { correct = "projector.handler", naive = "naive.handler" }
+  source_schema     = "public"
+  source_tables     = ["widgets", "orders"]
+  topics_dir        = "topics"
+  handlers          = { correct = "projector.handler", naive = "naive.handler" }
+  projector_package = coalesce(var.projector_package, "${path.module}/functions/projector.zip")
 }
 
 module "network" {
@@ -169,7 +171,7 @@ module "projector" {
   source               = "../../modules/lambda_function"
   name                 = "${local.short_name}-projector"
   description          = "Projects DMS row changes from ${var.topic} into ${module.read_model.name} (${var.projector})"
-  package              = var.projector_package
+  package              = local.projector_package
   handler              = local.handlers[var.projector]
   timeout              = 60
   reserved_concurrency = var.projector_reserved_concurrency
@@ -230,6 +232,7 @@ module "archive" {
   bucket_arn         = module.event_store.arn
   topics_dir         = local.topics_dir
   flush_size         = var.s3_sink_flush_size
+  rotate_interval_s  = var.s3_sink_rotate_interval_s
   plugin_package     = var.s3_sink_plugin_package
   plugin_bucket_name = module.artifacts.name
   plugin_bucket_arn  = module.artifacts.arn

@@ -96,11 +96,12 @@ variable "projector" {
 }
 
 variable "projector_package" {
-  description = "Path of the projector's deployment package: a zip of functions/projector/ (its modules at the zip's root), built before apply."
+  description = "Path of the projector's deployment package: a zip of functions/projector/ with its modules at the zip's root. null takes functions/projector.zip beside this module, which cdcbench builds before apply."
   type        = string
+  default     = null
 
   validation {
-    condition     = endswith(var.projector_package, ".zip")
+    condition     = var.projector_package == null ? true : endswith(var.projector_package, ".zip")
     error_message = "projector_package must be the path of a .zip file."
   }
 }
@@ -164,6 +165,22 @@ variable "s3_sink_flush_size" {
   validation {
     condition     = var.s3_sink_flush_size >= 1 && floor(var.s3_sink_flush_size) == var.s3_sink_flush_size
     error_message = "s3_sink_flush_size must be a whole number, at least 1."
+  }
+}
+
+variable "s3_sink_rotate_interval_s" {
+  description = "Seconds after which the sink writes an object short of s3_sink_flush_size records (rotate.schedule.interval.ms); needed when the flush size is above 1, or a partition's last records wait for more forever."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.s3_sink_rotate_interval_s >= 0 && floor(var.s3_sink_rotate_interval_s) == var.s3_sink_rotate_interval_s
+    error_message = "s3_sink_rotate_interval_s must be a whole number of seconds, at least 0."
+  }
+
+  validation {
+    condition     = var.s3_sink_flush_size == 1 || var.s3_sink_rotate_interval_s > 0
+    error_message = "s3_sink_flush_size above 1 needs s3_sink_rotate_interval_s above 0, or each partition's last records are never written."
   }
 }
 

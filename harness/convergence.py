@@ -1,0 +1,60 @@
+"""Waiting after the load for each projection to converge (show the ledger's final state)
+or settle (stop changing for longer than its floor plus `settle_s` without converging: what
+it shows then is final, so its anomalies are too)."""
+
+import time
+from collections.abc import Callable
+
+from harness import progress
+from harness.load.ledger import Change, Entity
+from harness.observe import Observer
+from harness.report.results import Convergence
+
+
+def await_convergence(
+    expected: dict[Entity, Change],
+    observers: dict[str, Observer],
+    floors_s: dict[str, float],
+    timeout_s: float,
+    settle_s: float,
+    failures: Callable[[], dict[str, str]],
+) -> dict[str, Convergence]:
+    """Wait until each projection converged or settled, the deadline passes, or an emulated
+    service the pattern runs on fails (nothing would change any more)."""
+    started = time.monotonic()
+    done: dict[str, Convergence] = {}
+    last_change = dict.fromkeys(observers, started)
+    observed = {name: observer.observed for name, observer in observers.items()}
+    with progress.step(f"Waiting for {len(observers)} projection(s) to converge") as update:
+        while True:
+            now = time.monotonic()
+            elapsed = round(now - started, 3)
+            for name, observer in observers.items():
+                if name in done:
+                    continue
+                if observer.observed != observed[name]:
+                    observed[name], last_change[name] = observer.observed, now
+                if observer.error or pending(expected, observer) == 0:
+                    done[name] = Convergence(converged=not observer.error, seconds=elapsed)
+                elif now - last_change[name] > floors_s[name] + settle_s:
+                    done[name] = Convergence(converged=False, settled=True, seconds=elapsed)
+            if len(done) == len(observers) or now - started > timeout_s or failures():
+                break
+            update(f"{len(done)}/{len(observers)} done")
+            time.sleep(0.1)
+    for name in observers.keys() - done.keys():
+        done[name] = Convergence(converged=False, seconds=round(time.monotonic() - started, 3))
+    return done
+
+
+def pending(expected: dict[Entity, Change], observer: Observer) -> int:
+    """Entities whose final state the observer has not seen yet. A deleted key never
+    comes back (keys come from sequences), so any absence shows its delete."""
+    count = 0
+    for entity, last in expected.items():
+        seen = observer.state.get(entity)
+        if last.op == "delete":
+            count += seen is not None and seen[1]
+        else:
+            count += seen is None or seen[0] < last.version or not seen[1]
+    return count

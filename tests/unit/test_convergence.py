@@ -1,0 +1,74 @@
+"""Waiting for projections after the load: converged when the final state shows, settled
+when a wrong state stops changing past the floor, neither while it keeps changing."""
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from harness.convergence import await_convergence
+from harness.load.ledger import COMMITTED, Change
+from harness.observe.base import Observation, Observer
+from harness.report.results import Convergence
+
+FINAL = Change("widgets", "1", 2, "update", COMMITTED, 0, 0, 1, "")
+EXPECTED = {FINAL.entity: FINAL}
+
+
+class Scripted(Observer):
+    """Shows the version `script(poll number)` gives (None: nothing new)."""
+
+    def __init__(self, log_path: Path, script: Callable[[int], int | None]) -> None:
+        super().__init__("projection", log_path)
+        self.script = script
+        self.polls = 0
+
+    def poll(self) -> list[Observation]:
+        self.polls += 1
+        version = self.script(self.polls)
+        if version is None:
+            return []
+        return [Observation("projection", "widgets", "1", version, "upsert", 0, str(self.polls))]
+
+
+def wait(
+    observer: Observer, floor_s: float, timeout_s: float, settle_s: float
+) -> tuple[Convergence, float]:
+    observer.start()
+    started = time.monotonic()
+    try:
+        done = await_convergence(
+            EXPECTED, {"p": observer}, {"p": floor_s}, timeout_s, settle_s, dict
+        )["p"]
+    finally:
+        observer.stop()
+    return done, time.monotonic() - started
+
+
+def test_a_projection_showing_the_final_state_converges(tmp_path: Path) -> None:
+    observer = Scripted(tmp_path / "obs.csv", lambda n: 2 if n == 3 else None)
+
+    done, _ = wait(observer, floor_s=0, timeout_s=10, settle_s=5)
+
+    assert done.converged and not done.settled
+
+
+def test_a_wrong_projection_that_stops_changing_settles_after_floor_and_settle_time(
+    tmp_path: Path,
+) -> None:
+    observer = Scripted(tmp_path / "obs.csv", lambda n: 1 if n == 1 else None)
+
+    done, took = wait(observer, floor_s=0.3, timeout_s=10, settle_s=0.3)
+
+    assert not done.converged and done.settled
+    assert 0.6 <= took < 5
+
+
+def test_a_projection_still_changing_at_the_deadline_neither_converged_nor_settled(
+    tmp_path: Path,
+) -> None:
+    observer = Scripted(tmp_path / "obs.csv", lambda n: 1)
+
+    done, took = wait(observer, floor_s=0, timeout_s=1.0, settle_s=0.3)
+
+    assert not done.converged and not done.settled
+    assert took >= 1.0
