@@ -45,8 +45,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _patterns(_: argparse.Namespace, __: Settings) -> int:
     width = max(len(name) for name in PATTERNS)
+    indent = " " * (width + 2)
     for name, pattern in PATTERNS.items():
         print(f"{name:<{width}}  {pattern.summary}")
+        shown = (f"{p.name} ({p.kind}, {p.observer})" for p in pattern.projections)
+        print(f"{indent}projections: {', '.join(shown)}")
+        if pattern.variables:
+            tunables = (f"{k}={v}" for k, v in pattern.variables.items())
+            print(f"{indent}pattern_variables: {', '.join(tunables)}")
     return 0
 
 

@@ -42,7 +42,7 @@ from harness.report.results import (
 from harness.scenario import Scenario
 from harness.settings import Settings
 from harness.targets import Target, make_target
-from harness.teardown import stop_replication_tasks
+from harness.teardown import dms_task_stopper
 
 
 @dataclass
@@ -129,9 +129,7 @@ def _run_pattern(
         target.aws.env(),
         variables,
         settings,
-        before_destroy=lambda applied: stop_replication_tasks(
-            target.aws, applied.state_attributes("aws_dms_replication_task", "replication_task_arn")
-        ),
+        before_destroy=dms_task_stopper(target.aws),
     )
     try:
         with deployment:

@@ -6,14 +6,25 @@ Stopping them first also ends the flow into the targets before they go.
 """
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from harness import progress
 from harness.targets.base import AwsAccess
+from harness.terraform import Deployment
 
 _ACTIVE = ("running", "starting", "resuming", "stopping")
 STOP_TIMEOUT_S = 600.0
+
+
+def dms_task_stopper(aws: AwsAccess) -> Callable[[Deployment], None]:
+    """A `Deployment.before_destroy` that stops the deployment's DMS tasks."""
+
+    def stop(deployment: Deployment) -> None:
+        tasks = deployment.state_attributes("aws_dms_replication_task", "replication_task_arn")
+        stop_replication_tasks(aws, tasks)
+
+    return stop
 
 
 def stop_replication_tasks(aws: AwsAccess, arns: Iterable[str], poll_s: float = 1.0) -> None:

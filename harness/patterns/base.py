@@ -41,8 +41,6 @@ class Pattern:
     module: str
     """Root module under terraform/patterns/."""
     projections: tuple[Projection, ...]
-    engines: tuple[str, ...] = ()
-    """Local engines the pattern needs on the local target."""
     post_commit: Callable[[dict[str, Any], AwsAccess], PostCommit] | None = field(default=None)
     """For patterns where the application itself emits: builds the hook from Terraform outputs."""
     source_access: bool = False

@@ -61,7 +61,6 @@ PATTERN = Pattern(
             floor_ms=projector_floor_ms,
         ),
     ),
-    engines=("dms", "lambda", "mskconnect"),
     source_access=True,
     replica_identity="full",
     variables={

@@ -52,7 +52,6 @@ PATTERN = Pattern(
             floor_ms=configured_floor_ms,
         ),
     ),
-    engines=("dms",),
     source_access=True,
     replica_identity="full",
     variables={

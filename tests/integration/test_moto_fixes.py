@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.conftest import BareCloud
 from tests.lambda_support import create_function
@@ -161,3 +162,38 @@ def test_a_tls_only_bucket_policy_lets_requests_through(bare_cloud: BareCloud) -
     s3.put_bucket_policy(Bucket=bucket, Policy=policy())
     with pytest.raises(s3.exceptions.ClientError, match=r"AccessDenied|Forbidden"):
         s3.put_object(Bucket=bucket, Key="denied", Body=b"x")
+
+
+def test_a_dms_subnet_group_describes_its_own_subnets(bare_cloud: BareCloud) -> None:
+    ec2, dms = bare_cloud.aws.client("ec2"), bare_cloud.aws.client("dms")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = {
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=zone)["Subnet"][
+            "SubnetId"
+        ]: zone
+        for i, zone in enumerate(("us-east-1a", "us-east-1b"))
+    }
+    dms.create_replication_subnet_group(
+        ReplicationSubnetGroupIdentifier="fix-subnets",
+        ReplicationSubnetGroupDescription="two zones",
+        SubnetIds=list(subnets),
+        Tags=[{"Key": "team", "Value": "cdc"}],
+    )
+
+    group = dms.describe_replication_subnet_groups(
+        Filters=[{"Name": "replication-subnet-group-id", "Values": ["fix-subnets"]}]
+    )["ReplicationSubnetGroups"][0]
+
+    assert group["VpcId"] == vpc
+    shown = {s["SubnetIdentifier"]: s["SubnetAvailabilityZone"]["Name"] for s in group["Subnets"]}
+    assert shown == subnets
+    arn = "arn:aws:dms:us-east-1:123456789012:subgrp:fix-subnets"
+    tags = dms.list_tags_for_resource(ResourceArn=arn)["TagList"]
+    assert [(t["Key"], t["Value"]) for t in tags] == [("team", "cdc")]
+    with pytest.raises(ClientError) as refused:
+        dms.create_replication_subnet_group(
+            ReplicationSubnetGroupIdentifier="fix-unknown",
+            ReplicationSubnetGroupDescription="no such subnet",
+            SubnetIds=["subnet-0000000000000000f"],
+        )
+    assert refused.value.response["Error"]["Code"] == "InvalidSubnet"

@@ -7,16 +7,22 @@ from harness.patterns import PATTERNS
 from tests.helpers import run_cli as cdcbench
 
 
-def test_patterns_lists_each_pattern_with_its_summary() -> None:
+def test_patterns_lists_each_pattern_with_its_summary_projections_and_tunables() -> None:
     proc = cdcbench("patterns")
 
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert len(lines) == len(PATTERNS)
-    direct = [line for line in lines if line.split()[0] == "direct"]
-    assert len(direct) == 1
-    assert direct[0].removeprefix("direct").strip() == PATTERNS["direct"].summary
+    heads = [i for i, line in enumerate(lines) if not line.startswith(" ")]
+    assert [lines[i].split()[0] for i in heads] == list(PATTERNS)
+    direct = lines[heads[0]]
+    assert direct.removeprefix("direct").strip() == PATTERNS["direct"].summary
     assert PATTERNS["direct"].summary.strip()
+    details = {line.strip() for line in lines[heads[-1] + 1 :]}
+    assert (
+        "projections: topic (event_log, kafka_topic), event_store (event_log, s3_objects), "
+        "read_model (state, dynamodb_stream)" in details
+    )
+    assert any(d.startswith("pattern_variables: projector=correct, ") for d in details)
 
 
 def test_doctor_reports_missing_terraform_with_fix_and_fails(tmp_path: Path) -> None:

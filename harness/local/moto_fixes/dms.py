@@ -1,4 +1,5 @@
-"""DMS: epoch timestamps, task and endpoint states, table statistics, and the private
+"""DMS: epoch timestamps, task and endpoint states, table statistics, subnet groups that
+describe their own subnets, and the private
 actions (`Cdcbench*`, reachable only through `harness.local.dms.api`) through which the
 local DMS engine reads endpoint passwords, as DMS itself can, and reports task state, so
 that DescribeReplicationTasks and DescribeTableStatistics answer as on AWS.
@@ -105,6 +106,8 @@ def apply() -> None:
 
     models.Endpoint.__init__ = endpoint_init_active
 
+    _fix_subnet_groups(models)
+
     resp = responses.DatabaseMigrationServiceResponse
 
     def start_replication_task(self: Any) -> str:
@@ -160,3 +163,54 @@ def _task(response: Any) -> Any:
     if task is None:
         raise ResourceNotFoundFault("Replication task could not be found.")
     return task
+
+
+def _fix_subnet_groups(models: Any) -> None:
+    """moto drops a subnet group's subnets, describes every group as subnet-12345 in
+    vpc-12345, and keeps its tags under its name instead of its ARN, so Terraform sees
+    drift after every apply. Groups keep their subnets, read from EC2 (unknown ones are
+    refused with InvalidSubnet, as by DMS), and their tags under the ARN."""
+    from moto.dms.exceptions import DmsClientError
+    from moto.ec2.exceptions import InvalidSubnetIdError
+    from moto.ec2.models import ec2_backends
+    from moto.utilities.utils import get_partition
+
+    backend_cls = models.DatabaseMigrationServiceBackend
+    moto_create = backend_cls.create_replication_subnet_group
+
+    def create_replication_subnet_group(self: Any, **kwargs: Any) -> Any:
+        ec2 = ec2_backends[self.account_id][self.region_name]
+        subnets = []
+        for subnet_id in kwargs["subnet_ids"] or []:
+            try:
+                subnets.append(ec2.get_subnet(subnet_id))
+            except InvalidSubnetIdError:
+                raise DmsClientError("InvalidSubnet", f"Subnet {subnet_id} not found") from None
+        group = moto_create(self, **kwargs)
+        group.subnets = subnets
+        arn = (
+            f"arn:{get_partition(self.region_name)}:dms:{self.region_name}:{self.account_id}"
+            f":subgrp:{group.replication_subnet_group_identifier}"
+        )
+        self.tagger.tag_resource(arn, kwargs.get("tags") or [])
+        return group
+
+    group_to_dict = models.FakeReplicationSubnetGroup.to_dict
+
+    def to_dict(self: Any) -> dict[str, Any]:
+        out = group_to_dict(self)
+        subnets = getattr(self, "subnets", [])
+        if subnets:
+            out["VpcId"] = subnets[0].vpc_id
+            out["Subnets"] = [
+                {
+                    "SubnetIdentifier": subnet.id,
+                    "SubnetAvailabilityZone": {"Name": subnet.availability_zone},
+                    "SubnetStatus": "Active",
+                }
+                for subnet in subnets
+            ]
+        return out
+
+    backend_cls.create_replication_subnet_group = create_replication_subnet_group
+    models.FakeReplicationSubnetGroup.to_dict = to_dict

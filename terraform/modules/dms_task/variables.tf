@@ -34,14 +34,25 @@ variable "target_endpoint_arn" {
   type        = string
 }
 
-variable "table_mappings" {
-  description = "Table mappings JSON ({\"rules\": [...]}: selection, transformation and object-mapping rules)."
+variable "schema" {
+  description = "Source schema holding the tables."
   type        = string
+}
+
+variable "tables" {
+  description = "Tables the task moves (one selection rule each)."
+  type        = list(string)
 
   validation {
-    condition     = can(jsondecode(var.table_mappings).rules)
-    error_message = "table_mappings must be a JSON document with a rules list."
+    condition     = length(var.tables) > 0
+    error_message = "tables must name at least one table."
   }
+}
+
+variable "object_mappings" {
+  description = "Per table, the body of its object-mapping rule (rule-action, target-table-name, mapping-parameters); the module adds the rule type, id, name and object locator."
+  type        = any
+  default     = {}
 }
 
 variable "settings" {

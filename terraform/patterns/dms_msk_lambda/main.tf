@@ -93,38 +93,17 @@ module "topic_task" {
   replication_instance_arn = module.network.replication_instance_arn
   source_endpoint_arn      = module.source.endpoint_arn
   target_endpoint_arn      = module.topic_target.endpoint_arn
-  table_mappings = jsonencode({
-    rules = concat(
-      [
-        for i, table in local.source_tables : {
-          rule-type   = "selection"
-          rule-id     = tostring(i + 1)
-          rule-name   = "include-${table}"
-          rule-action = "include"
-          object-locator = {
-            schema-name = local.source_schema
-            table-name  = table
-          }
-        }
-      ],
-      # Key each message by the row's primary key: a row's changes stay in order on one
-      # partition, and rows spread over every partition (schema.table, DMS's default key,
-      # would put a whole table on one partition).
-      [
-        for i, table in local.source_tables : {
-          rule-type   = "object-mapping"
-          rule-id     = tostring(100 + i + 1)
-          rule-name   = "${table}-by-primary-key"
-          rule-action = "map-record-to-record"
-          object-locator = {
-            schema-name = local.source_schema
-            table-name  = table
-          }
-          mapping-parameters = { partition-key-type = "primary-key" }
-        }
-      ],
-    )
-  })
+  schema                   = local.source_schema
+  tables                   = local.source_tables
+  # Key each message by the row's primary key: a row's changes stay in order on one
+  # partition, and rows spread over every partition (schema.table, DMS's default key,
+  # would put a whole table on one partition).
+  object_mappings = {
+    for table in local.source_tables : table => {
+      rule-action        = "map-record-to-record"
+      mapping-parameters = { partition-key-type = "primary-key" }
+    }
+  }
   settings = jsonencode({
     # Kafka targets take LOBs up to a limit only (no full LOB mode).
     TargetMetadata = {

@@ -107,20 +107,8 @@ module "event_store_task" {
   replication_instance_arn = module.replication.replication_instance_arn
   source_endpoint_arn      = module.source.endpoint_arn
   target_endpoint_arn      = module.event_store_target.endpoint_arn
-  table_mappings = jsonencode({
-    rules = [
-      for i, table in keys(local.source_tables) : {
-        rule-type   = "selection"
-        rule-id     = tostring(i + 1)
-        rule-name   = "include-${table}"
-        rule-action = "include"
-        object-locator = {
-          schema-name = local.source_schema
-          table-name  = table
-        }
-      }
-    ]
-  })
+  schema                   = local.source_schema
+  tables                   = keys(local.source_tables)
   settings = jsonencode({
     TargetMetadata = local.lob_settings
     # An event store is append-only: a restarted task must not empty the table folders.
@@ -157,46 +145,25 @@ module "read_model_task" {
   replication_instance_arn = module.replication.replication_instance_arn
   source_endpoint_arn      = module.event_store_source.endpoint_arn
   target_endpoint_arn      = module.read_model_target.endpoint_arn
-  table_mappings = jsonencode({
-    rules = concat(
-      [
-        for i, table in keys(local.source_tables) : {
-          rule-type   = "selection"
-          rule-id     = tostring(i + 1)
-          rule-name   = "include-${table}"
-          rule-action = "include"
-          object-locator = {
-            schema-name = local.source_schema
-            table-name  = table
+  schema                   = local.source_schema
+  tables                   = keys(local.source_tables)
+  object_mappings = {
+    for table in keys(local.source_tables) : table => {
+      rule-action       = "map-record-to-record"
+      target-table-name = module.read_model.name
+      mapping-parameters = {
+        partition-key-name = "pk"
+        attribute-mappings = [
+          {
+            target-attribute-name = "pk"
+            attribute-type        = "scalar"
+            attribute-sub-type    = "string"
+            value                 = "${table}#$${id}"
           }
-        }
-      ],
-      [
-        for i, table in keys(local.source_tables) : {
-          rule-type         = "object-mapping"
-          rule-id           = tostring(100 + i + 1)
-          rule-name         = "${table}-to-read-model"
-          rule-action       = "map-record-to-record"
-          target-table-name = module.read_model.name
-          object-locator = {
-            schema-name = local.source_schema
-            table-name  = table
-          }
-          mapping-parameters = {
-            partition-key-name = "pk"
-            attribute-mappings = [
-              {
-                target-attribute-name = "pk"
-                attribute-type        = "scalar"
-                attribute-sub-type    = "string"
-                value                 = "${table}#$${id}"
-              }
-            ]
-          }
-        }
-      ],
-    )
-  })
+        ]
+      }
+    }
+  }
   settings = jsonencode({
     TargetMetadata = local.lob_settings
     # The read model table is Terraform's (with the stream the harness reads): DMS must
