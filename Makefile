@@ -2,21 +2,24 @@
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
+# checkov pins older boto3/botocore than moto needs: it gets a virtualenv of its own.
+CHECKOV := .tools/checkov/bin/checkov
 
 .PHONY: demo test lint install
 
 demo: $(STAMP)
 	$(VENV)/bin/cdcbench run scenarios/smoke.yaml
 
-test: $(STAMP)
+test: $(STAMP) $(CHECKOV)
 	$(VENV)/bin/pytest
 
-lint: $(STAMP)
+lint: $(STAMP) $(CHECKOV)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	terraform fmt -check -recursive terraform
+	$(CHECKOV) --config-file .checkov.yaml --quiet
 
-install: $(STAMP)
+install: $(STAMP) $(CHECKOV)
 
 $(STAMP): pyproject.toml scripts/system-deps
 	scripts/system-deps
@@ -24,3 +27,8 @@ $(STAMP): pyproject.toml scripts/system-deps
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(CHECKOV):
+	$(PYTHON) -m venv .tools/checkov
+	.tools/checkov/bin/pip install --quiet --upgrade pip
+	.tools/checkov/bin/pip install --quiet 'checkov>=3.2,<4'

@@ -78,10 +78,12 @@ resource "aws_iam_role_policy" "write" {
 }
 
 resource "aws_dms_endpoint" "this" {
+  #checkov:skip=CKV_AWS_296:a customer managed key is used when kms_key_arn is set; null keeps the AWS managed key
   endpoint_id         = var.name
   endpoint_type       = "target"
   engine_name         = "dynamodb"
   service_access_role = aws_iam_role.this.arn
+  kms_key_arn         = var.kms_key_arn
   tags                = var.tags
 
   # The endpoint is only usable once the role may write.

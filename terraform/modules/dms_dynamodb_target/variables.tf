@@ -19,7 +19,7 @@ variable "table_arns" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer managed KMS key the tables are encrypted with; null for the AWS managed key."
+  description = "Customer managed KMS key the tables are encrypted with, and the endpoint's connection settings; null for the AWS managed key."
   type        = string
   default     = null
 }

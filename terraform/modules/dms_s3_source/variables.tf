@@ -51,7 +51,7 @@ variable "external_table_definition" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer managed KMS key the bucket's objects are encrypted with; null when SSE-S3 or the AWS managed key."
+  description = "Customer managed KMS key the bucket's objects are encrypted with (and the endpoint's connection settings); null when SSE-S3 or the AWS managed key."
   type        = string
   default     = null
 }

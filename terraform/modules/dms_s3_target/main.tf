@@ -53,11 +53,13 @@ resource "aws_iam_role_policy" "write" {
 }
 
 resource "aws_dms_s3_endpoint" "this" {
+  #checkov:skip=CKV_AWS_298:a customer managed key is used when kms_key_arn is set; null keeps the AWS managed key
   endpoint_id             = var.name
   endpoint_type           = "target"
   bucket_name             = var.bucket_name
   bucket_folder           = var.bucket_folder == "" ? null : var.bucket_folder
   service_access_role_arn = aws_iam_role.this.arn
+  kms_key_arn             = var.kms_key_arn
 
   data_format              = "csv"
   compression_type         = "NONE"

@@ -81,7 +81,7 @@ variable "timestamp_column_name" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer managed KMS key for the files (SSE-KMS); null uses SSE-S3."
+  description = "Customer managed KMS key for the files (SSE-KMS) and the endpoint's connection settings; null uses SSE-S3 and the AWS managed key."
   type        = string
   default     = null
 }

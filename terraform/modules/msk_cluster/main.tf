@@ -45,6 +45,7 @@ resource "aws_security_group" "this" {
 }
 
 resource "aws_cloudwatch_log_group" "brokers" {
+  #checkov:skip=CKV_AWS_338:benchmark deployments are short-lived; log_retention_days sets the retention
   name              = "/aws/msk/${var.name}"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.kms_key_arn
