@@ -46,8 +46,6 @@ def test_applies_projects_through_kafka_and_archives_to_s3(
         "run_id": "msklambda-test",
         "projector": "correct",
         "s3_sink_plugin_package": str(local_target.connector_plugin(S3_SINK_PLUGIN)),
-        # moto ignores a bucket policy's conditions (see the dms_s3_dynamodb test)
-        "event_store_deny_insecure_transport": False,
         **_source_variables(dsn),
     }
     deployment = Deployment(

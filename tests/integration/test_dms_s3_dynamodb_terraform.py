@@ -163,10 +163,6 @@ def test_applies_replicates_through_the_event_store_and_destroys(
         # The source already holds rows: task 2 starts once task 1 has loaded them, as the
         # module documents for such sources.
         "start_read_model_task": False,
-        # moto ignores the condition of a bucket policy's Deny statement, so a TLS-only policy
-        # denies every request to the emulator (plain HTTP) until harness/local/moto_fixes
-        # corrects that.
-        "event_store_deny_insecure_transport": False,
     }
     deployment = Deployment(
         PATTERN.module,
