@@ -8,8 +8,14 @@ import contextlib
 from typing import Any
 
 from harness.load.ledger import Change
-from harness.patterns.base import Pattern, PostCommit, Projection
-from harness.patterns.read_model import NEWER_ONLY, VERSION_ATTRIBUTE, to_item, tombstone
+from harness.patterns.base import Pattern, PostCommit
+from harness.patterns.read_model import (
+    NEWER_ONLY,
+    VERSION_ATTRIBUTE,
+    read_model_projection,
+    to_item,
+    tombstone,
+)
 from harness.targets.base import AwsAccess
 
 
@@ -39,13 +45,6 @@ PATTERN = Pattern(
     name="direct",
     summary="the load generator commits, then writes the DynamoDB read model itself (the floor)",
     module="direct",
-    projections=(
-        Projection(
-            name="read_model",
-            kind="state",
-            observer="dynamodb_stream",
-            resources={"table": "read_model_table", "stream_arn": "read_model_stream_arn"},
-        ),
-    ),
+    projections=(read_model_projection(),),
     post_commit=_write_read_model,
 )

@@ -13,6 +13,7 @@ row's version, so the source tables run with REPLICA IDENTITY FULL.
 from typing import Any
 
 from harness.patterns.base import Pattern, Projection
+from harness.patterns.read_model import read_model_projection
 
 S3_SINK_PLUGIN = "confluentinc-kafka-connect-s3"
 
@@ -53,13 +54,7 @@ PATTERN = Pattern(
             options={"format": "dms_json_lines"},
             floor_ms=event_store_floor_ms,
         ),
-        Projection(
-            name="read_model",
-            kind="state",
-            observer="dynamodb_stream",
-            resources={"table": "read_model_table", "stream_arn": "read_model_stream_arn"},
-            floor_ms=projector_floor_ms,
-        ),
+        read_model_projection(projector_floor_ms),
     ),
     source_access=True,
     replica_identity="full",

@@ -12,6 +12,7 @@ so the source tables run with REPLICA IDENTITY FULL.
 from typing import Any
 
 from harness.patterns.base import Pattern, Projection
+from harness.patterns.read_model import read_model_projection
 
 DEFAULT_CDC_MAX_BATCH_INTERVAL_S = 60
 """DMS's default CdcMaxBatchInterval."""
@@ -44,13 +45,7 @@ PATTERN = Pattern(
             options={"format": "dms_csv", "include_op_for_full_load": True},
             floor_ms=configured_floor_ms,
         ),
-        Projection(
-            name="read_model",
-            kind="state",
-            observer="dynamodb_stream",
-            resources={"table": "read_model_table", "stream_arn": "read_model_stream_arn"},
-            floor_ms=configured_floor_ms,
-        ),
+        read_model_projection(configured_floor_ms),
     ),
     source_access=True,
     replica_identity="full",

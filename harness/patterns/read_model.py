@@ -3,13 +3,16 @@
 A writer whose changes can arrive out of order keeps deleted rows as tombstones
 (`pk`, `version` = deleted version + 1, `tombstone` = true) and writes only over an
 older version, so a late write can neither resurrect a row nor roll it back.
-Writers (the `direct` pattern, projector functions) and the observer share it.
+Writers (the `direct` pattern, projector functions) and the observer share it; patterns
+declare it as a projection with `read_model_projection`.
 """
 
 from datetime import datetime
 from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
+
+from harness.patterns.base import Floor, Projection
 
 KEY_ATTRIBUTE = "pk"
 VERSION_ATTRIBUTE = "version"
@@ -18,6 +21,19 @@ NEWER_ONLY = "attribute_not_exists(#v) OR #v < :v"
 """Condition for a versioned write (names `#v` = version, values `:v` = the new version)."""
 
 _serializer = TypeSerializer()
+
+
+def read_model_projection(floor_ms: Floor = 0.0) -> Projection:
+    """The read model as a projection: the table a pattern root outputs as `read_model_table`
+    and `read_model_stream_arn` (terraform/modules/read_model_table), observed through its
+    stream."""
+    return Projection(
+        name="read_model",
+        kind="state",
+        observer="dynamodb_stream",
+        resources={"table": "read_model_table", "stream_arn": "read_model_stream_arn"},
+        floor_ms=floor_ms,
+    )
 
 
 def item_key(table: str, key: str) -> str:
