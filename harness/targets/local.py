@@ -13,12 +13,12 @@ import psutil
 import psycopg
 
 from harness import progress
-from harness.function_packages import write_zip
 from harness.local.dms.engine import DmsEngine
 from harness.local.kafka_broker import KafkaBroker
 from harness.local.lambda_runtime.runtime import LambdaRuntime
 from harness.local.moto_server import MotoServer
 from harness.local.mskconnect.engine import MskConnectEngine
+from harness.local.mskconnect.plugin import placeholder_plugin
 from harness.local.postgres import PostgresCluster, find_bindir
 from harness.local.schedules import ScheduleEngine
 from harness.settings import Settings
@@ -116,15 +116,7 @@ class LocalTarget(Target):
         return used
 
     def connector_plugin(self, name: str) -> Path:
-        """A placeholder archive: the local MSK Connect engine runs its own implementation of
-        the connector class a connector names, whatever plugin it was given."""
-        folder = self.log_dir / "connector-plugins"
-        folder.mkdir(parents=True, exist_ok=True)
-        note = (
-            f"Placeholder for the {name} MSK Connect plugin on cdcbench's local target: its "
-            "MSK Connect engine implements the connector class itself.\n"
-        )
-        return write_zip(folder / f"{name}.zip", {"README.txt": note.encode()})
+        return placeholder_plugin(name, self.log_dir / "connector-plugins")
 
     def describe(self) -> dict[str, Any]:
         assert self.postgres is not None, "target not started"

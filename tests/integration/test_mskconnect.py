@@ -16,6 +16,8 @@ from botocore.exceptions import ClientError
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from harness.local.mskconnect.engine import MskConnectEngine
+from harness.local.mskconnect.plugin import placeholder_plugin
+from harness.patterns.dms_msk_lambda import S3_SINK_PLUGIN
 from harness.settings import Settings
 from harness.terraform import cli_config_env, find_terraform
 from tests.conftest import BareCloud
@@ -411,7 +413,9 @@ def test_a_terraform_applied_connector_archives_its_topic(
     orders = topic(bare_cloud)
     module = tmp_path / "mskconnect"
     shutil.copytree(FIXTURE, module)
-    (module / "terraform.tfvars.json").write_text(json.dumps({"name": name, "topic": orders}))
+    plugin = placeholder_plugin(S3_SINK_PLUGIN, tmp_path / "plugins")
+    variables = {"name": name, "topic": orders, "plugin_package": str(plugin)}
+    (module / "terraform.tfvars.json").write_text(json.dumps(variables))
     env = {
         **os.environ,
         **cli_config_env(Settings(), tmp_path),

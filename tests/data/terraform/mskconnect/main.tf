@@ -25,6 +25,11 @@ variable "topic" {
   type        = string
 }
 
+variable "plugin_package" {
+  description = "Path of the connector plugin zip uploaded as the custom plugin."
+  type        = string
+}
+
 data "aws_region" "current" {}
 
 data "aws_availability_zones" "available" {
@@ -71,12 +76,12 @@ resource "aws_s3_bucket" "archive" {
 }
 
 # MSK Connect loads the connector's code from an S3 object. The local engine runs the S3 sink
-# itself, so this archive only stands in for Confluent's plugin package.
+# itself, so the test gives a placeholder for Confluent's plugin package.
 resource "aws_s3_object" "plugin" {
   bucket = aws_s3_bucket.archive.bucket
   key    = "plugins/confluentinc-kafka-connect-s3.zip"
-  source = "${path.module}/placeholder-plugin.zip"
-  etag   = filemd5("${path.module}/placeholder-plugin.zip")
+  source = var.plugin_package
+  etag   = filemd5(var.plugin_package)
 }
 
 resource "aws_mskconnect_custom_plugin" "s3_sink" {
