@@ -2,23 +2,12 @@
 # given tables, plus the exception tables DMS keeps (awsdms_apply_exceptions,
 # awsdms_full_load_exceptions), which it may create and drop itself.
 locals {
-  role_name = length(var.name) <= 64 ? var.name : "${substr(var.name, 0, 55)}-${substr(sha1(var.name), 0, 8)}"
   # The exception tables live beside the target tables: same partition, region and account.
   arn_parts = split(":", var.table_arns[0])
   exception_tables = [
     for t in ["awsdms_apply_exceptions", "awsdms_full_load_exceptions"] :
     "arn:${local.arn_parts[1]}:dynamodb:${local.arn_parts[3]}:${local.arn_parts[4]}:table/${t}"
   ]
-}
-
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["dms.amazonaws.com"]
-    }
-  }
 }
 
 data "aws_iam_policy_document" "write" {
@@ -64,17 +53,14 @@ data "aws_iam_policy_document" "write" {
   }
 }
 
-resource "aws_iam_role" "this" {
-  name               = local.role_name
-  description        = "DMS writes the DynamoDB target of endpoint ${var.name}"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
-}
-
-resource "aws_iam_role_policy" "write" {
-  name   = "write-tables"
-  role   = aws_iam_role.this.id
-  policy = data.aws_iam_policy_document.write.json
+module "role" {
+  source      = "../service_role"
+  name        = var.name
+  service     = "dms.amazonaws.com"
+  description = "DMS writes the DynamoDB target of endpoint ${var.name}"
+  policy_name = "write-tables"
+  policy_json = data.aws_iam_policy_document.write.json
+  tags        = var.tags
 }
 
 resource "aws_dms_endpoint" "this" {
@@ -82,10 +68,10 @@ resource "aws_dms_endpoint" "this" {
   endpoint_id         = var.name
   endpoint_type       = "target"
   engine_name         = "dynamodb"
-  service_access_role = aws_iam_role.this.arn
+  service_access_role = module.role.arn
   kms_key_arn         = var.kms_key_arn
   tags                = var.tags
 
   # The endpoint is only usable once the role may write.
-  depends_on = [aws_iam_role_policy.write]
+  depends_on = [module.role]
 }

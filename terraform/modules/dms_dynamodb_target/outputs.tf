@@ -5,5 +5,5 @@ output "endpoint_arn" {
 
 output "role_arn" {
   description = "ARN of the role DMS assumes to write the tables."
-  value       = aws_iam_role.this.arn
+  value       = module.role.arn
 }

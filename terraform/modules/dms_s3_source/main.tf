@@ -3,18 +3,7 @@
 # under `<bucket_folder>/<cdc_path>`, taken in lexical order. Its role may only read that
 # folder (and list the bucket, and decrypt with the bucket's KMS key if one is given).
 locals {
-  role_name = length(var.name) <= 64 ? var.name : "${substr(var.name, 0, 55)}-${substr(sha1(var.name), 0, 8)}"
-  objects   = var.bucket_folder == "" ? "${var.bucket_arn}/*" : "${var.bucket_arn}/${var.bucket_folder}/*"
-}
-
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["dms.amazonaws.com"]
-    }
-  }
+  objects = var.bucket_folder == "" ? "${var.bucket_arn}/*" : "${var.bucket_arn}/${var.bucket_folder}/*"
 }
 
 data "aws_iam_policy_document" "read" {
@@ -40,17 +29,14 @@ data "aws_iam_policy_document" "read" {
   }
 }
 
-resource "aws_iam_role" "this" {
-  name               = local.role_name
-  description        = "DMS reads the S3 source of endpoint ${var.name}"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
-}
-
-resource "aws_iam_role_policy" "read" {
-  name   = "read-${var.bucket_name}"
-  role   = aws_iam_role.this.id
-  policy = data.aws_iam_policy_document.read.json
+module "role" {
+  source      = "../service_role"
+  name        = var.name
+  service     = "dms.amazonaws.com"
+  description = "DMS reads the S3 source of endpoint ${var.name}"
+  policy_name = "read-${var.bucket_name}"
+  policy_json = data.aws_iam_policy_document.read.json
+  tags        = var.tags
 }
 
 resource "aws_dms_s3_endpoint" "this" {
@@ -61,7 +47,7 @@ resource "aws_dms_s3_endpoint" "this" {
   bucket_folder             = var.bucket_folder == "" ? null : var.bucket_folder
   cdc_path                  = var.cdc_path
   external_table_definition = var.external_table_definition
-  service_access_role_arn   = aws_iam_role.this.arn
+  service_access_role_arn   = module.role.arn
   kms_key_arn               = var.kms_key_arn
   data_format               = "csv"
   compression_type          = "NONE"
@@ -69,5 +55,5 @@ resource "aws_dms_s3_endpoint" "this" {
   tags                      = var.tags
 
   # The endpoint is only usable once the role may read.
-  depends_on = [aws_iam_role_policy.read]
+  depends_on = [module.role]
 }

@@ -2,18 +2,7 @@
 # the role DMS assumes to write there: put and tag objects under that folder only, list
 # the bucket, and use the KMS key if one encrypts the bucket.
 locals {
-  role_name = length(var.name) <= 64 ? var.name : "${substr(var.name, 0, 55)}-${substr(sha1(var.name), 0, 8)}"
-  objects   = var.bucket_folder == "" ? "${var.bucket_arn}/*" : "${var.bucket_arn}/${var.bucket_folder}/*"
-}
-
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["dms.amazonaws.com"]
-    }
-  }
+  objects = var.bucket_folder == "" ? "${var.bucket_arn}/*" : "${var.bucket_arn}/${var.bucket_folder}/*"
 }
 
 data "aws_iam_policy_document" "write" {
@@ -39,17 +28,14 @@ data "aws_iam_policy_document" "write" {
   }
 }
 
-resource "aws_iam_role" "this" {
-  name               = local.role_name
-  description        = "DMS writes the S3 target of endpoint ${var.name}"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
-}
-
-resource "aws_iam_role_policy" "write" {
-  name   = "write-${var.bucket_name}"
-  role   = aws_iam_role.this.id
-  policy = data.aws_iam_policy_document.write.json
+module "role" {
+  source      = "../service_role"
+  name        = var.name
+  service     = "dms.amazonaws.com"
+  description = "DMS writes the S3 target of endpoint ${var.name}"
+  policy_name = "write-${var.bucket_name}"
+  policy_json = data.aws_iam_policy_document.write.json
+  tags        = var.tags
 }
 
 resource "aws_dms_s3_endpoint" "this" {
@@ -58,7 +44,7 @@ resource "aws_dms_s3_endpoint" "this" {
   endpoint_type           = "target"
   bucket_name             = var.bucket_name
   bucket_folder           = var.bucket_folder == "" ? null : var.bucket_folder
-  service_access_role_arn = aws_iam_role.this.arn
+  service_access_role_arn = module.role.arn
   kms_key_arn             = var.kms_key_arn
 
   data_format              = "csv"
@@ -77,7 +63,7 @@ resource "aws_dms_s3_endpoint" "this" {
   tags = var.tags
 
   # The endpoint is only usable once the role may write.
-  depends_on = [aws_iam_role_policy.write]
+  depends_on = [module.role]
 
   lifecycle {
     precondition {

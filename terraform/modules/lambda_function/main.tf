@@ -2,25 +2,14 @@
 # no archive support), with its own execution role (CloudWatch Logs for its own log group,
 # plus the statements the caller grants), an encrypted log group with retention, environment
 # variables encrypted with the given key, a reserved concurrency and active tracing.
-locals {
-  role_name = length(var.name) <= 64 ? var.name : "${substr(var.name, 0, 55)}-${substr(sha1(var.name), 0, 8)}"
-}
-
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "this" {
-  name               = local.role_name
-  description        = "Execution role of Lambda function ${var.name}"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
+module "role" {
+  source      = "../service_role"
+  name        = var.name
+  service     = "lambda.amazonaws.com"
+  description = "Execution role of Lambda function ${var.name}"
+  policy_name = "function"
+  policy_json = data.aws_iam_policy_document.this.json
+  tags        = var.tags
 }
 
 resource "aws_cloudwatch_log_group" "this" {
@@ -47,19 +36,13 @@ data "aws_iam_policy_document" "this" {
   }
 }
 
-resource "aws_iam_role_policy" "this" {
-  name   = "function"
-  role   = aws_iam_role.this.id
-  policy = data.aws_iam_policy_document.this.json
-}
-
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_116:a dead-letter queue catches asynchronous invocations only; event-source mappings retry and report failures themselves
   #checkov:skip=CKV_AWS_117:the functions reach DynamoDB's public endpoint; MSK pollers run in the cluster's VPC whatever the function's
   #checkov:skip=CKV_AWS_272:packages are built from this repository at deploy time
   function_name                  = var.name
   description                    = var.description
-  role                           = aws_iam_role.this.arn
+  role                           = module.role.arn
   filename                       = var.package
   source_code_hash               = filebase64sha256(var.package)
   handler                        = var.handler
@@ -80,5 +63,5 @@ resource "aws_lambda_function" "this" {
   }
 
   # The log group exists (with its retention and key) before the function can log.
-  depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
+  depends_on = [aws_cloudwatch_log_group.this, module.role]
 }

@@ -10,10 +10,10 @@ output "name" {
 
 output "role_arn" {
   description = "Execution role ARN."
-  value       = aws_iam_role.this.arn
+  value       = module.role.arn
 }
 
 output "role_name" {
   description = "Execution role name (attach policies an event-source mapping needs before creating it)."
-  value       = aws_iam_role.this.name
+  value       = module.role.name
 }

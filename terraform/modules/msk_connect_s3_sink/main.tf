@@ -3,10 +3,6 @@
 # bucket, over TLS to the brokers. The plugin archive is uploaded from a local zip (the
 # confluentinc-kafka-connect-s3 package) to an artifacts bucket; the connector's role may
 # only write that bucket's topics folder.
-locals {
-  role_name = length(var.name) <= 64 ? var.name : "${substr(var.name, 0, 55)}-${substr(sha1(var.name), 0, 8)}"
-}
-
 data "aws_region" "current" {}
 
 resource "aws_s3_object" "plugin" {
@@ -26,16 +22,6 @@ resource "aws_mskconnect_custom_plugin" "s3_sink" {
     s3 {
       bucket_arn = var.plugin_bucket_arn
       file_key   = aws_s3_object.plugin.key
-    }
-  }
-}
-
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["kafkaconnect.amazonaws.com"]
     }
   }
 }
@@ -68,17 +54,14 @@ data "aws_iam_policy_document" "write" {
   }
 }
 
-resource "aws_iam_role" "this" {
-  name               = local.role_name
-  description        = "MSK Connect S3 sink ${var.name}"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
-}
-
-resource "aws_iam_role_policy" "write" {
-  name   = "write-${var.bucket_name}"
-  role   = aws_iam_role.this.id
-  policy = data.aws_iam_policy_document.write.json
+module "role" {
+  source      = "../service_role"
+  name        = var.name
+  service     = "kafkaconnect.amazonaws.com"
+  description = "MSK Connect S3 sink ${var.name}"
+  policy_name = "write-${var.bucket_name}"
+  policy_json = data.aws_iam_policy_document.write.json
+  tags        = var.tags
 }
 
 resource "aws_mskconnect_connector" "this" {
@@ -139,7 +122,7 @@ resource "aws_mskconnect_connector" "this" {
     }
   }
 
-  service_execution_role_arn = aws_iam_role.this.arn
+  service_execution_role_arn = module.role.arn
 
-  depends_on = [aws_iam_role_policy.write]
+  depends_on = [module.role]
 }

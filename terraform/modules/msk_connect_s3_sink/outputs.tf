@@ -5,5 +5,5 @@ output "connector_arn" {
 
 output "role_arn" {
   description = "The connector's service execution role."
-  value       = aws_iam_role.this.arn
+  value       = module.role.arn
 }
