@@ -31,6 +31,7 @@ from harness.load.ledger import Change, final_state, read_ledger
 from harness.load.locust_runner import load_stats, run_locust
 from harness.observe import Observer, make_observer, read_observations
 from harness.patterns import PATTERNS, Pattern
+from harness.patterns.base import source_variables
 from harness.report.html import write_html
 from harness.report.results import (
     Convergence,
@@ -119,7 +120,7 @@ def _run_pattern(
     tunables = pattern.effective_variables(scenario.pattern_variables.get(pattern.name, {}))
     variables = {"run_id": run_id, **tunables}
     if pattern.source_access:
-        variables |= _source_variables(target.source_dsn)
+        variables |= source_variables(target.source_dsn)
     for variable, plugin in pattern.connector_plugins.items():
         variables[variable] = str(target.connector_plugin(plugin))
     result.variables = tunables
@@ -164,6 +165,7 @@ def _measure(
     busy: dict[str, float] = {}
     interrupted = False
     limits_before = len(target.emulator_limits())
+    floors_ms = {p.name: p.floor_for(variables) for p in pattern.projections}
     for observer in observers.values():
         observer.start()
     try:
@@ -176,7 +178,7 @@ def _measure(
         convergence = await_convergence(
             final_state(changes),
             observers,
-            {p.name: p.floor_for(variables) / 1000 for p in pattern.projections},
+            {name: floor / 1000 for name, floor in floors_ms.items()},
             scenario.check.converge_timeout_s,
             scenario.check.settle_s,
             target.engine_failures,
@@ -194,7 +196,7 @@ def _measure(
     if changes is None:  # interrupted during load: what the ledger holds so far
         changes = read_ledger(ledger, clock)
     result.clocks = [clock, *_writer_clocks(ledger)]
-    result.projections = _evaluate(pattern, scenario, changes, observers, convergence, variables)
+    result.projections = _evaluate(pattern, scenario, changes, observers, convergence, floors_ms)
     result.saturation = assess(
         result.load,
         busy,
@@ -218,18 +220,6 @@ def _measure(
     return interrupted
 
 
-def _source_variables(dsn: str) -> dict[str, Any]:
-    """The source database's connection as the Terraform variables of `Pattern.source_access`."""
-    info = psycopg.conninfo.conninfo_to_dict(dsn)
-    return {
-        "source_host": info.get("host", "localhost"),
-        "source_port": int(info.get("port", 5432)),
-        "source_database": info.get("dbname", ""),
-        "source_username": info.get("user", ""),
-        "source_password": info.get("password", ""),
-    }
-
-
 def _cpu_busy(target: Target, load: Callable[[], None]) -> dict[str, float]:
     """Run `load`; the share of one core each emulator process used meanwhile."""
     before, started = target.cpu_seconds(), time.monotonic()
@@ -249,7 +239,7 @@ def _evaluate(
     changes: list[Change],
     observers: dict[str, Observer],
     convergence: dict[str, Convergence],
-    variables: dict[str, Any],
+    floors_ms: dict[str, float],
 ) -> dict[str, ProjectionResult]:
     projections = {}
     with progress.step(f"Checking {pattern.name}"):
@@ -272,7 +262,7 @@ def _evaluate(
             projections[projection.name] = ProjectionResult(
                 kind=projection.kind,
                 observer=projection.observer,
-                floor_ms=projection.floor_for(variables),
+                floor_ms=floors_ms[projection.name],
                 observed=observer.observed,
                 observer_stats=observer.stats(),
                 lag=measure_lag(changes, observations, scenario.check.lag_window_s),

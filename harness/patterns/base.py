@@ -4,6 +4,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import psycopg
+
 from harness.load.ledger import Change
 from harness.targets.base import AwsAccess
 
@@ -58,3 +60,15 @@ class Pattern:
 
     def effective_variables(self, overrides: dict[str, Any]) -> dict[str, Any]:
         return {**self.variables, **overrides}
+
+
+def source_variables(dsn: str) -> dict[str, Any]:
+    """The source database's connection as the Terraform variables of `Pattern.source_access`."""
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    return {
+        "source_host": str(info.get("host", "localhost")),
+        "source_port": int(str(info.get("port", 5432))),
+        "source_database": str(info.get("dbname", "")),
+        "source_username": str(info.get("user", "")),
+        "source_password": str(info.get("password", "")),
+    }

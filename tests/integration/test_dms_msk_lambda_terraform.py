@@ -13,6 +13,7 @@ import pytest
 
 from harness.load import schema
 from harness.observe.dynamodb_scan import scan_versions
+from harness.patterns.base import source_variables
 from harness.patterns.dms_msk_lambda import S3_SINK_PLUGIN
 from harness.settings import Settings
 from harness.targets import Target
@@ -21,7 +22,6 @@ from harness.terraform import Deployment
 from tests.helpers import wait_for
 from tests.integration.test_dms_s3_dynamodb_terraform import (
     _order,
-    _source_variables,
     _update,
     _widget,
     drift_of,
@@ -46,7 +46,7 @@ def test_applies_projects_through_kafka_and_archives_to_s3(
         "run_id": "msklambda-test",
         "projector": "correct",
         "s3_sink_plugin_package": str(local_target.connector_plugin(S3_SINK_PLUGIN)),
-        **_source_variables(dsn),
+        **source_variables(dsn),
     }
     deployment = Deployment(
         MODULE,

@@ -19,6 +19,7 @@ from harness.load import schema
 from harness.local.dms.api import await_task_status, describe_task
 from harness.local.dms.sources.postgres import slot_name
 from harness.observe import make_observer
+from harness.patterns.base import source_variables
 from harness.patterns.dms_s3_dynamodb import PATTERN
 from harness.settings import Settings
 from harness.targets import Target
@@ -78,17 +79,6 @@ def drift_of(deployment: Deployment, target: Target, workdir: Path) -> set[str]:
         change["address"]
         for change in json.loads(shown.stdout)["resource_changes"]
         if change["change"]["actions"] != ["no-op"]
-    }
-
-
-def _source_variables(dsn: str) -> dict[str, Any]:
-    info = psycopg.conninfo.conninfo_to_dict(dsn)
-    return {
-        "source_host": str(info.get("host", "localhost")),
-        "source_port": int(str(info.get("port", 5432))),
-        "source_database": str(info["dbname"]),
-        "source_username": str(info["user"]),
-        "source_password": str(info.get("password", "")),
     }
 
 
@@ -159,7 +149,7 @@ def test_applies_replicates_through_the_event_store_and_destroys(
     variables = {
         "run_id": RUN_ID,
         **PATTERN.effective_variables({"cdc_max_batch_interval": 2}),
-        **_source_variables(dsn),
+        **source_variables(dsn),
         # The source already holds rows: task 2 starts once task 1 has loaded them, as the
         # module documents for such sources.
         "start_read_model_task": False,
