@@ -27,10 +27,10 @@ from pathlib import Path
 
 from hdrh.histogram import HdrHistogram
 
+from harness.aws import AwsAccess
 from harness.local.lambda_runtime.runtime import LambdaRuntime
 from harness.local.lambda_runtime.timing import LambdaTiming
 from harness.local.moto_server import MotoServer
-from harness.targets.base import AwsAccess
 
 from bench_util import Console
 

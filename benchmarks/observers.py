@@ -70,6 +70,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from psycopg.types.json import Jsonb
 
 from harness import signals
+from harness.aws import AwsAccess
 from harness.load import schema
 from harness.load.ledger import Entity
 from harness.load.schema import COLUMNS
@@ -95,7 +96,6 @@ from harness.patterns.read_model import (
 )
 from harness.scenario import load_scenario
 from harness.settings import Settings
-from harness.targets.base import AwsAccess
 
 from bench_util import Console, proc_cpu_s
 

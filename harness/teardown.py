@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from harness import progress
-from harness.targets.base import AwsAccess
+from harness.aws import AwsAccess
 from harness.terraform import Deployment
 
 _ACTIVE = ("running", "starting", "resuming", "stopping")

@@ -30,6 +30,7 @@ from locust.env import Environment
 from locust.runners import MasterRunner
 from locust.user.task import LOCUST_STATE_STOPPING, LOCUST_STATE_WAITING
 
+from harness.aws import AwsAccess
 from harness.errors import UserError
 from harness.load import schema
 from harness.load.clock import measure_offset, write_offset
@@ -39,7 +40,6 @@ from harness.load.workload import KeySpace, Workload
 from harness.patterns import PATTERNS, PostCommit
 from harness.records import RecordWriter
 from harness.scenario import Scenario, load_scenario
-from harness.targets.base import AwsAccess
 
 import gevent_wait
 import shapes

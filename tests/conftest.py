@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.aws import AwsAccess
 from harness.local.kafka_broker import KafkaBroker
 from harness.local.moto_server import MotoServer
 from harness.settings import Settings
 from harness.targets import Target, make_target
-from harness.targets.base import AwsAccess
 
 
 @pytest.fixture(scope="session")

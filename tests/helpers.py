@@ -13,7 +13,7 @@ from typing import TypeVar
 
 import psutil
 
-from harness.targets.base import AwsAccess
+from harness.aws import AwsAccess
 
 T = TypeVar("T")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from harness.targets.base import AwsAccess
+from harness.aws import AwsAccess
 
 ROLE = "cdcbench-test-lambda-role"
 _TRUST = {

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from harness import progress
 from harness.errors import UserError
 from harness.load.ledger import ABORTED, COMMITTED, Change
-from harness.local.process import stop
+from harness.process import stop
 from harness.scenario import Scenario
 
 LOCUSTFILE = Path(__file__).resolve().parents[2] / "loadtests" / "locustfile.py"

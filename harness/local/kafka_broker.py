@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.local.process import read_json_line, spawn, stop
+from harness.process import read_json_line, spawn, stop
 
 _READY_TIMEOUT_S = 30.0
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 
 from harness.errors import UserError
-from harness.local.process import free_port
+from harness.process import free_port
 
 _SERVER_BINARIES = ("initdb", "pg_ctl", "postgres")
 _INSTALL_HINT = "install PostgreSQL server binaries (Debian/Ubuntu: apt-get install postgresql)"

@@ -9,15 +9,14 @@ and HTTP session), since boto3 only sends operations in its service models.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.httpsession import URLLib3Session
 
-if TYPE_CHECKING:  # harness.targets imports the local target, which imports the engines
-    from harness.targets.base import AwsAccess
+from harness.aws import AwsAccess
 
 
 class PrivateApiError(RuntimeError):

@@ -28,14 +28,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from harness.aws import AwsAccess
 from harness.local.control_loop import ControlLoop
-
-if TYPE_CHECKING:  # harness.targets imports the local target, which imports this
-    from harness.targets.base import AwsAccess
 
 log = logging.getLogger("harness.local.schedules")
 

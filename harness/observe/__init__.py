@@ -4,6 +4,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from harness.aws import AwsAccess
 from harness.observe.base import Observation, Observer, read_observations
 from harness.observe.dynamodb_scan import DynamoDBScanObserver
 from harness.observe.dynamodb_stream import DynamoDBStreamObserver
@@ -12,7 +13,6 @@ from harness.observe.kinesis_stream import KinesisStreamObserver
 from harness.observe.postgres_replica import PostgresReplicaObserver
 from harness.observe.s3_objects import S3ObjectsObserver
 from harness.patterns.base import Projection
-from harness.targets.base import AwsAccess
 
 OBSERVERS: dict[str, Callable[..., Observer]] = {
     "dynamodb_stream": DynamoDBStreamObserver,

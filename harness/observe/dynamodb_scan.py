@@ -7,6 +7,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
+from harness.aws import AwsAccess
 from harness.load.ledger import Entity
 from harness.observe.polling import POLL_INTERVAL_S, PollingObserver
 from harness.patterns.read_model import (
@@ -17,7 +18,6 @@ from harness.patterns.read_model import (
     is_tombstone,
     item_key,
 )
-from harness.targets.base import AwsAccess
 
 BATCH_GET_KEYS = 100
 """BatchGetItem's limit of keys per call."""

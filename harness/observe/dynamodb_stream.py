@@ -3,13 +3,13 @@
 from pathlib import Path
 from typing import Any
 
+from harness.aws import AwsAccess
 from harness.load.ledger import Entity
 from harness.load.row_image import row_digest
 from harness.observe.base import Observation, Observer
 from harness.observe.dynamodb_scan import deserialize, scan_versions
 from harness.observe.shards import ShardFollower
 from harness.patterns.read_model import KEY_ATTRIBUTE, VERSION_ATTRIBUTE, entity_of, is_tombstone
-from harness.targets.base import AwsAccess
 
 _READ_LIMIT = 1000
 """GetRecords' largest Limit on DynamoDB Streams."""

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
+from harness.aws import AwsAccess
 from harness.observe.base import Observation, Observer
 from harness.observe.kinesis_stream import MessageDecoder
-from harness.targets.base import AwsAccess
 
 _BATCH = 1000
 _WAIT_S = 0.1

@@ -3,11 +3,11 @@
 from collections.abc import Callable
 from pathlib import Path
 
+from harness.aws import AwsAccess
 from harness.observe.base import Observation, Observer
 from harness.observe.formats import Decoded
 from harness.observe.formats.dms_json import decode_message
 from harness.observe.shards import ShardFollower
-from harness.targets.base import AwsAccess
 
 _READ_LIMIT = 10_000
 """GetRecords' largest Limit on Kinesis."""

@@ -16,10 +16,10 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from harness.aws import AwsAccess
 from harness.load import schema
 from harness.load.ledger import Entity
 from harness.observe.polling import POLL_INTERVAL_S, PollingObserver
-from harness.targets.base import AwsAccess
 
 CONNECT_TIMEOUT_S = 10
 

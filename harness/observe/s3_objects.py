@@ -22,11 +22,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
+from harness.aws import AwsAccess
 from harness.observe.base import Observation, Observer
 from harness.observe.formats import Decoded
 from harness.observe.formats.dms_csv import DmsCsv
 from harness.observe.formats.dms_json import decode_message
-from harness.targets.base import AwsAccess
 
 log = logging.getLogger("harness.observe")
 

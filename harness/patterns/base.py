@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 import psycopg
 
+from harness.aws import AwsAccess
 from harness.load.ledger import Change
-from harness.targets.base import AwsAccess
 
 PostCommit = Callable[[Change, dict[str, Any] | None], None]
 """Called by the load generator after each commit: the change and its row image (None: delete)."""

@@ -7,6 +7,7 @@ conditional on the item's version being older, and deletes leave tombstones.
 import contextlib
 from typing import Any
 
+from harness.aws import AwsAccess
 from harness.load.ledger import Change
 from harness.patterns.base import Pattern, PostCommit
 from harness.patterns.read_model import (
@@ -16,7 +17,6 @@ from harness.patterns.read_model import (
     to_item,
     tombstone,
 )
-from harness.targets.base import AwsAccess
 
 
 def _write_read_model(outputs: dict[str, Any], aws: AwsAccess) -> PostCommit:

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from harness.settings import Settings
-from harness.targets.base import AwsAccess, Target
+from harness.targets.base import Target
 from harness.targets.local import LocalTarget
 
 TARGETS: dict[str, type[Target]] = {t.name: t for t in (LocalTarget,)}
@@ -13,4 +13,4 @@ def make_target(name: str, settings: Settings, log_dir: Path) -> Target:
     return TARGETS[name](settings, log_dir)
 
 
-__all__ = ["TARGETS", "AwsAccess", "Target", "make_target"]
+__all__ = ["TARGETS", "Target", "make_target"]

@@ -13,6 +13,7 @@ import psutil
 import psycopg
 
 from harness import progress
+from harness.aws import AwsAccess
 from harness.local.dms.engine import DmsEngine
 from harness.local.kafka_broker import KafkaBroker
 from harness.local.lambda_runtime.runtime import LambdaRuntime
@@ -22,7 +23,7 @@ from harness.local.mskconnect.plugin import placeholder_plugin
 from harness.local.postgres import PostgresCluster, find_bindir
 from harness.local.schedules import ScheduleEngine
 from harness.settings import Settings
-from harness.targets.base import AwsAccess, Target
+from harness.targets.base import Target
 
 
 class LocalTarget(Target):

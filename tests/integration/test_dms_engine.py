@@ -296,7 +296,7 @@ def test_deleting_a_task_drops_its_slot(local_target: Target) -> None:
 
 
 def test_unreachable_source_fails_the_task_with_the_reason(local_target: Target) -> None:
-    from harness.local.process import free_port
+    from harness.process import free_port
 
     dest = Destination("kinesis", local_target, "unreachable", None)
     source = dms.source_endpoint(local_target, "unreachable-src", port=free_port())

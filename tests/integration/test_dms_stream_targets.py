@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from harness.aws import AwsAccess
 from harness.local.dms.changes import Column, Row, RowChange, Table, Transaction
 from harness.local.dms.context import TaskContext
 from harness.local.dms.mapping import TableMapping
@@ -21,7 +22,6 @@ from harness.local.dms.targets.kafka import KafkaTarget
 from harness.local.dms.targets.kinesis import KinesisTarget
 from harness.local.kafka_broker import KafkaBroker
 from harness.targets import Target
-from harness.targets.base import AwsAccess
 from tests.helpers import REPO, SELECT_ALL, alive
 
 pytestmark = pytest.mark.slow

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from harness.aws import AwsAccess
 from harness.local.lambda_runtime.functions import RECHECK_S, Functions
 from harness.local.lambda_runtime.invocation import FunctionNotFound
-from harness.targets.base import AwsAccess
 from tests.conftest import BareCloud
 from tests.helpers import alive, processes_mentioning, unique
 from tests.lambda_support import role_arn
@@ -472,7 +472,7 @@ HOST_SCRIPT = """\
 import sys
 from pathlib import Path
 from harness.local.lambda_runtime.functions import Functions
-from harness.targets.base import AwsAccess
+from harness.aws import AwsAccess
 
 aws = AwsAccess("us-east-1", sys.argv[1], {"AWS_ACCESS_KEY_ID": "test",
                 "AWS_SECRET_ACCESS_KEY": "test"}, max_attempts=1)

@@ -21,13 +21,13 @@ from aws_lambda_powertools.utilities.parser.models import (
     KinesisDataStreamModel,
 )
 
+from harness.aws import AwsAccess
 from harness.local.lambda_runtime.functions import Functions
 from harness.local.lambda_runtime.pollers.base import MappingContext
 from harness.local.lambda_runtime.pollers.dynamodb import DynamoDBStreamPoller
 from harness.local.lambda_runtime.pollers.kinesis import KinesisPoller
 from harness.local.lambda_runtime.pollers.shards import StreamPoller, StreamRecord
 from harness.local.lambda_runtime.timing import LambdaTiming
-from harness.targets.base import AwsAccess
 from tests.conftest import BareCloud
 from tests.helpers import DOC_EXAMPLES, unique, wait_for
 from tests.lambda_support import RECORDING_HANDLER, create_function, recorded, role_arn

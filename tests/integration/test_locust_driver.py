@@ -37,7 +37,7 @@ from harness.load.ledger import (
     read_ledger,
 )
 from harness.load.row_image import row_digest
-from harness.local.process import free_port
+from harness.process import free_port
 from harness.records import read_records
 from harness.targets import Target
 from tests.helpers import REPO

@@ -16,18 +16,18 @@ from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from harness.aws import AwsAccess
 from harness.load import schema
 from harness.load.ledger import Entity
 from harness.load.row_image import row_digest
 from harness.local.postgres import PostgresCluster, find_bindir
-from harness.local.process import free_port
 from harness.observe import Observation, read_observations
 from harness.observe.dynamodb_scan import DynamoDBScanObserver
 from harness.observe.polling import PollingObserver
 from harness.observe.postgres_replica import PostgresReplicaObserver
 from harness.patterns.read_model import KEY_ATTRIBUTE, item_key, to_item, tombstone
+from harness.process import free_port
 from harness.settings import Settings
-from harness.targets.base import AwsAccess
 from tests.conftest import BareCloud
 from tests.helpers import unique, wait_for
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
+from harness.aws import AwsAccess
 from harness.local.dms.changes import Column, RowChange, SchemaChange, Table, Transaction
 from harness.local.dms.context import TaskContext
 from harness.local.dms.mapping import TableMapping
 from harness.local.dms.targets.messages import MessageBuilder
-from harness.targets.base import AwsAccess
 from tests.helpers import DOC_EXAMPLES, SELECT_ALL
 
 DOCS = DOC_EXAMPLES

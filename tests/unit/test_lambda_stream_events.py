@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.parser.models import (
     KinesisDataStreamModel,
 )
 
+from harness.aws import AwsAccess
 from harness.local.lambda_runtime.invocation import FunctionError, Invocation
 from harness.local.lambda_runtime.pollers.base import PAYLOAD_LIMIT, MappingContext
 from harness.local.lambda_runtime.pollers.dynamodb import (
@@ -32,7 +33,6 @@ from harness.local.lambda_runtime.pollers.shards import (
     take_batch,
 )
 from harness.local.lambda_runtime.timing import LambdaTiming
-from harness.targets.base import AwsAccess
 from tests.helpers import DOC_EXAMPLES
 
 EVENTS = DOC_EXAMPLES / "lambda-events"

@@ -6,13 +6,10 @@ state reported back through the private actions of `harness.local.moto_fixes`.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from harness.aws import AwsAccess
 from harness.local.private_api import PrivateApi, PrivateApiError
-
-if TYPE_CHECKING:  # harness.targets imports the local target, which imports this
-    from harness.targets.base import AwsAccess
-
 
 _TARGET_PREFIX = "AmazonDMSv20160101."
 

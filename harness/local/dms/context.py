@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from harness.aws import AwsAccess
 from harness.local.dms.mapping import TableMapping
-
-if TYPE_CHECKING:  # harness.targets imports the local target, which imports this
-    from harness.targets.base import AwsAccess
 
 
 @dataclass(frozen=True)

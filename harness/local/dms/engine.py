@@ -12,14 +12,11 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from typing import TYPE_CHECKING
 
+from harness.aws import AwsAccess
 from harness.local.control_loop import ControlLoop
 from harness.local.dms.api import DmsApi
 from harness.local.dms.task import TaskRunner
-
-if TYPE_CHECKING:  # harness.targets imports the local target, which imports this
-    from harness.targets.base import AwsAccess
 
 log = logging.getLogger("harness.local.dms")
 

@@ -16,8 +16,9 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from harness.aws import AwsAccess
 from harness.local.dms.api import DmsApi
 from harness.local.dms.changes import Item, RowChange, SchemaChange, Table, Transaction
 from harness.local.dms.context import TaskContext
@@ -26,9 +27,6 @@ from harness.local.dms.sources import make_source
 from harness.local.dms.sources.base import DmsSource
 from harness.local.dms.targets import make_target
 from harness.local.dms.targets.base import DmsTarget
-
-if TYPE_CHECKING:  # harness.targets imports the local target, which imports this
-    from harness.targets.base import AwsAccess
 
 log = logging.getLogger("harness.local.dms")
 

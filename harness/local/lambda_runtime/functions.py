@@ -25,15 +25,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import ClientError
 
+from harness.aws import AwsAccess
 from harness.local.lambda_runtime.invocation import FunctionError, FunctionNotFound, Invocation
 from harness.local.lambda_runtime.lambda_api import LambdaApi
-
-if TYPE_CHECKING:
-    from harness.targets.base import AwsAccess
 
 RECHECK_S = 1.0
 """How often a function's configuration is read again (code updates take effect after it)."""

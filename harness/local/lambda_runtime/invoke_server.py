@@ -16,14 +16,12 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from harness.aws import AwsAccess
 from harness.local.lambda_runtime.functions import Functions
 from harness.local.lambda_runtime.invocation import FunctionError, FunctionNotFound, Invocation
 from harness.local.lambda_runtime.lambda_api import LambdaApi
-
-if TYPE_CHECKING:
-    from harness.targets.base import AwsAccess
 
 RETRY_DELAYS_S = (60.0, 120.0)
 """Lambda's waits before the second and third attempts of a failed Event invocation."""

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
+from harness.aws import AwsAccess
 from harness.local.private_api import PrivateApi
-
-if TYPE_CHECKING:
-    from harness.targets.base import AwsAccess
 
 _MAPPING_FIELDS = ("State", "StateTransitionReason", "LastProcessingResult")
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import contextlib
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from harness.aws import AwsAccess
 from harness.local.control_loop import ControlLoop
 from harness.local.lambda_runtime.functions import Functions
 from harness.local.lambda_runtime.invoke_server import InvokeServer
@@ -27,9 +28,6 @@ from harness.local.lambda_runtime.pollers.kinesis import KinesisPoller
 from harness.local.lambda_runtime.pollers.sqs import SqsPoller
 from harness.local.lambda_runtime.timing import LambdaTiming
 from harness.local.private_api import PrivateApiError
-
-if TYPE_CHECKING:
-    from harness.targets.base import AwsAccess
 
 _DISCOVER_S = 0.5
 _ACTIVE_STATES = {"Creating", "Enabling", "Enabled", "Updating"}

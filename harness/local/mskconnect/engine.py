@@ -15,14 +15,12 @@ import binascii
 import logging
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from harness.aws import AwsAccess
 from harness.local.control_loop import ControlLoop
 from harness.local.mskconnect.config import ConfigError, parse_properties, sink_config
 from harness.local.mskconnect.s3_sink import S3Sink
-
-if TYPE_CHECKING:  # harness.targets imports the local target, which may import this
-    from harness.targets.base import AwsAccess
 
 log = logging.getLogger("harness.local.mskconnect")
 

@@ -20,10 +20,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
+from harness.aws import AwsAccess
 from harness.local.mskconnect.config import SinkConfig
 from harness.local.mskconnect.json_format import render
 from harness.local.mskconnect.partition_writer import S3Object, TopicPartitionWriter
-from harness.targets.base import AwsAccess
 
 log = logging.getLogger("harness.local.mskconnect")
 

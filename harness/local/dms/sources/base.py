@@ -12,13 +12,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
 
 from harness.local.dms.changes import Item, Row, Table
 from harness.local.dms.context import TaskContext
-
-if TYPE_CHECKING:  # harness.targets imports the local target, which imports this
-    pass
 
 
 class SourceError(RuntimeError):

@@ -13,13 +13,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from harness.local.dms.changes import Row, SchemaChange, Table, Transaction
 from harness.local.dms.context import TaskContext
-
-if TYPE_CHECKING:  # harness.targets imports the local target, which imports this
-    pass
 
 
 class DmsTarget(ABC):

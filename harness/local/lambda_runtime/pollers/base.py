@@ -7,13 +7,11 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from harness.aws import AwsAccess
 from harness.local.lambda_runtime.invocation import Invocation, Invoker
 from harness.local.lambda_runtime.timing import LambdaTiming
-
-if TYPE_CHECKING:
-    from harness.targets.base import AwsAccess
 
 PAYLOAD_LIMIT = 6 * 1024 * 1024
 """Lambda's limit on a synchronous invocation's payload (bytes)."""

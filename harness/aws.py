@@ -1,0 +1,63 @@
+"""How to reach an AWS API (the real one or an emulator): region, endpoint, credentials,
+and boto3 clients made from them. A leaf module: targets, local engines, observers and
+application behaviours all import it, and it imports none of them."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import botocore.loaders
+import botocore.session
+from botocore.config import Config
+
+_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+_LOADER = botocore.loaders.create_loader()
+
+
+@dataclass(frozen=True)
+class AwsAccess:
+    """How to reach an AWS API: region, optional endpoint and static credentials."""
+
+    region: str
+    endpoint_url: str | None = None
+    credentials: dict[str, str] = field(default_factory=dict, repr=False)
+    max_attempts: int | None = None
+    """Emulators answer unimplemented calls with HTTP 500: retrying them only wastes minutes."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "AwsAccess":
+        """The inverse of `env()`: how a subprocess given that environment reaches the API."""
+        credentials = {k: env[k] for k in _CREDENTIALS if k in env}
+        attempts = env.get("AWS_MAX_ATTEMPTS")
+        return cls(
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            endpoint_url=env.get("AWS_ENDPOINT_URL"),
+            credentials=credentials,
+            max_attempts=int(attempts) if attempts else None,
+        )
+
+    def env(self) -> dict[str, str]:
+        """Environment for Terraform's provider and other AWS SDK subprocesses."""
+        env = {"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region, **self.credentials}
+        if self.endpoint_url:
+            env["AWS_ENDPOINT_URL"] = self.endpoint_url
+        if self.max_attempts:
+            env["AWS_MAX_ATTEMPTS"] = str(self.max_attempts)
+        return env
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for `service` on this API (one per thread: clients are not shared)."""
+        core = botocore.session.get_session()
+        # One loader for every session: service models are parsed once per process, not
+        # once per client (that parse dominated creating a client).
+        core.register_component("data_loader", _LOADER)
+        session = boto3.session.Session(
+            region_name=self.region,
+            aws_access_key_id=self.credentials.get("AWS_ACCESS_KEY_ID"),
+            aws_secret_access_key=self.credentials.get("AWS_SECRET_ACCESS_KEY"),
+            botocore_session=core,
+        )
+        retries = {"max_attempts": self.max_attempts or 5, "mode": "standard"}
+        config = Config(retries=retries, connect_timeout=5, read_timeout=30)
+        return session.client(service, endpoint_url=self.endpoint_url, config=config)
