@@ -16,16 +16,19 @@ test: $(STAMP) $(CHECKOV)
 lint: $(STAMP) $(CHECKOV)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	terraform fmt -check -recursive terraform
 	$(CHECKOV) --config-file .checkov.yaml --quiet
 
 install: $(STAMP) $(CHECKOV)
 
-$(STAMP): pyproject.toml scripts/system-deps
+# constraints.txt pins moto and the packages whose internals its fixes touch (on the command
+# line, -c adds to any constraint file in pip's own configuration).
+$(STAMP): pyproject.toml constraints.txt scripts/system-deps
 	scripts/system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 $(CHECKOV):

@@ -24,7 +24,7 @@ conditions; the slower passes run once):
 1. Reference: a plain dict fold of every change into entity -> version, the least any
    check of the ledger has to do per change.
 2. `final_state(changes)`, the ledger's last committed change per entity.
-3. The checker: `check_state(changes, snapshot, converged=True)`, the full check of
+3. The checker: `check_state(Evidence(changes, snapshot=rows))`, the full check of
    one state projection's final snapshot, as the pipeline runs it per projection
    (it derives the final state itself). The snapshot matches, so the result must be
    valid with no anomaly.
@@ -34,10 +34,10 @@ conditions; the slower passes run once):
    anomalies (stale, or phantom for a row at version 1; missing; extra).
 5. `measure_lag(changes, observations, 1.0)`, per-change lag from the observation log
    (the pipeline's other per-projection pass), in changes/s of the ledger.
-6. `check_events(changes, observations, converged=True)`, the event-log check of the
+6. `check_events(Evidence(changes, observations))`, the event-log check of the
    same observations taken as a log in the order they were seen (the log is correct,
    so the result must be valid with no anomaly).
-7. `check_divergent(changes, observations)`, the row-image check of the same
+7. `check_divergent(Evidence(changes, observations))`, the row-image check of the same
    observations, each carrying its change's digest (valid, no anomaly).
 
 Memory, with tracemalloc (in separate untimed runs: tracing slows Python down ~10x):
@@ -87,6 +87,7 @@ from typing import Any
 from harness.check.divergent import check_divergent
 from harness.check.events import check_events
 from harness.check.lag import measure_lag
+from harness.check.protocol import Evidence
 from harness.check.state import check_state
 from harness.load.ledger import (
     ABORTED,
@@ -97,7 +98,7 @@ from harness.load.ledger import (
     ledger_writer,
     read_ledger,
 )
-from harness.observe.base import Observation
+from harness.observe.base import Observation, SnapshotRow
 
 from bench_util import Console
 
@@ -185,6 +186,11 @@ def converged_snapshot(changes: Sequence[Change]) -> dict[Entity, int]:
             else:
                 snapshot[c.table, c.key] = c.version
     return snapshot
+
+
+def rows_of(snapshot: dict[Entity, int]) -> list[SnapshotRow]:
+    """A snapshot as the observers write it (without image digests: not what is timed)."""
+    return [SnapshotRow(table, key, v, "", tombstone=False) for (table, key), v in snapshot.items()]
 
 
 def damaged(snapshot: dict[Entity, int], every: int) -> tuple[dict[Entity, int], dict[str, int]]:
@@ -369,6 +375,7 @@ def main() -> None:
         )
     snapshot = converged_snapshot(changes)
     broken, damage = damaged(snapshot, args.damage_every)
+    snapshot_rows, broken_rows = rows_of(snapshot), rows_of(broken)
     observations = observations_of(changes, args.seed)
     data = describe(changes, snapshot)
     log(data)
@@ -376,13 +383,13 @@ def main() -> None:
     fast: dict[str, Callable[[], Any]] = {
         "reference: dict fold": lambda: reference_fold(changes),
         "final_state": lambda: final_state(changes),
-        CHECKER: lambda: check_state(changes, snapshot, True),
-        DAMAGED: lambda: check_state(changes, broken, True),
+        CHECKER: lambda: check_state(Evidence(changes, snapshot=snapshot_rows)),
+        DAMAGED: lambda: check_state(Evidence(changes, snapshot=broken_rows)),
     }
     slow: dict[str, Callable[[], Any]] = {
         "measure_lag": lambda: measure_lag(changes, observations, 1.0),
-        "check_events": lambda: check_events(changes, observations, True, 5),
-        "check_divergent": lambda: check_divergent(changes, observations, 5),
+        "check_events": lambda: check_events(Evidence(changes, observations)),
+        "check_divergent": lambda: check_divergent(Evidence(changes, observations)),
     }
 
     # Rounds of every fast pass in turn, so that the reference and the checker see the

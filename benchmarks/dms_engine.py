@@ -63,7 +63,10 @@ from psycopg import conninfo
 from harness import signals
 from harness.errors import UserError
 from harness.local.dms.api import DmsApiError, await_task_status, describe_task
+from harness.local.dms.engine import DmsEngine
 from harness.local.dms.sources.postgres import lsn_int, slot_name
+from harness.local.moto_server import MotoServer
+from harness.local.postgres import PostgresCluster
 from harness.settings import Settings
 from harness.targets import make_target
 from harness.targets.local import LocalTarget
@@ -147,8 +150,8 @@ class Cpu:
 
 class CpuMeter:
     def __init__(self, target: LocalTarget) -> None:
-        self.moto_pid = target.moto.pid
-        self.pg_pid = target.postgres.postmaster_pid if target.postgres else None
+        self.moto_pid = target.component(MotoServer).pid
+        self.pg_pid = target.component(PostgresCluster).postmaster_pid
 
     def now(self) -> Cpu:
         return Cpu(time.process_time(), proc_cpu_s(self.moto_pid), proc_cpu_s(self.pg_pid))
@@ -399,8 +402,7 @@ def prepare_run(target: LocalTarget, name: str, source_arn: str) -> EngineRun:
 def _engine_position(target: LocalTarget, arn: str) -> str | None:
     """The engine's own confirmed position (confirmed only after the target's flush),
     read in-process; None when the runner or its source is not there (yet)."""
-    engine = target.dms
-    runner = engine.runners.get(arn) if engine is not None else None
+    runner = target.component(DmsEngine).runners.get(arn)
     if runner is None:
         return None
     if runner.failure:

@@ -295,8 +295,8 @@ def main() -> None:
             _sqs(aws, function, seen, args)
             log("Kinesis mapping")
             p99 = _kinesis(aws, function, seen, args)
-            if runtime.failures:
-                _console.fail("; ".join(f"{k}: {v}" for k, v in runtime.failures.items()))
+            if failures := runtime.failures():
+                _console.fail("; ".join(f"{k}: {v}" for k, v in failures.items()))
         finally:
             runtime.stop()
             moto.stop()

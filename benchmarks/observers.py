@@ -86,7 +86,7 @@ from harness.observe.kafka_topic import KafkaTopicObserver
 from harness.observe.kinesis_stream import KinesisStreamObserver
 from harness.observe.postgres_replica import PostgresReplicaObserver
 from harness.observe.s3_objects import S3ObjectsObserver
-from harness.patterns.read_model import (
+from harness.read_model import (
     KEY_ATTRIBUTE,
     TOMBSTONE_ATTRIBUTE,
     VERSION_ATTRIBUTE,

@@ -1,6 +1,7 @@
-"""The `cdcbench` command: run, patterns, doctor."""
+"""The `cdcbench` command: run, check, patterns, doctor."""
 
 import argparse
+import json
 import sys
 import traceback
 from pathlib import Path
@@ -8,7 +9,10 @@ from typing import NoReturn
 
 from harness import __version__, signals
 from harness.errors import INTERRUPTED_EXIT, USER_ERROR_EXIT, UserError
-from harness.patterns import PATTERNS
+from harness.patterns import patterns
+from harness.report.html import write_html
+from harness.report.results import Results
+from harness.run_files import REPORT
 from harness.settings import Settings
 from harness.targets import TARGETS
 
@@ -26,7 +30,23 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.reports_dir:
         settings = settings.model_copy(update={"reports_dir": args.reports_dir})
     outcome = pipeline.run(scenario, args.target, settings)
-    for name, pattern in outcome.results.patterns.items():
+    return _summarise(outcome.results, outcome.run_dir / REPORT)
+
+
+def _check(args: argparse.Namespace, _: Settings) -> int:
+    from harness.recheck import recheck
+
+    results = recheck(args.run_dir)
+    if args.write:
+        results.write(args.run_dir)
+        write_html(results, args.run_dir)
+    return _summarise(results, args.run_dir / REPORT if args.write else None)
+
+
+def _summarise(results: Results, report: Path | None) -> int:
+    """Per projection: lag and anomalies, one line each; the report; the exit code (0: every
+    pattern valid)."""
+    for name, pattern in results.patterns.items():
         for projection_name, projection in pattern.projections.items():
             lag = projection.lag.from_commit_ms if projection.lag else None
             figures = (
@@ -39,20 +59,23 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 f"{name}/{projection_name}: {figures}; {anomalies} anomalies; "
                 f"valid={projection.check.valid}"
             )
-    print(f"Report: {outcome.run_dir / 'index.html'}")
-    return 0 if all(p.valid is True for p in outcome.results.patterns.values()) else 1
+    if report is not None:
+        print(f"Report: {report}")
+    return 0 if all(p.valid is True for p in results.patterns.values()) else 1
 
 
 def _patterns(_: argparse.Namespace, __: Settings) -> int:
-    width = max(len(name) for name in PATTERNS)
+    found = patterns()
+    width = max(len(name) for name in found)
     indent = " " * (width + 2)
-    for name, pattern in PATTERNS.items():
+    for name, pattern in found.items():
         print(f"{name:<{width}}  {pattern.summary}")
         shown = (f"{p.name} ({p.kind}, {p.observer})" for p in pattern.projections)
         print(f"{indent}projections: {', '.join(shown)}")
-        if pattern.variables:
-            tunables = (f"{k}={v}" for k, v in pattern.variables.items())
-            print(f"{indent}pattern_variables: {', '.join(tunables)}")
+        print(f"{indent}pattern_variables (default, type; from {pattern.root}/variables.tf):")
+        for variable in pattern.tunables.values():
+            default = json.dumps(variable.default)
+            print(f"{indent}  {variable.name} = {default} ({variable.type})")
     return 0
 
 
@@ -90,6 +113,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--reports-dir", type=Path, help="where run directories go (default: reports)")
     run.set_defaults(func=_run)
+
+    check = commands.add_parser(
+        "check",
+        parents=[common],
+        help="recompute a finished run's lag and anomalies from its files",
+    )
+    check.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory")
+    check.add_argument(
+        "--write", action="store_true", help="rewrite the run's results.json and index.html"
+    )
+    check.set_defaults(func=_check)
 
     patterns = commands.add_parser("patterns", parents=[common], help="list the patterns")
     patterns.set_defaults(func=_patterns)

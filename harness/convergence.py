@@ -6,9 +6,9 @@ import time
 from collections.abc import Callable
 
 from harness import progress
+from harness.check.protocol import Convergence
 from harness.load.ledger import Change, Entity
 from harness.observe import Observer
-from harness.report.results import Convergence
 
 
 def await_convergence(

@@ -1,4 +1,5 @@
-"""Append-only CSV files of flat dataclass records (the ledger, observation logs).
+"""Append-only CSV files of flat dataclass records (the ledger, observation logs, snapshots):
+str, int and bool fields.
 
 csv is used rather than a columnar format: appends are cheap, a crash loses at
 most the last second (flushed at least once a second while appending), and the
@@ -70,7 +71,7 @@ def read_records(path: Path, record_type: type[T]) -> Iterator[T]:
     """Records of a file written by RecordWriter; a torn last line (no line end: the
     writer crashed mid-row) is skipped, any other malformed row is an error."""
     columns = _columns(record_type)
-    convert: list[Any] = [int if kind is int else str for _, kind in columns]
+    convert: list[Any] = [_CONVERTERS.get(kind, str) for _, kind in columns]
     torn = _ends_mid_line(path)
     with open(path, newline="", encoding="utf-8") as f:
         rows = csv.reader(f)
@@ -84,6 +85,16 @@ def read_records(path: Path, record_type: type[T]) -> Iterator[T]:
             pending = row
         if pending is not None and not torn:
             yield _record(record_type, convert, pending, path, rows.line_num)
+
+
+def _boolean(text: str) -> bool:
+    if text not in ("True", "False"):
+        raise ValueError(f"not a boolean: {text!r}")
+    return text == "True"
+
+
+_CONVERTERS: dict[Any, Any] = {int: int, bool: _boolean}
+"""Field type -> how its CSV text is read back (str otherwise)."""
 
 
 def _ends_mid_line(path: Path) -> bool:

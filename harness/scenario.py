@@ -3,7 +3,6 @@
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -14,7 +13,8 @@ from pydantic import (
 )
 
 from harness.errors import UserError
-from harness.patterns import PATTERNS
+from harness.patterns import patterns
+from harness.yaml_file import read_yaml
 
 Op = Literal["insert", "update", "delete", "order"]
 
@@ -117,29 +117,29 @@ class Scenario(_Strict):
     check: CheckSpec = CheckSpec()
     pattern_variables: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
-        description="Per pattern, Terraform variables to set (those its descriptor exposes); "
-        "patterns the run leaves out ignore theirs.",
+        description="Per pattern, variables of its root module to set (any it declares but "
+        "those cdcbench sets), checked against their declared types; patterns the run leaves "
+        "out ignore theirs.",
     )
 
     @model_validator(mode="after")
     def _known_variables(self) -> "Scenario":
+        """Each pattern's values are variables of its root module, of their declared type."""
         for name, values in self.pattern_variables.items():
-            if name not in PATTERNS:
+            if name not in patterns():
                 raise ValueError(f"pattern_variables: unknown pattern {name!r}")
-            unknown = sorted(values.keys() - PATTERNS[name].variables.keys())
-            if unknown:
-                known = ", ".join(sorted(PATTERNS[name].variables)) or "none"
-                raise ValueError(
-                    f"pattern_variables.{name}: unknown variable {unknown[0]!r} (known: {known})"
-                )
+            try:
+                patterns()[name].check_variables(values)
+            except ValueError as exc:
+                raise ValueError(f"pattern_variables.{name}: {exc}") from None
         return self
 
     @field_validator("patterns")
     @classmethod
     def _known_patterns(cls, names: list[str]) -> list[str]:
-        unknown = [n for n in names if n not in PATTERNS]
+        unknown = [n for n in names if n not in patterns()]
         if unknown:
-            raise ValueError(f"unknown pattern {unknown[0]!r} (known: {', '.join(PATTERNS)})")
+            raise ValueError(f"unknown pattern {unknown[0]!r} (known: {', '.join(patterns())})")
         if len(set(names)) != len(names):
             raise ValueError("a pattern is listed twice")
         return names
@@ -147,17 +147,7 @@ class Scenario(_Strict):
 
 def load_scenario(path: Path, patterns: list[str] | None = None) -> Scenario:
     """Read and validate a scenario file; `patterns` replaces the file's list when given."""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"scenario file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read scenario {path}: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise UserError(f"{path}: not valid YAML{where}: {problem}") from None
+    data = read_yaml(path, "scenario file")
     if not isinstance(data, dict):
         raise UserError(f"{path}: a scenario must be a mapping of keys (name, patterns, load, ...)")
     if patterns:

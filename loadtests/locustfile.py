@@ -30,6 +30,7 @@ from locust.env import Environment
 from locust.runners import MasterRunner
 from locust.user.task import LOCUST_STATE_STOPPING, LOCUST_STATE_WAITING
 
+from harness.apps import PostCommit, post_commit
 from harness.aws import AwsAccess
 from harness.errors import UserError
 from harness.load import schema
@@ -37,7 +38,6 @@ from harness.load.clock import measure_offset, write_offset
 from harness.load.ledger import Change, ledger_writer
 from harness.load.transactions import Outcome, connect, execute
 from harness.load.workload import KeySpace, Workload
-from harness.patterns import PATTERNS, PostCommit
 from harness.records import RecordWriter
 from harness.scenario import Scenario, load_scenario
 
@@ -75,7 +75,8 @@ def _arguments(parser) -> None:  # type: ignore[no-untyped-def]
         "--post-commit",
         env_var="CDCBENCH_POST_COMMIT",
         default="",
-        help="JSON {pattern, outputs}: call that pattern's post-commit hook",
+        help="JSON {application, outputs}: after each commit, call that application's hook "
+        "(a module of harness.apps) built from a deployment's outputs",
     )
 
 
@@ -141,9 +142,8 @@ def _start(environment: Environment, **_: object) -> None:
         write_offset(_process.ledger.path, measure_offset(conn))
     if options.post_commit:
         spec = json.loads(Path(options.post_commit).read_text())
-        factory = PATTERNS[spec["pattern"]].post_commit
-        if factory:
-            _process.hook = factory(spec["outputs"], AwsAccess.from_env(os.environ))
+        aws = AwsAccess.from_env(os.environ)
+        _process.hook = post_commit(spec["application"], spec["outputs"], aws)
     gevent.spawn(_flush_every_second, _process.ledger)
 
 

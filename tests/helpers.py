@@ -1,6 +1,6 @@
-"""Helpers for tests: the CLI runner, leftover-process checks, polling, unique names, an MSK
-cluster, the AWS documentation's format examples (read in place from shared/ beside the
-repository) and a select-all DMS rule."""
+"""Helpers for tests: the CLI runner, Terraform's, a run's exact projection, leftover-process
+checks, polling, unique names, an MSK cluster, the AWS documentation's format examples (read in
+place from shared/ beside the repository) and a select-all DMS rule."""
 
 import os
 import subprocess
@@ -9,11 +9,12 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psutil
 
-from harness.aws import AwsAccess
+from harness.settings import Settings
+from harness.terraform import cli_config_env, find_terraform
 
 T = TypeVar("T")
 
@@ -42,6 +43,36 @@ def run_cli(
         timeout=timeout,
         check=False,
     )
+
+
+def assert_exact(projection: dict[str, Any], committed: int) -> None:
+    """A projection of a run's results.json converged with zero anomalies and showed every
+    one of the `committed` changes."""
+    assert projection["error"] is None, projection["error"]
+    assert projection["check"] == {"valid": True, "counts": {}, "examples": {}}, projection
+    assert projection["convergence"]["converged"] is True, projection["convergence"]
+    lag = projection["lag"]
+    assert lag["seen"] == committed and lag["unseen"] == 0, lag
+
+
+def terraform_cli(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`terraform ARGS -no-color` in `cwd`, with the mirror's CLI config when `env` has it."""
+    return subprocess.run(
+        [find_terraform(Settings()), *args, "-no-color"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def terraform_env(workdir: Path) -> dict[str, str]:
+    """This process's environment for Terraform, with the provider mirror's CLI config
+    (written into `workdir`) when the machine has one."""
+    base = {"TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+    return {**os.environ, **base, **cli_config_env(Settings(), workdir)}
 
 
 def processes_mentioning(text: str) -> list[psutil.Process]:
@@ -79,9 +110,10 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def create_msk_cluster(aws: AwsAccess, name: str) -> str:
-    """Create a two-broker provisioned MSK cluster `name` (Kafka 3.5.1); its ARN."""
-    created = aws.client("kafka").create_cluster_v2(
+def create_msk_cluster(kafka: Any, name: str) -> str:
+    """Create a two-broker provisioned MSK cluster `name` (Kafka 3.5.1) through the `kafka`
+    client given; its ARN."""
+    created = kafka.create_cluster_v2(
         ClusterName=name,
         Provisioned={
             "BrokerNodeGroupInfo": {

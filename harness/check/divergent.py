@@ -1,38 +1,44 @@
 """Compare the row images a projection showed with the ledger's: divergent.
 
-An observation shows a committed row version with an image digest; if the digest
-differs from the one the ledger recorded for that version, the projection holds that
-version with other field values (a lossy type mapping, a truncated LOB, a writer that
-mixes up columns). Each (entity, version) shown with a wrong image counts once, however
-often it was seen. Not judged: observations without a digest (removals, projections
-that do not carry the row) and versions the ledger never committed as rows (the state
-and event checkers name those phantom).
+An observation, or a row of a state projection's final snapshot, shows a committed row
+version with an image digest; if the digest differs from the one the ledger recorded for
+that version, the projection holds that version with other field values (a lossy type
+mapping, a truncated LOB, a writer that mixes up columns). Each (entity, version) shown
+with a wrong image counts once, however often it was seen; its example names where (an
+observation's position, or "snapshot"). Not judged: images without a digest (removals,
+tombstones, projections that do not carry the row) and versions the ledger never
+committed as rows (the state and event checkers name those phantom).
 
 The ledger is held as one set of hashes of (table, key, version, digest), so a correct
 observation costs a single lookup and memory stays near a machine word per change;
 only mismatches (few) go back to the ledger for the expected image.
 """
 
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable
 from typing import Any
 
+from harness.check.protocol import Evidence
 from harness.check.result import CheckResult
-from harness.load.ledger import COMMITTED, Change
-from harness.observe.base import Observation
+from harness.load.ledger import COMMITTED
+from harness.observe.base import SnapshotRow
+
+SNAPSHOT_POSITION = "snapshot"
+"""The position named in an example found in the final snapshot."""
 
 
-def check_divergent(
-    changes: Sequence[Change], observations: Iterable[Observation], max_examples: int = 5
-) -> CheckResult:
+def check_divergent(evidence: Evidence) -> CheckResult:
+    changes = evidence.changes
     images = {
         hash((c.table, c.key, c.version, c.digest))
         for c in changes
         if c.status == COMMITTED and c.op != "delete"
     }
-    suspects: dict[tuple[str, str, int], Observation] = {}
-    for seen in observations:
-        if seen.digest and hash((seen.table, seen.key, seen.version, seen.digest)) not in images:
-            suspects.setdefault((seen.table, seen.key, seen.version), seen)
+    suspects: dict[tuple[str, str, int], tuple[str, str]] = {}
+    """(table, key, version) -> (digest shown, where)"""
+    for table, key, version, digest, position in _shown(evidence):
+        if digest and hash((table, key, version, digest)) not in images:
+            suspects.setdefault((table, key, version), (digest, position))
     if not suspects:
         return CheckResult(valid=True)
 
@@ -46,12 +52,19 @@ def check_divergent(
                     "key": change.key,
                     "version": change.version,
                     "expected_digest": change.digest,
-                    "shown_digest": seen.digest,
-                    "position": seen.position,
+                    "shown_digest": seen[0],
+                    "position": seen[1],
                 }
             )
     if not cases:
         return CheckResult(valid=True)
-    return CheckResult(
-        valid=False, counts={"divergent": len(cases)}, examples={"divergent": cases[:max_examples]}
-    )
+    examples = {"divergent": cases[: evidence.max_examples]}
+    return CheckResult(valid=False, counts={"divergent": len(cases)}, examples=examples)
+
+
+def _shown(evidence: Evidence) -> Iterable[tuple[str, str, int, str, str]]:
+    """(table, key, version, digest, position) of every row image the projection showed."""
+    observed = ((o.table, o.key, o.version, o.digest, o.position) for o in evidence.observations)
+    rows: Iterable[SnapshotRow] = evidence.snapshot or ()
+    final = ((r.table, r.key, r.version, r.digest, SNAPSHOT_POSITION) for r in rows)
+    return itertools.chain(observed, final)

@@ -15,12 +15,11 @@ wrong whatever the lag. Extra, phantom, duplicate and out_of_order count observa
 gap count committed changes.
 """
 
-from collections.abc import Sequence
 from typing import Any
 
+from harness.check.protocol import Evidence
 from harness.check.result import CheckResult, judge
-from harness.load.ledger import COMMITTED, Change, Entity
-from harness.observe.base import Observation
+from harness.load.ledger import COMMITTED, Entity
 
 _LAG_LIKE = frozenset({"missing"})
 
@@ -40,15 +39,10 @@ class _Findings:
             cases.append({"table": table, "key": key, "version": version, **detail})
 
 
-def check_events(
-    changes: Sequence[Change],
-    observations: Sequence[Observation],
-    converged: bool,
-    max_examples: int = 5,
-    settled: bool = False,
-) -> CheckResult:
-    """`observations`: what the log holds, in log order (by position within it). `settled`:
-    the log stopped growing past its floor without converging (see `judge`)."""
+def check_events(evidence: Evidence) -> CheckResult:
+    """`evidence.observations`: what the log holds, in log order (by position within it). A
+    log that settled stopped growing past its floor without converging (see `judge`)."""
+    changes, observations = evidence.changes, evidence.observations
     keys: dict[Entity, list[int]] = {}
     """entity -> [last committed version, highest of them seen so far in the log]"""
     aborted: set[Entity] = set()
@@ -63,7 +57,7 @@ def check_events(
         else:
             aborted.add((change.table, change.key))
 
-    found = _Findings(max_examples)
+    found = _Findings(evidence.max_examples)
     holes: dict[Entity, set[int]] = {}
     """entity -> committed versions below the highest seen, not seen so far"""
     for seen in observations:
@@ -97,5 +91,6 @@ def check_events(
             found.add("missing", table, key, version)
 
     counts = found.counts
-    valid = judge(counts, _LAG_LIKE, converged, settled)
+    reached = evidence.convergence
+    valid = judge(counts, _LAG_LIKE, reached.converged, reached.settled)
     return CheckResult(valid=valid, counts=counts, examples=found.examples)

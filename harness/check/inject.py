@@ -31,8 +31,16 @@ def perfect_snapshot(changes: Sequence[Change]) -> Snapshot:
 
 
 def perfect_log(changes: Sequence[Change], projection: str = "log") -> Log:
-    """What a correct event log holds: one event per committed change, in ledger order."""
-    committed = (c for c in changes if c.status == COMMITTED)
+    """What a correct event log holds: one event per committed change, in ledger order,
+    except that each key's events are in version order (its commit order: a ledger in
+    acknowledgement order may list a key's version before the one it follows, see
+    `Change.acked_ns`): each key's changes fill its places in the ledger by version."""
+    ledger = [c for c in changes if c.status == COMMITTED]
+    by_entity: dict[Entity, list[Change]] = {}
+    for c in ledger:
+        by_entity.setdefault(c.entity, []).append(c)
+    in_version_order = {e: iter(sorted(cs, key=lambda c: c.version)) for e, cs in by_entity.items()}
+    committed = (next(in_version_order[c.entity]) for c in ledger)
     return [
         Observation(
             projection=projection,

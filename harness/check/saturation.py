@@ -12,12 +12,15 @@ On an emulated target any signal marks the lag figures emulator-bound. On AWS th
 signals are the pattern's own limits and are reported as such.
 """
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from statistics import median
+from typing import Protocol
 
 from pydantic import BaseModel
 
-from harness.check.lag import LagWindow
+from harness.check.lag import LagReport, LagWindow
+from harness.check.protocol import Convergence
 from harness.load.locust_runner import LoadStats
 
 EMULATOR_BUSY = 0.85
@@ -36,12 +39,28 @@ class Saturation(BaseModel):
     """Process -> fraction of one core it used while the load ran."""
 
 
-class ProjectionLoad(BaseModel):
-    """What saturation needs of a projection: its lag windows and its catch-up after load."""
+class Measured(Protocol):
+    """What saturation reads of a projection's result: its lag windows, its catch-up after
+    the load, and its configured floor."""
 
-    windows: list[LagWindow]
-    converge_s: float | None
-    floor_ms: float
+    @property
+    def lag(self) -> LagReport | None: ...
+
+    @property
+    def convergence(self) -> Convergence | None: ...
+
+    @property
+    def floor_ms(self) -> float: ...
+
+
+def busy_while(
+    cpu_seconds: Callable[[], dict[str, float]], run: Callable[[], None]
+) -> dict[str, float]:
+    """Call `run`; the share of one core each process `cpu_seconds` samples used meanwhile."""
+    before, started = cpu_seconds(), time.monotonic()
+    run()
+    after, wall = cpu_seconds(), time.monotonic() - started
+    return {name: (after[name] - before[name]) / wall for name in after.keys() & before.keys()}
 
 
 def _backlog_grew(name: str, windows: list[LagWindow]) -> str | None:
@@ -59,9 +78,11 @@ def _backlog_grew(name: str, windows: list[LagWindow]) -> str | None:
 def assess(
     load: LoadStats | None,
     busy: Mapping[str, float],
-    projections: Mapping[str, ProjectionLoad],
+    projections: Mapping[str, Measured],
     emulated: bool,
 ) -> Saturation:
+    # judged as recorded (to a thousandth), so judging a recorded run again gives the same
+    busy = {process: round(share, 3) for process, share in busy.items()}
     reasons = [
         f"{process} busy {share:.0%} of a core during load"
         for process, share in sorted(busy.items())
@@ -73,18 +94,19 @@ def assess(
             f"of {load.offered_per_s:.0f}/s offered"
         )
     for name, projection in projections.items():
-        grew = _backlog_grew(name, projection.windows)
+        grew = _backlog_grew(name, projection.lag.over_time if projection.lag else [])
         if grew:
             reasons.append(grew)
         grace = projection.floor_ms / 1000 + CATCH_UP_GRACE_S
-        if projection.converge_s is not None and projection.converge_s > grace:
+        converge_s = projection.convergence.seconds if projection.convergence else None
+        if converge_s is not None and converge_s > grace:
             reasons.append(
-                f"{name}: {projection.converge_s:.1f} s to catch up after the load ended "
+                f"{name}: {converge_s:.1f} s to catch up after the load ended "
                 f"(floor {projection.floor_ms / 1000:.1f} s)"
             )
     return Saturation(
         emulated=emulated,
         emulator_bound=emulated and bool(reasons),
         reasons=reasons,
-        busy={k: round(v, 3) for k, v in busy.items()},
+        busy=busy,
     )

@@ -19,21 +19,20 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from harness.check.protocol import Evidence
 from harness.check.result import CheckResult, judge
 from harness.load.ledger import COMMITTED, Change, Entity
+from harness.observe.base import live_versions
 
 _LAG_LIKE = ("missing", "stale", "resurrected")
 
 
-def check_state(
-    changes: Sequence[Change],
-    snapshot: dict[Entity, int],
-    converged: bool,
-    max_examples: int = 5,
-    settled: bool = False,
-) -> CheckResult:
-    """`snapshot`: entity -> version the projection shows, read after convergence. `settled`:
-    the projection stopped changing past its floor without converging (see `judge`)."""
+def check_state(evidence: Evidence) -> CheckResult:
+    """Judge `evidence.snapshot`, read after convergence; unknown without one. A projection
+    that settled without converging has stopped changing past its floor (see `judge`)."""
+    if evidence.snapshot is None:
+        return CheckResult(valid="unknown")
+    changes, snapshot = evidence.changes, live_versions(evidence.snapshot)
     tables, order = _last_changes(changes)
     expected = {
         (table, key): change.version
@@ -47,8 +46,9 @@ def check_state(
         found = _anomalies(changes, snapshot, last)
 
     counts = {kind: len(cases) for kind, cases in found.items()}
-    valid = judge(counts, _LAG_LIKE, converged, settled)
-    examples = {kind: cases[:max_examples] for kind, cases in found.items()}
+    reached = evidence.convergence
+    valid = judge(counts, _LAG_LIKE, reached.converged, reached.settled)
+    examples = {kind: cases[: evidence.max_examples] for kind, cases in found.items()}
     return CheckResult(valid=valid, counts=counts, examples=examples)
 
 

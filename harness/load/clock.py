@@ -65,3 +65,9 @@ def write_offset(ledger_path: Path, offset: ClockOffset) -> None:
 def read_offset(ledger_path: Path) -> ClockOffset | None:
     path = clock_path(ledger_path)
     return ClockOffset(**json.loads(path.read_text())) if path.exists() else None
+
+
+def writer_offsets(ledger_dir: Path) -> list[ClockOffset]:
+    """The offset each load process stored beside its ledger file in `ledger_dir`."""
+    offsets = (read_offset(path) for path in sorted(ledger_dir.glob("ledger-*.csv")))
+    return [offset for offset in offsets if offset is not None]

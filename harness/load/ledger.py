@@ -6,6 +6,11 @@ event can be placed against the ledger, and a skipped version is a gap. An
 aborted change carries the version it would have taken, which the key's next
 committed change then takes: (table, key, version) names exactly one committed
 change.
+
+A key's version order is its commit order: each version is taken under the row
+lock, so it commits after the one before it. The acknowledgement times are the
+client's observations, not the database's order: concurrent users may see a key's
+acknowledgements out of version order (see `Change.acked_ns`).
 """
 
 import os
@@ -36,7 +41,14 @@ class Change:
     intended_ns: int
     """When the schedule meant the change to start (coordinated-omission-free reference)."""
     acked_ns: int
-    """When the database acknowledged the commit (or the rollback)."""
+    """When the writing client saw the commit (or the rollback) acknowledged, on its host's
+    wall clock: after the commit, by however long the answer took to reach the user. The
+    database commits a key's versions in version order (each takes `version + 1` under
+    the row lock), but concurrent users (or processes) each observe their own
+    acknowledgement, so a key's later version may carry the earlier `acked_ns`, by up to
+    the scheduling delay of the version before it (at most that change's own
+    `acked_ns - intended_ns`). A key's changes are ordered by version, never by
+    `acked_ns`."""
     txid: int
     digest: str
     """`row_image.row_digest` of the row image written ("" for deletes)."""
@@ -56,9 +68,10 @@ def ledger_writer(directory: Path) -> RecordWriter[Change]:
 
 
 def read_ledger(directory: Path, reference: ClockOffset | None = None) -> list[Change]:
-    """Every ledger file in `directory`, merged in commit-acknowledgement order. Given the
-    harness host's offset `reference`, files written on other hosts are moved onto its
-    clock by their own offsets."""
+    """Every ledger file in `directory`, merged in commit-acknowledgement order (in which a
+    key's versions may be out of version order: see `Change.acked_ns`). Given the harness
+    host's offset `reference`, files written on other hosts are moved onto its clock by
+    their own offsets."""
     changes: list[Change] = []
     for path in sorted(directory.glob("ledger-*.csv")):
         records = read_records(path, Change)

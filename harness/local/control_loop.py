@@ -1,21 +1,33 @@
 """What every local engine's control loop shares: a daemon thread that reads the emulated
-control plane every `poll_s` and acts on what changed, until it is stopped."""
+control plane every `poll_s` and acts on what changed, until it is stopped; and, as a
+`Component` of the local target, what it failed on and the emulator limits it met."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from abc import ABC, abstractmethod
+from abc import abstractmethod
+from typing import ClassVar
+
+from harness.local.component import Component
 
 log = logging.getLogger("harness.local")
 
 
-class ControlLoop(ABC):
+class ControlLoop(Component):
+    subject: ClassVar[str] = ""
+    """What the loop runs, naming its failures: with "DMS task", the entry `_failures["x"]`
+    is reported as "DMS task x". Empty: the entries' names say it already."""
+
     def __init__(self, name: str, poll_s: float) -> None:
         self.name = name
         self.poll_s = poll_s
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failures: dict[str, str] = {}
+        """What the steps found failing, by name: one-line reason (see `subject`)."""
+        self._limits: list[str] = []
+        """Emulator limits met, oldest first."""
 
     @abstractmethod
     def connect(self) -> None:
@@ -45,6 +57,13 @@ class ControlLoop(ABC):
             self._thread.join(timeout_s)
             self._thread = None
         self.stopped()
+
+    def failures(self) -> dict[str, str]:
+        found = list(self._failures.items())  # one copy: the loop's thread writes them
+        return {f"{self.subject} {name}" if self.subject else name: why for name, why in found}
+
+    def limits(self) -> list[str]:
+        return list(self._limits)
 
     @property
     def stopping(self) -> bool:

@@ -14,12 +14,15 @@ import subprocess
 from pathlib import Path
 
 from harness.errors import UserError
+from harness.local.component import Component
 from harness.process import read_json_line, spawn, stop
 
 _READY_TIMEOUT_S = 30.0
 
 
-class KafkaBroker:
+class KafkaBroker(Component):
+    title = "Kafka broker"
+
     def __init__(self, log_dir: Path, brokers: int = 2) -> None:
         self.log_path = log_dir / "kafka.log"
         self.brokers = brokers
@@ -29,6 +32,9 @@ class KafkaBroker:
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
+
+    def processes(self) -> dict[str, int]:
+        return {"kafka": self.pid} if self.pid is not None else {}
 
     def start(self) -> None:
         self._proc = spawn(

@@ -1,7 +1,9 @@
 """Entry point of the moto server child process: `python -m harness.local.moto_child`.
 
 Applies the moto fixes, serves on an OS-chosen port, prints `{"port": N}` on one
-line of stdout, and exits on SIGTERM/SIGINT or when its parent goes away.
+line of stdout, and exits on SIGTERM/SIGINT or when its parent goes away. When a fix no
+longer fits the installed moto (`moto_fixes.guard`), it prints `{"error": "<one line>"}`
+instead and exits with code 2.
 """
 
 import argparse
@@ -15,6 +17,7 @@ import threading
 from moto.server import ThreadedMotoServer
 
 from harness.local import moto_fixes
+from harness.local.moto_fixes.guard import MotoFixOutdated
 
 
 def main() -> None:
@@ -25,7 +28,11 @@ def main() -> None:
     args = parser.parse_args()
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    moto_fixes.apply(kafka_bootstrap=args.kafka_bootstrap)
+    try:
+        moto_fixes.apply(kafka_bootstrap=args.kafka_bootstrap)
+    except MotoFixOutdated as outdated:
+        print(json.dumps({"error": str(outdated)}), flush=True)
+        sys.exit(2)
     server = ThreadedMotoServer(ip_address=args.host, port=0, verbose=False)
     server.start()
     _, port = server.get_host_and_port()

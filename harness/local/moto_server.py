@@ -8,12 +8,15 @@ import subprocess
 from pathlib import Path
 
 from harness.errors import UserError
+from harness.local.component import Component
 from harness.process import read_json_line, spawn, stop
 
 _READY_TIMEOUT_S = 60.0
 
 
-class MotoServer:
+class MotoServer(Component):
+    title = "moto server"
+
     def __init__(self, log_dir: Path, kafka_bootstrap: str | None = None) -> None:
         self.log_path = log_dir / "moto.log"
         self.kafka_bootstrap = kafka_bootstrap
@@ -24,6 +27,9 @@ class MotoServer:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
+    def processes(self) -> dict[str, int]:
+        return {"moto": self.pid} if self.pid is not None else {}
+
     @property
     def endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
@@ -32,7 +38,11 @@ class MotoServer:
         args = ["--kafka-bootstrap", self.kafka_bootstrap] if self.kafka_bootstrap else []
         self._proc = spawn("harness.local.moto_child", args, self.log_path)
         try:
-            self.port = int(str(read_json_line(self._proc, _READY_TIMEOUT_S)["port"]))
+            ready = read_json_line(self._proc, _READY_TIMEOUT_S)
+            if "error" in ready:  # a moto fix does not fit the installed moto: one line
+                self.stop()
+                raise UserError(str(ready["error"]))
+            self.port = int(str(ready["port"]))
         except (ValueError, KeyError):
             self.stop()
             raise UserError(f"moto server did not start (log: {self.log_path})") from None

@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 
 from harness.errors import UserError
+from harness.local.component import Component
 from harness.process import free_port
 
 _SERVER_BINARIES = ("initdb", "pg_ctl", "postgres")
@@ -54,8 +55,11 @@ def find_bindir(configured: Path | None = None) -> Path:
     raise UserError(f"PostgreSQL server binary '{missing}' not found{where}: {_INSTALL_HINT}")
 
 
-class PostgresCluster:
-    """initdb + pg_ctl start on a free port; `stop()` removes every trace."""
+class PostgresCluster(Component):
+    """initdb + pg_ctl start on a free port; `stop()` removes every trace. The source
+    database, not the emulator: no `processes` to sample."""
+
+    title = "PostgreSQL"
 
     def __init__(self, bindir: Path, os_user: str, log_dir: Path) -> None:
         self.bindir = bindir

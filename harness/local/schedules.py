@@ -282,6 +282,10 @@ class _Rule:
 
 
 class ScheduleEngine(ControlLoop):
+    title = "schedule engine"
+    subject = "schedule rule"
+    """Failures: rule name -> one line: why the rule, or one of its targets, cannot fire."""
+
     def __init__(
         self,
         aws: AwsAccess,
@@ -295,8 +299,6 @@ class ScheduleEngine(ControlLoop):
         self.aws = aws
         self.now = now
         self.rate_first_fire_s = rate_first_fire_s
-        self.failures: dict[str, str] = {}
-        """Rule name -> one line: why the rule, or one of its targets, cannot fire."""
         self._rules: dict[str, _Rule] = {}
         self._events: Any = None
         self._functions: Any = None
@@ -328,9 +330,9 @@ class ScheduleEngine(ControlLoop):
             log.warning("schedule step failed", exc_info=True)
 
     def _fail(self, rule: str, line: str) -> None:
-        if self.failures.get(rule) != line:
+        if self._failures.get(rule) != line:
             log.warning("schedule rule %s: %s", rule, line)
-            self.failures[rule] = line
+            self._failures[rule] = line
 
     def _step(self, events: Any, functions: Any) -> None:
         pages = events.get_paginator("list_rules").paginate()
@@ -341,7 +343,7 @@ class ScheduleEngine(ControlLoop):
             if r.get("ScheduleExpression") and r.get("State") == "ENABLED"
         }
         for arn in set(self._rules) - set(listed):  # disabled or deleted: stops firing
-            self.failures.pop(self._rules.pop(arn).name, None)
+            self._failures.pop(self._rules.pop(arn).name, None)
         now = self.now()
         for arn, listing in listed.items():
             rule = self._rules.get(arn)
@@ -354,7 +356,7 @@ class ScheduleEngine(ControlLoop):
 
     def _learn(self, listing: dict[str, Any], now: float) -> _Rule:
         name, expression = listing["Name"], listing["ScheduleExpression"]
-        self.failures.pop(name, None)
+        self._failures.pop(name, None)
         try:
             schedule = parse(expression)
         except ScheduleError as exc:
@@ -387,4 +389,4 @@ class ScheduleEngine(ControlLoop):
         if problems:
             self._fail(name, problems[0])
         else:
-            self.failures.pop(name, None)
+            self._failures.pop(name, None)

@@ -12,7 +12,6 @@ from harness.observe.kafka_topic import KafkaTopicObserver
 from harness.observe.kinesis_stream import KinesisStreamObserver
 from harness.observe.postgres_replica import PostgresReplicaObserver
 from harness.observe.s3_objects import S3ObjectsObserver
-from harness.patterns.base import Projection
 
 OBSERVERS: dict[str, Callable[..., Observer]] = {
     "dynamodb_stream": DynamoDBStreamObserver,
@@ -26,13 +25,11 @@ OBSERVERS: dict[str, Callable[..., Observer]] = {
 
 
 def make_observer(
-    projection: Projection, outputs: dict[str, Any], aws: AwsAccess, log_path: Path
+    kind: str, projection: str, log_path: Path, aws: AwsAccess, parameters: dict[str, Any]
 ) -> Observer:
-    """Build the projection's observer with the resources Terraform created for it."""
-    resources = {param: outputs[output] for param, output in projection.resources.items()}
-    return OBSERVERS[projection.observer](
-        projection.name, log_path, aws, **projection.options, **resources
-    )
+    """An observer of `kind` for `projection`, with its parameters (the resources Terraform
+    created for it and the options its pattern fixes)."""
+    return OBSERVERS[kind](projection, log_path, aws, **parameters)
 
 
 __all__ = ["OBSERVERS", "Observation", "Observer", "make_observer", "read_observations"]

@@ -3,14 +3,20 @@
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel
 
 from harness import progress
 from harness.load.ledger import Entity
 from harness.records import RecordWriter, read_records
+
+ProjectionKind = Literal["state", "event_log"]
+"""A state projection holds each row's latest version (judged by its final snapshot); an
+event log holds every change (judged by its events)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +39,39 @@ class Observation:
     @property
     def entity(self) -> Entity:
         return (self.table, self.key)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRow:
+    """One item of a state projection's contents, read directly once it converged."""
+
+    table: str
+    key: str
+    version: int
+    """The version it shows; a tombstone's is the delete's (deleted version + 1)."""
+    digest: str
+    """`row_image.row_digest` of the row it shows; "" for a tombstone."""
+    tombstone: bool
+    """A deleted row's marker (read models keep them so late writes cannot resurrect it)."""
+
+    @property
+    def entity(self) -> Entity:
+        return (self.table, self.key)
+
+
+def live_versions(rows: Iterable[SnapshotRow]) -> dict[Entity, int]:
+    """entity -> version of every row a snapshot shows as present (tombstones are absent)."""
+    return {row.entity: row.version for row in rows if not row.tombstone}
+
+
+def write_snapshot(path: Path, rows: Iterable[SnapshotRow]) -> None:
+    with RecordWriter(path, SnapshotRow) as writer:
+        for row in rows:
+            writer.append(row)
+
+
+def read_snapshot(path: Path) -> list[SnapshotRow]:
+    return list(read_records(path, SnapshotRow))
 
 
 class ObserverStats(BaseModel):
@@ -99,9 +138,9 @@ class Observer(ABC):
     def poll(self) -> list[Observation]:
         """Whatever changed since the last call."""
 
-    def snapshot(self) -> dict[Entity, int]:
-        """A state projection's current contents read directly (consistent read): entity ->
-        version. Event logs have none: they are checked by their events."""
+    def snapshot(self) -> list[SnapshotRow]:
+        """A state projection's current contents read directly (consistent read). Event logs
+        have none: they are checked by their events."""
         raise NotImplementedError(f"{type(self).__name__} observes an event log: no snapshot")
 
     def start(self) -> None:

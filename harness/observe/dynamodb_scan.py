@@ -9,8 +9,10 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from harness.aws import AwsAccess
 from harness.load.ledger import Entity
+from harness.load.row_image import row_digest
+from harness.observe.base import SnapshotRow
 from harness.observe.polling import POLL_INTERVAL_S, PollingObserver
-from harness.patterns.read_model import (
+from harness.read_model import (
     KEY_ATTRIBUTE,
     TOMBSTONE_ATTRIBUTE,
     VERSION_ATTRIBUTE,
@@ -46,6 +48,21 @@ def scan_versions(client: Any, table: str) -> dict[Entity, int]:
     return versions
 
 
+def scan_rows(client: Any, table: str) -> list[SnapshotRow]:
+    """Every item, tombstones included, by a paginated consistent Scan."""
+    rows = []
+    for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        for item in page["Items"]:
+            source_table, key = entity_of(item[KEY_ATTRIBUTE]["S"])
+            version = int(item[VERSION_ATTRIBUTE]["N"])
+            if is_tombstone(item):
+                rows.append(SnapshotRow(source_table, key, version, "", tombstone=True))
+            else:
+                digest = row_digest(source_table, deserialize(item))
+                rows.append(SnapshotRow(source_table, key, version, digest, tombstone=False))
+    return rows
+
+
 def deserialize(item: dict[str, Any]) -> dict[str, Any]:
     """A low-level DynamoDB item as Python values (numbers as Decimal)."""
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
@@ -68,6 +85,9 @@ class DynamoDBScanObserver(PollingObserver):
 
     def read_versions(self) -> dict[Entity, int]:
         return scan_versions(self._dynamodb, self.table)
+
+    def snapshot(self) -> list[SnapshotRow]:
+        return scan_rows(self._dynamodb, self.table)
 
     def read_rows(self, entities: Iterable[Entity]) -> dict[Entity, dict[str, Any]]:
         keys = [{KEY_ATTRIBUTE: {"S": item_key(*entity)}} for entity in entities]

@@ -4,12 +4,11 @@ from pathlib import Path
 from typing import Any
 
 from harness.aws import AwsAccess
-from harness.load.ledger import Entity
 from harness.load.row_image import row_digest
-from harness.observe.base import Observation, Observer
-from harness.observe.dynamodb_scan import deserialize, scan_versions
+from harness.observe.base import Observation, Observer, SnapshotRow
+from harness.observe.dynamodb_scan import deserialize, scan_rows
 from harness.observe.shards import ShardFollower
-from harness.patterns.read_model import KEY_ATTRIBUTE, VERSION_ATTRIBUTE, entity_of, is_tombstone
+from harness.read_model import KEY_ATTRIBUTE, VERSION_ATTRIBUTE, entity_of, is_tombstone
 
 _READ_LIMIT = 1000
 """GetRecords' largest Limit on DynamoDB Streams."""
@@ -34,8 +33,8 @@ class DynamoDBStreamObserver(Observer):
         self.lagging = any(batch.more for batch in batches)
         return [self._observation(r, batch.seen_ns) for batch in batches for r in batch.records]
 
-    def snapshot(self) -> dict[Entity, int]:
-        return scan_versions(self._dynamodb, self.table)
+    def snapshot(self) -> list[SnapshotRow]:
+        return scan_rows(self._dynamodb, self.table)
 
     def _observation(self, record: dict[str, Any], seen_ns: int) -> Observation:
         change = record["dynamodb"]

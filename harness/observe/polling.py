@@ -71,9 +71,6 @@ class PollingObserver(Observer):
         self.lagging = time.monotonic() - started > self.idle_s
         return seen
 
-    def snapshot(self) -> dict[Entity, int]:
-        return self.read_versions()
-
     def _observation(
         self, entity: Entity, version: int, op: str, seen_ns: int, position: str, digest: str = ""
     ) -> Observation:

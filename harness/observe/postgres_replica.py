@@ -19,6 +19,8 @@ from psycopg.rows import dict_row
 from harness.aws import AwsAccess
 from harness.load import schema
 from harness.load.ledger import Entity
+from harness.load.row_image import row_digest
+from harness.observe.base import SnapshotRow
 from harness.observe.polling import POLL_INTERVAL_S, PollingObserver
 
 CONNECT_TIMEOUT_S = 10
@@ -69,10 +71,18 @@ class PostgresReplicaObserver(PollingObserver):
                     rows[(table, str(row[schema.KEY_COLUMN]))] = row
         return rows
 
-    def snapshot(self) -> dict[Entity, int]:
-        """Read over a connection of its own: the polling one is closed once stopped."""
-        with self._connect() as conn:
-            return self._read_versions(conn)
+    def snapshot(self) -> list[SnapshotRow]:
+        """Every row of every table, read in one statement each over a connection of its own
+        (the polling one is closed once stopped)."""
+        rows = []
+        with self._connect() as conn, conn.cursor(row_factory=dict_row) as cursor:
+            for table in self.tables:
+                query = sql.SQL("SELECT * FROM {table}").format(table=sql.Identifier(table))
+                for row in cursor.execute(query):
+                    key, version = str(row[schema.KEY_COLUMN]), int(row[schema.VERSION_COLUMN])
+                    digest = row_digest(table, row)
+                    rows.append(SnapshotRow(table, key, version, digest, tombstone=False))
+        return rows
 
     def stop(self) -> None:
         super().stop()

@@ -1,45 +1,42 @@
 """The results JSON schema. Bump SCHEMA_VERSION on any incompatible change."""
 
+import json
 import os
 import platform
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from harness import __version__
 from harness.check.lag import LagReport
+from harness.check.protocol import Convergence
 from harness.check.result import CheckResult, Validity
 from harness.check.saturation import Saturation
+from harness.errors import UserError
 from harness.load.clock import ClockOffset
 from harness.load.locust_runner import LoadStats
-from harness.observe.base import ObserverStats
+from harness.observe.base import ObserverStats, ProjectionKind
+from harness.run_files import RESULTS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Older results are read as they are; newer ones are refused. 2: state projections keep
+their final snapshot beside their observations (`run_files`)."""
+SNAPSHOTS_SINCE = 2
 CLOCK = "harness host wall clock (time.time_ns), shared by writer and observers"
 
 Status = Literal["running", "completed", "interrupted", "failed", "skipped"]
 
 
-class Convergence(BaseModel):
-    converged: bool
-    seconds: float
-    """Time from the end of load until the projection matched the ledger, settled, or the
-    deadline passed."""
-    settled: bool = False
-    """It never matched but stopped changing for longer than its floor plus the scenario's
-    `settle_s`: its anomalies are final, not lag."""
-
-
 class ProjectionResult(BaseModel):
-    kind: str
+    kind: ProjectionKind
     observer: str
     floor_ms: float
     observed: int
     observer_stats: ObserverStats | None = None
     lag: LagReport | None = None
     convergence: Convergence | None = None
-    check: CheckResult
+    check: CheckResult = Field(default_factory=lambda: CheckResult(valid="unknown"))
     error: str | None = None
 
 
@@ -82,6 +79,31 @@ class Results(BaseModel):
     patterns: dict[str, PatternResult] = Field(default_factory=dict)
 
     def write(self, run_dir: Path) -> Path:
-        path = run_dir / "results.json"
+        path = run_dir / RESULTS
         path.write_text(self.model_dump_json(indent=2))
         return path
+
+
+def read_results(run_dir: Path) -> Results:
+    """The results of the run in `run_dir`; UserError if it holds none this version can read."""
+    path = run_dir / RESULTS
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"{run_dir} is not a run directory (no {RESULTS} in it)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UserError(f"cannot read {path}: {exc}") from None
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if not isinstance(version, int):
+        raise UserError(f"{path} is not a cdcbench results file (no schema_version)")
+    if version > SCHEMA_VERSION:
+        raise UserError(
+            f"{path} has schema version {version}, newer than this cdcbench reads "
+            f"({SCHEMA_VERSION}): use the cdcbench that wrote it, or a newer one"
+        )
+    try:
+        return Results.model_validate(data)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(p) for p in problem["loc"])
+        raise UserError(f"{path}: {where}: {problem['msg']}") from None

@@ -1,20 +1,23 @@
 """The `local` target: a throwaway PostgreSQL, a Kafka-protocol broker behind every MSK
 cluster, moto's server, and the local engines that run what Terraform creates there: DMS
-tasks, Lambda functions and their event-source mappings, MSK Connect S3 sinks and
-EventBridge schedules."""
+tasks, Lambda functions and their event-source mappings, MSK Connect S3 sinks, Firehose
+deliveries to S3 and EventBridge schedules."""
 
 import contextlib
 import importlib.metadata
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psutil
 import psycopg
 
 from harness import progress
 from harness.aws import AwsAccess
+from harness.local.component import Component
 from harness.local.dms.engine import DmsEngine
+from harness.local.firehose.engine import FirehoseEngine
 from harness.local.kafka_broker import KafkaBroker
 from harness.local.lambda_runtime.runtime import LambdaRuntime
 from harness.local.moto_server import MotoServer
@@ -25,6 +28,8 @@ from harness.local.schedules import ScheduleEngine
 from harness.settings import Settings
 from harness.targets.base import Target
 
+C = TypeVar("C", bound=Component)
+
 
 class LocalTarget(Target):
     name = "local"
@@ -33,101 +38,90 @@ class LocalTarget(Target):
 
     def __init__(self, settings: Settings, log_dir: Path) -> None:
         super().__init__(settings, log_dir)
-        self.postgres: PostgresCluster | None = None
-        self.kafka = KafkaBroker(self.log_dir)
-        self.moto = MotoServer(self.log_dir)
-        self.dms: DmsEngine | None = None
-        self.lambda_runtime: LambdaRuntime | None = None
-        self.mskconnect: MskConnectEngine | None = None
-        self.schedules: ScheduleEngine | None = None
+        self._makers: list[Callable[[], Component]] = [
+            # Each is made once those before it run (moto takes the Kafka bootstrap, the
+            # engines moto's endpoint), started in this order and stopped in reverse: the
+            # engines before moto, the DMS engine before PostgreSQL (it drops its slots).
+            lambda: PostgresCluster(find_bindir(settings.pg_bindir), settings.pg_os_user, log_dir),
+            lambda: KafkaBroker(log_dir),
+            lambda: MotoServer(log_dir, kafka_bootstrap=self.component(KafkaBroker).bootstrap),
+            lambda: DmsEngine(self.aws),
+            lambda: LambdaRuntime(self.aws, log_dir / "lambda", settings.lambda_timing),
+            lambda: MskConnectEngine(self.aws),
+            lambda: FirehoseEngine(self.aws),
+            lambda: ScheduleEngine(self.aws),
+        ]
+        self._components: list[Component] = []
+        """Those made so far, in start order (one whose start failed included)."""
+        self._limits: list[str] = []
+        """Every emulator limit met, in the order first seen."""
+
+    def component(self, kind: type[C]) -> C:
+        """The running component of this kind: `target.component(DmsEngine)`."""
+        for component in self._components:
+            if isinstance(component, kind):
+                return component
+        raise LookupError(f"no {kind.__name__} running: target not started")
 
     @property
     def source_dsn(self) -> str:
-        assert self.postgres is not None, "target not started"
-        return self.postgres.dsn
+        return self.component(PostgresCluster).dsn
 
     @property
     def aws(self) -> AwsAccess:
         credentials = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
         return AwsAccess(
             region=self.settings.aws_region,
-            endpoint_url=self.moto.endpoint_url,
+            endpoint_url=self.component(MotoServer).endpoint_url,
             credentials=credentials,
             max_attempts=1,
         )
 
     def start(self) -> None:
-        bindir = find_bindir(self.settings.pg_bindir)
-        self.postgres = PostgresCluster(bindir, self.settings.pg_os_user, self.log_dir)
-        with progress.step("Starting PostgreSQL"):
-            self.postgres.start()
-        with progress.step("Starting Kafka broker"):
-            self.kafka.start()
-        self.moto.kafka_bootstrap = self.kafka.bootstrap
-        with progress.step("Starting moto server"):
-            self.moto.start()
-        self.dms = DmsEngine(self.aws)
-        self.dms.start()
-        self.lambda_runtime = LambdaRuntime(
-            self.aws, self.log_dir / "lambda", self.settings.lambda_timing
-        )
-        self.lambda_runtime.start()
-        self.mskconnect = MskConnectEngine(self.aws)
-        self.mskconnect.start()
-        self.schedules = ScheduleEngine(self.aws)
-        self.schedules.start()
+        for make in self._makers:
+            component = make()
+            self._components.append(component)
+            with progress.step(f"Starting {component.title}"):
+                component.start()
 
     def stop(self) -> None:
-        for engine in (self.schedules, self.mskconnect, self.lambda_runtime):
-            if engine is not None:
-                engine.stop()
-        self.schedules = self.mskconnect = self.lambda_runtime = None
-        if self.dms is not None:
-            self.dms.stop()  # before the database goes: it drops its replication slots
-            self.dms = None
-        self.moto.stop()
-        self.kafka.stop()
-        if self.postgres is not None:
-            self.postgres.stop()
+        """Stop every component made, in reverse order, even when one fails to stop."""
+        with contextlib.ExitStack() as stopping:
+            for component in self._components:
+                stopping.callback(component.stop)
+            self._components = []
 
     def engine_failures(self) -> dict[str, str]:
-        failures: dict[str, str] = {}
-        if self.dms is not None:
-            failures |= {f"DMS task {name}": why for name, why in self.dms.failures.items()}
-        if self.lambda_runtime is not None:
-            failures |= self.lambda_runtime.failures
-        if self.mskconnect is not None:
-            failures |= {f"MSK Connect {n}": why for n, why in self.mskconnect.failures.items()}
-        if self.schedules is not None:
-            failures |= {f"schedule rule {n}": why for n, why in self.schedules.failures.items()}
-        return failures
+        return {name: why for c in self._components for name, why in c.failures().items()}
 
     def emulator_limits(self) -> list[str]:
-        return list(self.lambda_runtime.limits) if self.lambda_runtime is not None else []
+        for component in self._components:  # a limit new to any goes after the older ones
+            self._limits += [line for line in component.limits() if line not in self._limits]
+        return list(self._limits)
 
     def cpu_seconds(self) -> dict[str, float]:
-        """moto, the Kafka broker, and this process (the local engines and the observers)."""
-        processes = {"moto": self.moto.pid, "kafka": self.kafka.pid, "harness": os.getpid()}
+        """The emulator's processes (moto, the Kafka broker) and this process (the local
+        engines and the observers)."""
+        processes = {name: pid for c in self._components for name, pid in c.processes().items()}
+        processes["harness"] = os.getpid()
         used = {}
         for name, pid in processes.items():
-            if pid is not None:
-                with contextlib.suppress(psutil.Error):
-                    times = psutil.Process(pid).cpu_times()
-                    used[name] = times.user + times.system
+            with contextlib.suppress(psutil.Error):
+                times = psutil.Process(pid).cpu_times()
+                used[name] = times.user + times.system
         return used
 
     def connector_plugin(self, name: str) -> Path:
         return placeholder_plugin(name, self.log_dir / "connector-plugins")
 
     def describe(self) -> dict[str, Any]:
-        assert self.postgres is not None, "target not started"
         with psycopg.connect(self.source_dsn) as conn:
             row = conn.execute("SHOW server_version").fetchone()
         return {
             "name": self.name,
             "postgres": row[0] if row else "unknown",
             "moto": importlib.metadata.version("moto"),
-            "aws_endpoint": self.moto.endpoint_url,
-            "kafka_bootstrap": self.kafka.bootstrap,
+            "aws_endpoint": self.component(MotoServer).endpoint_url,
+            "kafka_bootstrap": self.component(KafkaBroker).bootstrap,
             "lambda_timing": self.settings.lambda_timing.model_dump(),
         }

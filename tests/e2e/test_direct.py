@@ -7,6 +7,8 @@ import pytest
 
 from harness.load.ledger import final_state, read_ledger
 from harness.observe import read_observations
+from harness.observe.base import live_versions, read_snapshot
+from harness.report.results import SCHEMA_VERSION
 from tests.helpers import run_cli
 
 pytestmark = pytest.mark.e2e
@@ -21,7 +23,7 @@ def test_smoke_scenario_reports_lag_and_zero_anomalies(tmp_path: Path) -> None:
     assert result.stdout.strip().splitlines()[-1] == f"Report: {run_dir / 'index.html'}"
     results = json.loads((run_dir / "results.json").read_text())
     assert results["status"] == "completed"
-    assert results["schema_version"] == 1
+    assert results["schema_version"] == SCHEMA_VERSION
     direct = results["patterns"]["direct"]
     assert direct["status"] == "completed" and direct["valid"] is True
     assert set(direct["terraform_s"]) >= {"apply_s", "destroy_s"}
@@ -72,3 +74,20 @@ def test_smoke_scenario_reports_lag_and_zero_anomalies(tmp_path: Path) -> None:
     html = (run_dir / "index.html").read_text()
     assert results["run_id"] in html and "read_model" in html
     assert "<script src=" not in html and "<link " not in html  # self-contained
+
+    # the final snapshot is on disk: every row the ledger leaves live, at its last version
+    snapshot = read_snapshot(run_dir / "direct" / "snapshot-read_model.csv")
+    live = {e: c.version for e, c in final_state(committed).items() if c.op != "delete"}
+    assert live_versions(snapshot) == live
+    assert all(row.digest for row in snapshot if not row.tombstone)
+    assert sum(row.tombstone for row in snapshot) > 0
+
+    # checked again from the folder alone: the same lines, and the same results.json
+    written = (run_dir / "results.json").read_text()
+    again = run_cli("check", str(run_dir))
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines() == result.stdout.splitlines()[:-1]  # all but "Report:"
+    rewritten = run_cli("check", str(run_dir), "--write")
+    assert rewritten.returncode == 0, rewritten.stderr
+    assert rewritten.stdout == result.stdout
+    assert (run_dir / "results.json").read_text() == written

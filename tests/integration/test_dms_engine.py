@@ -14,10 +14,13 @@ from typing import Any
 import psycopg
 import pytest
 
+from harness.local.dms.engine import DmsEngine
 from harness.local.dms.sources import pg_types
 from harness.local.kafka_broker import KafkaBroker
 from harness.settings import Settings
 from harness.targets import Target, make_target
+from harness.targets.local import LocalTarget
+from tests.helpers import wait_for
 from tests.integration import dms_support as dms
 
 pytestmark = pytest.mark.slow
@@ -317,8 +320,8 @@ def test_tearing_down_the_target_drops_every_slot(shared_tmp: Path) -> None:
         _, arn = replicated(target, "teardown", rows=1)
         dms.start(target, arn)
         assert dms.slots(target.source_dsn)
-        assert target.dms is not None  # type: ignore[attr-defined]
-        target.dms.stop()  # type: ignore[attr-defined]
+        assert isinstance(target, LocalTarget)
+        target.component(DmsEngine).stop()
         assert dms.slots(target.source_dsn) == []
     finally:
         target.stop()
@@ -422,7 +425,10 @@ def test_s3_target_writes_one_file_per_batch_interval(local_target: Target) -> N
     ]
     gaps = [b - a for a, b in pairwise(stamps)]
     assert 3 <= len(names) <= 5, names
-    assert all(1.9 <= g <= 2.6 for g in gaps[:-1]), gaps  # the last file is the stop's flush
+    # A batch is due 2 s after its first change, which comes after the previous file was
+    # written: a gap is 2 s plus that write, the wait for the next change and the moment
+    # the engine sees the batch is due (well under a second, even on a busy machine).
+    assert all(1.9 <= g < 3.0 for g in gaps[:-1]), gaps  # the last file is the stop's flush
 
 
 def test_a_task_that_fails_mid_cdc_resumes_without_loss(local_target: Target) -> None:
@@ -436,12 +442,19 @@ def test_a_task_that_fails_mid_cdc_resumes_without_loss(local_target: Target) ->
     dms.start(local_target, arn)
     writer = threading.Thread(target=churn.run, args=(200,))
     writer.start()
-    time.sleep(0.3)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
-            "WHERE active_pid IS NOT NULL"
-        )
+    time.sleep(0.3)  # changes flowing
+
+    def kill_replication() -> int:
+        """Terminate the replication connections; how many there were."""
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            return len(
+                conn.execute(
+                    "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
+                    "WHERE active_pid IS NOT NULL"
+                ).fetchall()
+            )
+
+    wait_for(kill_replication, "the task's replication connection to kill", timeout_s=20)
     failed = dms.await_status(local_target, arn, "failed", timeout_s=20)
     assert "replication stream broke" in failed["LastFailureMessage"]
     writer.join()

@@ -13,8 +13,7 @@ import pytest
 
 from harness.load import schema
 from harness.observe.dynamodb_scan import scan_versions
-from harness.patterns.base import source_variables
-from harness.patterns.dms_msk_lambda import S3_SINK_PLUGIN
+from harness.patterns import patterns, source_variables
 from harness.settings import Settings
 from harness.targets import Target
 from harness.teardown import dms_task_stopper
@@ -25,16 +24,12 @@ from tests.integration.test_dms_s3_dynamodb_terraform import (
     _update,
     _widget,
     drift_of,
-    validate,
 )
 
 pytestmark = pytest.mark.slow
 
 MODULE = "dms_msk_lambda"
-
-
-def test_root_module_validates(tmp_path: Path) -> None:
-    validate(MODULE, tmp_path)
+(S3_SINK_PLUGIN,) = patterns()[MODULE].connector_plugins.values()
 
 
 def test_applies_projects_through_kafka_and_archives_to_s3(

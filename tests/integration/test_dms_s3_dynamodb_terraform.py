@@ -6,9 +6,6 @@ apply travel by full load, rows written after it by CDC, and both projections mu
 holding exactly the source's rows and versions."""
 
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,62 +16,28 @@ from harness.load import schema
 from harness.local.dms.api import await_task_status, describe_task
 from harness.local.dms.sources.postgres import slot_name
 from harness.observe import make_observer
-from harness.patterns.base import source_variables
-from harness.patterns.dms_s3_dynamodb import PATTERN
+from harness.patterns import patterns, source_variables
 from harness.settings import Settings
 from harness.targets import Target
 from harness.teardown import dms_task_stopper
-from harness.terraform import TERRAFORM_DIR, Deployment, cli_config_env, find_terraform
-from tests.helpers import wait_for
+from harness.terraform import Deployment
+from tests.helpers import terraform_cli, terraform_env, wait_for
 from tests.integration.dms_support import slots, source_rows
 
 pytestmark = pytest.mark.slow
 
+PATTERN = patterns()["dms_s3_dynamodb"]
 RUN_ID = "s3ddb-test"
 TASKS = (f"cdcbench-{RUN_ID}-s3ddb-to-event-store", f"cdcbench-{RUN_ID}-s3ddb-to-read-model")
-
-
-def _terraform(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [find_terraform(Settings()), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def _base_env(workdir: Path) -> dict[str, str]:
-    return {**os.environ, "TF_IN_AUTOMATION": "1", **cli_config_env(Settings(), workdir)}
-
-
-def validate(module: str, tmp_path: Path) -> None:
-    """`terraform validate` of a pattern's root module (with the modules it uses): valid, no
-    warnings."""
-    shutil.copytree(TERRAFORM_DIR, tmp_path / "terraform")
-    root = tmp_path / "terraform" / "patterns" / module
-    env = _base_env(tmp_path)
-    init = _terraform(["init", "-backend=false", "-input=false", "-no-color"], root, env)
-    assert init.returncode == 0, init.stderr
-    validate = _terraform(["validate", "-json", "-no-color"], root, env)
-    result = json.loads(validate.stdout)
-    assert result["valid"], result["diagnostics"]
-    assert result["warning_count"] == 0, result["diagnostics"]
-
-
-def test_root_module_validates(tmp_path: Path) -> None:
-    validate(PATTERN.module, tmp_path)
 
 
 def drift_of(deployment: Deployment, target: Target, workdir: Path) -> set[str]:
     """Addresses of the resources a plan right after the apply would change."""
     root = workdir / "terraform" / "patterns" / deployment.module
-    env = {**_base_env(workdir), **target.aws.env()}
-    plan = _terraform(["plan", "-out=drift.tfplan", "-no-color", "-input=false"], root, env)
+    env = {**terraform_env(workdir), **target.aws.env()}
+    plan = terraform_cli(root, env, "plan", "-out=drift.tfplan", "-input=false")
     assert plan.returncode == 0, plan.stderr
-    shown = _terraform(["show", "-json", "drift.tfplan"], root, env)
+    shown = terraform_cli(root, env, "show", "-json", "drift.tfplan")
     return {
         change["address"]
         for change in json.loads(shown.stdout)["resource_changes"]
@@ -148,14 +111,14 @@ def test_applies_replicates_through_the_event_store_and_destroys(
 
     variables = {
         "run_id": RUN_ID,
-        **PATTERN.effective_variables({"cdc_max_batch_interval": 2}),
+        "cdc_max_batch_interval": 2,
         **source_variables(dsn),
         # The source already holds rows: task 2 starts once task 1 has loaded them, as the
         # module documents for such sources.
         "start_read_model_task": False,
     }
     deployment = Deployment(
-        PATTERN.module,
+        PATTERN.name,
         tmp_path / "work",
         local_target.aws.env(),
         variables,
@@ -225,7 +188,13 @@ def test_applies_replicates_through_the_event_store_and_destroys(
         assert "events/public/orders/LOAD00000001.csv" in keys
         assert any(k.startswith("events/cdc/CDC_TXN-") for k in keys), keys
         (projection,) = (p for p in PATTERN.projections if p.name == "event_store")
-        observer = make_observer(projection, outputs, local_target.aws, tmp_path / "seen.csv")
+        observer = make_observer(
+            projection.observer,
+            projection.name,
+            tmp_path / "seen.csv",
+            local_target.aws,
+            projection.observer_parameters(outputs),
+        )
         seen = {(o.table, o.key, o.version, o.op) for o in observer.poll()}
         assert ("widgets", str(doomed), 2, "delete") in seen
         assert ("orders", str(gone), 2, "delete") in seen

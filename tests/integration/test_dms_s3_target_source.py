@@ -1,7 +1,6 @@
 """The DMS S3 target and source against moto's S3: object keys, file contents, batch cadence,
 the lexical-order skip of the S3 source, checkpoint resume, and a target-to-source round trip."""
 
-import itertools
 import json
 import logging
 import time
@@ -111,26 +110,30 @@ def test_target_writes_a_file_per_batch_interval_while_changes_flow(
 ) -> None:
     bucket = _bucket(local_target)
     target = _s3_target(local_target, bucket, CdcMaxBatchInterval="1")
-    flushes: list[float] = []
-    start = time.monotonic()
+    ages: list[float] = []  # per file: how old its batch was when the target said it was due
+    opened: float | None = None  # just before the apply that opened the current batch
+    filled = 0.0  # just after it
+    deadline = time.monotonic() + 30
     xid = 0
-    while time.monotonic() - start < 4.2:
+    while len(ages) < 3:  # a change every 50 ms, however long each flush takes
+        assert time.monotonic() < deadline, f"{len(ages)} files in 30 s"
         xid += 1
+        before = time.monotonic()
         target.apply(_txn(xid, _order("insert", xid, "n")))
+        if opened is None:
+            opened, filled = before, time.monotonic()
         now = time.monotonic()
-        if now - start < 0.9:
-            assert not target.due(now)
-        if target.due(now):
+        due = target.due(now)
+        # due exactly once the batch's first change is 1 s old (it was taken in between)
+        assert due or now - filled < 1.0, f"not due {now - filled:.3f} s after the batch began"
+        assert not due or now - opened >= 1.0, f"due {now - opened:.3f} s after it began"
+        if due:
             target.flush()
-            flushes.append(time.monotonic())
+            ages.append(now - opened)
+            opened = None
         time.sleep(0.05)
-    first_file_age = flushes[0] - start
-    assert 0.95 <= first_file_age < 1.4
-    gaps = [b - a for a, b in itertools.pairwise(flushes)]
-    assert len(flushes) in (3, 4)
-    assert all(0.95 <= g < 1.4 for g in gaps), gaps
     keys = list(_objects(local_target, bucket))
-    assert len(keys) == len(flushes)
+    assert len(keys) == len(ages) == 3, (keys, ages)
     assert keys == sorted(keys)
 
 

@@ -12,8 +12,10 @@ import psutil
 import pytest
 import yaml
 
-from harness.load.ledger import read_ledger
-from tests.helpers import REPO, alive, processes_mentioning
+from harness.load.ledger import Change, read_ledger
+from harness.observe.base import Observation
+from harness.records import read_records
+from tests.helpers import REPO, alive, processes_mentioning, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -27,6 +29,14 @@ def _wait_for(pattern: str, root: Path, proc: subprocess.Popen[str], timeout: fl
         assert proc.poll() is None, f"run ended early: {proc.communicate()[1]}"
         time.sleep(0.2)
     raise AssertionError(f"{pattern} never appeared under {root}")
+
+
+def _records(path: Path, record_type: type, proc: subprocess.Popen[str]) -> int:
+    """How many records `path` holds so far (its writer flushes once a second)."""
+    assert proc.poll() is None, f"run ended early: {proc.communicate()[1]}"
+    if not path.exists() or path.stat().st_size == 0:  # nothing flushed yet, not even the header
+        return 0
+    return sum(1 for _ in read_records(path, record_type))
 
 
 @pytest.mark.parametrize(
@@ -58,9 +68,15 @@ def test_signal_tears_down_and_keeps_results(
         text=True,
     )
     try:
-        _wait_for(phase_file, reports, proc)
-        if "ledger" in phase_file:
-            time.sleep(1.5)  # some changes committed and flushed
+        found = _wait_for(phase_file, reports, proc)
+        if "ledger" in phase_file:  # some changes committed, flushed and seen by the observer
+            seen = found.parent.parent / "observations-read_model.csv"
+            wait_for(
+                lambda: _records(found, Change, proc) > 10 and _records(seen, Observation, proc),
+                "ten changes in the ledger and one seen in the read model",
+                timeout_s=60,
+                poll_s=0.2,
+            )
         children = psutil.Process(proc.pid).children(recursive=True)
         spawned = [p.pid for p in children] + [p.pid for p in processes_mentioning(str(temp_root))]
         assert spawned, "expected moto and postgres processes while running"

@@ -121,7 +121,7 @@ MapTopic = Callable[..., Mapped]
 
 @pytest.fixture(scope="module")
 def cluster_arn(bare_cloud: BareCloud) -> str:
-    return create_msk_cluster(bare_cloud.aws, unique("lambda"))
+    return create_msk_cluster(bare_cloud.aws.client("kafka"), unique("lambda"))
 
 
 @pytest.fixture
@@ -422,9 +422,14 @@ def test_a_restarted_poller_resumes_from_the_groups_committed_offsets(
         produce(topic, f"r{i}".encode())
     mapped.start()
     wait_for(lambda: len(mapped.offsets()) >= 7, "seven records")
-    time.sleep(1)
+    # committed once the function returned, which is after it recorded the records
+    wait_for(
+        lambda: committed(bare_cloud, mapped.mapping["UUID"], topic) == 7,
+        "offset 7 committed",
+        poll_s=0.2,
+    )
+    time.sleep(1)  # nothing more should come
     assert mapped.offsets() == list(range(7))
-    assert committed(bare_cloud, mapped.mapping["UUID"], topic) == 7
 
 
 def test_a_failing_batch_is_retried_until_it_succeeds_and_nothing_is_skipped(

@@ -4,6 +4,7 @@ and retried only when its code changes."""
 
 import base64
 import io
+import threading
 import time
 import zipfile
 from collections.abc import Iterator
@@ -33,7 +34,12 @@ def runtime(bare_cloud: BareCloud, tmp_path: Path) -> Iterator[LambdaRuntime]:
 def _failures_of(runtime: LambdaRuntime, function: str) -> dict[str, str]:
     """The runtime's failures about `function`'s mappings (other tests' mappings live in
     the same session's emulator)."""
-    return {k: v for k, v in runtime.failures.items() if f" {function} <- " in k}
+    return {k: v for k, v in runtime.failures().items() if f" {function} <- " in k}
+
+
+def _poller_threads(uuid: str) -> set[threading.Thread]:
+    """The running threads of the mapping's poller (named after its UUID)."""
+    return {t for t in threading.enumerate() if uuid[:8] in t.name}
 
 
 def _queue(cloud: BareCloud, name: str) -> tuple[str, str]:
@@ -67,10 +73,11 @@ def test_mapping_runs_reports_ok_and_follows_disable_and_enable(
         timeout_s=20,
     )
 
+    assert _poller_threads(uuid)
     client.update_event_source_mapping(UUID=uuid, Enabled=False)
-    time.sleep(2)  # the loop sees the change within half a second; the poll slice is 1 s
+    wait_for(lambda: not _poller_threads(uuid), "the poller to stop", timeout_s=20)
     sqs.send_message(QueueUrl=url, MessageBody="while disabled")
-    time.sleep(2)
+    time.sleep(2)  # a poller would have taken it by now: the poll slice is 1 s
     assert _bodies(record_to) == ["first"]
 
     client.update_event_source_mapping(UUID=uuid, Enabled=True)
@@ -140,9 +147,16 @@ def test_changed_stream_mapping_resumes_where_the_old_poller_stopped(
 
     put(range(10))
     wait_for(lambda: seen() == list(range(10)), "records 0 to 9", timeout_s=20)
+    old = _poller_threads(uuid)
+    assert old
     client.update_event_source_mapping(UUID=uuid, BatchSize=50)
-    time.sleep(1.5)  # the runtime replaces the poller
+
+    def replaced() -> bool:
+        now = _poller_threads(uuid)
+        return bool(now) and not now & old
+
+    wait_for(replaced, "the runtime to replace the poller", timeout_s=20)
     put(range(10, 20))
     wait_for(lambda: seen() == list(range(20)), "records 0 to 19", timeout_s=20)
-    time.sleep(1)
+    time.sleep(1)  # nothing more should come
     assert seen() == list(range(20)), "the new poller repeated records"

@@ -15,11 +15,11 @@ pytestmark = pytest.mark.slow
 
 def test_an_msk_cluster_is_active_and_its_brokers_take_messages(local_target: Target) -> None:
     kafka = local_target.aws.client("kafka")
-    arn = create_msk_cluster(local_target.aws, "events")
+    arn = create_msk_cluster(local_target.aws.client("kafka"), "events")
     assert kafka.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]["State"] == "ACTIVE"
     brokers = kafka.get_bootstrap_brokers(ClusterArn=arn)
     bootstrap = brokers["BootstrapBrokerString"]
-    assert bootstrap == local_target.kafka.bootstrap  # type: ignore[attr-defined]
+    assert bootstrap == local_target.describe()["kafka_bootstrap"]
     assert brokers["BootstrapBrokerStringSaslScram"] == bootstrap
 
     topic = f"msk-{uuid.uuid4().hex[:8]}"

@@ -6,6 +6,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from harness.local.moto_server import MotoServer
+from harness.local.postgres import PostgresCluster
 from harness.settings import Settings
 from harness.targets.local import LocalTarget
 from tests.helpers import alive, run_cli
@@ -21,14 +23,14 @@ def _port_open(port: int) -> bool:
 def test_target_serves_logical_postgres_and_aws_api_then_leaves_nothing(tmp_path: Path) -> None:
     target = LocalTarget(Settings(), tmp_path / "logs")
     with target:
-        assert target.postgres is not None
+        postgres, moto_server = target.component(PostgresCluster), target.component(MotoServer)
         with psycopg.connect(target.source_dsn) as conn:
             assert conn.execute("SHOW wal_level").fetchone() == ("logical",)
         identity = target.aws.client("sts").get_caller_identity()
         assert identity["Account"]
-        base = target.postgres.data_dir.parent
-        postmaster, moto = target.postgres.postmaster_pid, target.moto.pid
-        ports = (target.postgres.port, target.moto.port)
+        base = postgres.data_dir.parent
+        postmaster, moto = postgres.postmaster_pid, moto_server.pid
+        ports = (postgres.port, moto_server.port)
         assert postmaster and moto and alive(postmaster) and alive(moto)
     assert not base.exists()
     assert not alive(postmaster) and not alive(moto)
@@ -40,11 +42,11 @@ def test_target_serves_logical_postgres_and_aws_api_then_leaves_nothing(tmp_path
 def test_target_is_torn_down_when_the_body_raises(tmp_path: Path) -> None:
     target = LocalTarget(Settings(), tmp_path / "logs")
     with pytest.raises(RuntimeError, match="boom"), target:
-        assert target.postgres is not None
+        postgres = target.component(PostgresCluster)
         base, postmaster, moto = (
-            target.postgres.data_dir.parent,
-            target.postgres.postmaster_pid,
-            target.moto.pid,
+            postgres.data_dir.parent,
+            postgres.postmaster_pid,
+            target.component(MotoServer).pid,
         )
         raise RuntimeError("boom")
     assert postmaster and moto

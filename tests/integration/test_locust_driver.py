@@ -120,8 +120,17 @@ def assert_ledger_matches_db(changes: Sequence[Change], dsn: str) -> None:
         assert ops[0] == "insert", f"{entity}: {ops}"
         assert "insert" not in ops[1:], f"{entity}: {ops}"
         assert "delete" not in ops[:-1], f"{entity}: {ops}"
-        acks = [c.acked_ns for c in entity_changes]
-        assert acks == sorted(acks), f"{entity}: versions not in commit order"
+        # Version order is the commit order. Acks are the users' observations, after their
+        # commits: a later version's ack can come first (two users resumed in either order),
+        # but never by more than the earlier version's own delay from its intended start
+        # (it started after that, committed before the later version, which was then acked).
+        for earlier, later in pairwise(entity_changes):
+            ahead_ns = earlier.acked_ns - later.acked_ns
+            assert ahead_ns < earlier.acked_ns - earlier.intended_ns, (
+                f"{entity}: v{later.version} acked {ahead_ns / 1e6:.3f} ms before "
+                f"v{earlier.version}, which was acked "
+                f"{(earlier.acked_ns - earlier.intended_ns) / 1e6:.3f} ms after its intended start"
+            )
 
     # the ledger's last image of every entity is the database's row
     rows = db_rows(dsn)

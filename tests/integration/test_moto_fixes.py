@@ -1,13 +1,23 @@
-"""moto's own delivery to mapped Lambda functions is off: the sources keep their records for
-the local Lambda runtime (and the observers) to read. SQS queue attributes read as moto's."""
+"""The moto fixes through moto's server (the bare cloud): moto's own delivery to mapped Lambda
+functions is off (the sources keep their records for the local Lambda runtime and the
+observers to read), SQS queue attributes read as moto's, items of every type read back
+exactly, a TLS-only bucket policy lets requests through, DMS subnet groups describe their
+subnets. And a moto the fixes no longer fit stops the server with one line. Each correction
+on its own, against moto without it: `tests/unit/test_moto_corrections.py`."""
 
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from harness.errors import UserError
+from harness.local import moto_server
+from harness.local.moto_fixes.guard import PINNED
+from harness.local.moto_server import MotoServer
+from harness.process import spawn
 from tests.conftest import BareCloud
 from tests.lambda_support import create_function
 
@@ -197,3 +207,39 @@ def test_a_dms_subnet_group_describes_its_own_subnets(bare_cloud: BareCloud) -> 
             SubnetIds=["subnet-0000000000000000f"],
         )
     assert refused.value.response["Error"]["Code"] == "InvalidSubnet"
+
+
+@pytest.mark.parametrize(
+    ("outdated", "line"),
+    [
+        (
+            {"OUTDATED_MOTO_VERSION": "5.3.0"},
+            f"moto fix server.module_list_once: moto 5.3.0 installed, {PINNED['moto']} pinned: "
+            "pin moto back (constraints.txt) or update the fix and the pin",
+        ),
+        (
+            {
+                "OUTDATED_MOTO_VERSION": "5.3.0",
+                "OUTDATED_MOTO_DROP": "moto.dynamodb.models.DynamoDBBackend.transact_write_items",
+            },
+            "moto fix dynamodb.atomic_writes: moto.dynamodb.models.DynamoDBBackend"
+            f".transact_write_items is gone (moto 5.3.0 installed, {PINNED['moto']} pinned): "
+            "pin moto back or update the fix",
+        ),
+    ],
+)
+def test_a_moto_the_fixes_do_not_fit_stops_the_server_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outdated: dict[str, str], line: str
+) -> None:
+    def outdated_child(module: str, args: list[str], log_path: Path) -> Any:
+        assert module == "harness.local.moto_child"
+        return spawn("tests.outdated_moto_child", args, log_path)
+
+    monkeypatch.setattr(moto_server, "spawn", outdated_child)
+    for name, value in outdated.items():
+        monkeypatch.setenv(name, value)
+    server = MotoServer(tmp_path)
+    with pytest.raises(UserError) as refused:
+        server.start()
+    assert str(refused.value) == line
+    assert server.pid is None, "the child is stopped"

@@ -2,9 +2,7 @@
 Terraform apply) and the engine running Confluent's S3 sink against the Kafka broker."""
 
 import json
-import os
 import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -17,11 +15,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from harness.local.mskconnect.engine import MskConnectEngine
 from harness.local.mskconnect.plugin import placeholder_plugin
-from harness.patterns.dms_msk_lambda import S3_SINK_PLUGIN
-from harness.settings import Settings
-from harness.terraform import cli_config_env, find_terraform
 from tests.conftest import BareCloud
-from tests.helpers import unique, wait_for
+from tests.helpers import terraform_cli, terraform_env, unique, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -352,11 +347,13 @@ def test_refused_failed_updated_and_deleted_connectors(
     lenient = connectors.sink(orders, lenient_bucket, **{"behavior.on.null.values": "ignore"})
     produce(bare_cloud, orders, [None, b'{"n": 1}'])
 
-    wait_for(lambda: strict in engine.failures, "the strict sink to fail", timeout_s=WAIT_S)
-    assert engine.failures == {
-        debezium: f"connector {debezium}: only io.confluent.connect.s3.S3SinkConnector runs "
-        "locally, not 'io.debezium.connector.mysql.MySqlConnector'",
-        strict: f"connector {strict}: null value at {orders}/0/0 with "
+    failing = f"MSK Connect {strict}"
+    wait_for(lambda: failing in engine.failures(), "the strict sink to fail", timeout_s=WAIT_S)
+    assert engine.failures() == {
+        f"MSK Connect {debezium}": f"connector {debezium}: only "
+        "io.confluent.connect.s3.S3SinkConnector runs locally, not "
+        "'io.debezium.connector.mysql.MySqlConnector'",
+        failing: f"connector {strict}: null value at {orders}/0/0 with "
         "behavior.on.null.values=fail (set it to ignore to skip tombstones)",
     }
     assert wait_for_objects(bare_cloud, lenient_bucket, 1) == {
@@ -413,32 +410,13 @@ def test_a_terraform_applied_connector_archives_its_topic(
     orders = topic(bare_cloud)
     module = tmp_path / "mskconnect"
     shutil.copytree(FIXTURE, module)
-    plugin = placeholder_plugin(S3_SINK_PLUGIN, tmp_path / "plugins")
+    plugin = placeholder_plugin("confluentinc-kafka-connect-s3", tmp_path / "plugins")
     variables = {"name": name, "topic": orders, "plugin_package": str(plugin)}
     (module / "terraform.tfvars.json").write_text(json.dumps(variables))
-    env = {
-        **os.environ,
-        **cli_config_env(Settings(), tmp_path),
-        **bare_cloud.aws.env(),
-        "TF_IN_AUTOMATION": "1",
-        "TF_INPUT": "0",
-        "CHECKPOINT_DISABLE": "1",
-    }
-    binary = find_terraform(Settings())
-
-    def terraform(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [binary, *args, "-no-color"],
-            cwd=module,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+    env = {**terraform_env(tmp_path), **bare_cloud.aws.env(), "TF_INPUT": "0"}
 
     def succeed(*args: str) -> str:
-        done = terraform(*args)
+        done = terraform_cli(module, env, *args)
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout
 

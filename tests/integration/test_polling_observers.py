@@ -22,11 +22,12 @@ from harness.load.ledger import Entity
 from harness.load.row_image import row_digest
 from harness.local.postgres import PostgresCluster, find_bindir
 from harness.observe import Observation, read_observations
+from harness.observe.base import SnapshotRow
 from harness.observe.dynamodb_scan import DynamoDBScanObserver
 from harness.observe.polling import PollingObserver
 from harness.observe.postgres_replica import PostgresReplicaObserver
-from harness.patterns.read_model import KEY_ATTRIBUTE, item_key, to_item, tombstone
 from harness.process import free_port
+from harness.read_model import KEY_ATTRIBUTE, item_key, to_item, tombstone
 from harness.settings import Settings
 from tests.conftest import BareCloud
 from tests.helpers import unique, wait_for
@@ -139,7 +140,7 @@ def test_polls_log_changes_skip_rows_that_move_between_reads_and_delete_at_seen_
     observer.rows[("widgets", "1")] = _widget(1, 3)  # updated, then deleted before a poll:
     del observer.rows[("widgets", "1")]  # the ledger's delete is version 4, logged as 3
     assert _seen(observer.poll()) == [_delete("widgets", 1, 3)]
-    assert observer.snapshot() == {("orders", "5"): 1, ("widgets", "3"): 2}
+    assert observer.read_versions() == {("orders", "5"): 1, ("widgets", "3"): 2}
 
 
 def test_every_poll_is_followed_by_the_interval(tmp_path: Path) -> None:
@@ -152,11 +153,14 @@ def test_every_poll_is_followed_by_the_interval(tmp_path: Path) -> None:
             return {("widgets", "1"): version}
 
     observer = Busy(tmp_path / "obs.csv", interval_s=0.1)
+    started = time.monotonic()
     observer.start()
-    time.sleep(0.35)
+    wait_for(lambda: observer.observed >= 3, "three polls", timeout_s=10)
     observer.stop()
+    ran_s = time.monotonic() - started
     assert observer.error is None
-    assert 3 <= observer.observed <= 6  # polls at 0, 0.1, 0.2, 0.3 s and the last one
+    # one poll each 0.1 s at most while it ran (at 0, 0.1, 0.2 ... s), then the last one
+    assert observer.observed <= 2 + ran_s / 0.1, (observer.observed, ran_s)
 
 
 def _read_model_table(dynamodb: Any) -> str:
@@ -200,7 +204,10 @@ def test_dynamodb_scan_observer_logs_upserts_tombstones_and_deletes(
         [_upsert("orders", o5), _upsert("widgets", w1), _upsert("widgets", w2)],
         [_delete("orders", 5, 2), _upsert("widgets", w1_v2), _delete("widgets", 2, 2)],
     ]
-    assert observer.snapshot() == {("widgets", "1"): 2}
+    assert sorted(observer.snapshot(), key=lambda r: r.key) == [
+        SnapshotRow("widgets", "1", 2, row_digest("widgets", w1_v2), tombstone=False),
+        SnapshotRow("widgets", "2", 2, "", tombstone=True),
+    ]
 
 
 def test_dynamodb_scan_observer_reads_rows_in_batches_of_100(
@@ -221,7 +228,10 @@ def test_dynamodb_scan_observer_reads_rows_in_batches_of_100(
     assert {e: row_digest("widgets", row) for e, row in read.items()} == {
         e: row_digest("widgets", row) for e, row in rows.items()
     }
-    assert observer.snapshot() == {e: row["version"] for e, row in rows.items()}
+    assert set(observer.snapshot()) == {
+        SnapshotRow(*e, row["version"], row_digest("widgets", row), tombstone=False)
+        for e, row in rows.items()
+    } | {SnapshotRow("widgets", "151", 2, "", tombstone=True)}
 
 
 @pytest.fixture(scope="module")
@@ -292,7 +302,7 @@ def test_postgres_replica_observer_logs_inserts_updates_and_deletes(
         [_upsert("orders", o1), _upsert("widgets", w1), _upsert("widgets", w2)],
         [_delete("orders", 1, 2), _upsert("widgets", w1_v2), _delete("widgets", 2, 2)],
     ]
-    assert snapshot == {("widgets", "1"): 2}
+    assert snapshot == [SnapshotRow("widgets", "1", 2, row_digest("widgets", w1_v2), False)]
     assert observer.snapshot() == snapshot  # after stop, over a connection of its own
 
 

@@ -14,7 +14,7 @@ import pytest
 from harness.aws import AwsAccess
 from harness.load.row_image import row_digest
 from harness.local.lambda_runtime.functions import Functions
-from harness.patterns.read_model import KEY_ATTRIBUTE, entity_of, is_tombstone
+from harness.read_model import KEY_ATTRIBUTE, entity_of, is_tombstone
 from tests.conftest import BareCloud
 from tests.helpers import unique
 from tests.lambda_support import role_arn

@@ -15,6 +15,7 @@ import pytest
 
 from harness.load.row_image import row_digest
 from harness.load.schema import COLUMNS
+from harness.local.firehose.engine import FirehoseEngine
 from harness.local.mskconnect.json_format import JSON_CONVERTER, STRING_CONVERTER, render
 from harness.observe import read_observations
 from harness.observe.s3_objects import S3ObjectsObserver
@@ -278,8 +279,18 @@ def test_firehose_objects_split_concatenated_messages(
         _message("delete", "widgets", rows[2]),
     ]
     records = [{"Data": json.dumps(m, indent="\t").encode()} for m in messages]
-    firehose.put_record_batch(DeliveryStreamName=stream, Records=records)  # one object, no gaps
-    s3 = bare_cloud.aws.client("s3")
+    engine = FirehoseEngine(bare_cloud.aws)  # the local engine writes Firehose's objects
+    engine.start()
+    try:
+        firehose.put_record_batch(DeliveryStreamName=stream, Records=records)  # one object
+        s3 = bare_cloud.aws.client("s3")
+        wait_for(
+            lambda: s3.list_objects_v2(Bucket=bucket, Prefix="archive/2").get("Contents"),
+            "the Firehose object",
+            10,
+        )
+    finally:
+        engine.stop()
     delimited = "archive/manual/lines.json"
     s3.put_object(
         Bucket=bucket,

@@ -108,8 +108,12 @@ def test_a_rate_rule_invokes_its_lambda_targets_with_the_scheduled_event(host: H
         wait_for(
             lambda: bool(host.events(fires) and host.events(f"in-{run}")), "both targets to run"
         )
-        time.sleep(1.0)  # what else the same step fired has arrived too
-        failures = {k: v for k, v in engine.failures.items() if k.endswith(run)}
+        # the same step fired the SQS rule (its target refused) after the bad rule was seen
+        wait_for(
+            lambda: sum(k.endswith(run) for k in engine.failures()) == 2,
+            "the bad rule and the SQS target to be reported",
+        )
+        failures = {k: v for k, v in engine.failures().items() if k.endswith(run)}
     finally:
         stopping = time.monotonic()
         engine.stop()
@@ -136,8 +140,8 @@ def test_a_rate_rule_invokes_its_lambda_targets_with_the_scheduled_event(host: H
     assert host.events(f"in-{run}") == [{"marker": f"in-{run}"}]
     assert host.events(f"off-{run}") == []
     assert failures == {
-        f"bad-{run}": "rate(1 minutes): write rate(1 minute)",
-        f"sqs-{run}": f"target fn ({queue}): only Lambda targets are invoked locally",
+        f"schedule rule bad-{run}": "rate(1 minutes): write rate(1 minute)",
+        f"schedule rule sqs-{run}": f"target fn ({queue}): only Lambda targets are invoked locally",
     }
 
 

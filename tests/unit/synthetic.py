@@ -1,12 +1,18 @@
-"""A small synthetic ledger following the ledger's version rules, for the checker tests."""
+"""A small synthetic ledger following the ledger's version rules, and the checkers called
+on a ledger and a projection given as plain data, for the checker tests."""
 
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from harness.check.divergent import check_divergent
+from harness.check.events import check_events
+from harness.check.protocol import Convergence, Evidence
 from harness.check.result import CheckResult
-from harness.load.ledger import ABORTED, COMMITTED, Change
+from harness.check.state import check_state
+from harness.load.ledger import ABORTED, COMMITTED, Change, Entity
+from harness.observe.base import Observation, SnapshotRow
 
 TABLES = ("widgets", "gadgets")
 
@@ -55,6 +61,41 @@ def synthetic_ledger(changes: int = 400, seed: int = 7) -> list[Change]:
             else:
                 live[entity] = version
     return ledger
+
+
+def evidence(
+    changes: Sequence[Change],
+    observations: Sequence[Observation] = (),
+    snapshot: dict[Entity, int] | None = None,
+    converged: bool = True,
+    max_examples: int = 5,
+    settled: bool = False,
+) -> Evidence:
+    """Evidence of a projection: its log, or its snapshot as entity -> version (rows without
+    an image digest)."""
+    rows = None
+    if snapshot is not None:
+        rows = [SnapshotRow(t, k, v, "", tombstone=False) for (t, k), v in snapshot.items()]
+    reached = Convergence(converged=converged, settled=settled, seconds=0.0)
+    return Evidence(changes, observations, rows, reached, max_examples)
+
+
+def judge_state(
+    changes: Sequence[Change], snapshot: dict[Entity, int], converged: bool, **kw: Any
+) -> CheckResult:
+    return check_state(evidence(changes, snapshot=snapshot, converged=converged, **kw))
+
+
+def judge_events(
+    changes: Sequence[Change], log: Sequence[Observation], converged: bool, **kw: Any
+) -> CheckResult:
+    return check_events(evidence(changes, log, converged=converged, **kw))
+
+
+def judge_divergent(
+    changes: Sequence[Change], log: Sequence[Observation], max_examples: int = 5
+) -> CheckResult:
+    return check_divergent(evidence(changes, log, max_examples=max_examples))
 
 
 Injector = Callable[[Sequence[Change], Any, int, int], Any]

@@ -2,8 +2,11 @@
 
 from pathlib import Path
 
+import pytest
+
 from harness import __version__
-from harness.patterns import PATTERNS
+from harness.patterns import patterns
+from harness.report.results import SCHEMA_VERSION, Results
 from tests.helpers import run_cli as cdcbench
 
 
@@ -13,16 +16,21 @@ def test_patterns_lists_each_pattern_with_its_summary_projections_and_tunables()
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     heads = [i for i, line in enumerate(lines) if not line.startswith(" ")]
-    assert [lines[i].split()[0] for i in heads] == list(PATTERNS)
+    assert [lines[i].split()[0] for i in heads] == list(patterns())
     direct = lines[heads[0]]
-    assert direct.removeprefix("direct").strip() == PATTERNS["direct"].summary
-    assert PATTERNS["direct"].summary.strip()
-    details = {line.strip() for line in lines[heads[-1] + 1 :]}
+    assert direct.removeprefix("direct").strip() == patterns()["direct"].summary
+    assert patterns()["direct"].summary.strip()
+    msk = heads[list(patterns()).index("dms_msk_lambda")]
+    details = {line.strip() for line in lines[msk + 1 : msk + 30] if line.startswith(" ")}
     assert (
         "projections: topic (event_log, kafka_topic), event_store (event_log, s3_objects), "
         "read_model (state, dynamodb_stream)" in details
     )
-    assert any(d.startswith("pattern_variables: projector=correct, ") for d in details)
+    # each tunable with its default and type, as variables.tf declares them
+    assert 'projector = "correct" (string)' in details
+    assert "projector_batching_window_s = 0 (number)" in details
+    assert "subnet_ids = [] (list(string))" in details
+    assert not any(d.startswith(("run_id", "source_connection", "s3_sink_plugin")) for d in details)
 
 
 def test_doctor_reports_missing_terraform_with_fix_and_fails(tmp_path: Path) -> None:
@@ -75,3 +83,29 @@ def test_unknown_subcommand_is_a_one_line_usage_error() -> None:
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("cdcbench: error: ")
     assert "frobnicate" in lines[0]
+
+
+def test_check_of_a_folder_that_is_not_a_run_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    proc = cdcbench("check", str(tmp_path))
+
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        f"cdcbench: error: {tmp_path} is not a run directory (no results.json in it)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("version", "says"),
+    [(SCHEMA_VERSION + 1, "newer than this cdcbench reads"), (1, "keeps no snapshots")],
+)
+def test_check_of_a_run_it_cannot_recompute_is_one_line_and_exit_2(
+    tmp_path: Path, version: int, says: str
+) -> None:
+    results = Results(run_id="r", started_at="now", scenario={}, schema_version=version)
+    results.write(tmp_path)
+
+    proc = cdcbench("check", str(tmp_path))
+
+    assert proc.returncode == 2
+    [line] = proc.stderr.splitlines()
+    assert line.startswith("cdcbench: error: ") and says in line, line

@@ -5,10 +5,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from harness.check.protocol import Convergence
 from harness.convergence import await_convergence
 from harness.load.ledger import COMMITTED, Change
 from harness.observe.base import Observation, Observer
-from harness.report.results import Convergence
 
 FINAL = Change("widgets", "1", 2, "update", COMMITTED, 0, 0, 1, "")
 EXPECTED = {FINAL.entity: FINAL}

@@ -1,8 +1,8 @@
 """check_events places every event and every committed change of a small log once."""
 
-from harness.check.events import check_events
 from harness.load.ledger import ABORTED, COMMITTED, Change
 from harness.observe.base import Observation
+from tests.unit.synthetic import judge_events
 
 TABLE = "widgets"
 
@@ -24,7 +24,7 @@ def log(*events: tuple[str, int]) -> list[Observation]:
 
 
 def test_redelivery_after_later_versions_is_a_duplicate_only() -> None:
-    result = check_events(history("1", 3), log(("1", 1), ("1", 2), ("1", 3), ("1", 1)), True)
+    result = judge_events(history("1", 3), log(("1", 1), ("1", 2), ("1", 3), ("1", 1)), True)
 
     assert result.counts == {"duplicate": 1}
     assert result.examples == {
@@ -33,7 +33,7 @@ def test_redelivery_after_later_versions_is_a_duplicate_only() -> None:
 
 
 def test_late_first_sighting_is_out_of_order_not_a_gap() -> None:
-    result = check_events(history("1", 3), log(("1", 1), ("1", 3), ("1", 2)), True)
+    result = judge_events(history("1", 3), log(("1", 1), ("1", 3), ("1", 2)), True)
 
     assert result.counts == {"out_of_order": 1}
     assert result.examples["out_of_order"] == [
@@ -42,7 +42,7 @@ def test_late_first_sighting_is_out_of_order_not_a_gap() -> None:
 
 
 def test_skipped_version_is_a_gap_and_wrong_whatever_the_lag() -> None:
-    result = check_events(history("1", 4), log(("1", 1), ("1", 3), ("1", 4)), False)
+    result = judge_events(history("1", 4), log(("1", 1), ("1", 3), ("1", 4)), False)
 
     assert result.valid is False
     assert result.counts == {"gap": 1, "unconverged": 1}
@@ -53,14 +53,14 @@ def test_versions_past_the_newest_seen_are_missing_and_unknown_until_converged()
     events = log(("1", 1), ("2", 1))
     changes = [*history("1", 3), *history("2", 1)]
 
-    lagging = check_events(changes, events, converged=False)
-    converged = check_events(changes, events, converged=True)
+    lagging = judge_events(changes, events, converged=False)
+    converged = judge_events(changes, events, converged=True)
 
     assert lagging.valid == "unknown"
     assert lagging.counts == {"missing": 2, "unconverged": 1}
     assert converged.valid is False
     assert [case["version"] for case in converged.examples["missing"]] == [2, 3]
-    settled = check_events(changes, events, converged=False, settled=True)
+    settled = judge_events(changes, events, converged=False, settled=True)
     assert settled.valid is False
     assert settled.counts == {"missing": 2, "unconverged": 1}
 
@@ -69,7 +69,7 @@ def test_uncommitted_versions_are_phantom_and_unknown_keys_extra_per_event() -> 
     changes = [*history("1", 2), change("1", 3, ABORTED), change("2", 1, ABORTED)]
     events = log(("1", 1), ("1", 2), ("1", 3), ("2", 1), ("9", 1), ("9", 2))
 
-    result = check_events(changes, events, converged=True)
+    result = judge_events(changes, events, converged=True)
 
     assert result.counts == {"phantom": 2, "extra": 2}
     assert result.examples["phantom"][0] == {
@@ -82,7 +82,7 @@ def test_uncommitted_versions_are_phantom_and_unknown_keys_extra_per_event() -> 
 
 
 def test_examples_are_limited_but_counts_are_not() -> None:
-    result = check_events(history("1", 10), [], converged=True, max_examples=3)
+    result = judge_events(history("1", 10), [], converged=True, max_examples=3)
 
     assert result.counts == {"missing": 10}
     assert [case["version"] for case in result.examples["missing"]] == [1, 2, 3]

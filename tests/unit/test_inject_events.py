@@ -3,10 +3,10 @@ its exact count and naming exactly the events (or changes) it touched."""
 
 import itertools
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
-from harness.check.events import check_events
 from harness.check.inject import (
     EVENT_INJECTORS,
     Log,
@@ -19,8 +19,13 @@ from harness.check.inject import (
     swap_events,
 )
 from harness.check.result import CheckResult
-from harness.load.ledger import COMMITTED, final_state
-from tests.unit.synthetic import inject_two_at_their_most, inject_until_exhausted, synthetic_ledger
+from harness.load.ledger import COMMITTED, Change, final_state, ledger_writer, read_ledger
+from tests.unit.synthetic import (
+    inject_two_at_their_most,
+    inject_until_exhausted,
+    judge_events,
+    synthetic_ledger,
+)
 
 CHANGES = synthetic_ledger()
 LAST = {e: c.version for e, c in final_state(CHANGES).items()}
@@ -49,7 +54,7 @@ def check_exactly(
     kind: str, corrupted: Log, n: int, converged: bool, expected: Named
 ) -> CheckResult:
     """check_events finds n of `kind`, nothing else, and names exactly `expected`."""
-    result = check_events(CHANGES, corrupted, converged=converged, max_examples=10)
+    result = judge_events(CHANGES, corrupted, converged=converged, max_examples=10)
     assert result.counts == {kind: n, **({} if converged else {"unconverged": 1})}
     assert result.valid == (False if converged or kind != "missing" else "unknown")
     assert {
@@ -61,14 +66,47 @@ def check_exactly(
 def test_inject_nothing_into_a_perfect_log_is_valid() -> None:
     assert len(LOG) == sum(c.status == COMMITTED for c in CHANGES)
 
-    result = check_events(CHANGES, LOG, converged=True)
+    result = judge_events(CHANGES, LOG, converged=True)
 
     assert result.valid is True
     assert result.counts == {}
 
 
+def test_a_perfect_log_holds_each_keys_versions_in_version_order_whatever_the_acks(
+    tmp_path: Path,
+) -> None:
+    """Two users of one process wrote versions 2 and 3 of key 1; the one holding version 3
+    was resumed first and saw its commit acknowledged 0.27 ms earlier. The ledger, read
+    in acknowledgement order, lists version 3 first; a correct log (the commit order)
+    still holds version 2 first."""
+
+    def change(key: str, version: int, acked_ns: int, txid: int) -> Change:
+        op = "insert" if version == 1 else "update"
+        digest = f"widgets/{key}@{version}"
+        return Change(
+            "widgets", key, version, op, COMMITTED, acked_ns - 5_000_000, acked_ns, txid, digest
+        )
+
+    with ledger_writer(tmp_path) as ledger:
+        for c in [
+            change("1", 1, 1_000_000, 1),
+            change("1", 2, 2_270_000, 2),
+            change("1", 3, 2_000_000, 3),
+            change("2", 1, 2_100_000, 4),
+        ]:
+            ledger.append(c)
+    changes = read_ledger(tmp_path)
+    assert [(c.key, c.version) for c in changes] == [("1", 1), ("1", 3), ("2", 1), ("1", 2)]
+
+    log = perfect_log(changes)
+
+    assert [(o.key, o.version) for o in log] == [("1", 1), ("1", 2), ("2", 1), ("1", 3)]
+    result = judge_events(changes, log, converged=True)
+    assert (result.valid, result.counts) == (True, {})
+
+
 def test_inject_nothing_while_not_converged_is_valid_but_flagged() -> None:
-    result = check_events(CHANGES, LOG, converged=False)
+    result = judge_events(CHANGES, LOG, converged=False)
 
     assert result.valid is True
     assert result.counts == {"unconverged": 1}
@@ -136,7 +174,7 @@ def test_inject_two_classes_counts_both(first: str, second: str) -> None:
     once = EVENT_INJECTORS[first](CHANGES, LOG, 3, 1)
     twice = EVENT_INJECTORS[second](CHANGES, once, 2, 2)
 
-    result = check_events(CHANGES, twice, converged=True)
+    result = judge_events(CHANGES, twice, converged=True)
 
     assert result.counts == {first: 3, second: 2}
     assert result.valid is False
@@ -147,7 +185,7 @@ def test_inject_every_class_at_once() -> None:
     for seed, kind in enumerate(EVENT_INJECTORS, start=1):
         log = EVENT_INJECTORS[kind](CHANGES, log, seed, seed)
 
-    result = check_events(CHANGES, log, converged=True)
+    result = judge_events(CHANGES, log, converged=True)
 
     assert result.counts == {kind: seed for seed, kind in enumerate(EVENT_INJECTORS, start=1)}
 
@@ -172,7 +210,7 @@ def test_inject_into_an_empty_log_raises() -> None:
 
 
 def test_inject_every_class_again_and_again_until_candidates_run_out() -> None:
-    active, expected = inject_until_exhausted(EVENT_INJECTORS, check_events, CHANGES, LOG)
+    active, expected = inject_until_exhausted(EVENT_INJECTORS, judge_events, CHANGES, LOG)
 
     assert active == {"extra"}
     assert all(expected[kind] >= 8 for kind in EVENT_INJECTORS)
@@ -181,7 +219,7 @@ def test_inject_every_class_again_and_again_until_candidates_run_out() -> None:
 @pytest.mark.parametrize(("first", "second"), list(itertools.permutations(EVENT_INJECTORS, 2)))
 def test_inject_two_classes_each_at_its_most(first: str, second: str) -> None:
     result, n, m = inject_two_at_their_most(
-        EVENT_INJECTORS, check_events, CHANGES, LOG, first, second
+        EVENT_INJECTORS, judge_events, CHANGES, LOG, first, second
     )
 
     assert n > 0

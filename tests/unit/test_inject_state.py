@@ -18,9 +18,13 @@ from harness.check.inject import (
     set_phantom_versions,
 )
 from harness.check.result import CheckResult
-from harness.check.state import check_state
 from harness.load.ledger import ABORTED, COMMITTED, Entity, final_state
-from tests.unit.synthetic import inject_two_at_their_most, inject_until_exhausted, synthetic_ledger
+from tests.unit.synthetic import (
+    inject_two_at_their_most,
+    inject_until_exhausted,
+    judge_state,
+    synthetic_ledger,
+)
 
 CHANGES = synthetic_ledger()
 LAST = final_state(CHANGES)
@@ -38,7 +42,7 @@ def touched(corrupted: Snapshot) -> set[Entity]:
 
 def check_exactly(kind: str, corrupted: Snapshot, n: int, converged: bool) -> CheckResult:
     """check_state finds n of `kind`, nothing else, and names exactly the touched rows."""
-    result = check_state(CHANGES, corrupted, converged=converged, max_examples=10)
+    result = judge_state(CHANGES, corrupted, converged=converged, max_examples=10)
     assert result.counts == {kind: n, **({} if converged else {"unconverged": 1})}
     assert result.valid == (False if converged or kind not in LAG_LIKE else "unknown")
     assert {(case["table"], case["key"]) for case in result.examples[kind]} == touched(corrupted)
@@ -54,7 +58,7 @@ def test_inject_nothing_into_a_perfect_snapshot_is_valid() -> None:
     )
     assert len({c.entity for c in CHANGES}) >= 50
 
-    result = check_state(CHANGES, SNAPSHOT, converged=True)
+    result = judge_state(CHANGES, SNAPSHOT, converged=True)
 
     assert result.valid is True
     assert result.counts == {}
@@ -116,7 +120,7 @@ def test_inject_two_classes_counts_both(first: str, second: str) -> None:
     once = STATE_INJECTORS[first](CHANGES, SNAPSHOT, 3, 1)
     twice = STATE_INJECTORS[second](CHANGES, once, 2, 2)
 
-    result = check_state(CHANGES, twice, converged=True)
+    result = judge_state(CHANGES, twice, converged=True)
 
     assert result.counts == {first: 3, second: 2}
     assert result.valid is False
@@ -162,7 +166,7 @@ def test_inject_naive_projector_resurrects_deleted_rows_and_leaves_stale_ones(se
     deleted = {e for e, c in LAST.items() if c.op == "delete"}
     behind = {e for e, c in LAST.items() if c.op != "delete" and table[e] < c.version}
 
-    result = check_state(CHANGES, table, converged=True, max_examples=len(LAST))
+    result = judge_state(CHANGES, table, converged=True, max_examples=len(LAST))
 
     assert result.valid is False
     assert result.counts == {"resurrected": len(deleted), "stale": len(behind)}
@@ -174,7 +178,7 @@ def test_inject_naive_projector_resurrects_deleted_rows_and_leaves_stale_ones(se
 
 
 def test_inject_every_class_again_and_again_until_candidates_run_out() -> None:
-    active, expected = inject_until_exhausted(STATE_INJECTORS, check_state, CHANGES, SNAPSHOT)
+    active, expected = inject_until_exhausted(STATE_INJECTORS, judge_state, CHANGES, SNAPSHOT)
 
     assert active == {"extra"}
     assert all(expected[kind] >= 8 for kind in STATE_INJECTORS)
@@ -183,7 +187,7 @@ def test_inject_every_class_again_and_again_until_candidates_run_out() -> None:
 @pytest.mark.parametrize(("first", "second"), list(itertools.permutations(STATE_INJECTORS, 2)))
 def test_inject_two_classes_each_at_its_most(first: str, second: str) -> None:
     result, n, m = inject_two_at_their_most(
-        STATE_INJECTORS, check_state, CHANGES, SNAPSHOT, first, second
+        STATE_INJECTORS, judge_state, CHANGES, SNAPSHOT, first, second
     )
 
     assert n > 0

@@ -1,11 +1,13 @@
 """Observer stats: rate, busy time without waits, and falling behind reported once."""
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from harness.observe.base import BEHIND_AFTER_S, Observation, Observer
+from tests.helpers import wait_for
 
 
 class _Scripted(Observer):
@@ -21,8 +23,9 @@ class _Scripted(Observer):
         if not self.began:
             self.began = time.monotonic()
         if self.wait_s:
+            waiting = time.monotonic()
             time.sleep(self.wait_s)
-            self.waited_s += self.wait_s
+            self.waited_s += time.monotonic() - waiting  # as long as it really waited
         self.lagging = time.monotonic() - self.began < self.lag_s
         if self.n <= 0:
             return []
@@ -30,15 +33,23 @@ class _Scripted(Observer):
         return [Observation("scripted", "widgets", str(self.n), 1, "upsert", time.time_ns(), "p")]
 
 
-def _run(observer: Observer, seconds: float) -> None:
+def _run(observer: Observer, seconds: float, until: Callable[[], object] = bool) -> None:
+    """Run `observer` for `seconds`, and on until `until()` holds (the observer's thread may
+    start late or be held up on a busy machine)."""
     observer.start()
     time.sleep(seconds)
+    wait_for(until, "the observer to get there", timeout_s=30)
     observer.stop()
+
+
+def _lag_ended(observer: _Scripted) -> Callable[[], bool]:
+    """Whether the observer's lagging stretch is over."""
+    return lambda: bool(observer.began) and time.monotonic() - observer.began > observer.lag_s
 
 
 def test_stats_count_what_was_observed_and_keep_busy_within_wall(tmp_path: Path) -> None:
     observer = _Scripted(tmp_path / "o.csv", n=50)
-    _run(observer, 0.3)
+    _run(observer, 0.3, until=lambda: observer.stats().polls > 50)
 
     stats = observer.stats()
 
@@ -52,7 +63,7 @@ def test_stats_count_what_was_observed_and_keep_busy_within_wall(tmp_path: Path)
 
 def test_time_spent_waiting_for_data_is_not_busy(tmp_path: Path) -> None:
     observer = _Scripted(tmp_path / "o.csv", n=0, wait_s=0.05)
-    _run(observer, 0.5)
+    _run(observer, 0.5, until=lambda: observer.stats().polls >= 5)
 
     stats = observer.stats()
 
@@ -64,7 +75,7 @@ def test_lagging_for_long_is_falling_behind_and_said_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     observer = _Scripted(tmp_path / "o.csv", n=10**6, lag_s=BEHIND_AFTER_S + 0.5)
-    _run(observer, BEHIND_AFTER_S + 1.0)
+    _run(observer, BEHIND_AFTER_S + 1.0, until=_lag_ended(observer))
 
     stats = observer.stats()
 
@@ -76,7 +87,7 @@ def test_lagging_for_long_is_falling_behind_and_said_once(
 
 def test_short_lagging_stretches_are_not_falling_behind(tmp_path: Path) -> None:
     observer = _Scripted(tmp_path / "o.csv", n=10**6, lag_s=0.3)
-    _run(observer, 0.6)
+    _run(observer, 0.6, until=_lag_ended(observer))
 
     stats = observer.stats()
 

@@ -1,52 +1,135 @@
-"""Pattern descriptors agree with their root modules, and floors follow the variables."""
+"""Every pattern folder found is a pattern the harness can run: its descriptor agrees with its
+root module (outputs, variables, floors), names observers and an application that exist, and
+its tunables are type-checked from variables.tf. Parametrised over the discovered patterns,
+so a new folder is held to all of it without editing this file."""
 
-import re
+import inspect
+import shutil
+from pathlib import Path
 
 import pytest
 
-from harness.patterns import PATTERNS
-from harness.terraform import TERRAFORM_DIR
+from harness.apps import post_commit
+from harness.aws import AwsAccess
+from harness.errors import UserError
+from harness.observe import OBSERVERS
+from harness.patterns import PATTERNS_DIR, discover, patterns
+from harness.patterns.descriptor import DESCRIPTOR, FLOORS_OUTPUT, RUN_ID_VARIABLE
+
+NAMES = sorted(patterns())
 
 
-def _declared(pattern: str, kind: str) -> set[str]:
-    root = TERRAFORM_DIR / "patterns" / PATTERNS[pattern].module
-    text = "".join(path.read_text() for path in sorted(root.glob("*.tf")))
-    return set(re.findall(rf'^{kind} "([^"]+)"', text, re.MULTILINE))
+def test_the_patterns_are_the_folders_with_a_descriptor() -> None:
+    folders = sorted(p.parent.name for p in PATTERNS_DIR.glob(f"*/{DESCRIPTOR}"))
+    assert folders == NAMES
+    assert {"direct", "dms_s3_dynamodb", "dms_msk_lambda"} <= set(NAMES)
 
 
-@pytest.mark.parametrize("name", PATTERNS)
-def test_observed_resources_are_outputs_and_tunables_are_variables(name: str) -> None:
-    pattern = PATTERNS[name]
-    outputs, variables = _declared(name, "output"), _declared(name, "variable")
+@pytest.mark.parametrize("name", NAMES)
+def test_descriptor_agrees_with_its_root_module(name: str) -> None:
+    pattern = patterns()[name]
+    module = pattern.module
 
+    assert FLOORS_OUTPUT in module.outputs
+    assert module.variables[RUN_ID_VARIABLE].required
     for projection in pattern.projections:
-        assert set(projection.resources.values()) <= outputs, projection.name
-    assert set(pattern.variables) <= variables
-    assert set(pattern.connector_plugins) <= variables
-    assert "run_id" in variables
-    if pattern.source_access:
-        assert {"source_host", "source_port", "source_database", "source_username"} <= variables
+        assert set(projection.resources.values()) <= module.outputs, projection.name
+    assert set(pattern.connector_plugins) <= set(module.variables)
+    # only what the harness provides may lack a default
+    required = {n for n, v in module.variables.items() if v.required}
+    assert required <= pattern.provided, required - pattern.provided
+    pattern.check_variables(pattern.smoke_variables)
 
 
-def floors(name: str, **overrides: object) -> dict[str, float]:
-    pattern = PATTERNS[name]
-    variables = pattern.effective_variables(overrides)
-    return {p.name: p.floor_for(variables) for p in pattern.projections}
+@pytest.mark.parametrize("name", NAMES)
+def test_observers_exist_and_take_the_projections_parameters(name: str) -> None:
+    for projection in patterns()[name].projections:
+        observer = OBSERVERS[projection.observer]
+        parameters = inspect.signature(observer).parameters
+        given = {"projection", "log_path", "aws", *projection.resources, *projection.options}
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+            assert set(projection.resources) | set(projection.options) <= set(parameters)
+        missing = {
+            p.name
+            for p in parameters.values()
+            if p.default is inspect.Parameter.empty
+            and p.kind is not inspect.Parameter.VAR_KEYWORD
+            and p.name not in given
+        }
+        assert not missing, (projection.name, missing)
 
 
-def test_the_s3_pattern_waits_for_the_cdc_batch_window_in_both_projections() -> None:
-    assert floors("dms_s3_dynamodb") == {"event_store": 60_000, "read_model": 60_000}
-    assert floors("dms_s3_dynamodb", cdc_max_batch_interval=3) == {
-        "event_store": 3_000,
-        "read_model": 3_000,
-    }
+@pytest.mark.parametrize("name", [n for n in NAMES if patterns()[n].application])
+def test_the_application_builds_its_hook_from_the_outputs(name: str) -> None:
+    pattern = patterns()[name]
+    assert pattern.application is not None
+    outputs = dict.fromkeys(pattern.module.outputs, "x")
+    hook = post_commit(pattern.application, outputs, AwsAccess("us-east-1", "http://127.0.0.1:1"))
+    assert callable(hook)
 
 
-def test_the_msk_pattern_waits_for_the_projector_window_and_the_sink_rotation() -> None:
-    assert floors("dms_msk_lambda") == {"topic": 0, "event_store": 0, "read_model": 0}
-    assert floors(
-        "dms_msk_lambda",
-        projector_batching_window_s=2,
-        s3_sink_flush_size=50,
-        s3_sink_rotate_interval_s=30,
-    ) == {"topic": 0, "event_store": 30_000, "read_model": 2_000}
+def test_tunables_come_from_variables_tf_with_their_defaults() -> None:
+    pattern = patterns()["dms_s3_dynamodb"]
+
+    assert pattern.effective_variables({})["cdc_max_batch_interval"] == 60
+    assert pattern.effective_variables({"cdc_max_batch_interval": 3})["cdc_max_batch_interval"] == 3
+    assert str(pattern.tunables["subnet_ids"].type) == "list(string)"
+    assert not pattern.provided & set(pattern.tunables)
+    assert pattern.source_access and not patterns()["direct"].source_access
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ({"cdc_max_batch_interval": "abc"}, "cdc_max_batch_interval: expected number, got 'abc'"),
+        ({"cdc_max_batch_intervall": 3}, "unknown variable 'cdc_max_batch_intervall'"),
+        ({"source_connection": {}}, "'source_connection' is set by cdcbench"),
+    ],
+)
+def test_a_bad_tunable_is_named(values: dict[str, object], problem: str) -> None:
+    with pytest.raises(ValueError) as error:
+        patterns()["dms_s3_dynamodb"].check_variables(values)
+    assert problem in str(error.value)
+
+
+def test_the_floors_come_from_the_applied_root_modules_output() -> None:
+    pattern = patterns()["dms_msk_lambda"]
+    floors = {"topic": 0, "event_store": 30_000, "read_model": 2_000}
+
+    assert pattern.floors_ms({FLOORS_OUTPUT: floors}) == floors
+    with pytest.raises(UserError, match="must map each projection"):
+        pattern.floors_ms({FLOORS_OUTPUT: {"topic": 0}})
+
+
+def test_a_new_folder_is_a_new_pattern(tmp_path: Path) -> None:
+    shutil.copytree(PATTERNS_DIR / "direct", tmp_path / "direct_copy")
+
+    found = discover(tmp_path)
+
+    assert list(found) == ["direct_copy"]
+    assert found["direct_copy"].projections == patterns()["direct"].projections
+
+
+ONE = "projections: {a: {kind: state, observer: o, resources: {}}}\n"
+
+
+@pytest.mark.parametrize(
+    ("descriptor", "says"),
+    [
+        ("summary: x\nprojections: {}\n", "projections"),
+        ("summary: x\ncolour: blue\n" + ONE, "colour"),
+        ("summary: x\napplication: nosuch\n" + ONE, "nosuch"),
+        ("summary: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_a_bad_descriptor_is_one_line_naming_its_file(
+    tmp_path: Path, descriptor: str, says: str
+) -> None:
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / DESCRIPTOR).write_text(descriptor)
+
+    with pytest.raises(UserError) as error:
+        discover(tmp_path)
+    message = str(error.value)
+    assert str(tmp_path / "broken" / DESCRIPTOR) in message and says in message
+    assert "\n" not in message

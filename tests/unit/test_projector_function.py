@@ -18,6 +18,7 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.stub import Stubber
 
+from harness import read_model
 from harness.aws import AwsAccess
 from harness.load import schema
 from harness.load.row_image import row_digest
@@ -26,7 +27,6 @@ from harness.local.dms.context import TaskContext
 from harness.local.dms.mapping import TableMapping
 from harness.local.dms.sources.pg_types import column
 from harness.local.dms.targets.messages import MessageBuilder
-from harness.patterns import read_model
 from tests.helpers import DOC_EXAMPLES, REPO, SELECT_ALL
 
 FUNCTION_DIR = REPO / "terraform" / "patterns" / "dms_msk_lambda" / "functions" / "projector"

@@ -14,7 +14,7 @@ from harness.load.ledger import (
     ledger_writer,
     read_ledger,
 )
-from harness.observe.base import Observation
+from harness.observe.base import Observation, SnapshotRow, read_snapshot, write_snapshot
 from harness.records import RecordWriter, read_records
 
 T0 = 1_700_000_000_123_456_789
@@ -216,3 +216,21 @@ def test_final_state_ignores_aborted_changes() -> None:
 
 def test_final_state_of_empty_ledger_is_empty() -> None:
     assert final_state([]) == {}
+
+
+def test_snapshot_round_trip_keeps_booleans(tmp_path: Path) -> None:
+    rows = [
+        SnapshotRow("widgets", "1", 3, "abc", tombstone=False),
+        SnapshotRow("widgets", "2", 2, "", tombstone=True),
+    ]
+    write_snapshot(tmp_path / "snapshot.csv", rows)
+
+    assert read_snapshot(tmp_path / "snapshot.csv") == rows
+
+
+def test_a_boolean_field_holds_only_true_or_false(tmp_path: Path) -> None:
+    path = tmp_path / "snapshot.csv"
+    path.write_text("table,key,version,digest,tombstone\nwidgets,1,3,abc,yes\n")
+
+    with pytest.raises(ValueError, match="not a boolean: 'yes'"):
+        read_snapshot(path)

@@ -8,7 +8,7 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
 from harness.load.row_image import canonical_row, row_digest
-from harness.patterns.read_model import to_item
+from harness.read_model import to_item
 
 ROW = {
     "id": 7,

@@ -1,8 +1,10 @@
 """Saturation: each signal gives its reason; on an emulated target any marks lag emulator-bound."""
 
-from harness.check.lag import LagWindow
-from harness.check.saturation import ProjectionLoad, assess
+from harness.check.lag import LagReport, LagWindow, Percentiles
+from harness.check.protocol import Convergence
+from harness.check.saturation import assess
 from harness.load.locust_runner import LoadStats
+from harness.report.results import ProjectionResult
 
 
 def load(offered: float, committed: float) -> LoadStats:
@@ -23,8 +25,28 @@ def windows(*p50s: float) -> list[LagWindow]:
     return [LagWindow(start_s=i, count=10, p50=v, p99=v, max=v) for i, v in enumerate(p50s)]
 
 
-def steady(converge_s: float = 0.1, floor_ms: float = 0.0) -> ProjectionLoad:
-    return ProjectionLoad(windows=windows(*[20.0] * 9), converge_s=converge_s, floor_ms=floor_ms)
+def measured(over_time: list[LagWindow], converge_s: float, floor_ms: float) -> ProjectionResult:
+    """A projection's result with just what saturation reads."""
+    lag = LagReport(
+        from_commit_ms=Percentiles(count=0),
+        from_intent_ms=Percentiles(count=0),
+        over_time=over_time,
+        seen=0,
+        unseen=0,
+        superseded=0,
+    )
+    return ProjectionResult(
+        kind="state",
+        observer="dynamodb_stream",
+        floor_ms=floor_ms,
+        observed=0,
+        lag=lag,
+        convergence=Convergence(converged=True, seconds=converge_s),
+    )
+
+
+def steady(converge_s: float = 0.1, floor_ms: float = 0.0) -> ProjectionResult:
+    return measured(windows(*[20.0] * 9), converge_s, floor_ms)
 
 
 def test_a_run_within_its_means_is_not_bound() -> None:
@@ -50,12 +72,8 @@ def test_load_falling_short_is_a_reason() -> None:
 
 
 def test_a_growing_backlog_is_a_reason() -> None:
-    growing = ProjectionLoad(
-        windows=windows(20, 25, 30, 200, 800, 1500, 2500, 4000, 6000), converge_s=1, floor_ms=0
-    )
-    noisy = ProjectionLoad(
-        windows=windows(20, 25, 30, 45, 20, 60, 30, 35, 50), converge_s=1, floor_ms=0
-    )
+    growing = measured(windows(20, 25, 30, 200, 800, 1500, 2500, 4000, 6000), 1, 0)
+    noisy = measured(windows(20, 25, 30, 45, 20, 60, 30, 35, 50), 1, 0)
 
     verdict = assess(load(40, 40), {}, {"grows": growing, "noisy": noisy}, True)
 

@@ -56,7 +56,12 @@ CASES = [
     Case(
         "unknown-pattern-variable",
         with_changes(pattern_variables={"direct": {"batch_s": 5}}),
-        ("pattern_variables.direct", "unknown variable 'batch_s'", "known: none"),
+        ("pattern_variables.direct", "unknown variable 'batch_s'", "known: kms_key_arn"),
+    ),
+    Case(
+        "pattern-variable-of-the-wrong-type",
+        with_changes(pattern_variables={"dms_s3_dynamodb": {"cdc_max_batch_interval": "abc"}}),
+        ("pattern_variables.dms_s3_dynamodb", "cdc_max_batch_interval: expected number, got 'abc'"),
     ),
     Case(
         "variables-of-unknown-pattern",
@@ -102,6 +107,16 @@ IN_PROCESS_CASES = [
         ("workload.mix", "upsert"),
     ),
     Case("duplicate-pattern", with_changes(patterns=["direct", "direct"]), ("patterns", "twice")),
+    Case(
+        "pattern-variable-the-harness-sets",
+        with_changes(pattern_variables={"direct": {"run_id": "mine"}}),
+        ("pattern_variables.direct", "'run_id' is set by cdcbench"),
+    ),
+    Case(
+        "pattern-variable-of-a-wrong-element-type",
+        with_changes(pattern_variables={"dms_msk_lambda": {"subnet_ids": [1, ["a"]]}}),
+        ("pattern_variables.dms_msk_lambda", "subnet_ids[1]: expected string"),
+    ),
     Case("too-long-name", with_changes(name="a" * 17), ("name",)),
     Case("name-with-underscore", with_changes(name="my_run"), ("name",)),
     Case("rate-too-high", with_changes(load={"duration_s": 1, "rate_per_s": 2e6}), ("rate_per_s",)),

@@ -4,8 +4,8 @@ compose / merge_validity combine checker results."""
 import pytest
 
 from harness.check.result import CheckResult, Validity, compose, merge_validity
-from harness.check.state import check_state
 from harness.load.ledger import ABORTED, COMMITTED, Change
+from tests.unit.synthetic import judge_state
 
 TABLE = "widgets"
 
@@ -46,7 +46,7 @@ def test_matching_snapshot_is_valid_with_no_counts() -> None:
     )
     snapshot = {(TABLE, "1"): 1, (TABLE, "2"): 3, ("gadgets", "1"): 2}
 
-    result = check_state(changes, snapshot, converged=True)
+    result = judge_state(changes, snapshot, converged=True)
 
     assert result.valid is True
     assert result.counts == {}
@@ -57,7 +57,7 @@ def test_live_row_absent_from_snapshot_is_missing() -> None:
     changes = ledger_of(history("1", 2), history("2", 1, "insert"), history("3", 5))
     snapshot = {(TABLE, "2"): 1}
 
-    result = check_state(changes, snapshot, converged=True)
+    result = judge_state(changes, snapshot, converged=True)
 
     assert result.counts == {"missing": 2}
     assert result.examples == {
@@ -72,7 +72,7 @@ def test_older_version_in_snapshot_is_stale() -> None:
     changes = ledger_of(history("1", 4), history("2", 2))
     snapshot = {(TABLE, "1"): 3, (TABLE, "2"): 2}
 
-    result = check_state(changes, snapshot, converged=True)
+    result = judge_state(changes, snapshot, converged=True)
 
     assert result.counts == {"stale": 1}
     assert result.examples == {"stale": [{"table": TABLE, "key": "1", "expected": 4, "shown": 3}]}
@@ -83,7 +83,7 @@ def test_deleted_row_still_present_is_resurrected() -> None:
     changes = ledger_of(history("1", 5, "delete"), history("2", 2, "delete"))
     snapshot = {(TABLE, "1"): 4}
 
-    result = check_state(changes, snapshot, converged=True)
+    result = judge_state(changes, snapshot, converged=True)
 
     assert result.counts == {"resurrected": 1}
     assert result.examples == {
@@ -95,7 +95,7 @@ def test_entity_the_source_never_had_is_extra() -> None:
     changes = ledger_of(history("1", 1, "insert"))
     snapshot = {(TABLE, "1"): 1, (TABLE, "99"): 7, ("gadgets", "1"): 1}
 
-    result = check_state(changes, snapshot, converged=True)
+    result = judge_state(changes, snapshot, converged=True)
 
     assert result.counts == {"extra": 2}
     assert result.examples == {
@@ -110,7 +110,7 @@ def test_version_newer_than_last_committed_is_phantom() -> None:
     changes = ledger_of(history("1", 2), history("2", 1, "insert"))
     snapshot = {(TABLE, "1"): 3, (TABLE, "2"): 1}
 
-    result = check_state(changes, snapshot, converged=True)
+    result = judge_state(changes, snapshot, converged=True)
 
     assert result.counts == {"phantom": 1}
     assert result.examples == {"phantom": [{"table": TABLE, "key": "1", "expected": 2, "shown": 3}]}
@@ -122,7 +122,7 @@ def test_version_newer_than_a_delete_tombstone_is_phantom() -> None:
     changes = ledger_of(history("1", 3, "delete"))
     snapshot = {(TABLE, "1"): 4}
 
-    result = check_state(changes, snapshot, converged=False)
+    result = judge_state(changes, snapshot, converged=False)
 
     assert result.counts == {"phantom": 1, "unconverged": 1}
     assert result.valid is False
@@ -131,7 +131,7 @@ def test_version_newer_than_a_delete_tombstone_is_phantom() -> None:
 def test_delete_tombstone_version_shown_is_phantom() -> None:
     changes = history("1", 3, "delete")
 
-    result = check_state(changes, {(TABLE, "1"): 3}, converged=True)
+    result = judge_state(changes, {(TABLE, "1"): 3}, converged=True)
 
     assert result.counts == {"phantom": 1}
 
@@ -145,7 +145,7 @@ def test_entity_written_only_by_aborted_transactions_is_phantom() -> None:
     ]
     snapshot = {(TABLE, "1"): 2, (TABLE, "2"): 1}
 
-    result = check_state(changes, snapshot, converged=False)
+    result = judge_state(changes, snapshot, converged=False)
 
     assert result.valid is False
     assert result.counts == {"phantom": 1, "unconverged": 1}
@@ -169,7 +169,7 @@ def test_every_class_is_counted_exactly_in_one_snapshot() -> None:
         **{(TABLE, f"x{i}"): 1 for i in range(6)},  # extra
     }
 
-    result = check_state(changes, snapshot, converged=True)
+    result = judge_state(changes, snapshot, converged=True)
 
     assert result.counts == {"missing": 3, "stale": 2, "resurrected": 1, "phantom": 4, "extra": 6}
     assert result.valid is False
@@ -190,7 +190,7 @@ HARD_CASES = {
 def test_soft_class_is_invalid_once_converged(kind: str) -> None:
     changes, snapshot = SOFT_CASES[kind]
 
-    result = check_state(changes, snapshot, converged=True)
+    result = judge_state(changes, snapshot, converged=True)
 
     assert result.valid is False
     assert result.counts == {kind: 1}
@@ -200,7 +200,7 @@ def test_soft_class_is_invalid_once_converged(kind: str) -> None:
 def test_soft_class_is_unknown_when_not_converged(kind: str) -> None:
     changes, snapshot = SOFT_CASES[kind]
 
-    result = check_state(changes, snapshot, converged=False)
+    result = judge_state(changes, snapshot, converged=False)
 
     assert result.valid == "unknown"
     assert result.counts == {kind: 1, "unconverged": 1}
@@ -210,7 +210,7 @@ def test_soft_class_is_unknown_when_not_converged(kind: str) -> None:
 def test_soft_class_is_invalid_once_settled_without_converging(kind: str) -> None:
     changes, snapshot = SOFT_CASES[kind]
 
-    result = check_state(changes, snapshot, converged=False, settled=True)
+    result = judge_state(changes, snapshot, converged=False, settled=True)
 
     assert result.valid is False
     assert result.counts == {kind: 1, "unconverged": 1}
@@ -221,7 +221,7 @@ def test_soft_class_is_invalid_once_settled_without_converging(kind: str) -> Non
 def test_extra_and_phantom_are_invalid_even_when_not_converged(kind: str, converged: bool) -> None:
     changes, snapshot = HARD_CASES[kind]
 
-    result = check_state(changes, snapshot, converged=converged)
+    result = judge_state(changes, snapshot, converged=converged)
 
     assert result.valid is False
     assert result.counts[kind] == 1
@@ -232,7 +232,7 @@ def test_hard_class_outweighs_soft_classes_when_not_converged() -> None:
     changes = ledger_of(history("1", 2), history("2", 2))
     snapshot = {(TABLE, "1"): 1, (TABLE, "2"): 3}
 
-    result = check_state(changes, snapshot, converged=False)
+    result = judge_state(changes, snapshot, converged=False)
 
     assert result.valid is False
     assert result.counts == {"stale": 1, "phantom": 1, "unconverged": 1}
@@ -241,7 +241,7 @@ def test_hard_class_outweighs_soft_classes_when_not_converged() -> None:
 def test_examples_are_limited_but_counts_are_not() -> None:
     changes = ledger_of(*(history(str(i), 1, "insert") for i in range(10)))
 
-    result = check_state(changes, {}, converged=True, max_examples=3)
+    result = judge_state(changes, {}, converged=True, max_examples=3)
 
     assert result.counts == {"missing": 10}
     assert [case["key"] for case in result.examples["missing"]] == ["0", "1", "2"]

@@ -1,5 +1,6 @@
 """The engine's view of the DMS control plane: tasks and endpoints read through the DMS API,
-state reported back through the private actions of `harness.local.moto_fixes`.
+state reported back through the private actions of
+`harness.local.moto_fixes.additions.dms`.
 
 """
 

@@ -26,12 +26,14 @@ STOP_WAIT_S = 30.0
 
 
 class DmsEngine(ControlLoop):
+    title = "DMS engine"
+    subject = "DMS task"
+    """Failures: task identifier -> its last failure message."""
+
     def __init__(self, aws: AwsAccess, poll_s: float = POLL_S) -> None:
         super().__init__("dms-engine", poll_s)
         self.aws = aws
         self.runners: dict[str, TaskRunner] = {}
-        self.failures: dict[str, str] = {}
-        """Task identifier -> last failure message, for the harness to report."""
         self._api: DmsApi | None = None
         self._lock = threading.Lock()
 
@@ -66,7 +68,7 @@ class DmsEngine(ControlLoop):
             for arn, runner in list(self.runners.items()):
                 alive = runner.is_alive()
                 if not alive and runner.failure:
-                    self.failures[runner.task["ReplicationTaskIdentifier"]] = runner.failure
+                    self._failures[runner.task["ReplicationTaskIdentifier"]] = runner.failure
                 if arn not in tasks:  # deleted: its slot goes too
                     runner.stop(drop=True)
                     if not alive:
@@ -85,7 +87,7 @@ class DmsEngine(ControlLoop):
     def _start(self, api: DmsApi, task: dict[str, object]) -> None:
         arn = str(task["ReplicationTaskArn"])
         runner = TaskRunner(dict(task), api.start_type(arn), self.aws)
-        self.failures.pop(str(task["ReplicationTaskIdentifier"]), None)
+        self._failures.pop(str(task["ReplicationTaskIdentifier"]), None)
         self.runners[arn] = runner
         log.info("DMS task %s starting (%s)", task["ReplicationTaskIdentifier"], runner.start_type)
         runner.start()

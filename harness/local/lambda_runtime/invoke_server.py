@@ -1,6 +1,6 @@
 """Runs what callers ask of the Lambda API's Invoke: moto queues each call (see
-`harness.local.moto_fixes.awslambda`), this thread takes them with a long poll, runs them
-on the function host and answers RequestResponse calls with the function's payload.
+`harness.local.moto_fixes.data_plane.awslambda`), this thread takes them with a long poll,
+runs them on the function host and answers RequestResponse calls with the function's payload.
 
 Event (asynchronous) invocations follow Lambda's documented handling: a failed attempt is
 retried MaximumRetryAttempts times (2 by default, after about 1 and then 2 more minutes),

@@ -1,6 +1,7 @@
-"""The Lambda runtime's side of the private routes in `harness.local.moto_fixes.awslambda`:
-what Lambda keeps but its public API does not hand out (the deployment package, the
-invocation queue behind Invoke) and the mapping state AWS's pollers report."""
+"""The Lambda runtime's side of the private routes in `harness.local.moto_fixes`
+(`additions.awslambda`, `data_plane.awslambda`): what Lambda keeps but its public API does
+not hand out (the deployment package, the invocation queue behind Invoke) and the mapping
+state AWS's pollers report."""
 
 from __future__ import annotations
 

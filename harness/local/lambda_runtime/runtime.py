@@ -61,14 +61,13 @@ class _Running:
 
 
 class LambdaRuntime(ControlLoop):
+    title = "Lambda runtime"
+
     def __init__(self, aws: AwsAccess, run_dir: Path, timing: LambdaTiming | None = None) -> None:
         super().__init__("lambda-runtime", _DISCOVER_S)
         self.aws = aws
         self.timing = timing or LambdaTiming()
         self.functions = Functions(aws, run_dir)
-        self._failures: dict[str, str] = {}
-        self.limits: list[str] = []
-        """Emulator limits the mappings ran into (e.g. Kafka mock retention)."""
         self._invoke_server = InvokeServer(aws, self.functions)
         self._api = LambdaApi(aws)
         self._running: dict[str, _Running] = {}
@@ -78,10 +77,9 @@ class LambdaRuntime(ControlLoop):
         self._lock = threading.Lock()
         self._client: Any = None
 
-    @property
     def failures(self) -> dict[str, str]:
         """What cannot run (mappings, invocations, destinations), by name: one-line reason."""
-        return {**self._failures, **self._invoke_server.failures}
+        return {**super().failures(), **self._invoke_server.failures}
 
     def start(self) -> None:
         self._invoke_server.start()
@@ -161,8 +159,8 @@ class LambdaRuntime(ControlLoop):
 
     def _limit(self, message: str) -> None:
         with self._lock:
-            if message not in self.limits:
-                self.limits.append(message)
+            if message not in self._limits:  # e.g. the Kafka mock's retention
+                self._limits.append(message)
 
     def _report(self, uuid: str, result: str) -> None:
         """LastProcessingResult, sent only when it changes (pollers report every batch)."""

@@ -1,34 +1,79 @@
-"""Corrections to moto's behaviour, applied inside the moto server process only.
+"""Fixes to moto, applied inside the moto server process only (`harness.local.moto_child`).
 
-One module per service; each fix is a small patch with a comment naming the moto
-behaviour it corrects. Private routes the local engines use to report state and read
-what AWS keeps are reached through `harness.local.private_api`.
+Grouped by what they are, one subpackage each and one module per service inside:
+- `corrections/`: moto answers differently from AWS (each shown on moto without the fix in
+  `tests/unit/test_moto_corrections.py`, so a test there says when a fix can go);
+- `speed/`: moto answers rightly but too slowly for a benchmark;
+- `additions/`: API moto lacks (MSK Connect, GetBootstrapBrokers, Kafka event sources,
+  DescribeTableStatistics) and the private routes of the local engines;
+- `data_plane/`: what moto would run itself (Lambda delivery and Invoke, DMS tasks, Firehose
+  delivery) handed over to the local engines in the harness process.
+
+Each fix is a function declared with `guard.fix(...)`, named `<service>.<what>`, with a
+comment naming the moto behaviour it changes. Private routes are reached through
+`harness.local.private_api`. moto and botocore are pinned (constraints.txt, `guard.PINNED`):
+`apply` checks every fix against the installed versions before installing any.
 """
 
-from harness.local.moto_fixes import (
-    awslambda,
-    dms,
-    dynamodb,
-    firehose,
-    kafka,
-    kafkaconnect,
-    kinesis,
-    s3,
-    server,
-    sqs,
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+from types import ModuleType
+
+from harness.local.moto_fixes.guard import PINNED, Fix, MotoFixOutdated, check_all, fixes_in
+
+MODULES = (
+    "speed.server",
+    "corrections.dms",
+    "corrections.dynamodb",
+    "corrections.kinesis",
+    "corrections.awslambda",
+    "corrections.msk",
+    "corrections.s3",
+    "corrections.sqs",
+    "speed.dynamodb",
+    "speed.kinesis",
+    "speed.sqs",
+    "additions.kafkaconnect",
+    "additions.msk",
+    "additions.awslambda",
+    "additions.dms",
+    "data_plane.awslambda",
+    "data_plane.dms",
+    "data_plane.firehose",
 )
+"""Every fix module, in the order their fixes are installed (a fix that wraps a method another
+fix wraps comes after it: corrections before additions)."""
+
+KAFKA_BOOTSTRAP_FIX = "msk.bootstrap_brokers"
+"""The one fix that takes an argument: the brokers every MSK cluster answers with."""
+
+
+def _module(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ImportError as exc:  # a module that subclasses moto's classes at import
+        installed = importlib.metadata.version("moto")
+        raise MotoFixOutdated(
+            f"moto fix module {name}: {exc} (moto {installed} installed, {PINNED['moto']} "
+            f"pinned): pin moto back or update the fix"
+        ) from None
+
+
+def all_fixes() -> list[Fix]:
+    """Every fix, in installation order."""
+    return [one for name in MODULES for one in fixes_in(_module(name))]
 
 
 def apply(kafka_bootstrap: str | None = None) -> None:
-    """Install every fix. Called once by the moto child before it serves requests."""
-    server.apply()
-    dms.apply()
-    dynamodb.apply()
-    kinesis.apply()
-    firehose.apply()
-    awslambda.apply()
-    kafkaconnect.apply()
-    sqs.apply()
-    s3.apply()
-    if kafka_bootstrap:
-        kafka.apply(kafka_bootstrap)
+    """Check, then install every fix (MotoFixOutdated, one line, if one cannot be). Called
+    once by the moto child before it serves requests. Without `kafka_bootstrap`,
+    GetBootstrapBrokers stays unimplemented."""
+    chosen = [f for f in all_fixes() if f.name != KAFKA_BOOTSTRAP_FIX or kafka_bootstrap]
+    check_all(chosen)
+    for one in chosen:
+        if one.name == KAFKA_BOOTSTRAP_FIX:
+            one.install(kafka_bootstrap)
+        else:
+            one.install()

@@ -37,11 +37,13 @@ class _Run:
 
 
 class MskConnectEngine(ControlLoop):
+    title = "MSK Connect engine"
+    subject = "MSK Connect"
+    """Failures: connector name -> one line saying why it does not run."""
+
     def __init__(self, aws: AwsAccess, poll_s: float = POLL_S) -> None:
         super().__init__("mskconnect-engine", poll_s)
         self.aws = aws
-        self.failures: dict[str, str] = {}
-        """Connector name -> one line saying why it does not run."""
         self._runs: dict[str, _Run] = {}
         self._client: Any = None
         self._lock = threading.Lock()
@@ -71,7 +73,7 @@ class MskConnectEngine(ControlLoop):
         for arn, run in runs:
             current = connectors.get(arn)
             if run.sink is not None and not run.sink.is_alive() and run.sink.failure:
-                self.failures[run.name] = f"connector {run.name}: {run.sink.failure}"
+                self._failures[run.name] = f"connector {run.name}: {run.sink.failure}"
             changed = current is None or current["currentVersion"] != run.version
             if changed or current["connectorState"] != "RUNNING":
                 self._end(run)
@@ -92,10 +94,10 @@ class MskConnectEngine(ControlLoop):
                 name, bootstrap, connector["connectorConfiguration"], _worker(client, connector)
             )
         except ConfigError as refused:
-            self.failures[name] = f"connector {name}: {refused}"
-            log.warning("%s", self.failures[name])
+            self._failures[name] = f"connector {name}: {refused}"
+            log.warning("%s", self._failures[name])
             return _Run(name, version, None)
-        self.failures.pop(name, None)
+        self._failures.pop(name, None)
         sink = S3Sink(config, self.aws)
         log.info("MSK Connect connector %s starting its S3 sink", name)
         sink.start()

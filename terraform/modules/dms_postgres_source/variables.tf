@@ -8,62 +8,41 @@ variable "name" {
   }
 }
 
-variable "server_name" {
-  description = "Host name or address of the PostgreSQL server."
-  type        = string
+variable "connection" {
+  description = "The PostgreSQL server: host (name or address), port, database (holding the replicated tables), username (needs the REPLICATION attribute, or rds_replication on RDS), password (empty sends none: trust or peer authentication) and ssl_mode (TLS to the source: none, require, verify-ca or verify-full). Sensitive, as it carries the password."
+  type = object({
+    host     = string
+    port     = optional(number, 5432)
+    database = string
+    username = string
+    password = optional(string, "")
+    ssl_mode = optional(string, "require")
+  })
+  sensitive = true
 
   validation {
-    condition     = length(var.server_name) > 0
-    error_message = "server_name must not be empty."
+    condition     = length(var.connection.host) > 0
+    error_message = "connection.host must not be empty."
   }
-}
-
-variable "port" {
-  description = "PostgreSQL port."
-  type        = number
-  default     = 5432
 
   validation {
-    condition     = var.port >= 1 && var.port <= 65535 && floor(var.port) == var.port
-    error_message = "port must be a TCP port number."
+    condition     = var.connection.port >= 1 && var.connection.port <= 65535 && floor(var.connection.port) == var.connection.port
+    error_message = "connection.port must be a TCP port number."
   }
-}
-
-variable "database_name" {
-  description = "Database holding the replicated tables."
-  type        = string
 
   validation {
-    condition     = length(var.database_name) > 0
-    error_message = "database_name must not be empty."
+    condition     = length(var.connection.database) > 0
+    error_message = "connection.database must not be empty."
   }
-}
-
-variable "username" {
-  description = "User DMS connects as (needs the REPLICATION attribute, or rds_replication on RDS)."
-  type        = string
 
   validation {
-    condition     = length(var.username) > 0
-    error_message = "username must not be empty."
+    condition     = length(var.connection.username) > 0
+    error_message = "connection.username must not be empty."
   }
-}
-
-variable "password" {
-  description = "Password of `username`; empty sends none (trust or peer authentication)."
-  type        = string
-  sensitive   = true
-  default     = ""
-}
-
-variable "ssl_mode" {
-  description = "TLS to the source: none, require, verify-ca or verify-full."
-  type        = string
-  default     = "require"
 
   validation {
-    condition     = contains(["none", "require", "verify-ca", "verify-full"], var.ssl_mode)
-    error_message = "ssl_mode must be none, require, verify-ca or verify-full."
+    condition     = contains(["none", "require", "verify-ca", "verify-full"], var.connection.ssl_mode)
+    error_message = "connection.ssl_mode must be none, require, verify-ca or verify-full."
   }
 }
 

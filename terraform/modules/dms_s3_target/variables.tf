@@ -47,23 +47,23 @@ variable "preserve_transactions" {
 }
 
 variable "cdc_max_batch_interval" {
-  description = "Longest time in seconds a CDC file is held before it is written (CdcMaxBatchInterval)."
+  description = "Longest time in seconds a CDC file is held before it is written (CdcMaxBatchInterval); null keeps DMS's default."
   type        = number
-  default     = 60
+  default     = null
 
   validation {
-    condition     = var.cdc_max_batch_interval >= 1 && floor(var.cdc_max_batch_interval) == var.cdc_max_batch_interval
+    condition     = var.cdc_max_batch_interval == null ? true : var.cdc_max_batch_interval >= 1 && floor(var.cdc_max_batch_interval) == var.cdc_max_batch_interval
     error_message = "cdc_max_batch_interval must be a whole number of seconds, at least 1."
   }
 }
 
 variable "cdc_min_file_size" {
-  description = "Size in KB at which a CDC file is written before the interval is up (CdcMinFileSize)."
+  description = "Size in KB at which a CDC file is written before the interval is up (CdcMinFileSize); null keeps DMS's default."
   type        = number
-  default     = 32000
+  default     = null
 
   validation {
-    condition     = var.cdc_min_file_size >= 1 && floor(var.cdc_min_file_size) == var.cdc_min_file_size
+    condition     = var.cdc_min_file_size == null ? true : var.cdc_min_file_size >= 1 && floor(var.cdc_min_file_size) == var.cdc_min_file_size
     error_message = "cdc_min_file_size must be a whole number of KB, at least 1."
   }
 }

@@ -1,7 +1,19 @@
 # A DMS replication task: what to move (the tables of one schema, each optionally mapped by
-# an object-mapping rule), from which source endpoint to which target, how (migration type
-# and task settings), started on apply unless told not to.
+# an object-mapping rule), from which source endpoint to which target, how (migration type,
+# task settings, limited LOB mode), started on apply unless told not to.
 locals {
+  # Limited LOB mode: LOB columns (text, jsonb...) travel whole up to lob_max_size_kb,
+  # longer values are truncated. Merged into the given settings' TargetMetadata.
+  given_settings = try(jsondecode(var.settings), {})
+  settings = var.lob_max_size_kb == null ? var.settings : jsonencode(merge(local.given_settings, {
+    TargetMetadata = merge(try(local.given_settings.TargetMetadata, {}), {
+      SupportLobs        = true
+      FullLobMode        = false
+      LimitedSizeLobMode = true
+      LobMaxSize         = var.lob_max_size_kb
+    })
+  }))
+
   selection_rules = [
     for i, table in var.tables : {
       rule-type   = "selection"
@@ -34,7 +46,7 @@ resource "aws_dms_replication_task" "this" {
   source_endpoint_arn       = var.source_endpoint_arn
   target_endpoint_arn       = var.target_endpoint_arn
   table_mappings            = jsonencode({ rules = concat(local.selection_rules, local.object_mapping_rules) })
-  replication_task_settings = var.settings
+  replication_task_settings = local.settings
   start_replication_task    = var.start
   tags                      = var.tags
 }

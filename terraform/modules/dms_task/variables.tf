@@ -66,6 +66,17 @@ variable "settings" {
   }
 }
 
+variable "lob_max_size_kb" {
+  description = "Replicate LOB columns in limited LOB mode, each value whole up to this many KB (TargetMetadata SupportLobs, LimitedSizeLobMode, LobMaxSize; longer values are truncated); null leaves LOB handling to settings."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.lob_max_size_kb == null ? true : var.lob_max_size_kb >= 1 && floor(var.lob_max_size_kb) == var.lob_max_size_kb
+    error_message = "lob_max_size_kb must be a whole number of KB, at least 1."
+  }
+}
+
 variable "start" {
   description = "Start the task when it is created (and leave it running)."
   type        = bool

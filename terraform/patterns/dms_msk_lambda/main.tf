@@ -38,7 +38,7 @@ module "network" {
   subnet_ids          = var.subnet_ids
   instance_class      = var.replication_instance_class
   kms_key_arn         = var.kms_key_arn
-  egress_ports        = distinct([443, 9094, var.source_port])
+  egress_ports        = distinct([443, 9094, module.source.port])
   interface_endpoints = length(var.subnet_ids) == 0 ? ["lambda", "sts"] : []
   create_dms_vpc_role = var.create_dms_vpc_role
   tags                = local.tags
@@ -66,16 +66,11 @@ module "read_model" {
 # --- DMS: PostgreSQL -> Kafka -----------------------------------------------------------------
 
 module "source" {
-  source        = "../../modules/dms_postgres_source"
-  name          = "${local.name}-source"
-  server_name   = var.source_host
-  port          = var.source_port
-  database_name = var.source_database
-  username      = var.source_username
-  password      = var.source_password
-  ssl_mode      = var.source_ssl_mode
-  kms_key_arn   = var.kms_key_arn
-  tags          = local.tags
+  source      = "../../modules/dms_postgres_source"
+  name        = "${local.name}-source"
+  connection  = var.source_connection
+  kms_key_arn = var.kms_key_arn
+  tags        = local.tags
 }
 
 module "topic_target" {
@@ -104,16 +99,9 @@ module "topic_task" {
       mapping-parameters = { partition-key-type = "primary-key" }
     }
   }
-  settings = jsonencode({
-    # Kafka targets take LOBs up to a limit only (no full LOB mode).
-    TargetMetadata = {
-      SupportLobs        = true
-      FullLobMode        = false
-      LimitedSizeLobMode = true
-      LobMaxSize         = var.lob_max_size_kb
-    }
-  })
-  tags = local.tags
+  # Kafka targets take LOBs up to a limit only (no full LOB mode).
+  lob_max_size_kb = var.lob_max_size_kb
+  tags            = local.tags
 }
 
 # --- Lambda: Kafka -> DynamoDB read model -----------------------------------------------------

@@ -52,3 +52,12 @@ output "archive_connector_arn" {
   description = "MSK Connect S3 sink connector writing the event store."
   value       = module.archive.connector_arn
 }
+
+output "lag_floors_ms" {
+  description = "Per projection, the batch windows (ms) a change may wait in on its way there: reported beside the measured lag. DMS's Kafka target has none to configure; the S3 sink writes each record at once with flush size 1, else a record may wait for the scheduled rotation; Lambda's MSK poller may gather records for MaximumBatchingWindowInSeconds before invoking the projector."
+  value = {
+    topic       = 0
+    event_store = var.s3_sink_flush_size == 1 ? 0 : var.s3_sink_rotate_interval_s * 1000
+    read_model  = var.projector_batching_window_s * 1000
+  }
+}

@@ -34,13 +34,6 @@ locals {
     : "${trimsuffix(substr(local.name, 0, 47), "-")}-${substr(sha1(local.name), 0, 8)}-events"
   )
   cdc_path = "cdc"
-
-  lob_settings = {
-    SupportLobs        = true
-    FullLobMode        = false
-    LimitedSizeLobMode = true
-    LobMaxSize         = var.lob_max_size_kb
-  }
 }
 
 module "replication" {
@@ -49,7 +42,7 @@ module "replication" {
   subnet_ids          = var.subnet_ids
   instance_class      = var.replication_instance_class
   kms_key_arn         = var.kms_key_arn
-  egress_ports        = distinct([443, var.source_port])
+  egress_ports        = distinct([443, module.source.port])
   create_dms_vpc_role = var.create_dms_vpc_role
   tags                = local.tags
 }
@@ -74,16 +67,11 @@ module "read_model" {
 # --- task 1: PostgreSQL -> S3 event store -----------------------------------------------------
 
 module "source" {
-  source        = "../../modules/dms_postgres_source"
-  name          = "${local.name}-source"
-  server_name   = var.source_host
-  port          = var.source_port
-  database_name = var.source_database
-  username      = var.source_username
-  password      = var.source_password
-  ssl_mode      = var.source_ssl_mode
-  kms_key_arn   = var.kms_key_arn
-  tags          = local.tags
+  source      = "../../modules/dms_postgres_source"
+  name        = "${local.name}-source"
+  connection  = var.source_connection
+  kms_key_arn = var.kms_key_arn
+  tags        = local.tags
 }
 
 module "event_store_target" {
@@ -109,8 +97,8 @@ module "event_store_task" {
   target_endpoint_arn      = module.event_store_target.endpoint_arn
   schema                   = local.source_schema
   tables                   = keys(local.source_tables)
+  lob_max_size_kb          = var.lob_max_size_kb
   settings = jsonencode({
-    TargetMetadata = local.lob_settings
     # An event store is append-only: a restarted task must not empty the table folders.
     FullLoadSettings = { TargetTablePrepMode = "DO_NOTHING" }
   })
@@ -164,8 +152,8 @@ module "read_model_task" {
       }
     }
   }
+  lob_max_size_kb = var.lob_max_size_kb
   settings = jsonencode({
-    TargetMetadata = local.lob_settings
     # The read model table is Terraform's (with the stream the harness reads): DMS must
     # neither drop nor recreate it.
     FullLoadSettings = { TargetTablePrepMode = "DO_NOTHING" }

@@ -8,6 +8,11 @@ output "event_store_prefix" {
   value       = "${var.event_store_folder}/"
 }
 
+output "event_store_include_op_for_full_load" {
+  description = "Full-load rows of the event store are led by the op I, as CDC rows are by I, U or D (IncludeOpForFullLoad)."
+  value       = var.include_op_for_full_load
+}
+
 output "read_model_table" {
   description = "DynamoDB read model task 2 writes (pk = \"<table>#<id>\")."
   value       = module.read_model.name
@@ -31,4 +36,12 @@ output "read_model_task_arn" {
 output "replication_instance_arn" {
   description = "Replication instance running both tasks."
   value       = module.replication.replication_instance_arn
+}
+
+output "lag_floors_ms" {
+  description = "Per projection, the batch windows (ms) a change may wait in on its way there: reported beside the measured lag. Task 1 writes a CDC file at most CdcMaxBatchInterval after the oldest change in it; task 2's S3 source and DynamoDB target add no configured window (DMS offers no setting for either)."
+  value = {
+    event_store = var.cdc_max_batch_interval * 1000
+    read_model  = var.cdc_max_batch_interval * 1000
+  }
 }

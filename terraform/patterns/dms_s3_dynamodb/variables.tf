@@ -27,47 +27,26 @@ variable "kms_key_arn" {
 
 # --- the source database ---------------------------------------------------------------------
 
-variable "source_host" {
-  description = "Host name or address of the source PostgreSQL server (wal_level=logical)."
-  type        = string
-}
-
-variable "source_port" {
-  description = "Port of the source PostgreSQL server."
-  type        = number
-  default     = 5432
+variable "source_connection" {
+  description = "The source PostgreSQL server (wal_level=logical) DMS reads: host (name or address), port, database (holding public.widgets and public.orders), username (needs REPLICATION), password (empty sends none) and ssl_mode (TLS from DMS: none, require, verify-ca or verify-full). Sensitive, as it carries the password."
+  type = object({
+    host     = string
+    port     = optional(number, 5432)
+    database = string
+    username = string
+    password = optional(string, "")
+    ssl_mode = optional(string, "require")
+  })
+  sensitive = true
 
   validation {
-    condition     = var.source_port >= 1 && var.source_port <= 65535 && floor(var.source_port) == var.source_port
-    error_message = "source_port must be a TCP port number."
+    condition     = var.source_connection.port >= 1 && var.source_connection.port <= 65535 && floor(var.source_connection.port) == var.source_connection.port
+    error_message = "source_connection.port must be a TCP port number."
   }
-}
-
-variable "source_database" {
-  description = "Source database holding public.widgets and public.orders."
-  type        = string
-}
-
-variable "source_username" {
-  description = "User DMS connects to the source as (needs REPLICATION)."
-  type        = string
-}
-
-variable "source_password" {
-  description = "Password of source_username; empty sends none."
-  type        = string
-  sensitive   = true
-  default     = ""
-}
-
-variable "source_ssl_mode" {
-  description = "TLS from DMS to the source: none, require, verify-ca or verify-full."
-  type        = string
-  default     = "require"
 
   validation {
-    condition     = contains(["none", "require", "verify-ca", "verify-full"], var.source_ssl_mode)
-    error_message = "source_ssl_mode must be none, require, verify-ca or verify-full."
+    condition     = contains(["none", "require", "verify-ca", "verify-full"], var.source_connection.ssl_mode)
+    error_message = "source_connection.ssl_mode must be none, require, verify-ca or verify-full."
   }
 }
 

@@ -93,6 +93,12 @@ def dms_timestamp(moment: datetime) -> str:
     return moment.isoformat(sep=" ", timespec="microseconds")
 
 
+DMS_CDC_MAX_BATCH_INTERVAL_S = 60
+"""DMS's default CdcMaxBatchInterval, for an endpoint that sets none."""
+DMS_CDC_MIN_FILE_SIZE_KB = 32000
+DMS_MAX_FILE_SIZE_KB = 1048576
+
+
 @dataclass(frozen=True)
 class S3TargetSettings:
     """The S3Settings this target honours, coerced from DescribeEndpoints output."""
@@ -100,9 +106,9 @@ class S3TargetSettings:
     bucket: str
     folder: str = ""
     cdc_path: str = ""
-    max_batch_interval: float = 60.0
-    min_file_size_kb: int = 32000
-    max_file_size_kb: int = 1048576
+    max_batch_interval: float = DMS_CDC_MAX_BATCH_INTERVAL_S
+    min_file_size_kb: int = DMS_CDC_MIN_FILE_SIZE_KB
+    max_file_size_kb: int = DMS_MAX_FILE_SIZE_KB
     include_op_for_full_load: bool = False
     timestamp_column: str = ""
     cdc_inserts_only: bool = False
@@ -121,9 +127,9 @@ class S3TargetSettings:
             bucket=str(s.get("BucketName") or ""),
             folder=str(s.get("BucketFolder") or ""),
             cdc_path=str(s.get("CdcPath") or ""),
-            max_batch_interval=float(as_int(s.get("CdcMaxBatchInterval"), 60)),
-            min_file_size_kb=as_int(s.get("CdcMinFileSize"), 32000),
-            max_file_size_kb=as_int(s.get("MaxFileSize"), 1048576),
+            max_batch_interval=as_int(s.get("CdcMaxBatchInterval"), DMS_CDC_MAX_BATCH_INTERVAL_S),
+            min_file_size_kb=as_int(s.get("CdcMinFileSize"), DMS_CDC_MIN_FILE_SIZE_KB),
+            max_file_size_kb=as_int(s.get("MaxFileSize"), DMS_MAX_FILE_SIZE_KB),
             include_op_for_full_load=as_bool(s.get("IncludeOpForFullLoad")),
             timestamp_column=str(s.get("TimestampColumnName") or ""),
             cdc_inserts_only=as_bool(s.get("CdcInsertsOnly")),

@@ -1,0 +1,57 @@
+"""A pattern's figures and verdict from what its run left on disk: the ledger, each
+projection's observations and final snapshot (see `run_files`), and what was recorded while
+it ran (clock offsets, convergence, the emulator's CPU). `run` calls it once the measuring
+is over and `cdcbench check` on a finished run: one function over the same files, so both
+give the same figures."""
+
+from collections.abc import Mapping
+
+from harness import progress
+from harness.check.lag import measure_lag
+from harness.check.projection import check_projection
+from harness.check.protocol import Convergence, Evidence
+from harness.check.result import merge_validity
+from harness.check.saturation import assess
+from harness.load.ledger import read_ledger
+from harness.load.locust_runner import load_stats
+from harness.observe.base import read_observations, read_snapshot
+from harness.report.results import PatternResult
+from harness.run_files import PatternFiles
+from harness.scenario import CheckSpec
+
+UNREACHED = Convergence(converged=False, seconds=0.0)
+"""A projection the run stopped waiting for before it was judged (interrupted)."""
+
+
+def evaluate(
+    name: str,
+    result: PatternResult,
+    files: PatternFiles,
+    spec: CheckSpec,
+    offered_per_s: float,
+    busy: Mapping[str, float],
+    emulated: bool,
+) -> None:
+    """Fill in `result`'s load, each projection's lag and check, the saturation verdict and
+    the pattern's validity. `busy`: the share of a core each emulator process used during
+    the load."""
+    with progress.step(f"Checking {name}"):
+        changes = read_ledger(files.ledger, result.clocks[0] if result.clocks else None)
+        result.load = load_stats(changes, files.root, offered_per_s)
+        for projection_name, projection in result.projections.items():
+            observations = read_observations(files.observations(projection_name))
+            snapshot_path = files.snapshot(projection_name)
+            evidence = Evidence(
+                changes,
+                observations,
+                read_snapshot(snapshot_path) if snapshot_path.exists() else None,
+                projection.convergence or UNREACHED,
+                spec.max_examples,
+            )
+            projection.lag = measure_lag(changes, observations, spec.lag_window_s)
+            projection.check = check_projection(projection.kind, evidence)
+        result.saturation = saturation = assess(result.load, busy, result.projections, emulated)
+        result.valid = merge_validity(p.check.valid for p in result.projections.values())
+    if saturation.emulator_bound:
+        reasons = "; ".join(saturation.reasons)
+        progress.console.print(f"[yellow]{name}: lag figures are emulator-bound: {reasons}[/]")

@@ -1,0 +1,78 @@
+"""SQS: FIFO queues give every message an increasing SequenceNumber and hand messages that
+come back after their visibility timeout out again in their group's order."""
+
+import itertools
+import threading
+from typing import Any
+
+from harness.local.moto_fixes.guard import fix
+
+_FIRST_SEQUENCE = 18_000_000_000_000_000_000
+"""Sequence numbers are 20-digit decimals, as AWS's are."""
+_this_call = threading.local()
+"""The messages the ReceiveMessage call running in this thread has handed out so far."""
+
+
+@fix(
+    "moto.sqs.models.Queue.add_message",
+    "moto.sqs.models.Queue().fifo_queue",
+    "moto.sqs.models.Message().sequence_number",
+)
+def fifo_sequence_numbers() -> None:
+    # moto numbers a FIFO message only when the sender names a MessageDeduplicationId, and
+    # at random; AWS numbers every FIFO message, in order (ReceiveMessage and Lambda's SQS
+    # events show it). A message moved to a dead-letter queue keeps its number.
+    from moto.sqs.models import Queue
+
+    numbers = itertools.count(_FIRST_SEQUENCE)  # next() is atomic under the GIL
+    add = Queue.add_message
+
+    def add_message(self: Any, message: Any) -> None:
+        if self.fifo_queue and not getattr(message, "numbered", False):
+            message.sequence_number = str(next(numbers))
+            message.numbered = True
+        add(self, message)
+
+    Queue.add_message = add_message
+
+
+@fix(
+    "moto.sqs.models.SQSBackend.receive_message",
+    "moto.sqs.models.Message.mark_received",
+    "moto.sqs.models.Message.visible",
+    "moto.sqs.models.Message().group_id",
+    "moto.sqs.models.Queue.pending_message_groups",
+    "moto.sqs.models.Queue.pending_messages",
+)
+def fifo_group_order() -> None:
+    # moto counts a group as in flight while any message it handed out is undeleted, even one
+    # whose visibility timeout has passed or one handed out by the same call. After a failed
+    # batch it then skips a group's first messages and hands out later ones first. A group is
+    # in flight only while a message that an earlier call handed out is still invisible.
+    from moto.sqs.models import Message, Queue, SQSBackend
+
+    receive = SQSBackend.receive_message
+    mark_received = Message.mark_received
+
+    def receive_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _this_call.handed = set()
+        try:
+            return receive(self, *args, **kwargs)
+        finally:
+            _this_call.handed = set()
+
+    def mark_received_here(self: Any, *args: Any, **kwargs: Any) -> None:
+        mark_received(self, *args, **kwargs)
+        getattr(_this_call, "handed", set()).add(self)
+
+    def pending_message_groups(self: Any) -> set[str]:
+        handed = getattr(_this_call, "handed", set())
+        return {
+            m.group_id
+            for m in self.pending_messages
+            if m.group_id is not None and not m.visible and m not in handed
+        }
+
+    SQSBackend.receive_message = receive_message
+    Message.mark_received = mark_received_here
+    Queue.pending_message_groups = property(pending_message_groups)

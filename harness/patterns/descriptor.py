@@ -1,0 +1,162 @@
+"""A pattern as the harness sees it: its folder `terraform/patterns/<name>/` holds the
+Terraform root module, its functions, and `pattern.yaml`, a small descriptor (pure data)
+naming what to observe and what the harness must provide. Everything else comes from the
+root module itself: the tunables with their types and defaults (`variables.tf`), and each
+projection's configured lag floor (its `lag_floors_ms` output, computed from the variables).
+"""
+
+import importlib.util
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import psycopg
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.errors import UserError
+from harness.observe.base import ProjectionKind
+from harness.patterns.root_module import RootModule, Variable, read_root_module
+from harness.patterns.terraform_types import conform
+from harness.yaml_file import read_yaml
+
+DESCRIPTOR = "pattern.yaml"
+FLOORS_OUTPUT = "lag_floors_ms"
+"""The root module's output: projection -> configured lag floor in ms."""
+RUN_ID_VARIABLE = "run_id"
+SOURCE_VARIABLE = "source_connection"
+"""Declared by a root module that reads the source database itself (e.g. a DMS source
+endpoint): the harness sets it to the source's host, port, database, username and password."""
+APPS_PACKAGE = "harness.apps"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Projection(_Strict):
+    """A replicated view of the source that the harness observes and checks."""
+
+    name: str = ""
+    kind: ProjectionKind
+    observer: str
+    """Observer kind, e.g. `dynamodb_stream` (see harness.observe.OBSERVERS)."""
+    resources: dict[str, str]
+    """Observer parameter -> the root module output holding its value (table name...)."""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """Observer parameters fixed by the pattern (record format, layout flags...)."""
+
+    def observer_parameters(self, outputs: dict[str, Any]) -> dict[str, Any]:
+        """The observer's parameters for a deployment with these root module outputs."""
+        return {**self.options, **{p: outputs[o] for p, o in self.resources.items()}}
+
+
+class Descriptor(_Strict):
+    """The contents of `pattern.yaml`."""
+
+    summary: str = Field(min_length=1)
+    projections: dict[str, Projection] = Field(min_length=1)
+    replica_identity: Literal["default", "full"] = "default"
+    """The least REPLICA IDENTITY the source tables need (`full`: deletes carry the old row,
+    with its version)."""
+    application: str | None = None
+    """What the application itself does after each commit where it writes or emits (a module
+    of harness.apps); none for patterns that capture changes from the database."""
+    connector_plugins: dict[str, str] = Field(default_factory=dict)
+    """Root module variable -> MSK Connect plugin whose zip path it takes, from the target."""
+    smoke_variables: dict[str, Any] = Field(default_factory=dict)
+    """Variables for the test suite's short smoke run (e.g. a short batch window)."""
+
+
+class Pattern:
+    """A pattern: its descriptor, read from its folder, and its root module (read lazily)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.name = root.name
+        descriptor = _read_descriptor(root / DESCRIPTOR)
+        self.summary = descriptor.summary
+        self.replica_identity = descriptor.replica_identity
+        self.application = descriptor.application
+        self.connector_plugins = descriptor.connector_plugins
+        self.smoke_variables = descriptor.smoke_variables
+        self.projections = tuple(
+            p.model_copy(update={"name": name}) for name, p in descriptor.projections.items()
+        )
+        if self.application and not importlib.util.find_spec(f"{APPS_PACKAGE}.{self.application}"):
+            raise UserError(
+                f"{root / DESCRIPTOR}: application {self.application!r} is not a module of "
+                f"{APPS_PACKAGE}"
+            )
+
+    @cached_property
+    def module(self) -> RootModule:
+        return read_root_module(self.root)
+
+    @property
+    def source_access(self) -> bool:
+        """The root module reads the source database itself."""
+        return SOURCE_VARIABLE in self.module.variables
+
+    @property
+    def provided(self) -> set[str]:
+        """Variables the harness sets: the run id, the source, the connector plugins."""
+        return {RUN_ID_VARIABLE, SOURCE_VARIABLE, *self.connector_plugins}
+
+    @property
+    def tunables(self) -> dict[str, Variable]:
+        """Every other variable of the root module: a scenario's `pattern_variables` may set
+        them."""
+        return {n: v for n, v in self.module.variables.items() if n not in self.provided}
+
+    def check_variables(self, values: dict[str, Any]) -> None:
+        """ValueError naming the first of `values` that is not a tunable of the right type."""
+        tunables = self.tunables
+        for name, value in values.items():
+            if name in self.provided:
+                raise ValueError(f"{name!r} is set by cdcbench, not by a scenario")
+            if name not in tunables:
+                known = ", ".join(sorted(tunables)) or "none"
+                raise ValueError(f"unknown variable {name!r} (known: {known})")
+            problem = conform(value, tunables[name].type, name)
+            if problem:
+                raise ValueError(problem)
+
+    def effective_variables(self, overrides: dict[str, Any]) -> dict[str, Any]:
+        """The tunables as applied: each default from variables.tf, then `overrides`."""
+        defaults = {n: v.default for n, v in self.tunables.items() if not v.required}
+        return {**defaults, **overrides}
+
+    def floors_ms(self, outputs: dict[str, Any]) -> dict[str, float]:
+        """Each projection's configured lag floor, from the applied root module's outputs."""
+        floors = outputs.get(FLOORS_OUTPUT)
+        names = [p.name for p in self.projections]
+        if not isinstance(floors, dict) or set(floors) != set(names):
+            raise UserError(
+                f"pattern {self.name}: its root module's {FLOORS_OUTPUT} output must map each "
+                f"projection ({', '.join(names)}) to its floor in ms, not {floors!r}"
+            )
+        return {name: float(floors[name]) for name in names}
+
+
+def _read_descriptor(path: Path) -> Descriptor:
+    try:
+        return Descriptor.model_validate(read_yaml(path, "pattern descriptor"))
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(p) for p in problem["loc"]) or "descriptor"
+        raise UserError(f"{path}: {where}: {problem['msg']}") from None
+
+
+def source_variables(dsn: str) -> dict[str, Any]:
+    """The source database's connection as the root module variable `source_connection`
+    (declared sensitive: it carries the password)."""
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    return {
+        SOURCE_VARIABLE: {
+            "host": str(info.get("host", "localhost")),
+            "port": int(str(info.get("port", 5432))),
+            "database": str(info.get("dbname", "")),
+            "username": str(info.get("user", "")),
+            "password": str(info.get("password", "")),
+        }
+    }

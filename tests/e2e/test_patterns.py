@@ -1,0 +1,97 @@
+"""Every discovered pattern under load on the local target, in one run (its descriptor's
+`smoke_variables` applied): every projection converges with zero anomalies and shows every
+committed change, each event log holds each change exactly once, and `cdcbench check`
+recomputes the same figures from the run's folder. Parametrised over the patterns, so a new
+folder is held to this without editing the file."""
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from harness.load.ledger import Change, read_ledger
+from harness.patterns import patterns
+from tests.helpers import assert_exact, run_cli
+
+pytestmark = pytest.mark.e2e
+
+NAMES = sorted(patterns())
+
+
+class SmokeRun:
+    def __init__(self, run_dir: Path, proc: subprocess.CompletedProcess[str]) -> None:
+        self.run_dir = run_dir
+        self.proc = proc
+        self.results: dict[str, Any] = json.loads((run_dir / "results.json").read_text())
+
+    def committed(self, pattern: str) -> list[Change]:
+        changes = read_ledger(self.run_dir / pattern / "ledger")
+        return [c for c in changes if c.status == "committed"]
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> SmokeRun:
+    tmp = tmp_path_factory.mktemp("patterns")
+    scenario = {
+        "name": "e2e-patterns",
+        "patterns": NAMES,
+        "load": {"duration_s": 20, "rate_per_s": 20, "users": 2},
+        "workload": {
+            "mix": {"insert": 40, "update": 40, "delete": 5, "order": 15},
+            "abort_ratio": 0.03,
+            "lob_ratio": 0.05,
+            "lob_bytes": 2000,
+        },
+        "pattern_variables": {n: patterns()[n].smoke_variables for n in NAMES},
+        "check": {"converge_timeout_s": 120, "lag_window_s": 2},
+    }
+    (tmp / "scenario.yaml").write_text(yaml.safe_dump(scenario))
+    reports = tmp / "reports"
+    proc = run_cli(
+        "run", str(tmp / "scenario.yaml"), "--reports-dir", str(reports), timeout=600 * len(NAMES)
+    )
+    assert (reports / "latest").exists(), proc.stderr[-3000:]
+    return SmokeRun((reports / "latest").resolve(), proc)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_projection_converges_exact(smoke_run: SmokeRun, name: str) -> None:
+    pattern = smoke_run.results["patterns"][name]
+    assert pattern["status"] == "completed", pattern.get("error")
+    committed = smoke_run.committed(name)
+    assert committed and any(c.op == "delete" for c in committed)
+    assert set(smoke_run.results["patterns"][name]["projections"]) == {
+        p.name for p in patterns()[name].projections
+    }
+    for projection_name, projection in pattern["projections"].items():
+        assert_exact(projection, len(committed))
+        assert projection["lag"]["from_commit_ms"]["p50"] > 0, projection_name
+        assert projection["floor_ms"] >= 0
+        if projection["kind"] == "event_log":  # every committed change, once
+            assert projection["observed"] == len(committed), projection_name
+        else:  # its final snapshot is kept beside its observations
+            assert (smoke_run.run_dir / name / f"snapshot-{projection_name}.csv").exists()
+    assert pattern["valid"] is True
+
+
+def test_the_run_is_checked_again_with_the_same_figures(smoke_run: SmokeRun) -> None:
+    assert smoke_run.proc.returncode == 0, smoke_run.proc.stderr[-3000:]
+    written = (smoke_run.run_dir / "results.json").read_text()
+
+    again = run_cli("check", str(smoke_run.run_dir), "--write")
+
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == smoke_run.proc.stdout
+    assert (smoke_run.run_dir / "results.json").read_text() == written
+
+
+def test_the_s3_read_model_waits_for_the_event_stores_batch_window(smoke_run: SmokeRun) -> None:
+    pattern = smoke_run.results["patterns"]["dms_s3_dynamodb"]
+    assert pattern["variables"]["cdc_max_batch_interval"] == 3
+    store, model = pattern["projections"]["event_store"], pattern["projections"]["read_model"]
+    assert store["floor_ms"] == model["floor_ms"] == 3000
+    # the read model is fed from the event store: it cannot show a change sooner
+    assert model["lag"]["from_commit_ms"]["p50"] >= store["lag"]["from_commit_ms"]["p50"]

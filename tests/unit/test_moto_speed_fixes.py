@@ -1,0 +1,104 @@
+"""Each fix in `harness.local.moto_fixes.speed`, shown: moto as released does work that grows
+with the data on every request, and with the fix it does not. Counted, not timed (so the
+tests hold on a busy machine); when moto drops that work upstream, the first assertion
+fails and says which fix can go. The server's module list: `test_moto_server_fix.py`."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.moto_fix_support import applied, fixed_upstream
+
+
+class _CountedKeys(OrderedDict[int, Any]):
+    """A shard's records, counting how often all their keys are taken."""
+
+    copies = 0
+
+    def keys(self) -> Any:
+        type(self).copies += 1
+        return super().keys()
+
+
+def test_kinesis_sequence_bounds_do_not_copy_the_shard() -> None:
+    from moto.kinesis.models import Shard
+
+    def copies(puts: int) -> int:
+        shard = Shard(0, 0, 2**128)
+        shard.records = _CountedKeys()
+        _CountedKeys.copies = 0
+        for n in range(puts):
+            shard.put_record("k", f"record {n}", "1")
+        assert (shard.get_min_sequence_number(), shard.get_max_sequence_number()) == (1, puts)
+        return _CountedKeys.copies
+
+    assert copies(50) >= 49, fixed_upstream("kinesis.sequence_bounds")  # every key, every put
+    with applied("kinesis.sequence_bounds"):
+        assert copies(50) == 0
+
+
+def test_dynamodb_items_are_not_walked_member_by_member(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.core.serialize import BaseJSONSerializer
+
+    walk = BaseJSONSerializer._serialize_type_structure
+    walked: list[str] = []
+
+    def counted(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if shape.name == "AttributeValue":
+            walked.append(key)
+        walk(self, serialized, value, shape, key)
+
+    monkeypatch.setattr(BaseJSONSerializer, "_serialize_type_structure", counted)
+    item = {"pk": {"S": "k"}, **{f"n{i}": {"N": str(i)} for i in range(9)}}
+
+    def walks() -> int:
+        walked.clear()
+        with mock_aws():
+            dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+            dynamodb.create_table(
+                TableName="t",
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            dynamodb.put_item(TableName="t", Item=item)
+            assert dynamodb.scan(TableName="t")["Items"] == [item]
+        return len(walked)
+
+    assert walks() >= len(item), fixed_upstream("dynamodb.wire_form_items")
+    with applied("dynamodb.wire_form_items"):
+        assert walks() == 0
+
+
+def test_sending_to_a_queue_does_not_count_its_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.sqs.models import Queue
+
+    counted = Queue.approximate_number_of_messages
+    counts: list[int] = []
+
+    def counting(self: Any) -> int:
+        counts.append(1)
+        return int(counted.fget(self))  # type: ignore[misc]
+
+    monkeypatch.setattr(Queue, "approximate_number_of_messages", property(counting))
+
+    def counted_per_send() -> float:
+        with mock_aws():
+            sqs = boto3.client("sqs", region_name="us-east-1")
+            url = sqs.create_queue(QueueName="q")["QueueUrl"]
+            counts.clear()
+            for n in range(10):
+                sqs.send_message(QueueUrl=url, MessageBody=f"m{n}")
+            sent = len(counts) / 10
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+            assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "10"
+        return sent
+
+    assert counted_per_send() >= 1, fixed_upstream("sqs.lazy_queue_attributes")
+    with applied("sqs.lazy_queue_attributes"):
+        assert counted_per_send() == 0
