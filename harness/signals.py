@@ -16,8 +16,11 @@ _HANDLED = (signal.SIGINT, signal.SIGTERM)
 
 
 def install() -> None:
-    """Make SIGTERM behave like Ctrl-C so every `finally` runs."""
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    """Make SIGTERM behave like Ctrl-C so every `finally` runs. SIGINT too, explicitly: a
+    process started in the background by a shell inherits SIGINT ignored, and Python keeps
+    it ignored, so a `kill -INT` would never stop the run."""
+    for s in _HANDLED:
+        signal.signal(s, signal.default_int_handler)
 
 
 @contextmanager

@@ -214,8 +214,9 @@ def test_a_dms_subnet_group_describes_its_own_subnets(bare_cloud: BareCloud) -> 
     [
         (
             {"OUTDATED_MOTO_VERSION": "5.3.0"},
-            f"moto fix server.module_list_once: moto 5.3.0 installed, {PINNED['moto']} pinned: "
-            "pin moto back (constraints.txt) or update the fix and the pin",
+            "moto fix server.retries_answered_once: moto 5.3.0 installed, "
+            f"{PINNED['moto']} pinned: pin moto back (constraints.txt) "
+            "or update the fix and the pin",
         ),
         (
             {

@@ -10,6 +10,9 @@ import io
 import json
 import threading
 import time
+import urllib.error
+import urllib.request
+import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +22,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
 from tests.helpers import create_msk_cluster
 from tests.moto_fix_support import applied, fixed_upstream
@@ -455,3 +459,61 @@ def test_fifo_messages_visible_again_come_back_in_group_order() -> None:
     assert again() != ["m0", "m1", "m2", "m3"], fixed_upstream("sqs.fifo_group_order")
     with applied("sqs.fifo_group_order"):
         assert again() == ["m0", "m1", "m2", "m3"]
+
+
+# The server
+
+
+def _post_twice(url: str, target: str, body: dict[str, Any]) -> list[tuple[int, bytes]]:
+    """The same JSON request sent as an SDK sends an invocation and its retry: one
+    invocation id, attempt 1 then 2. (status, body) of each answer."""
+    invocation = str(uuid.uuid4())
+    answers = []
+    for attempt in (1, 2):
+        request = urllib.request.Request(
+            url,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/x-amz-json-1.1",
+                "X-Amz-Target": target,
+                "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dms/"
+                "aws4_request, SignedHeaders=host, Signature=0",
+                "amz-sdk-invocation-id": invocation,
+                "amz-sdk-request": f"attempt={attempt}; max=25",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                answers.append((answer.status, answer.read()))
+        except urllib.error.HTTPError as refused:
+            answers.append((refused.code, refused.read()))
+    return answers
+
+
+def test_a_retried_request_is_answered_as_its_first_attempt_was() -> None:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        url = f"http://{host}:{port}/"
+        target = "AmazonDMSv20160101.CreateReplicationInstance"
+
+        def create(name: str) -> list[tuple[int, bytes]]:
+            body = {
+                "ReplicationInstanceIdentifier": name,
+                "ReplicationInstanceClass": "dms.t3.micro",
+            }
+            return _post_twice(url, target, body)
+
+        (first, retry) = create("bare")
+        assert first[0] == 200
+        assert retry[0] == 400 and b"ResourceAlreadyExistsFault" in retry[1], fixed_upstream(
+            "server.retries_answered_once"
+        )
+        with applied("server.retries_answered_once"):
+            (first, retry) = create("fixed")
+        assert first[0] == retry[0] == 200
+        assert retry[1] == first[1]
+    finally:
+        server.stop()

@@ -61,7 +61,7 @@ def test_another_version_is_refused_even_when_everything_is_there() -> None:
     with pytest.raises(MotoFixOutdated) as outdated:
         check_all(FIXES, installed={"moto": "5.3.0", "botocore": PINNED["botocore"]})
     assert str(outdated.value) == (
-        f"moto fix server.module_list_once: moto 5.3.0 installed, {PINNED['moto']} pinned: "
+        f"moto fix {FIXES[0].name}: moto 5.3.0 installed, {PINNED['moto']} pinned: "
         "pin moto back (constraints.txt) or update the fix and the pin"
     )
     with pytest.raises(MotoFixOutdated, match=r"dynamodb.wire_form_items: botocore 1.99.0 "):

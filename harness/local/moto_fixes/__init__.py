@@ -24,6 +24,7 @@ from types import ModuleType
 from harness.local.moto_fixes.guard import PINNED, Fix, MotoFixOutdated, check_all, fixes_in
 
 MODULES = (
+    "corrections.server",
     "speed.server",
     "corrections.dms",
     "corrections.dynamodb",
