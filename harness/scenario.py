@@ -161,11 +161,13 @@ def load_scenario(path: Path, patterns: list[str] | None = None) -> Scenario:
 def _describe(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "scenario"
+        where = ".".join(str(p) for p in err["loc"])
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key"
         elif err["type"] == "missing":
             message = "required key is missing"
-        parts.append(f"{where}: {message}")
+        parts.append(
+            f"{where}: {message}" if where else message
+        )  # whole-scenario checks name their key
     return "; ".join(parts)
