@@ -12,7 +12,7 @@ from harness.check.projection import check_projection
 from harness.check.protocol import Convergence, Evidence
 from harness.check.result import merge_validity
 from harness.check.saturation import assess
-from harness.load.ledger import read_ledger
+from harness.load.ledger import Change, read_ledger
 from harness.load.locust_runner import load_stats
 from harness.observe.base import read_observations, read_snapshot
 from harness.report.results import PatternResult
@@ -31,12 +31,15 @@ def evaluate(
     offered_per_s: float,
     busy: Mapping[str, float],
     emulated: bool,
+    changes: list[Change] | None = None,
 ) -> None:
     """Fill in `result`'s load, each projection's lag and check, the saturation verdict and
     the pattern's validity. `busy`: the share of a core each emulator process used during
-    the load."""
+    the load. `changes`: the whole ledger if the caller read it already (on the clock of
+    `result.clocks[0]`); else it is read here."""
     with progress.step(f"Checking {name}"):
-        changes = read_ledger(files.ledger, result.clocks[0] if result.clocks else None)
+        if changes is None:
+            changes = read_ledger(files.ledger, result.clocks[0] if result.clocks else None)
         result.load = load_stats(changes, files.root, offered_per_s)
         for projection_name, projection in result.projections.items():
             observations = read_observations(files.observations(projection_name))

@@ -25,11 +25,11 @@ from harness.errors import UserError
 from harness.evaluation import evaluate
 from harness.load import schema
 from harness.load.clock import measure_offset, writer_offsets
-from harness.load.ledger import final_state, read_ledger
+from harness.load.ledger import Change, final_state, read_ledger
 from harness.load.locust_runner import run_locust
 from harness.observe import Observer, make_observer
 from harness.observe.base import write_snapshot
-from harness.patterns import Pattern, patterns, source_variables
+from harness.patterns import Pattern, patterns
 from harness.report.html import write_html
 from harness.report.results import PatternResult, ProjectionResult, Results, Status
 from harness.run_files import PatternFiles
@@ -89,11 +89,13 @@ def _run_pattern(
     overrides = scenario.pattern_variables.get(pattern.name, {})
     result.variables = pattern.effective_variables(overrides)
     files = PatternFiles(run_dir / pattern.name)
+    # the run directory's name is the run id
+    provided = pattern.provided_values(run_dir.name, target.source_dsn, target.connector_plugin)
     deployment = terraform.Deployment(
         pattern.name,
         files.root,
         target.aws.env(),
-        _terraform_variables(pattern, target, run_dir.name, overrides),
+        {**overrides, **provided},
         settings,
         before_destroy=dms_task_stopper(target.aws),
     )
@@ -106,19 +108,6 @@ def _run_pattern(
         result.terraform_s = deployment.timings
     if interrupted:
         raise KeyboardInterrupt
-
-
-def _terraform_variables(
-    pattern: Pattern, target: Target, run_id: str, overrides: dict[str, Any]
-) -> dict[str, Any]:
-    """The root module's variables: the run id (the run directory's name), the scenario's
-    values (the rest keep the defaults of variables.tf), and what the harness provides."""
-    variables = {"run_id": run_id, **overrides}
-    if pattern.source_access:
-        variables |= source_variables(target.source_dsn)
-    for variable, plugin in pattern.connector_plugins.items():
-        variables[variable] = str(target.connector_plugin(plugin))
-    return variables
 
 
 def _measure(
@@ -146,6 +135,7 @@ def _measure(
     }
     limits_before = len(target.emulator_limits())
     busy: dict[str, float] = {}
+    changes: list[Change] | None = None
     convergence: dict[str, Convergence] = {}
     interrupted = False
     with _observing(observers):
@@ -156,8 +146,9 @@ def _measure(
                 target.cpu_seconds,
                 lambda: run_locust(target.source_dsn, scenario, files.root, target.aws.env(), hook),
             )
+            changes = read_ledger(files.ledger, clock)  # complete: the load has ended
             convergence = await_convergence(
-                final_state(read_ledger(files.ledger, clock)),
+                final_state(changes),
                 observers,
                 {name: floor / 1000 for name, floor in floors_ms.items()},
                 scenario.check.converge_timeout_s,
@@ -170,9 +161,8 @@ def _measure(
     result.emulator_limits = target.emulator_limits()[limits_before:]
     result.clocks = [clock, *writer_offsets(files.ledger)]
     result.projections = _record(pattern, observers, files, convergence, floors_ms)
-    evaluate(
-        pattern.name, result, files, scenario.check, scenario.load.rate_per_s, busy, target.emulated
-    )
+    spec, offered = scenario.check, scenario.load.rate_per_s
+    evaluate(pattern.name, result, files, spec, offered, busy, target.emulated, changes)
     result.status = "interrupted" if interrupted else "completed"
     return interrupted
 

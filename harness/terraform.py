@@ -58,6 +58,13 @@ def cli_config_env(settings: Settings, workdir: Path) -> dict[str, str]:
     return {"TF_CLI_CONFIG_FILE": str(config)}
 
 
+def automation_env(settings: Settings, workdir: Path) -> dict[str, str]:
+    """Terraform's environment for unattended runs: no prompts, no update checks, and the
+    provider mirror's CLI config (written into `workdir`) when the machine has one."""
+    base = {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
+    return {**base, **cli_config_env(settings, workdir)}
+
+
 class _LineLog(logging.Handler):
     """Receives tftest's per-line output: appends it to the command log, shows progress."""
 
@@ -105,11 +112,8 @@ class Deployment:
         (self._root / "terraform.tfvars.json").write_text(json.dumps(variables, indent=2))
         build_packages(self._root)
         self._logs.mkdir(exist_ok=True)
-        base_env = {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
         self._tf = tftest.TerraformTest(
-            str(self._root),
-            binary=binary,
-            env={**base_env, **cli_config_env(settings, workdir), **env},
+            str(self._root), binary=binary, env={**automation_env(settings, workdir), **env}
         )
 
     def __enter__(self) -> "Deployment":

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import psutil
 
 from harness.settings import Settings
-from harness.terraform import cli_config_env, find_terraform
+from harness.terraform import automation_env, find_terraform
 
 T = TypeVar("T")
 
@@ -69,10 +69,8 @@ def terraform_cli(cwd: Path, env: dict[str, str], *args: str) -> subprocess.Comp
 
 
 def terraform_env(workdir: Path) -> dict[str, str]:
-    """This process's environment for Terraform, with the provider mirror's CLI config
-    (written into `workdir`) when the machine has one."""
-    base = {"TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
-    return {**os.environ, **base, **cli_config_env(Settings(), workdir)}
+    """This process's environment for Terraform run unattended (see `automation_env`)."""
+    return {**os.environ, **automation_env(Settings(), workdir)}
 
 
 def processes_mentioning(text: str) -> list[psutil.Process]:

@@ -39,7 +39,7 @@ class ControlLoop(Component):
         """Read the control plane once and act on what changed."""
 
     def wait_s(self) -> float:
-        """How long to wait before the next step."""
+        """How long to wait after a step (after a failed one: `poll_s`)."""
         return self.poll_s
 
     @abstractmethod
@@ -74,6 +74,8 @@ class ControlLoop(Component):
         while not self._stopping.is_set():
             try:
                 self.step()
-            except Exception:  # the API may be briefly unreachable: the next step retries
+                wait_s = self.wait_s()
+            except Exception:  # the API may be briefly unreachable: retry after a poll
                 log.debug("%s: control loop step failed", self.name, exc_info=True)
-            self._stopping.wait(max(self.wait_s(), 0.0))
+                wait_s = self.poll_s
+            self._stopping.wait(max(wait_s, 0.0))

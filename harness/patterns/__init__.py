@@ -5,7 +5,7 @@ from functools import cache
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.patterns.descriptor import DESCRIPTOR, Pattern, Projection, source_variables
+from harness.patterns.descriptor import DESCRIPTOR, Pattern, Projection
 
 PATTERNS_DIR = Path(__file__).resolve().parents[2] / "terraform" / "patterns"
 
@@ -29,4 +29,4 @@ def patterns() -> dict[str, Pattern]:
     return discover(PATTERNS_DIR)
 
 
-__all__ = ["PATTERNS_DIR", "Pattern", "Projection", "discover", "patterns", "source_variables"]
+__all__ = ["PATTERNS_DIR", "Pattern", "Projection", "discover", "patterns"]

@@ -6,6 +6,7 @@ projection's configured lag floor (its `lag_floors_ms` output, computed from the
 """
 
 import importlib.util
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -108,6 +109,18 @@ class Pattern:
         them."""
         return {n: v for n, v in self.module.variables.items() if n not in self.provided}
 
+    def provided_values(
+        self, run_id: str, source_dsn: str, plugin_zip: Callable[[str], Path]
+    ) -> dict[str, Any]:
+        """What the harness sets: the run id, the source's connection where the root module
+        reads the source, and each MSK Connect plugin's zip (`plugin_zip(name)`)."""
+        values: dict[str, Any] = {RUN_ID_VARIABLE: run_id}
+        if self.source_access:
+            values |= _source_connection(source_dsn)
+        for variable, plugin in self.connector_plugins.items():
+            values[variable] = str(plugin_zip(plugin))
+        return values
+
     def check_variables(self, values: dict[str, Any]) -> None:
         """ValueError naming the first of `values` that is not a tunable of the right type."""
         tunables = self.tunables
@@ -147,7 +160,7 @@ def _read_descriptor(path: Path) -> Descriptor:
         raise UserError(f"{path}: {where}: {problem['msg']}") from None
 
 
-def source_variables(dsn: str) -> dict[str, Any]:
+def _source_connection(dsn: str) -> dict[str, Any]:
     """The source database's connection as the root module variable `source_connection`
     (declared sensitive: it carries the password)."""
     info = psycopg.conninfo.conninfo_to_dict(dsn)

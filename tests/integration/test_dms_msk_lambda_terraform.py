@@ -13,7 +13,7 @@ import pytest
 
 from harness.load import schema
 from harness.observe.dynamodb_scan import scan_versions
-from harness.patterns import patterns, source_variables
+from harness.patterns import patterns
 from harness.settings import Settings
 from harness.targets import Target
 from harness.teardown import dms_task_stopper
@@ -29,7 +29,7 @@ from tests.integration.test_dms_s3_dynamodb_terraform import (
 pytestmark = pytest.mark.slow
 
 MODULE = "dms_msk_lambda"
-(S3_SINK_PLUGIN,) = patterns()[MODULE].connector_plugins.values()
+PATTERN = patterns()[MODULE]
 
 
 def test_applies_projects_through_kafka_and_archives_to_s3(
@@ -38,10 +38,8 @@ def test_applies_projects_through_kafka_and_archives_to_s3(
     dsn = local_target.source_dsn
     schema.reset(dsn, "full")
     variables: dict[str, Any] = {
-        "run_id": "msklambda-test",
         "projector": "correct",
-        "s3_sink_plugin_package": str(local_target.connector_plugin(S3_SINK_PLUGIN)),
-        **source_variables(dsn),
+        **PATTERN.provided_values("msklambda-test", dsn, local_target.connector_plugin),
     }
     deployment = Deployment(
         MODULE,

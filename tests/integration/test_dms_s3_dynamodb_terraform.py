@@ -16,7 +16,7 @@ from harness.load import schema
 from harness.local.dms.api import await_task_status, describe_task
 from harness.local.dms.sources.postgres import slot_name
 from harness.observe import make_observer
-from harness.patterns import patterns, source_variables
+from harness.patterns import patterns
 from harness.settings import Settings
 from harness.targets import Target
 from harness.teardown import dms_task_stopper
@@ -110,9 +110,8 @@ def test_applies_replicates_through_the_event_store_and_destroys(
         loaded_order = _order(conn, loaded[0], 3)
 
     variables = {
-        "run_id": RUN_ID,
+        **PATTERN.provided_values(RUN_ID, dsn, local_target.connector_plugin),
         "cdc_max_batch_interval": 2,
-        **source_variables(dsn),
         # The source already holds rows: task 2 starts once task 1 has loaded them, as the
         # module documents for such sources.
         "start_read_model_task": False,

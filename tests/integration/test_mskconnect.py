@@ -413,7 +413,7 @@ def test_a_terraform_applied_connector_archives_its_topic(
     plugin = placeholder_plugin("confluentinc-kafka-connect-s3", tmp_path / "plugins")
     variables = {"name": name, "topic": orders, "plugin_package": str(plugin)}
     (module / "terraform.tfvars.json").write_text(json.dumps(variables))
-    env = {**terraform_env(tmp_path), **bare_cloud.aws.env(), "TF_INPUT": "0"}
+    env = {**terraform_env(tmp_path), **bare_cloud.aws.env()}
 
     def succeed(*args: str) -> str:
         done = terraform_cli(module, env, *args)

@@ -7,14 +7,13 @@ discovered patterns, so a new folder is held to this without editing the file.""
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from harness.function_packages import build_packages
 from harness.local.mskconnect.plugin import placeholder_plugin
-from harness.patterns import patterns, source_variables
-from harness.patterns.descriptor import FLOORS_OUTPUT, Pattern
+from harness.patterns import patterns
+from harness.patterns.descriptor import FLOORS_OUTPUT
 from harness.terraform import TERRAFORM_DIR
 from tests.helpers import terraform_cli, terraform_env
 
@@ -45,23 +44,18 @@ run "plans_with_one_floor_per_projection" {{
 """
 
 
-def _harness_variables(pattern: Pattern, workdir: Path) -> dict[str, Any]:
-    """What the harness sets on apply, with stand-ins for the source and the plugins."""
-    variables: dict[str, Any] = {"run_id": "plan-test"}
-    if pattern.source_access:
-        variables |= source_variables("host=db.example port=5432 dbname=app user=cdc")
-    for variable, plugin in pattern.connector_plugins.items():
-        variables[variable] = str(placeholder_plugin(plugin, workdir / "plugins"))
-    return variables
-
-
 @pytest.mark.parametrize("name", sorted(patterns()))
 def test_root_module_validates_and_plans(name: str, tmp_path: Path) -> None:
     pattern = patterns()[name]
     shutil.copytree(TERRAFORM_DIR, tmp_path / "terraform")
     root = tmp_path / "terraform" / "patterns" / name
     build_packages(root)
-    variables = _harness_variables(pattern, tmp_path)
+    # what the harness sets on apply, with stand-ins for the source and the plugins
+    variables = pattern.provided_values(
+        "plan-test",
+        "host=db.example port=5432 dbname=app user=cdc",
+        lambda plugin: placeholder_plugin(plugin, tmp_path / "plugins"),
+    )
     projections = sorted(p.name for p in pattern.projections)
     (root / "cdcbench_plan.tftest.hcl").write_text(
         PLAN_TEST.format(

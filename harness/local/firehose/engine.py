@@ -44,24 +44,20 @@ class FirehoseEngine(ControlLoop):
         self._buffers = Buffers(self._write)
         self._api: FirehoseApi | None = None
         self._s3: Any = None
-        self._reached = True
 
     def connect(self) -> None:
         self._api = FirehoseApi(self.aws)
         self._s3 = self.aws.client("s3")
 
     def wait_s(self) -> float:
-        """No wait between steps (each waits in its long poll) unless the API was not reached."""
-        return 0.0 if self._reached else self.poll_s
+        """No wait between steps: each waits in its long poll."""
+        return 0.0
 
     def step(self) -> None:
         assert self._api is not None, "connect() first"
         due = self._buffers.next_deadline()
         wait = self.poll_s if due is None else min(self.poll_s, max(0.0, due - time.time()))
-        self._reached = False
-        handed = self._api.take(wait)
-        self._reached = True
-        for item in handed:
+        for item in self._api.take(wait):
             if isinstance(item, Deleted):
                 self._buffers.flush(item.stream, time.time())
             else:
