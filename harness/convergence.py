@@ -20,7 +20,8 @@ def await_convergence(
     failures: Callable[[], dict[str, str]],
 ) -> dict[str, Convergence]:
     """Wait until each projection converged or settled, the deadline passes, or an emulated
-    service the pattern runs on fails (nothing would change any more)."""
+    service the pattern runs on fails (nothing would change any more: the projections still
+    waited for count as settled)."""
     started = time.monotonic()
     done: dict[str, Convergence] = {}
     last_change = dict.fromkeys(observers, started)
@@ -38,12 +39,15 @@ def await_convergence(
                     done[name] = Convergence(converged=not observer.error, seconds=elapsed)
                 elif now - last_change[name] > floors_s[name] + settle_s:
                     done[name] = Convergence(converged=False, settled=True, seconds=elapsed)
-            if len(done) == len(observers) or now - started > timeout_s or failures():
+            failed = bool(failures())
+            if len(done) == len(observers) or now - started > timeout_s or failed:
                 break
             update(f"{len(done)}/{len(observers)} done")
             time.sleep(0.1)
     for name in observers.keys() - done.keys():
-        done[name] = Convergence(converged=False, seconds=round(time.monotonic() - started, 3))
+        seconds = round(time.monotonic() - started, 3)
+        # with a service failed, nothing changes any more: what it shows is final
+        done[name] = Convergence(converged=False, settled=failed, seconds=seconds)
     return done
 
 

@@ -184,7 +184,7 @@ def _record_failures(target: Target, result: PatternResult) -> None:
     failures = target.engine_failures()
     if failures:
         result.error = "; ".join(f"{name} failed: {why}" for name, why in failures.items())
-        progress.console.print(f"[red]{result.error}[/]")
+        progress.console.print(result.error, style="red", markup=False, soft_wrap=True)
 
 
 def _record(

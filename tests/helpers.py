@@ -2,17 +2,23 @@
 checks, polling, unique names, an MSK cluster, the AWS documentation's format examples (read in
 place from shared/ beside the repository) and a select-all DMS rule."""
 
+import importlib
 import os
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar
 
+import boto3
 import psutil
+from botocore.stub import Stubber
 
+from harness import read_model
 from harness.settings import Settings
 from harness.terraform import automation_env, find_terraform
 
@@ -123,3 +129,44 @@ def create_msk_cluster(kafka: Any, name: str) -> str:
         },
     )
     return str(created["ClusterArn"])
+
+
+def function_module(directory: Path, name: str) -> ModuleType:
+    """A module of a Lambda function's folder imported as Lambda does (the folder on
+    sys.path); modules of the folder's names imported from another folder (another
+    function's) are not reused, and no bytecode is left in the folder."""
+    for cached in {path.stem for path in directory.glob("*.py")}:
+        module = sys.modules.get(cached)
+        if module is not None and Path(module.__file__ or "").parent != directory:
+            del sys.modules[cached]
+    path, no_bytecode_before = str(directory), sys.dont_write_bytecode
+    sys.path.insert(0, path)
+    sys.dont_write_bytecode = True
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.dont_write_bytecode = no_bytecode_before
+        sys.path.remove(path)
+
+
+@contextmanager
+def stubbed_client(service: str) -> Iterator[tuple[Any, Stubber]]:
+    """A boto3 client of `service` that answers only what the test queues on its Stubber;
+    every queued answer must have been used by the end of the block."""
+    client = boto3.client(
+        service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def versioned_put(table: str, item: dict[str, Any]) -> dict[str, Any]:
+    """The PutItem request of a read-model write that goes in only over an older version."""
+    return {
+        "TableName": table,
+        "Item": item,
+        "ConditionExpression": read_model.NEWER_ONLY,
+        "ExpressionAttributeNames": {"#v": "version"},
+        "ExpressionAttributeValues": {":v": item["version"]},
+    }

@@ -7,7 +7,7 @@ from typing import Any
 from harness.aws import AwsAccess
 from harness.observe.base import Observation, Observer, read_observations
 from harness.observe.dynamodb_scan import DynamoDBScanObserver
-from harness.observe.dynamodb_stream import DynamoDBStreamObserver
+from harness.observe.dynamodb_stream import DynamoDBStreamObserver, DynamoDBTableCopiesObserver
 from harness.observe.kafka_topic import KafkaTopicObserver
 from harness.observe.kinesis_stream import KinesisStreamObserver
 from harness.observe.postgres_replica import PostgresReplicaObserver
@@ -16,6 +16,7 @@ from harness.observe.s3_objects import S3ObjectsObserver
 OBSERVERS: dict[str, Callable[..., Observer]] = {
     "dynamodb_stream": DynamoDBStreamObserver,
     "dynamodb_scan": DynamoDBScanObserver,
+    "dynamodb_table_copies": DynamoDBTableCopiesObserver,
     "kinesis_stream": KinesisStreamObserver,
     "kafka_topic": KafkaTopicObserver,
     "postgres_replica": PostgresReplicaObserver,

@@ -5,12 +5,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
-
 from harness.aws import AwsAccess
 from harness.load.ledger import Entity
-from harness.load.row_image import row_digest
 from harness.observe.base import SnapshotRow
+from harness.observe.dynamodb_items import READ_MODEL, ItemLayout, deserialize
 from harness.observe.polling import POLL_INTERVAL_S, PollingObserver
 from harness.read_model import (
     KEY_ATTRIBUTE,
@@ -25,7 +23,6 @@ BATCH_GET_KEYS = 100
 """BatchGetItem's limit of keys per call."""
 _UNPROCESSED_RETRIES = 4
 _UNPROCESSED_PAUSE_S = 0.05
-_deserializer = TypeDeserializer()
 
 
 def scan_versions(client: Any, table: str) -> dict[Entity, int]:
@@ -48,24 +45,10 @@ def scan_versions(client: Any, table: str) -> dict[Entity, int]:
     return versions
 
 
-def scan_rows(client: Any, table: str) -> list[SnapshotRow]:
+def scan_rows(client: Any, table: str, layout: ItemLayout = READ_MODEL) -> list[SnapshotRow]:
     """Every item, tombstones included, by a paginated consistent Scan."""
-    rows = []
-    for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
-        for item in page["Items"]:
-            source_table, key = entity_of(item[KEY_ATTRIBUTE]["S"])
-            version = int(item[VERSION_ATTRIBUTE]["N"])
-            if is_tombstone(item):
-                rows.append(SnapshotRow(source_table, key, version, "", tombstone=True))
-            else:
-                digest = row_digest(source_table, deserialize(item))
-                rows.append(SnapshotRow(source_table, key, version, digest, tombstone=False))
-    return rows
-
-
-def deserialize(item: dict[str, Any]) -> dict[str, Any]:
-    """A low-level DynamoDB item as Python values (numbers as Decimal)."""
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+    pages = client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
+    return [layout.snapshot_row(item) for page in pages for item in page["Items"]]
 
 
 class DynamoDBScanObserver(PollingObserver):

@@ -1,48 +1,74 @@
-"""Observe a DynamoDB table through its stream (every change); snapshot it by consistent scan."""
+"""Observe DynamoDB tables through their streams (every change); snapshot them by consistent
+scan. `dynamodb_stream`: one read-model table; `dynamodb_table_copies`: the per-table copies
+DMS's DynamoDB target writes, one table per source table, as one projection."""
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.aws import AwsAccess
 from harness.load.row_image import row_digest
 from harness.observe.base import Observation, Observer, SnapshotRow
-from harness.observe.dynamodb_scan import deserialize, scan_rows
+from harness.observe.dynamodb_items import READ_MODEL, ItemLayout, deserialize
+from harness.observe.dynamodb_scan import scan_rows
 from harness.observe.shards import ShardFollower
-from harness.read_model import KEY_ATTRIBUTE, VERSION_ATTRIBUTE, entity_of, is_tombstone
+from harness.read_model import VERSION_ATTRIBUTE
 
 _READ_LIMIT = 1000
 """GetRecords' largest Limit on DynamoDB Streams."""
 
 
-class DynamoDBStreamObserver(Observer):
-    """Reads every shard of the table's stream from TRIM_HORIZON, following shard rollover."""
+@dataclass(frozen=True)
+class _Followed:
+    table: str
+    layout: ItemLayout
+    shards: ShardFollower
+
+
+class StreamedTables(Observer):
+    """Reads every shard of each table's stream from TRIM_HORIZON, following shard rollover.
+    A removal is seen in its old image (NEW_AND_OLD_IMAGES): its version is the deleted
+    one + 1. `tables`: (table, stream ARN, how its items stand for source rows)."""
 
     def __init__(
-        self, projection: str, log_path: Path, aws: AwsAccess, table: str, stream_arn: str
+        self,
+        projection: str,
+        log_path: Path,
+        aws: AwsAccess,
+        tables: list[tuple[str, str, ItemLayout]],
     ) -> None:
         super().__init__(projection, log_path)
-        self.table = table
-        self.stream_arn = stream_arn
-        self._shards = ShardFollower(
-            aws.client("dynamodbstreams"), {"StreamArn": stream_arn}, _READ_LIMIT
-        )
         self._dynamodb = aws.client("dynamodb")
+        streams = aws.client("dynamodbstreams")
+        self._followed = [
+            _Followed(table, layout, ShardFollower(streams, {"StreamArn": arn}, _READ_LIMIT))
+            for table, arn, layout in tables
+        ]
 
     def poll(self) -> list[Observation]:
-        batches = self._shards.read()
-        self.lagging = any(batch.more for batch in batches)
-        return [self._observation(r, batch.seen_ns) for batch in batches for r in batch.records]
+        seen: list[Observation] = []
+        lagging = False
+        for followed in self._followed:
+            batches = followed.shards.read()
+            lagging = lagging or any(batch.more for batch in batches)
+            seen += (
+                self._observation(followed.layout, r, batch.seen_ns)
+                for batch in batches
+                for r in batch.records
+            )
+        self.lagging = lagging
+        return seen
 
     def snapshot(self) -> list[SnapshotRow]:
-        return scan_rows(self._dynamodb, self.table)
+        return [row for f in self._followed for row in scan_rows(self._dynamodb, f.table, f.layout)]
 
-    def _observation(self, record: dict[str, Any], seen_ns: int) -> Observation:
+    def _observation(self, layout: ItemLayout, record: dict[str, Any], seen_ns: int) -> Observation:
         change = record["dynamodb"]
         removed = record["eventName"] == "REMOVE"
         image = change["OldImage"] if removed else change["NewImage"]
-        table, key = entity_of(image[KEY_ATTRIBUTE]["S"])
+        table, key = layout.entity(image)
         version = int(image[VERSION_ATTRIBUTE]["N"]) + (1 if removed else 0)
-        deleted = removed or is_tombstone(image)
+        deleted = removed or layout.tombstone(image)
         return Observation(
             projection=self.projection,
             table=table,
@@ -53,3 +79,27 @@ class DynamoDBStreamObserver(Observer):
             position=change["SequenceNumber"],
             digest="" if deleted else row_digest(table, deserialize(image)),
         )
+
+
+class DynamoDBStreamObserver(StreamedTables):
+    """One read-model table."""
+
+    def __init__(
+        self, projection: str, log_path: Path, aws: AwsAccess, table: str, stream_arn: str
+    ) -> None:
+        super().__init__(projection, log_path, aws, [(table, stream_arn, READ_MODEL)])
+
+
+class DynamoDBTableCopiesObserver(StreamedTables):
+    """The per-table copies of the source tables: `tables` maps each source table to its
+    copy, `{"table": name, "stream_arn": arn}`. Positions are the stream records' sequence
+    numbers (each table's stream numbers its own)."""
+
+    def __init__(
+        self, projection: str, log_path: Path, aws: AwsAccess, tables: dict[str, dict[str, str]]
+    ) -> None:
+        copies = [
+            (copy["table"], copy["stream_arn"], ItemLayout(copy_of=source))
+            for source, copy in sorted(tables.items())
+        ]
+        super().__init__(projection, log_path, aws, copies)

@@ -8,7 +8,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message,
 
 from harness.aws import AwsAccess
 from harness.observe.base import Observation, Observer
-from harness.observe.kinesis_stream import MessageDecoder
+from harness.observe.formats.messages import MessageDecoder
 
 _BATCH = 1000
 _WAIT_S = 0.1

@@ -1,38 +1,15 @@
-"""Observe a Kinesis data stream of DMS messages (an event log: every change, no snapshot)."""
+"""Observe a Kinesis data stream of row-change messages (an event log: every change, no
+snapshot): DMS messages, or another `formats.messages` format."""
 
-from collections.abc import Callable
 from pathlib import Path
 
 from harness.aws import AwsAccess
 from harness.observe.base import Observation, Observer
-from harness.observe.formats import Decoded
-from harness.observe.formats.dms_json import decode_message
+from harness.observe.formats.messages import MessageDecoder
 from harness.observe.shards import ShardFollower
 
 _READ_LIMIT = 10_000
 """GetRecords' largest Limit on Kinesis."""
-
-
-FORMATS: dict[str, Callable[[bytes, str], Decoded | None]] = {"dms_json": decode_message}
-"""Message format -> decoder of one message body (`source` names it in errors)."""
-
-
-class MessageDecoder:
-    """Message bodies of one format as observations of one projection."""
-
-    def __init__(self, projection: str, format: str) -> None:
-        if format not in FORMATS:
-            raise ValueError(f"unknown message format {format!r}: use one of {sorted(FORMATS)}")
-        self.projection = projection
-        self._decode = FORMATS[format]
-
-    def observe(self, body: bytes, position: str, seen_ns: int) -> Observation | None:
-        """The row change `body` carries; None for other records (control records, tables
-        outside the source schema). ValueError naming `position` if it cannot be decoded."""
-        decoded = self._decode(body, position)
-        if decoded is None:
-            return None
-        return decoded.observation(self.projection, seen_ns, position)
 
 
 class KinesisStreamObserver(Observer):

@@ -2,7 +2,8 @@
 
 Objects are DMS S3 target CSV (`dms_csv`), MSK Connect S3 sink objects with one DMS
 message per line (`dms_json_lines`), or Firehose deliveries of DMS messages concatenated
-with or without a delimiter between them (`json_records`).
+with or without a delimiter between them (`json_records`, DMS messages or another
+`formats.messages` format).
 
 S3 lists keys in lexical order, but these layouts are lexical only within a family of keys:
 the names in one folder up to and including their first digit (a table's LOAD files, its
@@ -27,6 +28,7 @@ from harness.observe.base import Observation, Observer
 from harness.observe.formats import Decoded
 from harness.observe.formats.dms_csv import DmsCsv
 from harness.observe.formats.dms_json import decode_message
+from harness.observe.formats.messages import message_format
 
 log = logging.getLogger("harness.observe")
 
@@ -67,8 +69,12 @@ class DmsJsonLines:
 
 class JsonRecords:
     """Firehose objects: JSON documents concatenated as put, with a newline between them
-    only if a processor appended one. Positions count the documents in the object (their
-    line numbers when newline-delimited)."""
+    only if a processor appended one, each a message of format `message` (DMS messages by
+    default). Positions count the documents in the object (their line numbers when
+    newline-delimited)."""
+
+    def __init__(self, message: str = "dms_json") -> None:
+        self._decode = message_format(message)
 
     @staticmethod
     def accepts(key: str) -> bool:
@@ -83,7 +89,7 @@ class JsonRecords:
                 document, at = _JSON.raw_decode(text, at)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{source}: {exc}") from None
-            decoded = decode_message(document, source)
+            decoded = self._decode(document, source)
             if decoded is not None:
                 yield number, decoded
             at = _skip_space(text, at)

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from harness.load.ledger import Change, read_ledger
+from harness.observe.base import read_observations
 from harness.patterns import patterns
 from tests.helpers import assert_exact, run_cli
 
@@ -95,3 +96,12 @@ def test_the_s3_read_model_waits_for_the_event_stores_batch_window(smoke_run: Sm
     assert store["floor_ms"] == model["floor_ms"] == 3000
     # the read model is fed from the event store: it cannot show a change sooner
     assert model["lag"]["from_commit_ms"]["p50"] >= store["lag"]["from_commit_ms"]["p50"]
+
+
+def test_the_event_bus_keeps_each_rows_changes_on_one_shard(smoke_run: SmokeRun) -> None:
+    pattern = "dms_ddb_streams_kinesis"
+    shards: dict[tuple[str, str], set[str]] = {}
+    for seen in read_observations(smoke_run.run_dir / pattern / "observations-bus.csv"):
+        shards.setdefault(seen.entity, set()).add(seen.position.split(":")[0])
+    assert len({shard for row in shards.values() for shard in row}) == 2  # both shards used
+    assert all(len(row) == 1 for row in shards.values())

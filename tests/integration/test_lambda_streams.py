@@ -66,6 +66,7 @@ class Run:
     reports: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     limits: list[str] = field(default_factory=list)
+    stalls: list[str | None] = field(default_factory=list)
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,14 @@ def polling(
     mapping.pop("ResponseMetadata")
     run = Run()
     ctx = MappingContext(
-        mapping, functions, aws, timing, run.reports.append, run.failures.append, run.limits.append
+        mapping,
+        functions,
+        aws,
+        timing,
+        run.reports.append,
+        run.failures.append,
+        run.limits.append,
+        run.stalls.append,
     )
     poller = cls(ctx, resume=resume)
     poller.start()
@@ -385,6 +393,33 @@ def test_reported_batch_item_failures_resume_from_the_lowest_failed_record(
         )
     assert [c["data"] for c in recorded(out)] == [items, items[3:], items[3:]]
     assert run.reports == ["PROBLEM: Function call failed"] * 2 + ["OK"]
+
+
+FAILS_FOUR_TIMES = (
+    SUMMARY
+    + """
+def handler(event, context):
+    if record(event, context) <= 4:
+        raise RuntimeError("not yet")
+"""
+)
+
+
+def test_a_batch_failing_for_a_while_reports_the_mapping_stalled_until_it_moves(
+    aws: AwsAccess, functions: Functions, tmp_path: Path
+) -> None:
+    name, arn = kinesis_stream(aws, 1)
+    put(aws, name, [("k", "only")])
+    fn, out = function(aws, tmp_path, FAILS_FOUR_TIMES)
+    uuid_ = mapping(aws, arn, fn)
+    timing = FAST.model_copy(update={"stalled_after_s": 0.5})
+    with polling(KinesisPoller, aws, functions, uuid_, timing) as (_, run):
+        wait_for(lambda: run.reports[-1:] == ["OK"], "a retried success", timeout_s=20)
+    assert len(recorded(out)) == 5
+    stalled, moving = run.stalls
+    assert stalled is not None and moving is None
+    assert stalled.startswith("RuntimeError: not yet (one batch failed ")
+    assert stalled.endswith("AWS retries it until its records expire)")
 
 
 TIMES_OUT_ONCE = (

@@ -359,7 +359,7 @@ def test_a_malformed_object_stops_the_observer_with_an_error_naming_it(
 def test_unknown_formats_and_options_are_refused(bare_cloud: BareCloud, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown S3 object format 'parquet'"):
         S3ObjectsObserver("p", tmp_path / "a.csv", bare_cloud.aws, "b", format="parquet")
-    with pytest.raises(TypeError, match=r"JsonRecords\(\) takes no arguments"):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'include_op_for_full_load'"):
         S3ObjectsObserver(
             "p",
             tmp_path / "b.csv",
@@ -367,4 +367,8 @@ def test_unknown_formats_and_options_are_refused(bare_cloud: BareCloud, tmp_path
             "b",
             format="json_records",
             include_op_for_full_load=True,
+        )
+    with pytest.raises(ValueError, match="unknown message format 'avro'"):
+        S3ObjectsObserver(
+            "p", tmp_path / "c.csv", bare_cloud.aws, "b", format="json_records", message="avro"
         )

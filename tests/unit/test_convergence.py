@@ -31,13 +31,17 @@ class Scripted(Observer):
 
 
 def wait(
-    observer: Observer, floor_s: float, timeout_s: float, settle_s: float
+    observer: Observer,
+    floor_s: float,
+    timeout_s: float,
+    settle_s: float,
+    failures: Callable[[], dict[str, str]] = dict,
 ) -> tuple[Convergence, float]:
     observer.start()
     started = time.monotonic()
     try:
         done = await_convergence(
-            EXPECTED, {"p": observer}, {"p": floor_s}, timeout_s, settle_s, dict
+            EXPECTED, {"p": observer}, {"p": floor_s}, timeout_s, settle_s, failures
         )["p"]
     finally:
         observer.stop()
@@ -72,3 +76,16 @@ def test_a_projection_still_changing_at_the_deadline_neither_converged_nor_settl
 
     assert not done.converged and not done.settled
     assert took >= 1.0
+
+
+def test_a_failed_service_ends_the_wait_and_what_shows_then_is_final(tmp_path: Path) -> None:
+    observer = Scripted(tmp_path / "obs.csv", lambda n: 1 if n == 1 else None)
+    started = time.monotonic()
+
+    def failures() -> dict[str, str]:
+        return {"Lambda mapping f <- s": "broken"} if time.monotonic() - started > 0.5 else {}
+
+    done, took = wait(observer, floor_s=0, timeout_s=30, settle_s=20, failures=failures)
+
+    assert not done.converged and done.settled
+    assert 0.5 <= took < 5

@@ -517,3 +517,38 @@ def test_a_retried_request_is_answered_as_its_first_attempt_was() -> None:
         assert retry[1] == first[1]
     finally:
         server.stop()
+
+
+def test_a_batch_refuses_two_writes_to_one_key_of_one_table_only() -> None:
+    def outcomes() -> tuple[str, str]:
+        with mock_aws():
+            dynamodb = _client("dynamodb")
+            for name in ("widgets", "orders"):
+                dynamodb.create_table(
+                    TableName=name,
+                    KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                    AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}],
+                    BillingMode="PAY_PER_REQUEST",
+                )
+            key = {"id": {"N": "1"}}
+            batches = (
+                {t: [{"DeleteRequest": {"Key": key}}] for t in ("widgets", "orders")},
+                {
+                    "widgets": [
+                        {"PutRequest": {"Item": {**key, "v": {"N": str(v)}}}} for v in (1, 2)
+                    ]
+                },
+            )
+            results = []
+            for batch in batches:
+                try:
+                    dynamodb.batch_write_item(RequestItems=batch)
+                    results.append("written")
+                except ClientError as exc:
+                    results.append(exc.response["Error"]["Message"])
+            return results[0], results[1]
+
+    refused = "Provided list of item keys contains duplicates"
+    assert outcomes() == (refused, "written"), fixed_upstream("dynamodb.batch_duplicates_per_table")
+    with applied("dynamodb.batch_duplicates_per_table"):
+        assert outcomes() == ("written", refused)

@@ -3,17 +3,13 @@ writes decode into the harness's read-model items (same digest as the source row
 records and other tables are skipped, and malformed records or missing versions raise."""
 
 import base64
-import importlib
 import json
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.stub import Stubber
@@ -27,6 +23,7 @@ from harness.local.dms.context import TaskContext
 from harness.local.dms.mapping import TableMapping
 from harness.local.dms.sources.pg_types import column
 from harness.local.dms.targets.messages import MessageBuilder
+from tests import helpers
 from tests.helpers import DOC_EXAMPLES, REPO, SELECT_ALL
 
 FUNCTION_DIR = REPO / "terraform" / "patterns" / "dms_msk_lambda" / "functions" / "projector"
@@ -68,21 +65,7 @@ GADGETS = Table("public", "gadgets", (column("id", "bigint"), column("version", 
 
 
 def function_module(name: str) -> ModuleType:
-    """A module of the function's package imported as Lambda does (its directory on sys.path);
-    a module of that name from elsewhere (another function's) is not reused, and no bytecode
-    is left in the package's directory."""
-    path, no_bytecode_before = str(FUNCTION_DIR), sys.dont_write_bytecode
-    sys.path.insert(0, path)
-    sys.dont_write_bytecode = True
-    try:
-        for cached in (name, SHARED_MODULE):
-            module = sys.modules.get(cached)
-            if module is not None and Path(module.__file__ or "").parent != FUNCTION_DIR:
-                del sys.modules[cached]
-        return importlib.import_module(name)
-    finally:
-        sys.dont_write_bytecode = no_bytecode_before
-        sys.path.remove(path)
+    return helpers.function_module(FUNCTION_DIR, name)
 
 
 def widget(key: int, version: int, **values: str | None) -> Row:
@@ -355,26 +338,16 @@ def test_settings_come_from_the_environment() -> None:
 @pytest.fixture
 def stubbed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
     """A stubbed DynamoDB client in place of the function's; READ_MODEL_TABLE=rm."""
-    client = boto3.client(
-        "dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
-    )
-    for name in ("projector", "naive"):
-        monkeypatch.setattr(function_module(name), "dynamodb", lambda: client)
-    monkeypatch.setenv("READ_MODEL_TABLE", "rm")
-    monkeypatch.delenv("TABLES", raising=False)
-    with Stubber(client) as stubber:
+    with helpers.stubbed_client("dynamodb") as (client, stubber):
+        for name in ("projector", "naive"):
+            monkeypatch.setattr(function_module(name), "dynamodb", lambda: client)
+        monkeypatch.setenv("READ_MODEL_TABLE", "rm")
+        monkeypatch.delenv("TABLES", raising=False)
         yield stubber
-        stubber.assert_no_pending_responses()
 
 
 def conditional_put(item: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "TableName": "rm",
-        "Item": item,
-        "ConditionExpression": read_model.NEWER_ONLY,
-        "ExpressionAttributeNames": {"#v": "version"},
-        "ExpressionAttributeValues": {":v": item["version"]},
-    }
+    return helpers.versioned_put("rm", item)
 
 
 def test_the_projector_writes_newer_versions_only_and_raises_other_errors(

@@ -8,5 +8,8 @@ process beside the other local engines, buffers them and writes the objects thro
 - `s3_objects`: what AWS writes: object keys, record delimiters, compression, and what an S3
   destination may ask for that is not emulated (refused at CreateDeliveryStream).
 - `buffers`: per-stream buffers by the destination's BufferingHints.
-- `engine`: the control loop that takes the records moto captured and delivers the buffers.
+- `kinesis_source`: the records of a KinesisStreamAsSource stream, read from its Kinesis
+  stream shard by shard as Firehose reads them (moto never reads it).
+- `engine`: the control loop that takes the records moto captured or the shards gave and
+  delivers the buffers.
 """

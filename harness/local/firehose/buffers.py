@@ -24,7 +24,8 @@ RETRY_S = 5.0
 
 @dataclass(frozen=True)
 class Batch:
-    """Records that arrived together for one delivery stream (one PutRecordBatch)."""
+    """Records that arrived together for one delivery stream (one PutRecordBatch, or one
+    GetRecords on a shard of its Kinesis stream source)."""
 
     stream: str
     version: str

@@ -5,7 +5,9 @@ A control loop lists the mappings about twice a second. An enabled mapping gets 
 for its kind of source; a changed configuration replaces the poller (stream pollers resume
 from the old one's checkpoints); a disabled or deleted mapping stops it. A mapping whose
 function cannot run (e.g. its handler does not import) stops and is listed in `failures`
-until the function's code or configuration changes. The mapping's LastProcessingResult
+until the function's code or configuration changes. A stream mapping whose function keeps
+failing one batch (`LambdaTiming.stalled_after_s`) goes on retrying as AWS does, and is
+listed in `failures` until a batch succeeds. The mapping's LastProcessingResult
 shows what the poller last saw, as on AWS.
 """
 
@@ -142,6 +144,7 @@ class LambdaRuntime(ControlLoop):
             report=lambda result: self._report(uuid, result),
             fail=lambda reason: self._fail(mapping, function, reason),
             limit=self._limit,
+            stalled=lambda reason: self._stall(mapping, reason),
         )
         poller = cls(ctx, resume=resume) if resume is not None else cls(ctx)
         self._running[uuid] = _Running(poller, config, function)
@@ -156,6 +159,15 @@ class LambdaRuntime(ControlLoop):
         with self._lock:
             self._failed[mapping["UUID"]] = function
             self._failures[self._describe(mapping)] = reason
+
+    def _stall(self, mapping: dict[str, Any], reason: str | None) -> None:
+        """A mapping that keeps failing shows in `failures` until it moves again; unlike a
+        failed one, it goes on polling."""
+        with self._lock:
+            if reason is None:
+                self._failures.pop(self._describe(mapping), None)
+            else:
+                self._failures[self._describe(mapping)] = reason
 
     def _limit(self, message: str) -> None:
         with self._lock:

@@ -17,3 +17,6 @@ class LambdaTiming(BaseModel):
     """ReceiveMessage WaitTimeSeconds (long polling)."""
     kafka_poll_s: float = Field(0.1, ge=0)
     """Consumer poll timeout between batching-window checks."""
+    stalled_after_s: float = Field(20.0, gt=0)
+    """How long a stream mapping may keep failing one batch before the runtime reports it
+    stalled (not an AWS setting: AWS retries until the records expire)."""

@@ -6,6 +6,7 @@ A decoder reads one record (a DMS JSON message, a DMS CSV row...) and returns a
 Kafka partition) is the observer's business, not the decoder's.
 """
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,3 +50,17 @@ def decode_row(table: str, row: dict[str, Any], deleted: bool, source: str) -> D
         return Decoded(table, str(key), int(version), "upsert", row_digest(table, row))
     except ValueError as exc:
         raise ValueError(f"{source}: {table} {key}: {exc}") from None
+
+
+def json_object(message: bytes | str | dict[str, Any], source: str, what: str) -> dict[str, Any]:
+    """A message as a JSON object (`message` is its text, or already parsed); ValueError
+    naming `source` and saying it is not `what` otherwise."""
+    document: Any = message
+    if isinstance(message, bytes | str):
+        try:
+            document = json.loads(message)
+        except ValueError as exc:
+            raise ValueError(f"{source}: not a JSON document: {exc}") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"{source}: not {what} (a JSON object)")
+    return document

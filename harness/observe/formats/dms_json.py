@@ -6,24 +6,16 @@ only the key unless REPLICA IDENTITY FULL). The same messages reach S3 through t
 MSK Connect sink, one per line.
 """
 
-import json
 from typing import Any
 
-from harness.observe.formats import Decoded, decode_row
+from harness.observe.formats import Decoded, decode_row, json_object
 
 _ROW_OPERATIONS = {"load": False, "insert": False, "update": False, "delete": True}
 
 
 def decode_message(message: bytes | str | dict[str, Any], source: str) -> Decoded | None:
     """One DMS message (its JSON text, or parsed); `source` names it in errors."""
-    document: Any = message
-    if isinstance(message, bytes | str):
-        try:
-            document = json.loads(message)
-        except ValueError as exc:
-            raise ValueError(f"{source}: not a JSON document: {exc}") from None
-    if not isinstance(document, dict):
-        raise ValueError(f"{source}: not a DMS message (a JSON object)")
+    document = json_object(message, source, "a DMS message")
     metadata = document.get("metadata") or {}
     if metadata.get("record-type") != "data":
         return None

@@ -1,55 +1,3 @@
-variable "run_id" {
-  description = "Run identifier: names and tags every resource so leftovers can be found."
-  type        = string
-
-  validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,47}$", var.run_id))
-    error_message = "run_id must be 1-48 lowercase letters, digits or dashes."
-  }
-}
-
-variable "name_prefix" {
-  description = "Prefix of every resource name (starts with a letter: DMS identifiers must)."
-  type        = string
-  default     = "cdcbench"
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{0,8}$", var.name_prefix))
-    error_message = "name_prefix must be 1-9 lowercase letters, digits or dashes, starting with a letter."
-  }
-}
-
-variable "kms_key_arn" {
-  description = "Customer managed KMS key for everything stored (bucket, table, replication instance, endpoints); null uses the AWS managed keys."
-  type        = string
-  default     = null
-}
-
-# --- the source database ---------------------------------------------------------------------
-
-variable "source_connection" {
-  description = "The source PostgreSQL server (wal_level=logical) DMS reads: host (name or address), port, database (holding public.widgets and public.orders), username (needs REPLICATION), password (empty sends none) and ssl_mode (TLS from DMS: none, require, verify-ca or verify-full). Sensitive, as it carries the password."
-  type = object({
-    host     = string
-    port     = optional(number, 5432)
-    database = string
-    username = string
-    password = optional(string, "")
-    ssl_mode = optional(string, "require")
-  })
-  sensitive = true
-
-  validation {
-    condition     = var.source_connection.port >= 1 && var.source_connection.port <= 65535 && floor(var.source_connection.port) == var.source_connection.port
-    error_message = "source_connection.port must be a TCP port number."
-  }
-
-  validation {
-    condition     = contains(["none", "require", "verify-ca", "verify-full"], var.source_connection.ssl_mode)
-    error_message = "source_connection.ssl_mode must be none, require, verify-ca or verify-full."
-  }
-}
-
 # --- Kafka and the projector -----------------------------------------------------------------
 
 variable "topic" {
@@ -113,17 +61,6 @@ variable "projector_reserved_concurrency" {
   default     = 10
 }
 
-variable "lob_max_size_kb" {
-  description = "Largest text/jsonb value in KB DMS puts into a message whole (limited LOB mode)."
-  type        = number
-  default     = 400
-
-  validation {
-    condition     = var.lob_max_size_kb >= 1 && floor(var.lob_max_size_kb) == var.lob_max_size_kb
-    error_message = "lob_max_size_kb must be a whole number of KB, at least 1."
-  }
-}
-
 # --- the event store (MSK Connect S3 sink) -------------------------------------------------------
 
 variable "s3_sink_plugin_package" {
@@ -175,7 +112,7 @@ variable "event_store_deny_insecure_transport" {
   default     = true
 }
 
-# --- MSK and the replication instance ------------------------------------------------------------
+# --- MSK and the network ---------------------------------------------------------------------------
 
 variable "msk_instance_type" {
   description = "Broker instance type of the MSK cluster."
@@ -189,20 +126,8 @@ variable "msk_configuration_arn" {
   default     = null
 }
 
-variable "replication_instance_class" {
-  description = "Class of the DMS replication instance."
-  type        = string
-  default     = "dms.t3.medium"
-}
-
 variable "subnet_ids" {
   description = "Private subnets (two availability zones) for DMS, MSK and MSK Connect; empty creates a VPC (with lambda and sts interface endpoints for the MSK pollers)."
   type        = list(string)
   default     = []
-}
-
-variable "create_dms_vpc_role" {
-  description = "Create the account's dms-vpc-role (set false where the account already has it)."
-  type        = bool
-  default     = true
 }

@@ -47,6 +47,9 @@ class MappingContext:
     limit: Callable[[str], None]
     """An emulator limit distorted what the mapping saw (e.g. the Kafka mock dropped
     records before they were read): one line, recorded with the results, never an anomaly."""
+    stalled: Callable[[str | None], None] = lambda reason: None
+    """The mapping keeps failing one batch (one line saying why), or is moving again (None).
+    AWS goes on retrying; the harness stops waiting for what the mapping would deliver."""
 
 
 class Poller(ABC):

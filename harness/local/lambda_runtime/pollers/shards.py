@@ -131,6 +131,8 @@ class Pending:
     invokes: int = 0
     throttles: int = 0
     last: Invocation | None = None
+    failing_since: float | None = None
+    """When the function first failed these records (monotonic clock)."""
 
 
 def _backoff(failures: int) -> float:
@@ -170,6 +172,7 @@ class StreamPoller(Poller):
         self._initial: frozenset[str] | None = None
         """Shards seen at the first listing: they start at the mapping's StartingPosition."""
         self._shard_ended = threading.Event()
+        self._stalled = False
 
     # -- what each kind of stream provides
 
@@ -323,9 +326,12 @@ class StreamPoller(Poller):
             failed = self._first_failed(pending.records, invocation)
             if failed is None:
                 self.ctx.report("OK")
+                self._moving()
                 continue
             self.ctx.report("PROBLEM: Function call failed")
-            rest = replace(pending, records=pending.records[failed:])
+            since = pending.failing_since or time.monotonic()
+            rest = replace(pending, records=pending.records[failed:], failing_since=since)
+            self._check_stalled(rest)
             if invocation.error and self.rules.bisect and len(rest.records) > 1:
                 # Splitting does not count towards the retry quota: each half starts with
                 # the retries its batch had used, and is retried (or split again) alone.
@@ -341,6 +347,25 @@ class StreamPoller(Poller):
                 if self.stopping.wait(_backoff(rest.retries)):
                     return done()
         return len(records)
+
+    def _check_stalled(self, pending: Pending) -> None:
+        """Report the mapping stalled once one batch has failed for `stalled_after_s`."""
+        assert pending.failing_since is not None
+        failing_s = time.monotonic() - pending.failing_since
+        if self._stalled or failing_s < self.ctx.timing.stalled_after_s:
+            return
+        self._stalled = True
+        error = pending.last.error if pending.last else None
+        why = f"{error.error_type}: {error.message}" if error else "partial batch failures"
+        self.ctx.stalled(
+            f"{why} (one batch failed {pending.invokes} times in {failing_s:.0f} s; "
+            "AWS retries it until its records expire)"
+        )
+
+    def _moving(self) -> None:
+        if self._stalled:
+            self._stalled = False
+            self.ctx.stalled(None)
 
     def _expired(self, records: list[StreamRecord]) -> int:
         """How many leading records are older than MaximumRecordAgeInSeconds."""

@@ -1,10 +1,5 @@
-"""What both projectors share: the DMS row changes an MSK event carries, as read-model items.
-
-The function runs alone in its Lambda package (stdlib and boto3 only), so this restates the
-item layout every cdcbench read-model writer shares: `pk` = "<table>#<id>", `version`, then
-every column of the row (NULL columns left out); a deleted row leaves a tombstone (`pk`,
-`version` = deleted version + 1, `tombstone` = true). Writes that may arrive out of order go
-in only over an older version (`NEWER_ONLY`).
+"""What both projectors share: the DMS row changes an MSK event carries, as read-model items
+(`read_model_items` holds the item layout and the versioned write every projector shares).
 
 Values stay as DMS's JSON carries them, except that numbers are kept exact: integers are
 JSON numbers already, `numeric` columns come as text (so DMS loses no precision) and become
@@ -13,38 +8,48 @@ stay their JSON text, as DMS's own DynamoDB target keeps them.
 """
 
 import base64
-import functools
 import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-import boto3
-from boto3.dynamodb.types import TypeSerializer
+from read_model_items import (
+    KEY_ATTRIBUTE,
+    KEY_COLUMN,
+    NEWER_ONLY,
+    NUMERIC_COLUMNS,
+    TOMBSTONE_ATTRIBUTE,
+    VERSION_ATTRIBUTE,
+    VERSION_COLUMN,
+    MessageError,
+    dynamodb,
+    exact_numerics,
+    row_item,
+    row_version,
+    tombstone_item,
+)
 
-KEY_ATTRIBUTE = "pk"
-VERSION_ATTRIBUTE = "version"
-TOMBSTONE_ATTRIBUTE = "tombstone"
-NEWER_ONLY = "attribute_not_exists(#v) OR #v < :v"
-"""Condition of a versioned write (names `#v` = version, values `:v` = the new version)."""
+__all__ = [
+    "KEY_ATTRIBUTE",
+    "NEWER_ONLY",
+    "NUMERIC_COLUMNS",
+    "TOMBSTONE_ATTRIBUTE",
+    "VERSION_ATTRIBUTE",
+    "Change",
+    "MessageError",
+    "Settings",
+    "changes",
+    "decode",
+    "dynamodb",
+    "record_count",
+]
 
-KEY_COLUMN = "id"
-VERSION_COLUMN = "version"
-"""Every source table's key and per-row version column."""
-NUMERIC_COLUMNS = {"widgets": frozenset({"price"}), "orders": frozenset({"amount"})}
-"""The source schema's numeric columns (DMS carries them as text). Columns of other tables
-keep the JSON type DMS gives them."""
 DEFAULT_TABLES = "widgets,orders"
 
 _OPERATIONS = {"load": False, "insert": False, "update": False, "delete": True}
 """DMS data operations -> whether it deletes the row."""
-_serializer = TypeSerializer()
-
-
-class MessageError(ValueError):
-    """A Kafka record that is not a usable DMS message (the text names the record)."""
 
 
 @dataclass(frozen=True)
@@ -65,13 +70,6 @@ class Settings:
         return cls(table, tables)
 
 
-@functools.cache
-def dynamodb() -> Any:
-    """The DynamoDB client, made on first use (the SDK reads region and endpoint from the
-    environment) and kept for later invocations."""
-    return boto3.client("dynamodb")
-
-
 @dataclass(frozen=True)
 class Change:
     """One row change of a DMS data message."""
@@ -88,12 +86,11 @@ class Change:
 
     def row_item(self) -> dict[str, Any]:
         """The row image as a low-level DynamoDB item."""
-        return _item(self.table, self.key, self.row)
+        return row_item(self.table, self.key, self.row)
 
     def tombstone(self) -> dict[str, Any]:
         """The item a delete leaves: version = the deleted version + 1."""
-        marker = {VERSION_ATTRIBUTE: self.version + 1, TOMBSTONE_ATTRIBUTE: True}
-        return _item(self.table, self.key, marker)
+        return tombstone_item(self.table, self.key, self.version)
 
 
 def changes(event: Mapping[str, Any], tables: frozenset[str]) -> Iterator[Change]:
@@ -138,11 +135,9 @@ def decode(value: Any, tables: frozenset[str], source: str) -> Change | None:
     key = data.get(KEY_COLUMN)
     if key is None or key == "":
         raise MessageError(f"{source}: a {table} row without its key column {KEY_COLUMN!r}")
-    version = _version(data.get(VERSION_COLUMN), deleted, f"{source}: {table} {key}")
-    row = {**data, VERSION_COLUMN: version}
-    for column in NUMERIC_COLUMNS.get(table, ()):
-        if row.get(column) is not None:
-            row[column] = _number(row[column], f"{source}: {table} {key} {column}")
+    where = f"{source}: {table} {key}"
+    version = row_version(data.get(VERSION_COLUMN), deleted, where)
+    row = exact_numerics(table, {**data, VERSION_COLUMN: version}, where)
     return Change(source, table, str(key), version, deleted, row)
 
 
@@ -156,29 +151,3 @@ def _document(value: Any, source: str) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise MessageError(f"{source}: not a DMS message (a JSON object)")
     return document
-
-
-def _version(value: Any, deleted: bool, where: str) -> int:
-    if value is None or value == "":
-        hint = " (deletes carry the row only with REPLICA IDENTITY FULL on the source)"
-        raise MessageError(f"{where} carries no {VERSION_COLUMN}{hint * deleted}")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    raise MessageError(f"{where}: {VERSION_COLUMN} {value!r} is not a whole number")
-
-
-def _number(value: Any, where: str) -> Decimal:
-    try:
-        number = Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        raise MessageError(f"{where}: {value!r} is not a number") from None
-    if not number.is_finite():
-        raise MessageError(f"{where}: {value!r} is not a finite number (DynamoDB has none)")
-    return number
-
-
-def _item(table: str, key: str, attributes: Mapping[str, Any]) -> dict[str, Any]:
-    item = {KEY_ATTRIBUTE: f"{table}#{key}", **attributes}
-    return {name: _serializer.serialize(v) for name, v in item.items() if v is not None}

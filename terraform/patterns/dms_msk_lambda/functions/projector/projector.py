@@ -12,15 +12,8 @@ Environment: READ_MODEL_TABLE (required), TABLES (default "widgets,orders").
 
 from typing import Any
 
-from dms_changes import (
-    NEWER_ONLY,
-    VERSION_ATTRIBUTE,
-    Change,
-    Settings,
-    changes,
-    dynamodb,
-    record_count,
-)
+from dms_changes import Settings, changes, dynamodb, record_count
+from read_model_items import put_newer
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
@@ -29,24 +22,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     client = dynamodb()
     written = superseded = 0
     for change in changes(event, settings.tables):
-        if put_newer(client, settings.read_model_table, change):
+        item = change.tombstone() if change.deleted else change.row_item()
+        if put_newer(client, settings.read_model_table, item):
             written += 1
         else:
             superseded += 1
     return {"records": record_count(event), "written": written, "superseded": superseded}
-
-
-def put_newer(client: Any, table: str, change: Change) -> bool:
-    """Write the change's item unless the table holds its version or a newer one (False)."""
-    item = change.tombstone() if change.deleted else change.row_item()
-    try:
-        client.put_item(
-            TableName=table,
-            Item=item,
-            ConditionExpression=NEWER_ONLY,
-            ExpressionAttributeNames={"#v": VERSION_ATTRIBUTE},
-            ExpressionAttributeValues={":v": item[VERSION_ATTRIBUTE]},
-        )
-    except client.exceptions.ConditionalCheckFailedException:
-        return False
-    return True
