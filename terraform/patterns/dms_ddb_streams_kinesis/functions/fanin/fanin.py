@@ -101,7 +101,7 @@ def next_request(pending: list[Entry]) -> list[Entry]:
         if key in rows:
             continue
         rows.add(key)
-        if len(request) == MAX_RECORDS or size + entry.size > MAX_REQUEST_BYTES:
+        if request and (len(request) == MAX_RECORDS or size + entry.size > MAX_REQUEST_BYTES):
             break
         request.append(entry)
         size += entry.size
