@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
+from boto3.dynamodb.types import Binary, TypeDeserializer
 
 OPERATIONS = {"INSERT": "insert", "MODIFY": "update", "REMOVE": "delete"}
 """DynamoDB Streams eventName -> the change event's op."""
@@ -100,7 +100,6 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, set | frozenset):
         return sorted(_plain(v) for v in value)
-    if isinstance(value, bytes | bytearray) or hasattr(value, "value"):  # Binary
-        raw = value.value if hasattr(value, "value") else value
-        return base64.b64encode(bytes(raw)).decode()
+    if isinstance(value, Binary):
+        return base64.b64encode(bytes(value.value)).decode()
     return value
