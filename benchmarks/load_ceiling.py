@@ -1,7 +1,7 @@
 """Load ceiling: how close the Locust driver gets to what PostgreSQL itself sustains.
 
 One run on a throwaway local PostgreSQL (the `local` target's cluster, without moto)
-measures, for the same single-row widget insert (`transactions.INSERT_WIDGET`:
+measures, for the same single-row widget insert (`transactions.insert_widget()`:
 INSERT ... RETURNING *, txid):
 
 1. pgbench TPS, 4 clients, prepared statements: the reference. pgbench is
@@ -47,7 +47,7 @@ from harness import signals
 from harness.errors import UserError
 from harness.load import locust_runner, schema
 from harness.load.ledger import COMMITTED, Change, ledger_writer, read_ledger
-from harness.load.transactions import INSERT_WIDGET
+from harness.load.transactions import insert_widget
 from harness.local.postgres import DATABASE, PostgresCluster, find_bindir
 from harness.scenario import Scenario
 from harness.settings import Settings
@@ -177,8 +177,8 @@ def _middle(first_ns: float, last_ns: float) -> tuple[float, float]:
 
 
 def pgbench_script() -> str:
-    """INSERT_WIDGET with pgbench variables for its parameters (notes: literal NULL)."""
-    sql = INSERT_WIDGET.replace("%(notes)s", "NULL")
+    """insert_widget() with pgbench variables for its parameters (notes: literal NULL)."""
+    sql = insert_widget().replace("%(notes)s", "NULL")
     sql = _PARAM.sub(lambda m: f":{m.group(1)}", sql)
     return f"{_PGBENCH_SET}\n{sql};\n"
 
@@ -391,7 +391,7 @@ def main() -> None:
     budget_us = args.processes / rate * 1e6 if rate else float("inf")
     locust_client_us = locust.cpu.per_commit_us(locust.cpu.client_s, locust.window_committed)
     print(f"PostgreSQL {version}, {cpus} CPUs, {args.seconds}s per phase")
-    print(f"statement: {INSERT_WIDGET}")
+    print(f"statement: {insert_widget()}")
     print(
         f"pgbench:  {bench.tps:9.1f} TPS  ({PGBENCH_CLIENTS} clients, -j {PGBENCH_THREADS}, "
         f"-M prepared; {pgbench_rows:,} rows)"

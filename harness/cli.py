@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from harness import __version__, signals
+from harness.check.schema_change import describe
 from harness.errors import INTERRUPTED_EXIT, USER_ERROR_EXIT, UserError
 from harness.patterns import patterns
 from harness.report.html import write_html
@@ -59,6 +60,8 @@ def _summarise(results: Results, report: Path | None) -> int:
                 f"{name}/{projection_name}: {figures}; {anomalies} anomalies; "
                 f"valid={projection.check.valid}"
             )
+            if projection.schema_change is not None:
+                print(f"{name}/{projection_name}: {describe(projection.schema_change)}")
     if report is not None:
         print(f"Report: {report}")
     return 0 if all(p.valid is True for p in results.patterns.values()) else 1

@@ -12,9 +12,12 @@ from harness.check.projection import check_projection
 from harness.check.protocol import Convergence, Evidence
 from harness.check.result import merge_validity
 from harness.check.saturation import assess
+from harness.check.schema_change import judge_schema_change
 from harness.load.ledger import Change, read_ledger
 from harness.load.locust_runner import load_stats
+from harness.load.schema_change import read_schema_change
 from harness.observe.base import read_observations, read_snapshot
+from harness.patterns import AddedColumn, patterns
 from harness.report.results import PatternResult
 from harness.run_files import PatternFiles
 from harness.scenario import CheckSpec
@@ -41,6 +44,9 @@ def evaluate(
         if changes is None:
             changes = read_ledger(files.ledger, result.clocks[0] if result.clocks else None)
         result.load = load_stats(changes, files.root, offered_per_s)
+        result.schema_change = ddl = read_schema_change(files.ledger)
+        pattern = patterns().get(name)
+        expected = {p.name: p.added_column for p in pattern.projections} if pattern else {}
         for projection_name, projection in result.projections.items():
             observations = read_observations(files.observations(projection_name))
             snapshot_path = files.snapshot(projection_name)
@@ -53,6 +59,11 @@ def evaluate(
             )
             projection.lag = measure_lag(changes, observations, spec.lag_window_s)
             projection.check = check_projection(projection.kind, evidence)
+            if ddl is not None:
+                added = expected.get(projection_name, AddedColumn())
+                projection.schema_change = judge_schema_change(
+                    projection.kind, ddl, evidence, added.arrives, added.note
+                )
         result.saturation = saturation = assess(result.load, busy, result.projections, emulated)
         result.valid = merge_validity(p.check.valid for p in result.projections.values())
     if saturation.emulator_bound:

@@ -51,6 +51,10 @@ def run(scenario: Scenario, target_name: str, settings: Settings) -> RunOutcome:
     run_dir = _make_run_dir(settings.reports_dir.resolve() / run_id)
     results = Results(run_id=run_id, started_at=_now(), scenario=scenario.model_dump(mode="json"))
     progress.console.print(f"Run [bold]{run_id}[/] on target [bold]{target_name}[/]")
+    schema.forget_added()
+    if scenario.schema_change is not None:  # observers read row images that may carry it
+        change = scenario.schema_change
+        schema.register_added(change.table, change.column, change.sql_type)
     try:
         results.environment.tools["terraform"] = terraform.terraform_version(settings)
         with make_target(target_name, settings, run_dir / "target") as target:

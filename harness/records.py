@@ -1,5 +1,6 @@
 """Append-only CSV files of flat dataclass records (the ledger, observation logs, snapshots):
-str, int and bool fields.
+str, int and bool fields. A field added to a record type later takes a default, and files
+written before it read back with that default.
 
 csv is used rather than a columnar format: appends are cheap, a crash loses at
 most the last second (flushed at least once a second while appending), and the
@@ -71,13 +72,13 @@ def read_records(path: Path, record_type: type[T]) -> Iterator[T]:
     """Records of a file written by RecordWriter; a torn last line (no line end: the
     writer crashed mid-row) is skipped, any other malformed row is an error."""
     columns = _columns(record_type)
-    convert: list[Any] = [_CONVERTERS.get(kind, str) for _, kind in columns]
     torn = _ends_mid_line(path)
     with open(path, newline="", encoding="utf-8") as f:
         rows = csv.reader(f)
         header = next(rows, None)
-        if header != [name for name, _ in columns]:
+        if header is None or not _readable(header, record_type):
             raise ValueError(f"{path}: not a {record_type.__name__} file (header {header})")
+        convert: list[Any] = [_CONVERTERS.get(kind, str) for _, kind in columns[: len(header)]]
         pending: list[str] | None = None
         for row in rows:
             if pending is not None:
@@ -109,3 +110,13 @@ def _record(record_type: type[T], convert: list[Any], row: list[str], path: Path
     if len(row) != len(convert):
         raise ValueError(f"{path}:{line}: expected {len(convert)} fields, found {len(row)}")
     return record_type(*(c(v) for c, v in zip(convert, row, strict=True)))
+
+
+def _readable(header: list[str], record_type: type) -> bool:
+    """The header names the type's fields in order; fields added to the type later (those
+    with defaults) may be missing at the end, in files written before them."""
+    fields = dataclasses.fields(record_type)
+    names = [f.name for f in fields]
+    return header == names[: len(header)] and all(
+        f.default is not dataclasses.MISSING for f in fields[len(header) :]
+    )

@@ -13,6 +13,7 @@ from pydantic import (
 )
 
 from harness.errors import UserError
+from harness.load.schema import COLUMNS, SQL_TYPES
 from harness.patterns import patterns
 from harness.yaml_file import read_yaml
 
@@ -90,6 +91,29 @@ class WorkloadSpec(_Strict):
         return mix
 
 
+class SchemaChangeSpec(_Strict):
+    """`ALTER TABLE <table> ADD COLUMN <column> <sql_type>` on the source mid-load; the
+    workload's inserts and updates of the table write the column from then on."""
+
+    at_s: float = Field(ge=0, le=86_400, description="Seconds into the load.")
+    table: Literal["widgets", "orders"] = "widgets"
+    column: str = Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="The new column.")
+    sql_type: str = Field("text", description=f"One of: {', '.join(SQL_TYPES)}.")
+
+    @field_validator("sql_type")
+    @classmethod
+    def _known_type(cls, sql_type: str) -> str:
+        if sql_type not in SQL_TYPES:
+            raise ValueError(f"unsupported type {sql_type!r} (supported: {', '.join(SQL_TYPES)})")
+        return sql_type
+
+    @model_validator(mode="after")
+    def _new_column(self) -> "SchemaChangeSpec":
+        if self.column in COLUMNS[self.table]:
+            raise ValueError(f"{self.table} already has a column {self.column!r}")
+        return self
+
+
 class SourceSpec(_Strict):
     replica_identity: Literal["default", "full"] = "default"
 
@@ -114,6 +138,7 @@ class Scenario(_Strict):
     load: LoadSpec
     workload: WorkloadSpec = WorkloadSpec()
     source: SourceSpec = SourceSpec()
+    schema_change: SchemaChangeSpec | None = None
     check: CheckSpec = CheckSpec()
     pattern_variables: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
@@ -121,6 +146,16 @@ class Scenario(_Strict):
         "those cdcbench sets), checked against their declared types; patterns the run leaves "
         "out ignore theirs.",
     )
+
+    @model_validator(mode="after")
+    def _schema_change_during_load(self) -> "Scenario":
+        change = self.schema_change
+        if change is not None and change.at_s >= self.load.duration_s:
+            raise ValueError(
+                f"schema_change.at_s: {change.at_s:g} s is not within the load "
+                f"(load.duration_s: {self.load.duration_s:g} s)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _known_variables(self) -> "Scenario":

@@ -36,6 +36,7 @@ from harness.errors import UserError
 from harness.load import schema
 from harness.load.clock import measure_offset, write_offset
 from harness.load.ledger import Change, ledger_writer
+from harness.load.schema_change import DDL_REQUEST, add_column
 from harness.load.transactions import Outcome, connect, execute
 from harness.load.workload import KeySpace, Workload
 from harness.records import RecordWriter
@@ -82,7 +83,8 @@ def _arguments(parser) -> None:  # type: ignore[no-untyped-def]
 
 @dataclass
 class _Process:
-    """What the users of one process share: scenario, ledger, key space, hook."""
+    """What the users of one process share: scenario, ledger, key space, hook, and how far
+    the scenario's schema change has come."""
 
     scenario: Scenario
     dsn: str
@@ -90,6 +92,10 @@ class _Process:
     keys: KeySpace = field(default_factory=KeySpace)
     hook: PostCommit | None = None
     keys_refreshed: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+    schema_changing: bool = False
+    schema_changed: bool = False
+    """The scenario's column exists: users write it."""
 
 
 _process: _Process | None = None
@@ -138,6 +144,9 @@ def _start(environment: Environment, **_: object) -> None:
     ledger_dir = Path(options.ledger_dir)
     ledger_dir.mkdir(parents=True, exist_ok=True)
     _process = _Process(_scenario(environment), options.dsn, ledger_writer(ledger_dir))
+    change = _process.scenario.schema_change
+    if change is not None:
+        schema.register_added(change.table, change.column, change.sql_type)
     with psycopg.connect(options.dsn, autocommit=True, connect_timeout=5) as conn:
         write_offset(_process.ledger.path, measure_offset(conn))
     if options.post_commit:
@@ -169,6 +178,7 @@ class SourceWriter(User):
         self.conn = connect(_process.dsn)
         self.workload = Workload(_process.scenario.workload, _process.keys)
         self.interval_ns = int(1e9 / load.rate_per_user)
+        self.writes_added_column = False
         # Stagger users over one interval; Locust runs the first task right after on_start.
         self.intended_ns = time.time_ns() + random.randrange(self.interval_ns)
         time.sleep(self.wait_time())
@@ -196,6 +206,7 @@ class SourceWriter(User):
     def change(self) -> None:
         intended_ns, self.intended_ns = self.intended_ns, self.intended_ns + self.interval_ns
         self._refresh_keys()
+        self._change_schema()
         plan = self.workload.plan()
         name = f"{plan.op} (abort)" if plan.abort else plan.op
         started = time.perf_counter()
@@ -227,6 +238,29 @@ class SourceWriter(User):
             self._report("post-commit", started, 0, exc)
             return
         self._report("post-commit", started, len(outcome.changes))
+
+    def _change_schema(self) -> None:
+        """Past the scenario's `at_s`, the first user of the process adds its column; every
+        user writes the column once it exists."""
+        spec, process = self.process.scenario.schema_change, self.process
+        if spec is None or self.writes_added_column:
+            return
+        due = time.monotonic() - process.started >= spec.at_s
+        if due and not (process.schema_changed or process.schema_changing):
+            process.schema_changing = True
+            started = time.perf_counter()
+            try:
+                ledger_dir = process.ledger.path.parent
+                add_column(self.conn, spec.table, spec.column, spec.sql_type, ledger_dir)
+                process.schema_changed = True
+                self._report(DDL_REQUEST, started, 1)
+            except psycopg.Error as exc:  # the load goes on without the column
+                if self.conn.broken:
+                    self.conn = connect(process.dsn)
+                self._report(DDL_REQUEST, started, 0, exc)
+        if process.schema_changed:
+            self.workload.add_column(spec.table, spec.column, schema.SQL_TYPES[spec.sql_type])
+            self.writes_added_column = True
 
     def _refresh_keys(self) -> None:
         """Learn ids inserted by other processes (at most once a second per process)."""

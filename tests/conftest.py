@@ -1,5 +1,5 @@
-"""Shared fixtures: a temp root every OS user can traverse, the local target, and a bare
-cloud (moto and Kafka without engines)."""
+"""Shared fixtures: a temp root every OS user can traverse, the local target, a bare
+cloud (moto and Kafka without engines), and a column added to the source schema."""
 
 import shutil
 import tempfile
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.aws import AwsAccess
+from harness.load import schema
 from harness.local.kafka_broker import KafkaBroker
 from harness.local.moto_server import MotoServer
 from harness.settings import Settings
@@ -57,3 +58,15 @@ def bare_cloud(shared_tmp: Path) -> Iterator[BareCloud]:
     finally:
         moto.stop()
         kafka.stop()
+
+
+ADDED = ("widgets", "colour", "text")
+"""The column the tests add to the source mid-run: (table, column, SQL type)."""
+
+
+@pytest.fixture
+def added_column() -> Iterator[tuple[str, str, str]]:
+    """Row images in this process read `ADDED` (as a run with that schema change does)."""
+    schema.register_added(*ADDED)
+    yield ADDED
+    schema.forget_added()

@@ -52,6 +52,8 @@ class Change:
     txid: int
     digest: str
     """`row_image.row_digest` of the row image written ("" for deletes)."""
+    added: bool = False
+    """The row image holds a column the run added (`schema.register_added`), not NULL."""
 
     @property
     def entity(self) -> Entity:

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from harness import progress
 from harness.errors import UserError
 from harness.load.ledger import ABORTED, COMMITTED, Change
+from harness.load.schema_change import DDL_REQUEST
 from harness.process import stop
 from harness.scenario import Scenario
 
@@ -33,7 +34,7 @@ class LoadStats(BaseModel):
     offered_per_s: float
     """The scenario's rate at the full user count."""
     requests: int
-    """Operations attempted (Locust requests, post-commit hooks excluded)."""
+    """Operations attempted (Locust requests; post-commit hooks and the DDL excluded)."""
     failures: int
     transactions: int
     """Committed transactions that changed something."""
@@ -45,6 +46,8 @@ class LoadStats(BaseModel):
     max_ack_delay_ms: float
     """Largest intended-to-acknowledged time: how far the driver fell behind its schedule."""
     post_commit_failures: int = 0
+    schema_change_failures: int = 0
+    """Attempts at the scenario's `schema_change` DDL that failed."""
 
 
 def run_locust(
@@ -102,8 +105,9 @@ def load_stats(changes: list[Change], workdir: Path, offered_per_s: float) -> Lo
     """Sum up a run from its merged ledger and Locust's stats CSV in `workdir`."""
     committed = [c for c in changes if c.status == COMMITTED]
     rows = _locust_rows(workdir / "locust_stats.csv")
-    hooks = rows.pop("post-commit", {"Request Count": "0", "Failure Count": "0"})
-    aggregated = rows.pop("Aggregated", {"Request Count": "0", "Failure Count": "0"})
+    none = {"Request Count": "0", "Failure Count": "0"}
+    hooks, ddl = rows.pop("post-commit", none), rows.pop(DDL_REQUEST, none)
+    aggregated, aside = rows.pop("Aggregated", none), (hooks, ddl)
     duration = (
         (max(c.acked_ns for c in changes) - min(c.intended_ns for c in changes)) / 1e9
         if changes
@@ -112,8 +116,8 @@ def load_stats(changes: list[Change], workdir: Path, offered_per_s: float) -> Lo
     return LoadStats(
         duration_s=round(duration, 3),
         offered_per_s=offered_per_s,
-        requests=int(aggregated["Request Count"]) - int(hooks["Request Count"]),
-        failures=int(aggregated["Failure Count"]) - int(hooks["Failure Count"]),
+        requests=int(aggregated["Request Count"]) - sum(int(r["Request Count"]) for r in aside),
+        failures=int(aggregated["Failure Count"]) - sum(int(r["Failure Count"]) for r in aside),
         transactions=len({c.txid for c in committed}),
         committed=len(committed),
         aborted=sum(c.status == ABORTED for c in changes),
@@ -122,6 +126,7 @@ def load_stats(changes: list[Change], workdir: Path, offered_per_s: float) -> Lo
             max((c.acked_ns - c.intended_ns for c in changes), default=0) / 1e6, 3
         ),
         post_commit_failures=int(hooks["Failure Count"]),
+        schema_change_failures=int(ddl["Failure Count"]),
     )
 
 

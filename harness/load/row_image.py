@@ -9,6 +9,8 @@ Each column's kind comes from the source schema (`schema.COLUMNS`); its canonica
 - json: the document re-encoded with sorted keys, numbers as int when integral;
 - text: str.
 NULL and an absent column are both None (DynamoDB writers leave NULL attributes out).
+A column added during the run (`schema.register_added`) is in the image only where it is not
+NULL, so a row's image and digest are the same before and after the DDL until it is set.
 Columns outside the schema (a DMS op column, a read model's partition key) are ignored.
 """
 
@@ -19,7 +21,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from harness.load.schema import COLUMNS
+from harness.load.schema import COLUMNS, added_columns
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -76,19 +78,31 @@ _CANONICAL = {
 
 
 def canonical_row(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
-    """The row's schema columns in canonical form; raises ValueError on an unknown table
-    or a value its column's kind cannot read."""
+    """The row's schema columns (and its non-NULL added ones) in canonical form; raises
+    ValueError on an unknown table or a value its column's kind cannot read."""
     kinds = COLUMNS.get(table)
     if kinds is None:
         raise ValueError(f"table {table!r} is not in the source schema")
-    canonical: dict[str, Any] = {}
-    for column, kind in kinds.items():
+    canonical = {
+        column: _canonical(table, column, kind, row.get(column)) for column, kind in kinds.items()
+    }
+    for column, kind in added_columns(table).items():
         value = row.get(column)
-        try:
-            canonical[column] = None if value is None else _CANONICAL[kind](value)
-        except (ValueError, TypeError, ArithmeticError) as exc:
-            raise ValueError(f"{table}.{column}: cannot read {value!r} as {kind}: {exc}") from None
+        if value is not None:
+            canonical[column] = _canonical(table, column, kind, value)
     return canonical
+
+
+def carries_added(table: str, row: Mapping[str, Any]) -> bool:
+    """Whether the row image holds a non-NULL value of a column added during the run."""
+    return any(row.get(column) is not None for column in added_columns(table))
+
+
+def _canonical(table: str, column: str, kind: str, value: Any) -> Any:
+    try:
+        return None if value is None else _CANONICAL[kind](value)
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        raise ValueError(f"{table}.{column}: cannot read {value!r} as {kind}: {exc}") from None
 
 
 def row_digest(table: str, row: Mapping[str, Any]) -> str:

@@ -4,11 +4,17 @@
 a sequence, a per-row `version` that only grows, `written_at`, and columns that
 stress replication fidelity: numeric(19,4), timestamptz, jsonb, NULLs, unicode
 text and an optional large (LOB-sized) text.
+
+A scenario may add a column mid-run (`add_column` runs the DDL). Every process that
+reads row images (the load generator, the observers) registers the column first
+(`register_added`), so a row image that carries it is read with its kind: the column
+then joins the table's columns (`columns`), after the DDL's, as PostgreSQL orders them.
 """
 
 from typing import Literal
 
 import psycopg
+from psycopg.rows import tuple_row
 
 TABLES = ("widgets", "orders")
 """In dependency order: orders reference widgets."""
@@ -65,6 +71,60 @@ COLUMNS: dict[str, dict[str, str]] = {
 }
 """Table -> column -> kind (int, numeric, timestamptz, json, text), in the DDL's order:
 how `row_image` reads each column whatever carried it."""
+
+SQL_TYPES: dict[str, str] = {
+    "text": "text",
+    "integer": "int",
+    "bigint": "int",
+    "numeric": "numeric",
+    "timestamptz": "timestamptz",
+    "jsonb": "json",
+}
+"""SQL type a scenario may give an added column -> its kind."""
+
+_added: dict[str, dict[str, str]] = {}
+"""Table -> column -> kind of the columns this process knows a run adds."""
+
+
+def register_added(table: str, column: str, sql_type: str) -> None:
+    """Read `table.column` (added by a run's DDL) in row images from now on. Harmless before
+    the DDL and in later runs: a column a row does not carry adds nothing to its image."""
+    _added.setdefault(table, {})[column] = SQL_TYPES[sql_type]
+
+
+def forget_added() -> None:
+    """Forget every registered column (the next run adds its own)."""
+    _added.clear()
+
+
+def added_columns(table: str) -> dict[str, str]:
+    """Column -> kind of the registered columns added to `table`."""
+    return _added.get(table, {})
+
+
+def columns(table: str) -> dict[str, str]:
+    """Column -> kind of `table` in PostgreSQL's order: the DDL's, then added ones."""
+    return {**COLUMNS[table], **added_columns(table)}
+
+
+def add_column(conn: psycopg.Connection, table: str, column: str, sql_type: str) -> int | None:
+    """`ALTER TABLE table ADD COLUMN column sql_type` unless the column exists (several load
+    processes may try at once: one adds it). The DDL's transaction id, or None if the
+    column was there."""
+    with conn.transaction():
+        cur = conn.cursor(row_factory=tuple_row)
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{table}.{column}",))
+        cur.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_name = %s AND column_name = %s",
+            (table, column),
+        )
+        if cur.fetchone():
+            return None
+        cur.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+        txid = cur.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()
+        assert txid is not None
+        return int(txid[0])
+
 
 ReplicaIdentity = Literal["default", "full"]
 

@@ -1,11 +1,15 @@
 """Run one planned operation as one source transaction and describe what it changed.
 
+Inserts and updates set the columns the plan gives values for (a column added mid-run
+among them), in statements built once per column list.
+
 Every statement returns the row image it wrote (`RETURNING *`), so the ledger's
 digest is of what the database holds, and the version is the database's.
 Connections are in autocommit mode: a single-statement change is one round trip
 (as pgbench's), the others run in an explicit transaction.
 """
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -15,30 +19,44 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from harness.load.ledger import ABORTED, COMMITTED, Change
-from harness.load.row_image import row_digest
+from harness.load.row_image import carries_added, row_digest
 from harness.load.workload import Plan
 
 _TXID = "pg_current_xact_id()::text::bigint AS txid"
 _WIDGET = ("name", "price", "produced_at", "attrs", "notes")
-_ORDER = ("quantity", "amount", "status", "meta")
 
-INSERT_WIDGET = (
-    f"INSERT INTO widgets (version, written_at, {', '.join(_WIDGET)}) "
-    f"VALUES (1, now(), {', '.join(f'%({c})s' for c in _WIDGET)}) RETURNING *, {_TXID}"
-)
-_UPDATE_WIDGET = (
-    "UPDATE widgets SET version = version + 1, written_at = now(), "
-    f"{', '.join(f'{c} = %({c})s' for c in _WIDGET)} WHERE id = %(key)s RETURNING *, {_TXID}"
-)
+
+@functools.cache
+def insert_widget(columns: tuple[str, ...] = _WIDGET) -> str:
+    """A widget insert setting `columns` from named parameters."""
+    return (
+        f"INSERT INTO widgets (version, written_at, {', '.join(columns)}) "
+        f"VALUES (1, now(), {', '.join(f'%({c})s' for c in columns)}) RETURNING *, {_TXID}"
+    )
+
+
+@functools.cache
+def _update_widget(columns: tuple[str, ...]) -> str:
+    return (
+        "UPDATE widgets SET version = version + 1, written_at = now(), "
+        f"{', '.join(f'{c} = %({c})s' for c in columns)} WHERE id = %(key)s RETURNING *, {_TXID}"
+    )
+
+
+@functools.cache
+def _insert_order(columns: tuple[str, ...]) -> str:
+    return (
+        f"INSERT INTO orders (version, written_at, widget_id, {', '.join(columns)}) "
+        f"VALUES (1, now(), %(key)s, {', '.join(f'%({c})s' for c in columns)}) "
+        f"RETURNING *, {_TXID}"
+    )
+
+
 _TOUCH_WIDGET = (
     "UPDATE widgets SET version = version + 1, written_at = now(), "
     "attrs = coalesce(attrs, '{}'::jsonb) || jsonb_build_object('orders', "
     "coalesce((attrs ->> 'orders')::int, 0) + 1) "
     f"WHERE id = %(key)s RETURNING *, {_TXID}"
-)
-_INSERT_ORDER = (
-    f"INSERT INTO orders (version, written_at, widget_id, {', '.join(_ORDER)}) "
-    f"VALUES (1, now(), %(key)s, {', '.join(f'%({c})s' for c in _ORDER)}) RETURNING *, {_TXID}"
 )
 _LOCK_WIDGET = "SELECT id FROM widgets WHERE id = %(key)s FOR UPDATE"
 _DELETE_ORDERS = f"DELETE FROM orders WHERE widget_id = %(key)s RETURNING id, version, {_TXID}"
@@ -74,12 +92,13 @@ def execute(conn: psycopg.Connection[dict[str, Any]], plan: Plan, intended_ns: i
     connection with dict rows. A plan whose widget no longer exists changes nothing.
     """
     params = {"key": plan.key, **_adapt(plan.values)}
+    columns = tuple(plan.values)
     cur = conn.cursor()
     if plan.op in _SINGLE_STATEMENT and not plan.abort:
-        written = _run(cur, plan.op, params)
+        written = _run(cur, plan.op, params, columns)
     else:
         with conn.transaction():
-            written = _run(cur, plan.op, params)
+            written = _run(cur, plan.op, params, columns)
             if plan.abort or not written:
                 raise psycopg.Rollback
     committed = bool(written) and not plan.abort
@@ -100,23 +119,26 @@ def execute(conn: psycopg.Connection[dict[str, Any]], plan: Plan, intended_ns: i
                 acked_ns=acked_ns,
                 txid=txid,
                 digest="" if deleted else row_digest(w.table, w.row),
+                added=not deleted and carries_added(w.table, w.row),
             )
         )
         images.append(None if deleted else w.row)
     return Outcome(changes, images, committed)
 
 
-def _run(cur: psycopg.Cursor[dict[str, Any]], op: str, params: dict[str, Any]) -> list[Written]:
+def _run(
+    cur: psycopg.Cursor[dict[str, Any]], op: str, params: dict[str, Any], columns: tuple[str, ...]
+) -> list[Written]:
     if op == "insert":
-        return [Written("widgets", "insert", _one(cur, INSERT_WIDGET, params))]
+        return [Written("widgets", "insert", _one(cur, insert_widget(columns), params))]
     if op == "update":
-        row = _maybe(cur, _UPDATE_WIDGET, params)
+        row = _maybe(cur, _update_widget(columns), params)
         return [Written("widgets", "update", row)] if row else []
     if op == "order":
         widget = _maybe(cur, _TOUCH_WIDGET, params)
         if widget is None:
             return []
-        order = _one(cur, _INSERT_ORDER, params)
+        order = _one(cur, _insert_order(columns), params)
         return [Written("widgets", "update", widget), Written("orders", "insert", order)]
     # delete: lock the widget first (as `order` does), then its orders, then the widget
     if _maybe(cur, _LOCK_WIDGET, params) is None:

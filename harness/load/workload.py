@@ -7,6 +7,7 @@ transaction gives its version back.
 
 import random
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -64,6 +65,12 @@ class Workload:
         self._rng = random.Random(seed)
         self._ops = list(spec.mix)
         self._weights = [spec.mix[op] for op in self._ops]
+        self._added: dict[str, tuple[str, str]] = {}
+        """Table -> (column, kind) added mid-run, written by every later insert and update."""
+
+    def add_column(self, table: str, column: str, kind: str) -> None:
+        """Write `table.column` (a value of `kind`, never NULL) from the next plan on."""
+        self._added[table] = (column, kind)
 
     def plan(self) -> Plan:
         op = self._rng.choices(self._ops, self._weights)[0]
@@ -71,6 +78,10 @@ class Workload:
         if key is None:
             op = "insert"
         values = self._order() if op == "order" else {} if op == "delete" else self._widget()
+        table = "orders" if op == "order" else "widgets"
+        if table in self._added and values:
+            column, kind = self._added[table]
+            values[column] = _ADDED_VALUES[kind](self._rng)
         return Plan(op, key, self._rng.random() < self.spec.abort_ratio, values)
 
     def _widget(self) -> dict[str, Any]:
@@ -94,6 +105,18 @@ class Workload:
             "status": rng.choice(_STATUSES),
             "meta": {"channel": rng.choice(("web", "store", "partner")), "note": None},
         }
+
+
+_ADDED_VALUES: dict[str, Callable[[random.Random], Any]] = {
+    "text": lambda rng: f"{rng.choice(_NAMES)} {rng.randrange(100)}",
+    "int": lambda rng: rng.randrange(-(10**12), 10**12),
+    "numeric": lambda rng: Decimal(rng.randrange(10**9)) / 1_000,
+    "timestamptz": lambda rng: (
+        datetime(2024, 1, 1, tzinfo=UTC) + timedelta(microseconds=rng.randrange(10**13))
+    ),
+    "json": lambda rng: {"grade": rng.choice("ABC"), "checked": rng.random() < 0.5},
+}
+"""Kind -> a value for a column added mid-run."""
 
 
 def _text(rng: random.Random, size: int) -> str:

@@ -5,7 +5,7 @@ from functools import cache
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.patterns.descriptor import DESCRIPTOR, Pattern, Projection
+from harness.patterns.descriptor import DESCRIPTOR, AddedColumn, Pattern, Projection
 
 PATTERNS_DIR = Path(__file__).resolve().parents[2] / "terraform" / "patterns"
 
@@ -29,4 +29,4 @@ def patterns() -> dict[str, Pattern]:
     return discover(PATTERNS_DIR)
 
 
-__all__ = ["PATTERNS_DIR", "Pattern", "Projection", "discover", "patterns"]
+__all__ = ["PATTERNS_DIR", "AddedColumn", "Pattern", "Projection", "discover", "patterns"]

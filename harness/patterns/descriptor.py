@@ -34,6 +34,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class AddedColumn(_Strict):
+    """What the pattern expects of a projection when the source adds a column mid-run."""
+
+    arrives: bool = True
+    """Later changes carry the new column into the projection."""
+    note: str = ""
+    """Why, where the pattern knows: what AWS documents, or that its documentation is
+    silent and what the local engines do instead."""
+
+
 class Projection(_Strict):
     """A replicated view of the source that the harness observes and checks."""
 
@@ -45,6 +55,7 @@ class Projection(_Strict):
     """Observer parameter -> the root module output holding its value (table name...)."""
     options: dict[str, Any] = Field(default_factory=dict)
     """Observer parameters fixed by the pattern (record format, layout flags...)."""
+    added_column: AddedColumn = AddedColumn()
 
     def observer_parameters(self, outputs: dict[str, Any]) -> dict[str, Any]:
         """The observer's parameters for a deployment with these root module outputs."""

@@ -13,9 +13,11 @@ from harness.check.lag import LagReport
 from harness.check.protocol import Convergence
 from harness.check.result import CheckResult, Validity
 from harness.check.saturation import Saturation
+from harness.check.schema_change import SchemaChangeOutcome
 from harness.errors import UserError
 from harness.load.clock import ClockOffset
 from harness.load.locust_runner import LoadStats
+from harness.load.schema_change import SchemaChangeRecord
 from harness.observe.base import ObserverStats, ProjectionKind
 from harness.run_files import RESULTS
 
@@ -37,6 +39,8 @@ class ProjectionResult(BaseModel):
     lag: LagReport | None = None
     convergence: Convergence | None = None
     check: CheckResult = Field(default_factory=lambda: CheckResult(valid="unknown"))
+    schema_change: SchemaChangeOutcome | None = None
+    """What it made of the source's schema change, when the load made one."""
     error: str | None = None
 
 
@@ -48,6 +52,8 @@ class PatternResult(BaseModel):
     variables: dict[str, Any] = Field(default_factory=dict)
     """The pattern's tunable Terraform variables as applied (defaults and scenario's)."""
     load: LoadStats | None = None
+    schema_change: SchemaChangeRecord | None = None
+    """The column the load added mid-run (scenario `schema_change`), as it ran."""
     projections: dict[str, ProjectionResult] = Field(default_factory=dict)
     valid: Validity = "unknown"
     emulator_limits: list[str] = Field(default_factory=list)

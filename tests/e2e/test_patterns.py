@@ -1,6 +1,8 @@
 """Every discovered pattern under load on the local target, in one run (its descriptor's
-`smoke_variables` applied): every projection converges with zero anomalies and shows every
-committed change, each event log holds each change exactly once, and `cdcbench check`
+`smoke_variables` applied) in which the source gains a column mid-load: every projection
+converges and shows every committed change, each event log holds each change exactly once,
+the added column arrives wherever the pattern's descriptor says it does (with zero
+anomalies there) and elsewhere exactly the changes that held it differ, and `cdcbench check`
 recomputes the same figures from the run's folder. Parametrised over the patterns, so a new
 folder is held to this without editing the file."""
 
@@ -46,6 +48,7 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> SmokeRun:
             "lob_ratio": 0.05,
             "lob_bytes": 2000,
         },
+        "schema_change": {"at_s": 8, "table": "widgets", "column": "colour"},
         "pattern_variables": {n: patterns()[n].smoke_variables for n in NAMES},
         "check": {"converge_timeout_s": 120, "lag_window_s": 2},
     }
@@ -67,24 +70,44 @@ def test_every_projection_converges_exact(smoke_run: SmokeRun, name: str) -> Non
     assert set(smoke_run.results["patterns"][name]["projections"]) == {
         p.name for p in patterns()[name].projections
     }
+    holding = sum(c.added for c in committed)
+    assert pattern["schema_change"]["column"] == "colour" and holding > 0
+    expected = {p.name: p.added_column.arrives for p in patterns()[name].projections}
     for projection_name, projection in pattern["projections"].items():
-        assert_exact(projection, len(committed))
+        outcome = projection["schema_change"]
+        assert outcome["arrived"] is outcome["expected_arrival"] is expected[projection_name]
+        # an event log shows every change; a state projection may skip superseded versions
+        shown = outcome["carried"] + outcome["stripped"]
+        assert 0 < shown <= holding and (shown == holding or projection["kind"] == "state")
+        if outcome["arrived"]:
+            assert_exact(projection, len(committed))
+            assert outcome["stripped"] == 0, projection_name
+            assert outcome["first"]["after_ddl_s"] >= 0
+        else:  # exactly the changes that held the column differ; nothing else is wrong
+            assert outcome["note"], f"{name}/{projection_name} does not say why"
+            assert outcome["carried"] == 0, projection_name
+            assert projection["check"]["counts"] == {"divergent": shown}, projection_name
+            assert projection["convergence"]["converged"] is True
+        assert outcome["lost_near_ddl"] == 0, projection_name
         assert projection["lag"]["from_commit_ms"]["p50"] > 0, projection_name
         assert projection["floor_ms"] >= 0
         if projection["kind"] == "event_log":  # every committed change, once
             assert projection["observed"] == len(committed), projection_name
         else:  # its final snapshot is kept beside its observations
             assert (smoke_run.run_dir / name / f"snapshot-{projection_name}.csv").exists()
-    assert pattern["valid"] is True
+    assert pattern["valid"] is all(expected.values())
 
 
 def test_the_run_is_checked_again_with_the_same_figures(smoke_run: SmokeRun) -> None:
-    assert smoke_run.proc.returncode == 0, smoke_run.proc.stderr[-3000:]
+    # a pattern that drops the added column is invalid: the run says so in its exit code
+    code = 0 if all(p.added_column.arrives for n in NAMES for p in patterns()[n].projections) else 1
+    assert smoke_run.proc.returncode == code, smoke_run.proc.stderr[-3000:]
+    assert "added column arrived from widgets" in smoke_run.proc.stdout
     written = (smoke_run.run_dir / "results.json").read_text()
 
     again = run_cli("check", str(smoke_run.run_dir), "--write")
 
-    assert again.returncode == 0, again.stderr
+    assert again.returncode == code, again.stderr
     assert again.stdout == smoke_run.proc.stdout
     assert (smoke_run.run_dir / "results.json").read_text() == written
 

@@ -37,6 +37,7 @@ from harness.load.ledger import (
     read_ledger,
 )
 from harness.load.row_image import row_digest
+from harness.load.schema_change import read_schema_change
 from harness.process import free_port
 from harness.records import read_records
 from harness.targets import Target
@@ -66,9 +67,9 @@ def run_locust(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[s
 
 
 def write_scenario(
-    path: Path, load: dict[str, Any], workload: dict[str, Any] | None = None
+    path: Path, load: dict[str, Any], workload: dict[str, Any] | None = None, **more: Any
 ) -> Path:
-    data: dict[str, Any] = {"name": "driver", "patterns": ["direct"], "load": load}
+    data: dict[str, Any] = {"name": "driver", "patterns": ["direct"], "load": load, **more}
     if workload is not None:
         data["workload"] = workload
     path.write_text(yaml.safe_dump(data))
@@ -359,13 +360,16 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 @pytest.mark.timeout(90)
 def test_distributed_run_merges_worker_ledgers_that_describe_the_database(
-    tmp_path: Path, dsn: str
+    tmp_path: Path, dsn: str, added_column: tuple[str, str, str]
 ) -> None:
+    """Two worker processes; one of them adds a column mid-run, both then write it."""
+    table, column, sql_type = added_column
     scenario = write_scenario(
         tmp_path / "scenario.yaml",
         load={"duration_s": 5, "rate_per_s": 40, "users": 4},
         workload={"mix": ALL_OPS, "abort_ratio": 0.05, "keys": "uniform", "lob_ratio": 0.1,
                   "lob_bytes": 5_000},
+        schema_change={"at_s": 2, "table": table, "column": column, "sql_type": sql_type},
     )  # fmt: skip
     ledger_dir = tmp_path / "ledger"
     port = str(free_port())
@@ -411,6 +415,18 @@ def test_distributed_run_merges_worker_ledgers_that_describe_the_database(
     changes = read_ledger(ledger_dir)
     assert len(changes) == sum(per_file.values())
     assert_ledger_matches_db(changes, dsn)
+
+    ddl = read_schema_change(ledger_dir)
+    assert ddl is not None and (ddl.table, ddl.column, ddl.sql_type) == added_column
+    assert int(stats["add column"]["Request Count"]) == 2  # one per process
+    assert int(stats["add column"]["Failure Count"]) == 0
+    for f in files:  # each process writes the column once it exists, never before the DDL
+        written = [c for c in read_records(f, Change) if c.added]
+        assert written, f"{f.name} never wrote {column}"
+        assert min(c.acked_ns for c in written) > ddl.acked_ns
+    final = final_state(changes)  # the ledger knows which rows hold the column
+    holding = {e for e, r in db_rows(dsn).items() if r.get(column) is not None}
+    assert holding == {e for e, c in final.items() if c.added and c.op != "delete"}
 
 
 @pytest.mark.timeout(60)

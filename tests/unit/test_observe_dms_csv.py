@@ -301,6 +301,23 @@ def test_malformed_rows_name_the_object_and_line(text: str, message: str) -> Non
         list(DmsCsv().decode(key, text))
 
 
+def test_rows_written_after_an_added_column_carry_it_last(
+    added_column: tuple[str, str, str],
+) -> None:
+    table, column, _ = added_column
+    key = f"public/{table}/20240506-0708091234.csv"
+    text = "I,5,1,2024-05-06 07:08:09,w,,,,\nU,5,2,2024-05-06 07:08:10,w,,,,,teal\n"
+    before = {"id": 5, "version": 1, "written_at": "2024-05-06 07:08:09", "name": "w"}
+    after = {"id": 5, "version": 2, "written_at": "2024-05-06 07:08:10", "name": "w"}
+
+    assert list(DmsCsv().decode(key, text)) == [
+        (1, Decoded(table, "5", 1, "upsert", row_digest(table, before))),
+        (2, Decoded(table, "5", 2, "upsert", row_digest(table, {**after, column: "teal"}))),
+    ]
+    with pytest.raises(ValueError, match="widgets row has 10 values for 9 columns"):
+        list(DmsCsv().decode(key, "U,5,2,2024-05-06 07:08:10,w,,,,,teal,more\n"))
+
+
 def test_rows_of_tables_outside_the_source_schema_are_skipped() -> None:
     text = "I,awsdms_status,public,1\nI,widgets,public,5,2,2024-05-06 07:08:09.000000,w,,,,\n"
     decoded = list(DmsCsv().decode("cdc/CDC_TXN-20240506070809123.csv", text))

@@ -160,6 +160,25 @@ def test_wrong_header_is_rejected(tmp_path: Path) -> None:
         read_file(path)
 
 
+def test_a_ledger_written_before_a_field_was_added_reads_with_its_default(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ledger.csv"
+    header = "table,key,version,op,status,intended_ns,acked_ns,txid,digest"
+    path.write_text(f"{header}\r\nwidgets,1,1,insert,committed,5,6,7,abc\r\n", encoding="utf-8")
+
+    assert read_file(path) == [Change("widgets", "1", 1, "insert", COMMITTED, 5, 6, 7, "abc")]
+    assert read_file(path)[0].added is False
+
+
+def test_a_file_missing_a_field_without_default_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.csv"
+    path.write_text("table,key,version,op,status,intended_ns,acked_ns,txid\r\n", encoding="utf-8")
+
+    with pytest.raises(ValueError, match="not a Change file"):
+        read_file(path)
+
+
 def test_observation_log_is_not_a_ledger(tmp_path: Path) -> None:
     path = tmp_path / "observations.csv"
     with RecordWriter(path, Observation) as writer:

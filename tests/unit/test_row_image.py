@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
-from harness.load.row_image import canonical_row, row_digest
+from harness.load import schema
+from harness.load.row_image import canonical_row, carries_added, row_digest
 from harness.read_model import to_item
 
 ROW = {
@@ -98,3 +99,30 @@ def test_canonical_forms() -> None:
 def test_unreadable_values_are_named(table: str, row: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match="^" + message.replace("(", r"\(")):
         canonical_row(table, row)
+
+
+def test_an_added_column_is_in_the_image_only_where_it_is_set(
+    added_column: tuple[str, str, str],
+) -> None:
+    table, column, _ = added_column
+    assert row_digest(table, {**ROW, column: None}) == row_digest(table, ROW)
+    assert not carries_added(table, {**ROW, column: None})
+
+    with_column = {**ROW, column: "teal"}
+    assert canonical_row(table, with_column)[column] == "teal"
+    assert carries_added(table, with_column)
+    assert row_digest(table, with_column) != row_digest(table, ROW)
+    assert row_digest(table, {**AS_TEXT, column: "teal"}) == row_digest(table, with_column)
+    assert row_digest(table, {**ROW, column: "navy"}) != row_digest(table, with_column)
+
+
+def test_an_added_column_is_read_by_its_kind() -> None:
+    schema.register_added("orders", "shipped_at", "timestamptz")
+    try:
+        when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+        as_text = {"shipped_at": "2026-01-02 03:04:05"}
+        assert canonical_row("orders", as_text) == canonical_row("orders", {"shipped_at": when})
+        with pytest.raises(ValueError, match=r"orders\.shipped_at: cannot read 'soon'"):
+            canonical_row("orders", {"shipped_at": "soon"})
+    finally:
+        schema.forget_added()

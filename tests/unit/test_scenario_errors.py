@@ -160,6 +160,31 @@ IN_PROCESS_CASES = [
     Case("bad-replica-identity", with_changes(source={"replica_identity": "index"}), ("source",)),
     Case("bad-key-distribution", with_changes(workload={"keys": "hot"}), ("workload.keys",)),
     Case(
+        "schema-change-after-the-load",
+        with_changes(schema_change={"at_s": 1, "column": "colour"}),
+        ("schema_change.at_s: 1 s is not within the load (load.duration_s: 1 s)",),
+    ),
+    Case(
+        "schema-change-of-an-existing-column",
+        with_changes(schema_change={"at_s": 0, "table": "orders", "column": "status"}),
+        ("schema_change: orders already has a column 'status'",),
+    ),
+    Case(
+        "schema-change-of-an-unsupported-type",
+        with_changes(schema_change={"at_s": 0, "column": "colour", "sql_type": "money"}),
+        ("schema_change.sql_type", "unsupported type 'money'", "supported: text, integer"),
+    ),
+    Case(
+        "schema-change-column-not-an-identifier",
+        with_changes(schema_change={"at_s": 0, "column": "colour; DROP TABLE widgets"}),
+        ("schema_change.column",),
+    ),
+    Case(
+        "schema-change-of-an-unknown-table",
+        with_changes(schema_change={"at_s": 0, "table": "gadgets", "column": "colour"}),
+        ("schema_change.table",),
+    ),
+    Case(
         "many-mistakes",
         with_changes(name="X", load={"duration_s": -1, "rate_per_s": 0}),
         ("name", "load.duration_s", "load.rate_per_s"),

@@ -238,3 +238,30 @@ def test_key_picks_use_the_workload_rng_only() -> None:
         b.plan()
     alone = Workload(spec(mix=MIX), keyspace(50), seed=1)
     assert interleaved == [alone.plan() for _ in range(100)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "python_type"),
+    [("text", str), ("int", int), ("numeric", Decimal), ("timestamptz", datetime), ("json", dict)],
+)
+def test_an_added_column_is_written_by_every_later_insert_and_update(
+    kind: str, python_type: type
+) -> None:
+    workload = Workload(spec(mix=MIX), keyspace(50), seed=SEED)
+    assert all("extra" not in workload.plan().values for _ in range(200))
+
+    workload.add_column("widgets", "extra", kind)
+    later = [workload.plan() for _ in range(2_000)]
+
+    writes = [p for p in later if p.op in ("insert", "update")]
+    assert writes and all(isinstance(p.values["extra"], python_type) for p in writes)
+    assert all("extra" not in p.values for p in later if p.op in ("order", "delete"))
+
+
+def test_a_column_added_to_orders_is_written_by_every_later_order() -> None:
+    workload = Workload(spec(mix=MIX), keyspace(50), seed=SEED)
+    workload.add_column("orders", "carrier", "text")
+    later = [workload.plan() for _ in range(2_000)]
+
+    assert all(isinstance(p.values["carrier"], str) for p in later if p.op == "order")
+    assert all("carrier" not in p.values for p in later if p.op != "order")

@@ -12,7 +12,8 @@ how its rows are laid out:
 The table of LOAD and CDC files is the folder holding them (date-partition folders skipped).
 TimestampColumnName adds a field right after the op (and table, schema) fields;
 AddColumnName puts a header row first, whose names then label the values. Values are in
-the source table's column order (`schema.COLUMNS`), as text: numerics as digits,
+the source table's column order (`schema.columns`), as text (a column added mid-run
+follows the others in rows written after the DDL): numerics as digits,
 timestamps as `yyyy-MM-dd HH:mm:ss.ffffff` in UTC, JSON as its text. NULL is an empty
 field, indistinguishable from an empty string, unless CsvNullValue names a marker (then an
 empty field is the empty string). Quoting is RFC 4180. A D row carries the deleted row (all
@@ -25,6 +26,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from harness.load import schema
 from harness.load.schema import COLUMNS
 from harness.observe.formats import Decoded, decode_row
 
@@ -77,12 +79,12 @@ class RowLayout:
         table, deleted, values = self.split(fields, source)
         if table not in COLUMNS:
             return None
-        names = columns or tuple(COLUMNS[table])
-        if len(values) != len(names):
+        names = columns or tuple(schema.columns(table))
+        if not len(COLUMNS[table]) <= len(values) <= len(names):
             raise ValueError(
                 f"{source}: {table} row has {len(values)} values for {len(names)} columns"
             )
-        return decode_row(table, dict(zip(names, values, strict=True)), deleted, source)
+        return decode_row(table, dict(zip(names, values, strict=False)), deleted, source)
 
 
 class DmsCsv:
