@@ -61,8 +61,14 @@ def evaluate(
             projection.check = check_projection(projection.kind, evidence)
             if ddl is not None:
                 added = expected.get(projection_name, AddedColumn())
+                stats = projection.observer_stats
                 projection.schema_change = judge_schema_change(
-                    projection.kind, ddl, evidence, added.arrives, added.note
+                    projection.kind,
+                    ddl,
+                    evidence,
+                    added.arrives,
+                    added.note,
+                    stats.control_records if stats else None,
                 )
         result.saturation = saturation = assess(result.load, busy, result.projections, emulated)
         result.valid = merge_validity(p.check.valid for p in result.projections.values())

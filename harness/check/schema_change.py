@@ -10,7 +10,7 @@ log) or showed neither it nor a later version of its row (a state projection, wh
 skip versions), and divergent when shown with another digest.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from pydantic import BaseModel
 
@@ -21,6 +21,8 @@ from harness.load.schema_change import SchemaChangeRecord
 from harness.observe.base import ProjectionKind
 
 NEAR_DDL_S = 5.0
+ADD_COLUMN = "add-column"
+"""DMS's control-record operation for a new column."""
 _Version = tuple[str, str, int]
 
 
@@ -44,6 +46,9 @@ class SchemaChangeOutcome(BaseModel):
     first: FirstCarried | None = None
     lost_near_ddl: int
     divergent_near_ddl: int
+    announced: bool | None = None
+    """It carried an add-column control record (DMS stream messages); None where its format
+    has no control records."""
     expected_arrival: bool = True
     """What the pattern's descriptor expects of this projection."""
     note: str = ""
@@ -60,7 +65,10 @@ def judge_schema_change(
     evidence: Evidence,
     expected_arrival: bool = True,
     note: str = "",
+    control_records: Mapping[str, int] | None = None,
 ) -> SchemaChangeOutcome:
+    """`control_records`: what the projection's observer counted, by operation (None where
+    its format has no control records)."""
     near_ns = NEAR_DDL_S * 1e9
     committed = [c for c in evidence.changes if c.status == COMMITTED]
     holding = [c for c in committed if c.added]
@@ -96,6 +104,7 @@ def judge_schema_change(
         divergent_near_ddl=divergent,
         expected_arrival=expected_arrival,
         note=note,
+        announced=None if control_records is None else control_records.get(ADD_COLUMN, 0) > 0,
     )
 
 
@@ -142,8 +151,9 @@ def describe(outcome: SchemaChangeOutcome) -> str:
         else "did not arrive"
     )
     expected = "" if outcome.as_expected else " (not as the pattern expects)"
+    announced = {None: "", True: "; announced by a control record", False: "; no control record"}
     return (
-        f"added column {arrival}{expected}; {outcome.stripped} changes without it; "
-        f"within ±{NEAR_DDL_S:g} s of the DDL {outcome.lost_near_ddl} lost, "
-        f"{outcome.divergent_near_ddl} divergent"
+        f"added column {arrival}{expected}{announced[outcome.announced]}; "
+        f"{outcome.stripped} changes without it; within ±{NEAR_DDL_S:g} s of the DDL "
+        f"{outcome.lost_near_ddl} lost, {outcome.divergent_near_ddl} divergent"
     )

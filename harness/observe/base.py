@@ -91,6 +91,9 @@ class ObserverStats(BaseModel):
     longest_behind_s: float
     falling_behind: bool
     """Behind for BEHIND_AFTER_S or more at a stretch: its sightings lag the projection."""
+    control_records: dict[str, int] | None = None
+    """Control records it read, by operation (DMS's add-column...); None where the
+    projection's format has none."""
 
 
 BEHIND_AFTER_S = 2.0
@@ -168,7 +171,13 @@ class Observer(ABC):
             behind_s=round(self._closed_behind_s + self._open_behind_s, 3),
             longest_behind_s=round(self._longest_behind_s, 3),
             falling_behind=self._longest_behind_s >= BEHIND_AFTER_S,
+            control_records=self.control_records(),
         )
+
+    def control_records(self) -> dict[str, int] | None:
+        """Control records read so far, by operation, where the projection's format has
+        them (streams of DMS messages)."""
+        return None
 
     def _run(self) -> None:
         while not self._stopping.is_set():

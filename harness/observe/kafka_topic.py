@@ -51,6 +51,9 @@ class KafkaTopicObserver(Observer):
         """Assigned partition -> offset after the last record read."""
         self._refreshed_at = -self.refresh_s
 
+    def control_records(self) -> dict[str, int]:
+        return dict(self._decoder.messages.control)
+
     def poll(self) -> list[Observation]:
         if self._consumer is None:
             self._consumer = Consumer(

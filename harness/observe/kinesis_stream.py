@@ -38,6 +38,9 @@ class KinesisStreamObserver(Observer):
             aws.client("kinesis"), {"StreamName": stream_name}, _READ_LIMIT
         )
 
+    def control_records(self) -> dict[str, int]:
+        return dict(self._decoder.messages.control)
+
     def poll(self) -> list[Observation]:
         seen: list[Observation] = []
         behind: list[int] = []

@@ -27,8 +27,7 @@ from harness.aws import AwsAccess
 from harness.observe.base import Observation, Observer
 from harness.observe.formats import Decoded
 from harness.observe.formats.dms_csv import DmsCsv
-from harness.observe.formats.dms_json import decode_message
-from harness.observe.formats.messages import message_format
+from harness.observe.formats.messages import Messages
 
 log = logging.getLogger("harness.observe")
 
@@ -44,6 +43,9 @@ class ObjectFormat(Protocol):
     def decode(self, key: str, text: str) -> Iterator[tuple[int, Decoded]]:
         """(position within the object, change) for each row change it holds."""
 
+    def control_records(self) -> dict[str, int] | None:
+        """Control records read so far, by operation; None if the format has none."""
+
 
 class DmsJsonLines:
     """MSK Connect S3 sink objects (`<topic>+<partition>+<offset>.json`): one record value
@@ -53,8 +55,14 @@ class DmsJsonLines:
     _SIDE_FILES = (".keys.json", ".headers.json")
     """What the sink writes beside the values with store.kafka.keys / headers."""
 
+    def __init__(self) -> None:
+        self._messages = Messages("dms_json")
+
     def accepts(self, key: str) -> bool:
         return key.endswith(".json") and not key.endswith(self._SIDE_FILES)
+
+    def control_records(self) -> dict[str, int]:
+        return dict(self._messages.control)
 
     def decode(self, key: str, text: str) -> Iterator[tuple[int, Decoded]]:
         for line, record in enumerate(text.split("\n"), 1):
@@ -62,7 +70,7 @@ class DmsJsonLines:
                 continue
             source = f"{key}:{line}"
             # a JSON string holds the message's text (StringConverter): parsed once more
-            decoded = decode_message(_parse(record, source), source)
+            decoded = self._messages.decode(_parse(record, source), source)
             if decoded is not None:
                 yield line, decoded
 
@@ -74,11 +82,14 @@ class JsonRecords:
     newline-delimited)."""
 
     def __init__(self, message: str = "dms_json") -> None:
-        self._decode = message_format(message)
+        self._messages = Messages(message)
 
     @staticmethod
     def accepts(key: str) -> bool:
         return not key.endswith("/")
+
+    def control_records(self) -> dict[str, int]:
+        return dict(self._messages.control)
 
     def decode(self, key: str, text: str) -> Iterator[tuple[int, Decoded]]:
         at, number = _skip_space(text, 0), 0
@@ -89,7 +100,7 @@ class JsonRecords:
                 document, at = _JSON.raw_decode(text, at)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{source}: {exc}") from None
-            decoded = self._decode(document, source)
+            decoded = self._messages.decode(document, source)
             if decoded is not None:
                 yield number, decoded
             at = _skip_space(text, at)
@@ -166,6 +177,9 @@ class S3ObjectsObserver(Observer):
         self._families: dict[str, str] = {}
         """Family -> its newest key read."""
         self._relist_at = 0.0
+
+    def control_records(self) -> dict[str, int] | None:
+        return self.format.control_records()
 
     def poll(self) -> list[Observation]:
         self._list_new()

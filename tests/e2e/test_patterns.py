@@ -128,3 +128,20 @@ def test_the_event_bus_keeps_each_rows_changes_on_one_shard(smoke_run: SmokeRun)
         shards.setdefault(seen.entity, set()).add(seen.position.split(":")[0])
     assert len({shard for row in shards.values() for shard in row}) == 2  # both shards used
     assert all(len(row) == 1 for row in shards.values())
+
+
+def test_dms_messages_announce_the_added_column_the_event_bus_does_not(smoke_run: SmokeRun) -> None:
+    """DMS's stream messages carry an add-column control record (IncludeTableAlterOperations),
+    on the topic and through MSK Connect into the event store; the event bus's change
+    events come from DynamoDB items, which have no schema to announce."""
+    announced = {
+        (name, projection): result["schema_change"]["announced"]
+        for name, pattern in smoke_run.results["patterns"].items()
+        for projection, result in pattern["projections"].items()
+    }
+    assert announced[("dms_msk_lambda", "topic")] is True
+    assert announced[("dms_msk_lambda", "event_store")] is True
+    assert announced[("dms_ddb_streams_kinesis", "bus")] is False
+    assert announced[("dms_ddb_streams_kinesis", "archive")] is False
+    assert announced[("dms_s3_dynamodb", "event_store")] is None  # CSV: rows only
+    assert announced[("direct", "read_model")] is None

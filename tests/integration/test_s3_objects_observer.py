@@ -243,6 +243,7 @@ def test_msk_connect_sink_objects_decode_both_converters_line_by_line(run: _Run)
     run.wait(4)
     run.observer.stop()
 
+    assert run.observer.stats().control_records == {"create-table": 1}
     assert run.observer.error is None
     assert _logged(run.observer.log_path) == [
         _seen("widgets", w1, "upsert", "topics/dms/partition=0/dms+0+0000000000.json:2"),

@@ -151,6 +151,7 @@ def test_kinesis_observer_logs_every_shards_row_changes_in_order(
     assert {o.projection for o in observations} == {"stream"}
     assert observer.state == STATE
     assert observer.behind_ms == 0
+    assert observer.stats().control_records == {"create-table": 1}
 
 
 def test_kinesis_observer_reports_how_far_behind_the_shard_tip_it_reads(
@@ -244,6 +245,7 @@ def test_kafka_observer_logs_every_partitions_row_changes_and_leaves_groups_alon
     assert by_lane(observations) == expected(positions)
     assert all(started < o.seen_ns < time.time_ns() for o in observations)
     assert observer.state == STATE
+    assert observer.stats().control_records == {"create-table": 1}
     assert committed(bare_cloud, group, topic, 2) == [2, 1]
     assert committed(bare_cloud, observer.group, topic, 2) == [OFFSET_INVALID] * 2
 

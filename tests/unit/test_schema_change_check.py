@@ -54,6 +54,19 @@ def test_a_projection_that_carries_the_column_shows_it_from_the_first_change_aft
     assert outcome.first.position == "at-1-2"
     assert (outcome.lost_near_ddl, outcome.divergent_near_ddl) == (0, 0)
     assert "arrived from widgets 1 v2 (+1.0 s after the DDL)" in describe(outcome)
+    assert outcome.announced is None and "control record" not in describe(outcome)
+
+
+def test_an_add_column_control_record_announces_the_column() -> None:
+    evidence = Evidence(LEDGER, [shown(c) for c in LEDGER if c.status == COMMITTED])
+
+    def announced(control: dict[str, int]) -> bool | None:
+        outcome = judge_schema_change("event_log", DDL, evidence, control_records=control)
+        return outcome.announced
+
+    assert announced({"create-table": 2, "add-column": 1}) is True
+    assert announced({"create-table": 2}) is False
+    assert announced({}) is False
 
 
 def test_a_projection_that_drops_the_column_shows_later_changes_without_it() -> None:

@@ -1,8 +1,8 @@
 """Record formats the projections carry, decoded into what an observation needs.
 
 A decoder reads one record (a DMS JSON message, a DMS CSV row...) and returns a
-`Decoded` change, or None for records that are not row changes of the source schema
-(control records, DMS's own tables). The transport (S3 objects, a Kinesis shard, a
+`Decoded` change, a `Control` record (DMS's create-table, add-column...), or None for
+other records (rows of DMS's own tables). The transport (S3 objects, a Kinesis shard, a
 Kafka partition) is the observer's business, not the decoder's.
 """
 
@@ -30,6 +30,15 @@ class Decoded:
         return Observation(
             projection, self.table, self.key, self.version, self.op, seen_ns, position, self.digest
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """A control record: a change to a table's definition, not to its rows."""
+
+    table: str
+    operation: str
+    """e.g. add-column, drop-column, create-table"""
 
 
 def decode_row(table: str, row: dict[str, Any], deleted: bool, source: str) -> Decoded | None:
