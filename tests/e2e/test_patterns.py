@@ -145,3 +145,6 @@ def test_dms_messages_announce_the_added_column_the_event_bus_does_not(smoke_run
     assert announced[("dms_ddb_streams_kinesis", "archive")] is False
     assert announced[("dms_s3_dynamodb", "event_store")] is None  # CSV: rows only
     assert announced[("direct", "read_model")] is None
+    page = (smoke_run.run_dir / "index.html").read_text()
+    assert "<code>ALTER TABLE widgets ADD COLUMN colour text</code>" in page
+    assert page.count("<td>add-column</td>") == 2

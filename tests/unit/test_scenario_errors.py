@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from harness.errors import UserError
+from harness.patterns import patterns
 from harness.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parents[2]
@@ -263,6 +264,19 @@ def test_smoke_scenario_validates() -> None:
     assert scenario.workload.mix == {"insert": 40, "update": 40, "delete": 5, "order": 15}
     assert scenario.load.rate_per_user == 10
     assert scenario.workload.abort_ratio == pytest.approx(0.02)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "scenarios").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_scenario_validates(path: Path) -> None:
+    assert load_scenario(path).name == path.stem
+
+
+def test_the_schema_change_scenario_adds_a_column_halfway_under_every_pattern() -> None:
+    scenario = load_scenario(REPO / "scenarios" / "schema-change.yaml")
+
+    assert set(scenario.patterns) == set(patterns())
+    assert scenario.schema_change is not None
+    assert scenario.schema_change.at_s == scenario.load.duration_s / 2
 
 
 def test_patterns_argument_replaces_the_files_list(tmp_path: Path) -> None:
