@@ -10,7 +10,8 @@ log) or showed neither it nor a later version of its row (a state projection, wh
 skip versions), and divergent when shown with another digest.
 """
 
-from collections.abc import Iterable, Mapping
+import itertools
+from collections.abc import Mapping
 
 from pydantic import BaseModel
 
@@ -73,9 +74,9 @@ def judge_schema_change(
     committed = [c for c in evidence.changes if c.status == COMMITTED]
     holding = [c for c in committed if c.added]
     near = [c for c in committed if abs(c.acked_ns - record.acked_ns) <= near_ns]
-    wanted = {(c.table, c.key, c.version) for c in (*holding, *near)}
-    shown = _shown(evidence, wanted)
-    latest = _latest_versions(evidence) if kind == "state" else {}
+    shown, latest = _shown(evidence, {(c.table, c.key, c.version) for c in (*holding, *near)})
+    if kind != "state":  # an event log must show the change itself
+        latest = {}
 
     carried: list[tuple[Change, str]] = []
     stripped = 0
@@ -108,27 +109,26 @@ def judge_schema_change(
     )
 
 
-def _shown(evidence: Evidence, wanted: set[_Version]) -> dict[_Version, dict[str, str]]:
-    """(table, key, version) -> digest shown -> where first, for the versions wanted."""
+def _shown(
+    evidence: Evidence, wanted: set[_Version]
+) -> tuple[dict[_Version, dict[str, str]], dict[tuple[str, str], int]]:
+    """For the versions wanted, digest shown -> where first; and each row's latest version
+    shown. From the observations and the final snapshot, in one pass."""
     shown: dict[_Version, dict[str, str]] = {}
-    for version, digest, position in _images(evidence):
+    latest: dict[tuple[str, str], int] = {}
+    images = itertools.chain(
+        (((o.table, o.key, o.version), o.digest, o.position) for o in evidence.observations),
+        (
+            ((r.table, r.key, r.version), r.digest, SNAPSHOT_POSITION)
+            for r in evidence.snapshot or ()
+        ),
+    )
+    for version, digest, position in images:
         if version in wanted:
             shown.setdefault(version, {}).setdefault(digest, position)
-    return shown
-
-
-def _latest_versions(evidence: Evidence) -> dict[tuple[str, str], int]:
-    latest: dict[tuple[str, str], int] = {}
-    for (table, key, version), _, _ in _images(evidence):
-        latest[(table, key)] = max(version, latest.get((table, key), 0))
-    return latest
-
-
-def _images(evidence: Evidence) -> Iterable[tuple[_Version, str, str]]:
-    for o in evidence.observations:
-        yield (o.table, o.key, o.version), o.digest, o.position
-    for r in evidence.snapshot or ():
-        yield (r.table, r.key, r.version), r.digest, SNAPSHOT_POSITION
+        row = version[:2]
+        latest[row] = max(version[2], latest.get(row, 0))
+    return shown, latest
 
 
 def _first(change: Change, position: str, record: SchemaChangeRecord) -> FirstCarried:

@@ -5,8 +5,8 @@ a sequence, a per-row `version` that only grows, `written_at`, and columns that
 stress replication fidelity: numeric(19,4), timestamptz, jsonb, NULLs, unicode
 text and an optional large (LOB-sized) text.
 
-A scenario may add a column mid-run (`add_column` runs the DDL). Every process that
-reads row images (the load generator, the observers) registers the column first
+A scenario may add a column mid-run (`schema_change.add_column` runs the DDL). Every process
+that reads row images (the load generator, the observers) registers the column first
 (`register_added`), so a row image that carries it is read with its kind: the column
 then joins the table's columns (`columns`), after the DDL's, as PostgreSQL orders them.
 """
@@ -14,7 +14,6 @@ then joins the table's columns (`columns`), after the DDL's, as PostgreSQL order
 from typing import Literal
 
 import psycopg
-from psycopg.rows import tuple_row
 
 TABLES = ("widgets", "orders")
 """In dependency order: orders reference widgets."""
@@ -105,25 +104,6 @@ def added_columns(table: str) -> dict[str, str]:
 def columns(table: str) -> dict[str, str]:
     """Column -> kind of `table` in PostgreSQL's order: the DDL's, then added ones."""
     return {**COLUMNS[table], **added_columns(table)}
-
-
-def add_column(conn: psycopg.Connection, table: str, column: str, sql_type: str) -> int | None:
-    """`ALTER TABLE table ADD COLUMN column sql_type` unless the column exists (several load
-    processes may try at once: one adds it). The DDL's transaction id, or None if the
-    column was there."""
-    with conn.transaction():
-        cur = conn.cursor(row_factory=tuple_row)
-        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{table}.{column}",))
-        cur.execute(
-            "SELECT 1 FROM information_schema.columns WHERE table_name = %s AND column_name = %s",
-            (table, column),
-        )
-        if cur.fetchone():
-            return None
-        cur.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
-        txid = cur.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()
-        assert txid is not None
-        return int(txid[0])
 
 
 ReplicaIdentity = Literal["default", "full"]
