@@ -17,7 +17,7 @@ class _Scripted(Observer):
     def __init__(self, log_path: Path, n: int, lag_s: float = 0.0, wait_s: float = 0.0) -> None:
         super().__init__("scripted", log_path)
         self.n, self.lag_s, self.wait_s = n, lag_s, wait_s
-        self.began = 0.0
+        self.began = self.lagged_s = 0.0
 
     def poll(self) -> list[Observation]:
         if not self.began:
@@ -27,6 +27,8 @@ class _Scripted(Observer):
             time.sleep(self.wait_s)
             self.waited_s += time.monotonic() - waiting  # as long as it really waited
         self.lagging = time.monotonic() - self.began < self.lag_s
+        if self.lagging:
+            self.lagged_s = time.monotonic() - self.began  # as far as this poll saw it lag
         if self.n <= 0:
             return []
         self.n -= 1
@@ -74,13 +76,14 @@ def test_time_spent_waiting_for_data_is_not_busy(tmp_path: Path) -> None:
 def test_lagging_for_long_is_falling_behind_and_said_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    observer = _Scripted(tmp_path / "o.csv", n=10**6, lag_s=BEHIND_AFTER_S + 0.5)
-    _run(observer, BEHIND_AFTER_S + 1.0, until=_lag_ended(observer))
+    observer = _Scripted(tmp_path / "o.csv", n=10**6, lag_s=BEHIND_AFTER_S + 1.0)
+    _run(observer, BEHIND_AFTER_S + 1.5, until=_lag_ended(observer))
 
     stats = observer.stats()
 
     assert stats.falling_behind is True
-    assert BEHIND_AFTER_S <= stats.longest_behind_s <= BEHIND_AFTER_S + 1.0
+    assert max(BEHIND_AFTER_S, observer.lagged_s) <= stats.longest_behind_s
+    assert stats.longest_behind_s <= BEHIND_AFTER_S + 1.5
     assert stats.behind_s == pytest.approx(stats.longest_behind_s, abs=0.05)
     assert capsys.readouterr().err.count("observer scripted is falling behind") == 1
 
@@ -91,5 +94,7 @@ def test_short_lagging_stretches_are_not_falling_behind(tmp_path: Path) -> None:
 
     stats = observer.stats()
 
-    assert 0.2 < stats.behind_s < 0.6
+    # A busy machine may hold the thread up so that fewer polls see the lag: the stretch
+    # is what the polls saw, never less, and short of falling behind.
+    assert 0 < observer.lagged_s <= stats.behind_s < BEHIND_AFTER_S
     assert stats.falling_behind is False
