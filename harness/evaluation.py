@@ -7,6 +7,7 @@ give the same figures."""
 from collections.abc import Mapping
 
 from harness import progress
+from harness.apps.emits import read_emits, summarize
 from harness.check.lag import measure_lag
 from harness.check.projection import check_projection
 from harness.check.protocol import Convergence, Evidence
@@ -16,7 +17,7 @@ from harness.check.schema_change import judge_schema_change
 from harness.load.ledger import Change, read_ledger
 from harness.load.locust_runner import load_stats
 from harness.load.schema_change import read_schema_change
-from harness.observe.base import read_observations, read_snapshot
+from harness.observe.base import read_observations, read_snapshot, standing
 from harness.patterns import AddedColumn, patterns
 from harness.report.results import PatternResult
 from harness.run_files import PatternFiles
@@ -36,19 +37,20 @@ def evaluate(
     emulated: bool,
     changes: list[Change] | None = None,
 ) -> None:
-    """Fill in `result`'s load, each projection's lag and check, the saturation verdict and
-    the pattern's validity. `busy`: the share of a core each emulator process used during
-    the load. `changes`: the whole ledger if the caller read it already (on the clock of
-    `result.clocks[0]`); else it is read here."""
+    """Fill in `result`'s load, the application's sends, each projection's lag and check,
+    the saturation verdict and the pattern's validity. `busy`: the share of a core each
+    emulator process used during the load. `changes`: the whole ledger if the caller read it
+    already (on the clock of `result.clocks[0]`); else it is read here."""
     with progress.step(f"Checking {name}"):
         if changes is None:
             changes = read_ledger(files.ledger, result.clocks[0] if result.clocks else None)
         result.load = load_stats(changes, files.root, offered_per_s)
         result.schema_change = ddl = read_schema_change(files.ledger)
-        pattern = patterns().get(name)
+        result.emits = summarize(read_emits(files.ledger))
+        pattern = patterns().get(result.pattern or name)
         expected = {p.name: p.added_column for p in pattern.projections} if pattern else {}
         for projection_name, projection in result.projections.items():
-            observations = read_observations(files.observations(projection_name))
+            observations = standing(read_observations(files.observations(projection_name)))
             snapshot_path = files.snapshot(projection_name)
             evidence = Evidence(
                 changes,

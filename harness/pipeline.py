@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 
-from harness import progress, terraform
+from harness import apps, progress, terraform
 from harness.check.protocol import Convergence
 from harness.check.saturation import busy_while
 from harness.convergence import await_convergence
@@ -30,10 +30,11 @@ from harness.load.locust_runner import run_locust
 from harness.observe import Observer, make_observer
 from harness.observe.base import write_snapshot
 from harness.patterns import Pattern, patterns
+from harness.process import spawn, stop
 from harness.report.html import write_html
 from harness.report.results import PatternResult, ProjectionResult, Results, Status
 from harness.run_files import PatternFiles
-from harness.scenario import Scenario
+from harness.scenario import Entry, Scenario
 from harness.settings import Settings
 from harness.targets import Target, make_target
 from harness.teardown import dms_task_stopper
@@ -59,10 +60,12 @@ def run(scenario: Scenario, target_name: str, settings: Settings) -> RunOutcome:
         results.environment.tools["terraform"] = terraform.terraform_version(settings)
         with make_target(target_name, settings, run_dir / "target") as target:
             results.target = target.describe()
-            for name in scenario.patterns:
-                pattern = patterns()[name]
-                results.patterns[name] = result = PatternResult(summary=pattern.summary)
-                _run_pattern(pattern, scenario, target, settings, run_dir, result)
+            for entry in scenario.entries():
+                pattern = patterns()[entry.pattern]
+                results.patterns[entry.name] = result = PatternResult(
+                    summary=pattern.summary, pattern=entry.pattern
+                )
+                _run_pattern(entry, pattern, scenario, target, settings, run_dir, result)
         results.status = "completed"
     except KeyboardInterrupt:
         _end_running(results, "interrupted", None)
@@ -80,6 +83,7 @@ def run(scenario: Scenario, target_name: str, settings: Settings) -> RunOutcome:
 
 
 def _run_pattern(
+    entry: Entry,
     pattern: Pattern,
     scenario: Scenario,
     target: Target,
@@ -87,12 +91,13 @@ def _run_pattern(
     run_dir: Path,
     result: PatternResult,
 ) -> None:
-    """Fresh source schema, deploy, measure, destroy; re-raises an interrupt after destroy."""
+    """Fresh source schema, deploy, measure, destroy; re-raises an interrupt after destroy.
+    `entry`: the pattern or the variant of it that runs, with the variables it sets."""
     identities = (scenario.source.replica_identity, pattern.replica_identity)
     schema.reset(target.source_dsn, "full" if "full" in identities else "default")
-    overrides = scenario.pattern_variables.get(pattern.name, {})
+    overrides = entry.variables
     result.variables = pattern.effective_variables(overrides)
-    files = PatternFiles(run_dir / pattern.name)
+    files = PatternFiles(run_dir / entry.name)
     # the run directory's name is the run id
     provided = pattern.provided_values(run_dir.name, target.source_dsn, target.connector_plugin)
     deployment = terraform.Deployment(
@@ -127,6 +132,9 @@ def _measure(
     (what was measured until then is kept and evaluated)."""
     with psycopg.connect(target.source_dsn, autocommit=True) as conn:
         clock = measure_offset(conn)
+    application = apps.Spec(pattern.application, outputs) if pattern.application else None
+    if application is not None:
+        apps.prepare(application, target.source_dsn)
     observers = {
         p.name: make_observer(
             p.observer,
@@ -142,13 +150,13 @@ def _measure(
     changes: list[Change] | None = None
     convergence: dict[str, Convergence] = {}
     interrupted = False
-    with _observing(observers):
+    with _observing(observers), _companion(application, target, files, result):
         try:
-            app = pattern.application
-            hook = {"application": app, "outputs": outputs} if app else None
             busy = busy_while(
                 target.cpu_seconds,
-                lambda: run_locust(target.source_dsn, scenario, files.root, target.aws.env(), hook),
+                lambda: run_locust(
+                    target.source_dsn, scenario, files.root, target.aws.env(), application
+                ),
             )
             changes = read_ledger(files.ledger, clock)  # complete: the load has ended
             convergence = await_convergence(
@@ -160,13 +168,14 @@ def _measure(
                 target.engine_failures,
             )
             _record_failures(target, result)
+            result.dead_letters = _dead_letters(pattern, outputs, target)
         except KeyboardInterrupt:
             interrupted = True
     result.emulator_limits = target.emulator_limits()[limits_before:]
     result.clocks = [clock, *writer_offsets(files.ledger)]
     result.projections = _record(pattern, observers, files, convergence, floors_ms)
     spec, offered = scenario.check, scenario.load.rate_per_s
-    evaluate(pattern.name, result, files, spec, offered, busy, target.emulated, changes)
+    evaluate(files.root.name, result, files, spec, offered, busy, target.emulated, changes)
     result.status = "interrupted" if interrupted else "completed"
     return interrupted
 
@@ -181,6 +190,46 @@ def _observing(observers: dict[str, Observer]) -> Iterator[None]:
     finally:
         for observer in observers.values():
             observer.stop()
+
+
+@contextmanager
+def _companion(
+    application: apps.Spec | None, target: Target, files: PatternFiles, result: PatternResult
+) -> Iterator[None]:
+    """The application's companion process (an outbox relay) runs while the block does; one
+    that stopped by itself is recorded as the pattern's error."""
+    module = apps.companion(application) if application is not None else None
+    if application is None or module is None:
+        yield
+        return
+    name = module.rsplit(".", 1)[-1]
+    log = files.root / f"{name}.log"
+    args = ["--spec", str(application.write(files.root / "application.json"))]
+    args += ["--dsn", target.source_dsn, "--ledger-dir", str(files.ledger)]
+    proc = spawn(module, args, log, target.aws.env())
+    try:
+        yield
+    finally:
+        exited = proc.poll()
+        stop(proc)
+        if exited is not None:
+            result.error = (
+                result.error or f"{name} exited with {exited} during the run (log: {log})"
+            )
+            progress.console.print(result.error, style="red", markup=False, soft_wrap=True)
+
+
+def _dead_letters(pattern: Pattern, outputs: dict[str, Any], target: Target) -> dict[str, int]:
+    """Messages in each of the pattern's dead-letter queues (visible or in flight)."""
+    sqs = target.aws.client("sqs")
+    depths = {}
+    for name, output in pattern.dead_letter_queues.items():
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=outputs[output],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        depths[name] = sum(int(v) for v in attributes.values())
+    return depths
 
 
 def _record_failures(target: Target, result: PatternResult) -> None:

@@ -16,9 +16,12 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def spawn(module: str, args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+def spawn(
+    module: str, args: list[str], log_path: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """`python -m module --parent-pid <us> args` in its own session (a Ctrl-C in the terminal
-    is the harness's to handle), stdin and stdout piped, stderr appended to `log_path`."""
+    is the harness's to handle), stdin and stdout piped, stderr appended to `log_path`; `env`
+    adds to the environment."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", module, "--parent-pid", str(os.getpid()), *args]
     with open(log_path, "ab") as log:
@@ -28,6 +31,7 @@ def spawn(module: str, args: list[str], log_path: Path) -> subprocess.Popen[byte
             stderr=log,
             stdin=subprocess.PIPE,
             start_new_session=True,
+            env={**os.environ, **(env or {})},
         )
 
 

@@ -82,6 +82,14 @@ class WorkloadSpec(_Strict):
     zipf_s: float = Field(1.1, gt=0, le=5, description="Zipf exponent (keys: zipf).")
     lob_ratio: float = Field(0.0, ge=0, le=1, description="Share of widgets with large notes.")
     lob_bytes: int = Field(100_000, ge=1, le=64_000_000, description="Size of large notes.")
+    falsy_ratio: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of rows written with zeros and empty strings where their columns "
+        "allow them (widgets: price 0, notes ''; orders: quantity 0, amount 0, status ''): "
+        "values a writer that drops falsy values loses.",
+    )
 
     @field_validator("mix")
     @classmethod
@@ -131,10 +139,34 @@ class CheckSpec(_Strict):
     max_examples: int = Field(5, ge=0, le=1_000)
 
 
+class Variant(_Strict):
+    """A pattern run with its own variables, beside the pattern or other variants of it."""
+
+    pattern: str
+    variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class Entry(_Strict):
+    """One thing a run deploys and measures: a pattern, or a variant of one."""
+
+    name: str
+    """The pattern's or the variant's name: results and run files are keyed by it."""
+    pattern: str
+    variables: dict[str, Any]
+    """The root module variables the scenario sets (the pattern's, then the variant's)."""
+
+
 class Scenario(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,15}$", description="Short id used in run ids.")
     description: str = ""
-    patterns: list[str] = Field(min_length=1)
+    patterns: list[str] = Field(
+        min_length=1, description="Patterns and variants to run, one after another."
+    )
+    variants: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,47}$")], Variant] = Field(
+        default_factory=dict,
+        description="Named variants of patterns (a pattern with other variables), run when "
+        "`patterns` lists their names: one run compares them under the same load.",
+    )
     load: LoadSpec
     workload: WorkloadSpec = WorkloadSpec()
     source: SourceSpec = SourceSpec()
@@ -169,15 +201,42 @@ class Scenario(_Strict):
                 raise ValueError(f"pattern_variables.{name}: {exc}") from None
         return self
 
-    @field_validator("patterns")
-    @classmethod
-    def _known_patterns(cls, names: list[str]) -> list[str]:
-        unknown = [n for n in names if n not in patterns()]
+    @model_validator(mode="after")
+    def _known_entries(self) -> "Scenario":
+        """Each listed name is a pattern or a variant, once; each variant's pattern exists
+        and its variables are the pattern's, of their declared types."""
+        for name, variant in self.variants.items():
+            if name in patterns():
+                raise ValueError(f"variants.{name}: a pattern has that name")
+            if variant.pattern not in patterns():
+                known = ", ".join(patterns())
+                raise ValueError(
+                    f"variants.{name}.pattern: unknown pattern {variant.pattern!r} (known: {known})"
+                )
+            try:
+                patterns()[variant.pattern].check_variables(variant.variables)
+            except ValueError as exc:
+                raise ValueError(f"variants.{name}.variables: {exc}") from None
+        unknown = [n for n in self.patterns if n not in patterns() and n not in self.variants]
         if unknown:
-            raise ValueError(f"unknown pattern {unknown[0]!r} (known: {', '.join(patterns())})")
-        if len(set(names)) != len(names):
-            raise ValueError("a pattern is listed twice")
-        return names
+            known = ", ".join([*patterns(), *self.variants])
+            raise ValueError(f"patterns: unknown pattern {unknown[0]!r} (known: {known})")
+        if len(set(self.patterns)) != len(self.patterns):
+            raise ValueError("patterns: a pattern is listed twice")
+        return self
+
+    def entries(self) -> list[Entry]:
+        """What the run deploys, in order, with the variables the scenario sets for each."""
+        listed = []
+        for name in self.patterns:
+            variant = self.variants.get(name)
+            pattern = variant.pattern if variant else name
+            variables = {
+                **self.pattern_variables.get(pattern, {}),
+                **(variant.variables if variant else {}),
+            }
+            listed.append(Entry(name=name, pattern=pattern, variables=variables))
+        return listed
 
 
 def load_scenario(path: Path, patterns: list[str] | None = None) -> Scenario:

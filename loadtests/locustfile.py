@@ -14,7 +14,6 @@ with gevent by itself once Locust has monkey-patched (it waits with gevent's
 poll), so users never block each other.
 """
 
-import json
 import os
 import random
 import sys
@@ -30,7 +29,7 @@ from locust.env import Environment
 from locust.runners import MasterRunner
 from locust.user.task import LOCUST_STATE_STOPPING, LOCUST_STATE_WAITING
 
-from harness.apps import PostCommit, post_commit
+from harness.apps import Hooks, Spec, hooks
 from harness.aws import AwsAccess
 from harness.errors import UserError
 from harness.load import schema
@@ -73,11 +72,11 @@ def _arguments(parser) -> None:  # type: ignore[no-untyped-def]
         help="directory for this run's ledger files (one per process)",
     )
     group.add_argument(
-        "--post-commit",
-        env_var="CDCBENCH_POST_COMMIT",
+        "--application",
+        env_var="CDCBENCH_APPLICATION",
         default="",
-        help="JSON {application, outputs}: after each commit, call that application's hook "
-        "(a module of harness.apps) built from a deployment's outputs",
+        help="JSON file {application, outputs}: run that application's hooks (a module of "
+        "harness.apps, built from a deployment's outputs) in and after each transaction",
     )
 
 
@@ -90,7 +89,7 @@ class _Process:
     dsn: str
     ledger: RecordWriter[Change]
     keys: KeySpace = field(default_factory=KeySpace)
-    hook: PostCommit | None = None
+    hooks: Hooks = field(default_factory=Hooks)
     keys_refreshed: float = 0.0
     started: float = field(default_factory=time.monotonic)
     schema_changing: bool = False
@@ -149,10 +148,9 @@ def _start(environment: Environment, **_: object) -> None:
         schema.register_added(change.table, change.column, change.sql_type)
     with psycopg.connect(options.dsn, autocommit=True, connect_timeout=5) as conn:
         write_offset(_process.ledger.path, measure_offset(conn))
-    if options.post_commit:
-        spec = json.loads(Path(options.post_commit).read_text())
-        aws = AwsAccess.from_env(os.environ)
-        _process.hook = post_commit(spec["application"], spec["outputs"], aws)
+    if options.application:
+        spec = Spec.read(Path(options.application))
+        _process.hooks = hooks(spec, AwsAccess.from_env(os.environ), ledger_dir)
     gevent.spawn(_flush_every_second, _process.ledger)
 
 
@@ -160,6 +158,8 @@ def _start(environment: Environment, **_: object) -> None:
 def _stop(environment: Environment, **_: object) -> None:
     if _process is not None:
         _process.ledger.close()
+        if _process.hooks.close is not None:
+            _process.hooks.close()
 
 
 def _flush_every_second(ledger: RecordWriter[Change]) -> None:
@@ -212,7 +212,7 @@ class SourceWriter(User):
         started = time.perf_counter()
         outcome: Outcome | None = None
         try:
-            outcome = execute(self.conn, plan, intended_ns)
+            outcome = execute(self.conn, plan, intended_ns, self.process.hooks.before_commit)
         except psycopg.Error as exc:
             if self.conn.broken:
                 self.conn = connect(self.process.dsn)
@@ -225,15 +225,15 @@ class SourceWriter(User):
         self._report(
             name if outcome.changes else f"{plan.op} (no row)", started, len(outcome.changes)
         )
-        if outcome.committed and self.process.hook is not None:
+        if outcome.committed and self.process.hooks.after_commit is not None:
             self._post_commit(outcome)
 
     def _post_commit(self, outcome: Outcome) -> None:
-        assert self.process.hook is not None
+        after_commit = self.process.hooks.after_commit
+        assert after_commit is not None
         started = time.perf_counter()
         try:
-            for change, image in zip(outcome.changes, outcome.images, strict=True):
-                self.process.hook(change, image)
+            after_commit(outcome.changes, outcome.images)
         except Exception as exc:  # the projection misses it; the checker will say so
             self._report("post-commit", started, 0, exc)
             return

@@ -6,8 +6,9 @@ that version, the projection holds that version with other field values (a lossy
 mapping, a truncated LOB, a writer that mixes up columns). Each (entity, version) shown
 with a wrong image counts once, however often it was seen; its example names where (an
 observation's position, or "snapshot"). Not judged: images without a digest (removals,
-tombstones, projections that do not carry the row) and versions the ledger never
-committed as rows (the state and event checkers name those phantom).
+tombstones, projections that do not carry the row), versions the ledger never
+committed as rows and events of transactions it rolled back (the state and event checkers
+name those phantom).
 
 The ledger is held as one set of hashes of (table, key, version, digest), so a correct
 observation costs a single lookup and memory stays near a machine word per change;
@@ -34,9 +35,12 @@ def check_divergent(evidence: Evidence) -> CheckResult:
         for c in changes
         if c.status == COMMITTED and c.op != "delete"
     }
+    rolled_back = {c.txid for c in changes if c.status != COMMITTED}
     suspects: dict[tuple[str, str, int], tuple[str, str]] = {}
     """(table, key, version) -> (digest shown, where)"""
-    for table, key, version, digest, position in _shown(evidence):
+    for table, key, version, digest, position, txid in _shown(evidence):
+        if txid in rolled_back:
+            continue
         if digest and hash((table, key, version, digest)) not in images:
             suspects.setdefault((table, key, version), (digest, position))
     if not suspects:
@@ -62,9 +66,12 @@ def check_divergent(evidence: Evidence) -> CheckResult:
     return CheckResult(valid=False, counts={"divergent": len(cases)}, examples=examples)
 
 
-def _shown(evidence: Evidence) -> Iterable[tuple[str, str, int, str, str]]:
-    """(table, key, version, digest, position) of every row image the projection showed."""
-    observed = ((o.table, o.key, o.version, o.digest, o.position) for o in evidence.observations)
+def _shown(evidence: Evidence) -> Iterable[tuple[str, str, int, str, str, int]]:
+    """(table, key, version, digest, position, txid or 0) of every row image the projection
+    showed."""
+    observed = (
+        (o.table, o.key, o.version, o.digest, o.position, o.txid) for o in evidence.observations
+    )
     rows: Iterable[SnapshotRow] = evidence.snapshot or ()
-    final = ((r.table, r.key, r.version, r.digest, SNAPSHOT_POSITION) for r in rows)
+    final = ((r.table, r.key, r.version, r.digest, SNAPSHOT_POSITION, 0) for r in rows)
     return itertools.chain(observed, final)

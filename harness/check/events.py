@@ -4,7 +4,8 @@ version order.
 
 The observation list order is the log order. Every observation is placed once:
 extra (an entity the source never had), phantom (a version never committed: past
-the key's last, or of an entity only ever written by aborted transactions),
+the key's last, of an entity only ever written by aborted transactions, or from a
+transaction the projection names and the ledger has rolled back),
 duplicate (a committed change already seen: each copy after the first, wherever it
 is), out_of_order (the first sighting of a committed change after a higher version
 of its key). Every committed change never observed is placed once too: gap if the
@@ -13,8 +14,12 @@ missing otherwise (it may still arrive: lag). Missing makes the result unknown i
 the log had neither converged nor settled, false if it had; every other class is
 wrong whatever the lag. Extra, phantom, duplicate and out_of_order count observations; missing and
 gap count committed changes.
+
+An event store (`check_event_store`) is judged the same way with each key's events taken in
+version order: its readers sort it, so arrival order is not an anomaly (nor a gap).
 """
 
+import dataclasses
 from typing import Any
 
 from harness.check.protocol import Evidence
@@ -46,6 +51,7 @@ def check_events(evidence: Evidence) -> CheckResult:
     keys: dict[Entity, list[int]] = {}
     """entity -> [last committed version, highest of them seen so far in the log]"""
     aborted: set[Entity] = set()
+    rolled_back = {c.txid for c in changes if c.status != COMMITTED}
     for change in changes:
         if change.status == COMMITTED:
             entity = (change.table, change.key)
@@ -64,6 +70,9 @@ def check_events(evidence: Evidence) -> CheckResult:
         entity = (seen.table, seen.key)
         versions = keys.get(entity)
         version = seen.version
+        if seen.txid and seen.txid in rolled_back:
+            found.add("phantom", seen.table, seen.key, version, position=seen.position)
+            continue
         if versions is None:
             kind = "phantom" if entity in aborted else "extra"
             found.add(kind, seen.table, seen.key, version, position=seen.position)
@@ -94,3 +103,10 @@ def check_events(evidence: Evidence) -> CheckResult:
     reached = evidence.convergence
     valid = judge(counts, _LAG_LIKE, reached.converged, reached.settled)
     return CheckResult(valid=valid, counts=counts, examples=found.examples)
+
+
+def check_event_store(evidence: Evidence) -> CheckResult:
+    """`check_events` over each key's events in version order (a stable sort keeps copies
+    of one change in log order)."""
+    ordered = sorted(evidence.observations, key=lambda o: o.version)
+    return check_events(dataclasses.replace(evidence, observations=ordered))

@@ -5,7 +5,9 @@ Lag is taken from the commit acknowledgement and from the intended start
 (coordinated-omission-free), recorded in HDR histograms (µs, 3 significant
 digits) and summarised as percentiles in milliseconds, overall and per window of
 commit time. A change overwritten before the projection showed it is
-"superseded": its lag is counted until the newer version appeared.
+"superseded": its lag is counted until the newer version appeared. Sightings of a rolled-back
+transaction's change (where the projection names the transaction) are no one's; a change
+shown before its commit was acknowledged (an event sent before the commit) lags 1 µs.
 """
 
 import bisect
@@ -97,9 +99,12 @@ class _FirstShown:
 def measure_lag(
     changes: Iterable[Change], observations: Iterable[Observation], window_s: float
 ) -> LagReport:
+    changes = list(changes)
+    rolled_back = {c.txid for c in changes if c.status != COMMITTED}
     by_entity: dict[Entity, list[Observation]] = defaultdict(list)
     for observation in observations:
-        by_entity[observation.entity].append(observation)
+        if not observation.txid or observation.txid not in rolled_back:  # not a phantom
+            by_entity[observation.entity].append(observation)
     shown = {entity: _FirstShown(obs) for entity, obs in by_entity.items()}
 
     from_commit: list[int] = []

@@ -6,17 +6,16 @@ reports, its log and the ledger land in the pattern's run directory.
 """
 
 import csv
-import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel
 
 from harness import progress
+from harness.apps import Spec
 from harness.errors import UserError
 from harness.load.ledger import ABORTED, COMMITTED, Change
 from harness.load.schema_change import DDL_REQUEST
@@ -55,7 +54,7 @@ def run_locust(
     scenario: Scenario,
     workdir: Path,
     env: dict[str, str] | None = None,
-    post_commit: dict[str, Any] | None = None,
+    application: Spec | None = None,
 ) -> None:
     """Offer the scenario's load; the ledger goes to `workdir/ledger/`."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -75,10 +74,8 @@ def run_locust(
     ]  # fmt: skip
     if scenario.load.processes > 1:
         cmd += ["--processes", str(scenario.load.processes)]
-    if post_commit:
-        hook_file = workdir / "post-commit.json"
-        hook_file.write_text(json.dumps(post_commit))
-        cmd += ["--post-commit", str(hook_file)]
+    if application:
+        cmd += ["--application", str(application.write(workdir / "application.json"))]
     log_path = workdir / "locust.log"
     load = scenario.load
     started = time.monotonic()

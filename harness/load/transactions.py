@@ -6,12 +6,14 @@ among them), in statements built once per column list.
 Every statement returns the row image it wrote (`RETURNING *`), so the ledger's
 digest is of what the database holds, and the version is the database's.
 Connections are in autocommit mode: a single-statement change is one round trip
-(as pgbench's), the others run in an explicit transaction.
+(as pgbench's), the others run in an explicit transaction, as does every change when an
+application acts inside its transactions (`BeforeCommit`).
 """
 
 import functools
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
@@ -79,31 +81,58 @@ class Written:
     """The row image as returned (for deletes: id and the deleted version)."""
 
 
+Image = dict[str, Any] | None
+"""A change's row image as written (None: a delete)."""
+
+BeforeCommit = Callable[[psycopg.Cursor[dict[str, Any]], list[Change], list[Image]], None]
+"""Called inside a transaction after its statements, before it commits (or rolls back on
+purpose), with its changes as they will commit and their row images. It may write in the
+transaction; raising `psycopg.Rollback` rolls the transaction back (an application that
+dies before its commit): its changes are then aborted."""
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     changes: list[Change]
-    images: list[dict[str, Any] | None]
-    """Per change: the row image written (None for deletes), for post-commit hooks."""
+    images: list[Image]
+    """Per change: the row image written, for an application's hooks."""
     committed: bool
 
 
-def execute(conn: psycopg.Connection[dict[str, Any]], plan: Plan, intended_ns: int) -> Outcome:
-    """Run `plan` in one transaction (rolled back if the plan says abort) on an autocommit
-    connection with dict rows. A plan whose widget no longer exists changes nothing.
+def execute(
+    conn: psycopg.Connection[dict[str, Any]],
+    plan: Plan,
+    intended_ns: int,
+    before_commit: BeforeCommit | None = None,
+) -> Outcome:
+    """Run `plan` in one transaction (rolled back if the plan says abort, or if
+    `before_commit` raises `psycopg.Rollback`) on an autocommit connection with dict rows.
+    A plan whose widget no longer exists changes nothing.
     """
     params = {"key": plan.key, **_adapt(plan.values)}
     columns = tuple(plan.values)
     cur = conn.cursor()
-    if plan.op in _SINGLE_STATEMENT and not plan.abort:
-        written = _run(cur, plan.op, params, columns)
+    committed = False
+    if plan.op in _SINGLE_STATEMENT and not plan.abort and before_commit is None:
+        changes, images = _described(_run(cur, plan.op, params, columns), intended_ns)
+        committed = True
     else:
         with conn.transaction():
-            written = _run(cur, plan.op, params, columns)
-            if plan.abort or not written:
+            changes, images = _described(_run(cur, plan.op, params, columns), intended_ns)
+            if changes and before_commit is not None:
+                before_commit(cur, changes, images)
+            if plan.abort or not changes:
                 raise psycopg.Rollback
-    committed = bool(written) and not plan.abort
+            committed = True  # not reached when the hook rolled back
+    committed = committed and bool(changes)
     acked_ns = time.time_ns()
     status = COMMITTED if committed else ABORTED
+    changes = [replace(c, status=status, acked_ns=acked_ns) for c in changes]
+    return Outcome(changes, images, committed)
+
+
+def _described(written: list["Written"], intended_ns: int) -> tuple[list[Change], list[Image]]:
+    """The changes `written` makes as they would commit (acknowledged once they do)."""
     changes, images = [], []
     for w in written:
         txid = w.row.pop("txid")
@@ -114,16 +143,16 @@ def execute(conn: psycopg.Connection[dict[str, Any]], plan: Plan, intended_ns: i
                 key=str(w.row["id"]),
                 version=w.row["version"] + 1 if deleted else w.row["version"],
                 op=w.op,
-                status=status,
+                status=COMMITTED,
                 intended_ns=intended_ns,
-                acked_ns=acked_ns,
+                acked_ns=0,
                 txid=txid,
                 digest="" if deleted else row_digest(w.table, w.row),
                 added=not deleted and carries_added(w.table, w.row),
             )
         )
         images.append(None if deleted else w.row)
-    return Outcome(changes, images, committed)
+    return changes, images
 
 
 def _run(

@@ -95,7 +95,7 @@ class Workload:
             else datetime(2020, 1, 1, tzinfo=UTC) + timedelta(microseconds=rng.randrange(10**14)),
             "attrs": {"color": rng.choice(_NAMES), "batch": rng.randrange(100), "tags": ["a", "ß"]},
             "notes": _text(rng, self.spec.lob_bytes) if large else None,
-        }
+        } | self._falsy({"price": Decimal(0), "notes": ""})
 
     def _order(self) -> dict[str, Any]:
         rng = self._rng
@@ -104,7 +104,12 @@ class Workload:
             "amount": Decimal(rng.randrange(1, 10**10)) / 10_000,
             "status": rng.choice(_STATUSES),
             "meta": {"channel": rng.choice(("web", "store", "partner")), "note": None},
-        }
+        } | self._falsy({"quantity": 0, "amount": Decimal(0), "status": ""})
+
+    def _falsy(self, values: dict[str, Any]) -> dict[str, Any]:
+        """`values` (zeros, empty strings) for a `falsy_ratio` share of rows, else nothing."""
+        ratio = self.spec.falsy_ratio
+        return values if ratio and self._rng.random() < ratio else {}
 
 
 _ADDED_VALUES: dict[str, Callable[[random.Random], Any]] = {

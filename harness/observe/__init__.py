@@ -6,6 +6,8 @@ from typing import Any
 
 from harness.aws import AwsAccess
 from harness.observe.base import Observation, Observer, read_observations
+from harness.observe.dynamodb_events import DynamoDBEventsObserver
+from harness.observe.dynamodb_index import DynamoDBIndexObserver
 from harness.observe.dynamodb_scan import DynamoDBScanObserver
 from harness.observe.dynamodb_stream import DynamoDBStreamObserver, DynamoDBTableCopiesObserver
 from harness.observe.kafka_topic import KafkaTopicObserver
@@ -17,6 +19,8 @@ OBSERVERS: dict[str, Callable[..., Observer]] = {
     "dynamodb_stream": DynamoDBStreamObserver,
     "dynamodb_scan": DynamoDBScanObserver,
     "dynamodb_table_copies": DynamoDBTableCopiesObserver,
+    "dynamodb_events": DynamoDBEventsObserver,
+    "dynamodb_index": DynamoDBIndexObserver,
     "kinesis_stream": KinesisStreamObserver,
     "kafka_topic": KafkaTopicObserver,
     "postgres_replica": PostgresReplicaObserver,

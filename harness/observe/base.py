@@ -14,9 +14,15 @@ from harness import progress
 from harness.load.ledger import Entity
 from harness.records import RecordWriter, read_records
 
-ProjectionKind = Literal["state", "event_log"]
+ProjectionKind = Literal["state", "event_log", "event_store"]
 """A state projection holds each row's latest version (judged by its final snapshot); an
-event log holds every change (judged by its events)."""
+event log holds every change (judged by its events, in log order); an event store is a table
+of every change's event whose order is its readers' sort, not arrival (judged by its events
+as a set: each committed change's event exactly once)."""
+
+RETRACTED = "retracted"
+"""An observation's op when the projection no longer holds something it showed before (an
+event store's item written over by another event)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +33,7 @@ class Observation:
     version: int
     """The version the projection now shows; for a removal, the tombstone (deleted version + 1)."""
     op: str
-    """upsert | delete"""
+    """upsert | delete | retracted (`RETRACTED`: what was shown at this version is gone)"""
     seen_ns: int
     """Harness clock when the observer saw it."""
     position: str
@@ -35,10 +41,27 @@ class Observation:
     digest: str = ""
     """`row_image.row_digest` of the row image the projection shows; "" for a removal or
     where the projection does not carry the row."""
+    txid: int = 0
+    """The source transaction the projection says the change came from (0: it does not)."""
 
     @property
     def entity(self) -> Entity:
         return (self.table, self.key)
+
+
+def standing(observations: Iterable[Observation]) -> list[Observation]:
+    """The observations whose sighting still stands: each retraction removes the latest
+    earlier sighting of the same change (and is itself left out)."""
+    kept: list[Observation | None] = []
+    where: dict[tuple[str, str, int, str], list[int]] = {}
+    for observation in observations:
+        change = (observation.table, observation.key, observation.version, observation.digest)
+        if observation.op != RETRACTED:
+            where.setdefault(change, []).append(len(kept))
+            kept.append(observation)
+        elif where.get(change):
+            kept[where[change].pop()] = None
+    return [o for o in kept if o is not None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +160,11 @@ class Observer(ABC):
     def observed(self) -> int:
         return self._log.count
 
+    @property
+    def stopping(self) -> bool:
+        """It was told to stop: the poll under way is its last."""
+        return self._stopping.is_set()
+
     @abstractmethod
     def poll(self) -> list[Observation]:
         """Whatever changed since the last call."""
@@ -201,6 +229,8 @@ class Observer(ABC):
         self._track_behind(started, finished)
         for observation in seen:
             self._log.append(observation)
+            if observation.op == RETRACTED:
+                continue
             newest = self.state.get(observation.entity)
             if newest is None or observation.version >= newest[0]:
                 self.state[observation.entity] = (observation.version, observation.op != "delete")

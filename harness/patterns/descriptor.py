@@ -77,6 +77,9 @@ class Descriptor(_Strict):
     """Root module variable -> MSK Connect plugin whose zip path it takes, from the target."""
     smoke_variables: dict[str, Any] = Field(default_factory=dict)
     """Variables for the test suite's short smoke run (e.g. a short batch window)."""
+    dead_letter_queues: dict[str, str] = Field(default_factory=dict)
+    """Name -> the root module output holding the URL of a dead-letter queue whose depth
+    the run records once the pattern converged."""
 
 
 class Pattern:
@@ -91,6 +94,7 @@ class Pattern:
         self.application = descriptor.application
         self.connector_plugins = descriptor.connector_plugins
         self.smoke_variables = descriptor.smoke_variables
+        self.dead_letter_queues = descriptor.dead_letter_queues
         self.projections = tuple(
             p.model_copy(update={"name": name}) for name, p in descriptor.projections.items()
         )

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from harness import __version__
+from harness.apps.emits import EmitSummary
 from harness.check.lag import LagReport
 from harness.check.protocol import Convergence
 from harness.check.result import CheckResult, Validity
@@ -46,6 +47,9 @@ class ProjectionResult(BaseModel):
 
 class PatternResult(BaseModel):
     summary: str
+    pattern: str | None = None
+    """The pattern it ran: its key in `Results.patterns` is a variant's name where the
+    scenario ran a variant (None in results from before variants: the key)."""
     status: Status = "running"
     error: str | None = None
     terraform_s: dict[str, float] = Field(default_factory=dict)
@@ -61,6 +65,10 @@ class PatternResult(BaseModel):
     saturation: Saturation | None = None
     clocks: list[ClockOffset] = Field(default_factory=list)
     """The harness's offset against the source database clock, then each load process's."""
+    emits: EmitSummary | None = None
+    """What the application did with its events (patterns where it sends them itself)."""
+    dead_letters: dict[str, int] = Field(default_factory=dict)
+    """Messages left in each of the pattern's dead-letter queues once it converged."""
 
 
 class Environment(BaseModel):

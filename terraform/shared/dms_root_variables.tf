@@ -1,33 +1,6 @@
-# The variables every DMS pattern's root module declares alike: the run id, names, the KMS
-# key and the source database. Each such root links this file (as shared_variables.tf), so
-# they are declared once; what differs between patterns stays in their own variables.tf.
-
-variable "run_id" {
-  description = "Run identifier: names and tags every resource so leftovers can be found."
-  type        = string
-
-  validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,47}$", var.run_id))
-    error_message = "run_id must be 1-48 lowercase letters, digits or dashes."
-  }
-}
-
-variable "name_prefix" {
-  description = "Prefix of every resource name (starts with a letter: DMS identifiers must)."
-  type        = string
-  default     = "cdcbench"
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{0,8}$", var.name_prefix))
-    error_message = "name_prefix must be 1-9 lowercase letters, digits or dashes, starting with a letter."
-  }
-}
-
-variable "kms_key_arn" {
-  description = "Customer managed KMS key for everything stored (bucket, table, replication instance, endpoints); null uses the AWS managed keys."
-  type        = string
-  default     = null
-}
+# The variables every DMS pattern's root module declares alike: the source database and the
+# replication settings. Each such root links this file (as dms_variables.tf) beside
+# root_variables.tf; what differs between patterns stays in their own variables.tf.
 
 # --- the source database ---------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.apps import post_commit
+from harness.apps import Spec, hooks
 from harness.load.ledger import COMMITTED, Change
 from harness.observe import read_observations
 from harness.observe.base import SnapshotRow, live_versions
@@ -83,17 +83,17 @@ def test_direct_writes_survive_arriving_out_of_order(local_target: Target, tmp_p
     """Post-commit writes of concurrent writers land in any order; the newest version wins
     and a late write can neither resurrect a deleted row nor roll a row back."""
     stream_arn = _table(local_target, "direct-order-test")
-    write = post_commit(
-        "read_model_writer", {"read_model_table": "direct-order-test"}, local_target.aws
-    )
+    spec = Spec("read_model_writer", {"read_model_table": "direct-order-test"})
+    write = hooks(spec, local_target.aws, tmp_path).after_commit
+    assert write is not None
 
     def change(key: str, version: int, op: str) -> Change:
         return Change("widgets", key, version, op, COMMITTED, 0, 0, 0, "")
 
-    write(change("1", 2, "delete"), None)  # the insert (version 1) was deleted
-    write(change("1", 1, "insert"), {"id": 1, "version": 1})
-    write(change("2", 2, "update"), {"id": 2, "version": 2})
-    write(change("2", 1, "insert"), {"id": 2, "version": 1})
+    write([change("1", 2, "delete")], [None])  # the insert (version 1) was deleted
+    write([change("1", 1, "insert")], [{"id": 1, "version": 1}])
+    write([change("2", 2, "update")], [{"id": 2, "version": 2}])
+    write([change("2", 1, "insert")], [{"id": 2, "version": 1}])
     observer = DynamoDBStreamObserver(
         "read_model", tmp_path / "obs.csv", local_target.aws, "direct-order-test", stream_arn
     )

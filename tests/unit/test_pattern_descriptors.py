@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.apps import post_commit
+from harness.apps import Spec, hooks
 from harness.aws import AwsAccess
 from harness.errors import UserError
 from harness.observe import OBSERVERS
@@ -60,12 +60,15 @@ def test_observers_exist_and_take_the_projections_parameters(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if patterns()[n].application])
-def test_the_application_builds_its_hook_from_the_outputs(name: str) -> None:
+def test_the_application_builds_its_hook_from_the_outputs(name: str, tmp_path: Path) -> None:
     pattern = patterns()[name]
     assert pattern.application is not None
-    outputs = dict.fromkeys(pattern.module.outputs, "x")
-    hook = post_commit(pattern.application, outputs, AwsAccess("us-east-1", "http://127.0.0.1:1"))
-    assert callable(hook)
+    outputs: dict[str, object] = dict.fromkeys(pattern.module.outputs, "x")
+    if "application" in outputs:  # the application's tunables, and where it sends
+        outputs["application"] = {**pattern.effective_variables({}), "queue_url": "x"}
+    aws = AwsAccess("us-east-1", "http://127.0.0.1:1")
+    built = hooks(Spec(pattern.application, outputs), aws, tmp_path)
+    assert built.before_commit or built.after_commit
 
 
 def test_tunables_come_from_variables_tf_with_their_defaults() -> None:

@@ -109,6 +109,26 @@ IN_PROCESS_CASES = [
     ),
     Case("duplicate-pattern", with_changes(patterns=["direct", "direct"]), ("patterns", "twice")),
     Case(
+        "variant-of-unknown-pattern",
+        with_changes(patterns=["v"], variants={"v": {"pattern": "indirect"}}),
+        ("variants.v.pattern", "unknown pattern 'indirect'"),
+    ),
+    Case(
+        "variant-named-as-a-pattern",
+        with_changes(variants={"direct": {"pattern": "direct"}}),
+        ("variants.direct", "a pattern has that name"),
+    ),
+    Case(
+        "variant-with-unknown-variable",
+        with_changes(patterns=["v"], variants={"v": {"pattern": "direct", "variables": {"x": 1}}}),
+        ("variants.v.variables", "unknown variable 'x'"),
+    ),
+    Case(
+        "variant-not-defined",
+        with_changes(patterns=["direct", "fast"], variants={"slow": {"pattern": "direct"}}),
+        ("patterns", "unknown pattern 'fast'", "slow"),
+    ),
+    Case(
         "pattern-variable-the-harness-sets",
         with_changes(pattern_variables={"direct": {"run_id": "mine"}}),
         ("pattern_variables.direct", "'run_id' is set by cdcbench"),
@@ -319,3 +339,23 @@ def test_bad_scenario_is_a_one_line_user_error(case: Case, tmp_path: Path) -> No
     assert "\n" not in message
     for mention in case.mentions:
         assert mention.replace("{path}", str(path)) in message
+
+
+def test_variants_run_their_pattern_with_the_patterns_then_their_own_variables(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        with_changes(
+            patterns=["direct", "encrypted"],
+            variants={"encrypted": {"pattern": "direct", "variables": {"kms_key_arn": "k2"}}},
+            pattern_variables={"direct": {"name_prefix": "p", "kms_key_arn": "k1"}},
+        )
+    )
+
+    entries = load_scenario(path).entries()
+
+    assert [(e.name, e.pattern, e.variables) for e in entries] == [
+        ("direct", "direct", {"name_prefix": "p", "kms_key_arn": "k1"}),
+        ("encrypted", "direct", {"name_prefix": "p", "kms_key_arn": "k2"}),
+    ]

@@ -265,3 +265,17 @@ def test_a_column_added_to_orders_is_written_by_every_later_order() -> None:
 
     assert all(isinstance(p.values["carrier"], str) for p in later if p.op == "order")
     assert all("carrier" not in p.values for p in later if p.op != "order")
+
+
+def test_a_falsy_share_of_rows_hold_zeros_and_empty_strings() -> None:
+    found = plans(spec(mix=MIX, falsy_ratio=0.25), newest=100, n=4_000)
+    widgets = [p.values for p in found if p.op in ("insert", "update")]
+    orders = [p.values for p in found if p.op == "order"]
+
+    falsy_widgets = [v for v in widgets if v["price"] == 0 and v["notes"] == ""]
+    falsy_orders = [v for v in orders if (v["quantity"], v["amount"], v["status"]) == (0, 0, "")]
+    assert len(falsy_widgets) / len(widgets) == pytest.approx(0.25, abs=0.04)
+    assert len(falsy_orders) / len(orders) == pytest.approx(0.25, abs=0.06)
+    # by default, no row holds them
+    default = plans(spec(mix=MIX), newest=100, n=4_000)
+    assert not any(p.values.get("notes") == "" or p.values.get("quantity") == 0 for p in default)

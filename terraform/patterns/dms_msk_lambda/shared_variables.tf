@@ -1,1 +1,1 @@
-../../shared/dms_root_variables.tf
+../../shared/root_variables.tf

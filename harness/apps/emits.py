@@ -1,0 +1,69 @@
+"""What an application did with each change's event, recorded beside the ledger (one file
+per process, `emits-*.csv`): sent, refused by the API, or never sent because the process
+"died" inside its dual-write window. With the ledger, it tells the checker's findings apart:
+a change missing from the event store because it was never sent, against one lost on the
+way."""
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from harness.records import RecordWriter, read_records
+
+
+@dataclass(frozen=True, slots=True)
+class Emit:
+    table: str
+    key: str
+    version: int
+    """The change's ledger version (a delete's is the deleted version + 1)."""
+    txid: int
+    sent: bool
+    """The queue accepted its message."""
+    crashed: bool
+    """Its transaction met the application's injected death: after the commit and before
+    the send (never sent), or between the send and the commit (sent, then rolled back)."""
+    error: str = ""
+    """Why the queue refused the message (one line); "" when sent or never tried."""
+
+
+class EmitSummary(BaseModel):
+    """An application's sends over a run."""
+
+    sent: int
+    failed: int
+    """Sends the API refused (a relay's attempts: it retries them)."""
+    crashed_transactions: int
+    """Transactions in which the application died inside its dual-write window."""
+    unsent: int
+    """Changes never sent because the application died first."""
+    first_error: str | None = None
+
+
+def emit_writer(directory: Path, role: str = "app") -> RecordWriter[Emit]:
+    """A new emit record file for this process in `directory`."""
+    stem = f"emits-{role}-{socket.gethostname()}-{os.getpid()}"
+    n = 0
+    while (directory / f"{stem}-{n}.csv").exists():
+        n += 1
+    return RecordWriter(directory / f"{stem}-{n}.csv", Emit)
+
+
+def read_emits(directory: Path) -> list[Emit]:
+    return [e for path in sorted(directory.glob("emits-*.csv")) for e in read_records(path, Emit)]
+
+
+def summarize(emits: list[Emit]) -> EmitSummary | None:
+    """None when nothing was recorded (the application emits nothing)."""
+    if not emits:
+        return None
+    return EmitSummary(
+        sent=sum(e.sent for e in emits),
+        failed=sum(bool(e.error) for e in emits),
+        crashed_transactions=len({e.txid for e in emits if e.crashed}),
+        unsent=sum(e.crashed and not e.sent and not e.error for e in emits),
+        first_error=next((e.error for e in emits if e.error), None),
+    )

@@ -1,0 +1,51 @@
+"""Observe an event store table (`formats.event_items` layout) through its stream: every
+put of an event is a sighting; a put over an item holding another event (two events with
+one key: the article's second-resolution `Timestamp`) retracts the one written over. A put
+that rewrites an item with the same event (a redelivered message) shows nothing new."""
+
+from pathlib import Path
+from typing import Any
+
+from harness.aws import AwsAccess
+from harness.observe.base import RETRACTED, Observation, Observer
+from harness.observe.formats.event_items import read_event
+from harness.observe.shards import ShardFollower
+
+_READ_LIMIT = 1000
+"""GetRecords' largest Limit on DynamoDB Streams."""
+
+
+class DynamoDBEventsObserver(Observer):
+    """`table`'s stream (`stream_arn`, NEW_AND_OLD_IMAGES) from TRIM_HORIZON."""
+
+    def __init__(
+        self, projection: str, log_path: Path, aws: AwsAccess, table: str, stream_arn: str
+    ) -> None:
+        super().__init__(projection, log_path)
+        self.table = table
+        streams = aws.client("dynamodbstreams")
+        self._shards = ShardFollower(streams, {"StreamArn": stream_arn}, _READ_LIMIT)
+
+    def poll(self) -> list[Observation]:
+        batches = self._shards.read()
+        self.lagging = any(batch.more for batch in batches)
+        return [
+            seen
+            for batch in batches
+            for record in batch.records
+            for seen in self._sightings(record, batch.seen_ns)
+        ]
+
+    def _sightings(self, record: dict[str, Any], seen_ns: int) -> list[Observation]:
+        change = record["dynamodb"]
+        position = change["SequenceNumber"]
+        old = read_event(change["OldImage"]) if "OldImage" in change else None
+        new = read_event(change["NewImage"]) if "NewImage" in change else None
+        if old == new:
+            return []
+        seen = (
+            [] if old is None else [old.observation(self.projection, seen_ns, position, RETRACTED)]
+        )
+        if new is not None:
+            seen.append(new.observation(self.projection, seen_ns, position))
+        return seen

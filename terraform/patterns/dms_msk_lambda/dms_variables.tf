@@ -1,0 +1,1 @@
+../../shared/dms_root_variables.tf
