@@ -46,7 +46,7 @@ def evaluate(
             changes = read_ledger(files.ledger, result.clocks[0] if result.clocks else None)
         result.load = load_stats(changes, files.root, offered_per_s)
         result.schema_change = ddl = read_schema_change(files.ledger)
-        result.emits = summarize(read_emits(files.ledger))
+        result.emits = summarize(read_emits(files.ledger), changes)
         pattern = patterns().get(result.pattern or name)
         expected = {p.name: p.added_column for p in pattern.projections} if pattern else {}
         for projection_name, projection in result.projections.items():
@@ -59,7 +59,8 @@ def evaluate(
                 projection.convergence or UNREACHED,
                 spec.max_examples,
             )
-            projection.lag = measure_lag(changes, observations, spec.lag_window_s)
+            exact = projection.kind != "state"  # an event log shows each change itself
+            projection.lag = measure_lag(changes, observations, spec.lag_window_s, exact)
             projection.check = check_projection(projection.kind, evidence)
             if ddl is not None:
                 added = expected.get(projection_name, AddedColumn())

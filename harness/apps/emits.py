@@ -6,11 +6,13 @@ way."""
 
 import os
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from harness.load.ledger import COMMITTED, Change
 from harness.records import RecordWriter, read_records
 
 
@@ -39,7 +41,7 @@ class EmitSummary(BaseModel):
     crashed_transactions: int
     """Transactions in which the application died inside its dual-write window."""
     unsent: int
-    """Changes never sent because the application died first."""
+    """Committed changes whose event was never sent because the application died first."""
     first_error: str | None = None
 
 
@@ -56,14 +58,19 @@ def read_emits(directory: Path) -> list[Emit]:
     return [e for path in sorted(directory.glob("emits-*.csv")) for e in read_records(path, Emit)]
 
 
-def summarize(emits: list[Emit]) -> EmitSummary | None:
-    """None when nothing was recorded (the application emits nothing)."""
+def summarize(emits: list[Emit], changes: Iterable[Change]) -> EmitSummary | None:
+    """The sends of a run with this ledger; None when nothing was recorded (the application
+    emits nothing). A change whose transaction died before its commit is not committed; one
+    that died after it may still be sent by someone else (an outbox's relay)."""
     if not emits:
         return None
+    sent = {(e.table, e.key, e.version) for e in emits if e.sent}
+    committed = {(c.table, c.key, c.version) for c in changes if c.status == COMMITTED}
+    died = {(e.table, e.key, e.version) for e in emits if e.crashed}
     return EmitSummary(
         sent=sum(e.sent for e in emits),
         failed=sum(bool(e.error) for e in emits),
         crashed_transactions=len({e.txid for e in emits if e.crashed}),
-        unsent=sum(e.crashed and not e.sent and not e.error for e in emits),
+        unsent=len((died & committed) - sent),
         first_error=next((e.error for e in emits if e.error), None),
     )

@@ -4,10 +4,12 @@ minus the change's time.
 Lag is taken from the commit acknowledgement and from the intended start
 (coordinated-omission-free), recorded in HDR histograms (µs, 3 significant
 digits) and summarised as percentiles in milliseconds, overall and per window of
-commit time. A change overwritten before the projection showed it is
-"superseded": its lag is counted until the newer version appeared. Sightings of a rolled-back
-transaction's change (where the projection names the transaction) are no one's; a change
-shown before its commit was acknowledged (an event sent before the commit) lags 1 µs.
+commit time. In a state projection, a change overwritten before the projection showed it is
+"superseded": its lag is counted until the newer version appeared. An event log or store
+shows every change itself (`exact`): one it never showed is unseen, whatever came after.
+Sightings of a rolled-back transaction's change (where the projection names the
+transaction) are no one's; a change shown before its commit was acknowledged (an event sent
+before the commit) lags 1 µs.
 """
 
 import bisect
@@ -88,8 +90,12 @@ class _FirstShown:
         self.versions = [o.version for o in observations]
         self.newest = list(itertools.accumulate(self.versions, max))
 
-    def first(self, version: int) -> tuple[int, int] | None:
-        """(seen_ns, version shown) of the first observation at or past `version`."""
+    def first(self, version: int, exact: bool = False) -> tuple[int, int] | None:
+        """(seen_ns, version shown) of the first observation at or past `version` (`exact`:
+        of `version` itself)."""
+        if exact:
+            i = self.versions.index(version) if version in self.versions else len(self.versions)
+            return (self.times[i], version) if i < len(self.versions) else None
         i = bisect.bisect_left(self.newest, version)
         if i == len(self.newest):
             return None
@@ -97,8 +103,13 @@ class _FirstShown:
 
 
 def measure_lag(
-    changes: Iterable[Change], observations: Iterable[Observation], window_s: float
+    changes: Iterable[Change],
+    observations: Iterable[Observation],
+    window_s: float,
+    exact: bool = False,
 ) -> LagReport:
+    """Lag of every committed change; `exact`: a change counts as shown only by its own
+    version (event logs and stores)."""
     changes = list(changes)
     rolled_back = {c.txid for c in changes if c.status != COMMITTED}
     by_entity: dict[Entity, list[Observation]] = defaultdict(list)
@@ -116,7 +127,7 @@ def measure_lag(
     window_ns = int(window_s * 1e9)
     for change in committed:
         entity_shown = shown.get(change.entity)
-        first = entity_shown.first(change.version) if entity_shown else None
+        first = entity_shown.first(change.version, exact) if entity_shown else None
         if first is None:
             unseen += 1
             continue

@@ -98,7 +98,9 @@ def assess(
         if grew:
             reasons.append(grew)
         grace = projection.floor_ms / 1000 + CATCH_UP_GRACE_S
-        converge_s = projection.convergence.seconds if projection.convergence else None
+        reached = projection.convergence
+        # a projection that settled without converging was wrong (its anomalies), not slow
+        converge_s = reached.seconds if reached and not reached.settled else None
         if converge_s is not None and converge_s > grace:
             reasons.append(
                 f"{name}: {converge_s:.1f} s to catch up after the load ended "

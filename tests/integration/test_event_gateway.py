@@ -111,7 +111,7 @@ def test_after_commit_sends_one_event_per_row_in_the_articles_shape(
     assert sent[1]["requestId"] == sent[2]["requestId"] == str(order.changes[0].txid)
     assert sent[1]["timestamp"] == sent[2]["timestamp"]
     assert sent[2]["data"]["amount"] == 12.5 and sent[2]["data"]["quantity"] == 0
-    assert summarize(_emits(built, tmp_path)).sent == 3
+    assert summarize(_emits(built, tmp_path), []).sent == 3
 
 
 def test_a_delete_event_carries_the_deleted_rows_id_and_version(
@@ -137,7 +137,7 @@ def test_dying_after_the_commit_loses_the_events_of_a_committed_transaction(
     assert _messages(local_target, queue) == []
     emits = _emits(built, tmp_path)
     assert [(e.sent, e.crashed) for e in emits] == [(False, True)]
-    assert summarize(emits).unsent == 1
+    assert summarize(emits, outcome.changes).unsent == 1
 
 
 def test_dying_before_the_commit_leaves_events_of_a_rolled_back_transaction(
@@ -203,7 +203,7 @@ def test_a_refused_send_is_recorded_in_one_line_and_the_change_stays_committed(
     outcome = _run(local_target, built, Plan("insert", None, False, dict(WIDGET)))
 
     assert outcome.committed
-    summary = summarize(_emits(built, tmp_path))
+    summary = summarize(_emits(built, tmp_path), outcome.changes)
     assert summary is not None and summary.failed == 1 and summary.sent == 0
     assert summary.first_error and "\n" not in summary.first_error
     assert "NonExistentQueue" in summary.first_error

@@ -101,6 +101,17 @@ def test_change_overwritten_before_shown_is_superseded_with_lag_until_newer_vers
     assert report.from_commit_ms.p50 == approx(20)  # v2 itself
 
 
+def test_in_an_event_log_a_change_is_shown_only_by_its_own_version() -> None:
+    # v2 was lost on the way; v3 shows at 40 ms, v1 late at 50 ms
+    changes = [change("1", v, acked_ms=10 * v, op="update") for v in (1, 2, 3)]
+    observations = [seen("1", 3, 40), seen("1", 1, 50)]
+
+    report = measure_lag(changes, observations, 1.0, exact=True)
+
+    assert (report.seen, report.unseen, report.superseded) == (2, 1, 0)
+    assert report.from_commit_ms.max == approx(40)  # v1: its own sighting, not v3's
+
+
 def test_older_version_shown_later_does_not_count_for_a_newer_change() -> None:
     # v2 appears at 20 ms; a late, out-of-order v1 at 50 ms must not change v2's lag,
     # and v1 was already covered by v2 at 20 ms.

@@ -552,3 +552,30 @@ def test_a_batch_refuses_two_writes_to_one_key_of_one_table_only() -> None:
     assert outcomes() == (refused, "written"), fixed_upstream("dynamodb.batch_duplicates_per_table")
     with applied("dynamodb.batch_duplicates_per_table"):
         assert outcomes() == ("written", refused)
+
+
+def test_a_dead_letter_queue_shows_its_redrive_allow_policy_and_compact_json() -> None:
+    allow = {"redrivePermission": "byQueue", "sourceQueueArns": ["arn:aws:sqs:us-east-1:1:q"]}
+
+    def attributes() -> dict[str, str]:
+        with mock_aws():
+            sqs = _client("sqs")
+            dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])
+            redrive = {"deadLetterTargetArn": arn["Attributes"]["QueueArn"], "maxReceiveCount": 5}
+            url = sqs.create_queue(QueueName="q", Attributes={"RedrivePolicy": json.dumps(redrive)})
+            sqs.set_queue_attributes(
+                QueueUrl=dlq, Attributes={"RedriveAllowPolicy": json.dumps(allow)}
+            )
+            shown = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["All"])["Attributes"]
+            policy = sqs.get_queue_attributes(
+                QueueUrl=url["QueueUrl"], AttributeNames=["RedrivePolicy"]
+            )["Attributes"]
+        return {**shown, **policy}
+
+    assert "RedriveAllowPolicy" not in attributes(), fixed_upstream("sqs.redrive_attributes")
+    with applied("sqs.redrive_attributes"):
+        shown = attributes()
+        assert json.loads(shown["RedriveAllowPolicy"]) == allow
+        assert " " not in shown["RedriveAllowPolicy"] and " " not in shown["RedrivePolicy"]
+        assert json.loads(shown["RedrivePolicy"])["maxReceiveCount"] == 5

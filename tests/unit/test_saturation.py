@@ -88,6 +88,19 @@ def test_catching_up_long_after_the_load_is_a_reason_beyond_the_floor() -> None:
     assert verdict.reasons == ["slow: 12.0 s to catch up after the load ended (floor 0.0 s)"]
 
 
+def test_a_projection_that_settled_wrong_is_not_catching_up() -> None:
+    settled = steady().model_copy(
+        update={"convergence": Convergence(converged=False, settled=True, seconds=12)}
+    )
+    still_changing = steady().model_copy(
+        update={"convergence": Convergence(converged=False, settled=False, seconds=12)}
+    )
+
+    verdict = assess(load(40, 40), {}, {"wrong": settled, "late": still_changing}, True)
+
+    assert verdict.reasons == ["late: 12.0 s to catch up after the load ended (floor 0.0 s)"]
+
+
 def test_on_aws_the_signals_are_the_patterns_own() -> None:
     verdict = assess(load(400, 100), {}, {"rm": steady()}, emulated=False)
 

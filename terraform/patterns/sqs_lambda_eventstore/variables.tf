@@ -119,7 +119,7 @@ variable "dlq_retention_s" {
 }
 
 variable "restrict_dead_letter_queue" {
-  description = "Give the dead-letter queue a redrive allow policy naming the event queue, so no other queue can use it (AWS allows every queue of the account by default). Off by default: moto (the local target) does not return RedriveAllowPolicy from GetQueueAttributes, and the AWS provider waits for it until its timeout."
+  description = "Give the dead-letter queue a redrive allow policy naming the event queue, so no other queue can use it (AWS allows every queue of the account by default). Off by default: setting it adds a second wait for the queue attributes to propagate (about 25 s) to every apply."
   type        = bool
   default     = false
 }

@@ -1,5 +1,6 @@
 """SQS: FIFO queues give every message an increasing SequenceNumber and hand messages that
-come back after their visibility timeout out again in their group's order."""
+come back after their visibility timeout out again in their group's order; a queue shows its
+redrive attributes as AWS does."""
 
 import itertools
 import threading
@@ -76,3 +77,31 @@ def fifo_group_order() -> None:
     SQSBackend.receive_message = receive_message
     Message.mark_received = mark_received_here
     Queue.pending_message_groups = property(pending_message_groups)
+
+
+@fix("moto.sqs.models.Queue.attributes", "moto.sqs.models.Queue.BASE_ATTRIBUTES")
+def redrive_attributes() -> None:
+    # A dead-letter queue's RedriveAllowPolicy is kept but never shown (nor may it be asked
+    # for by name), so Terraform's provider waits for it until it times out; and moto shows
+    # RedrivePolicy as spaced JSON, AWS compact (the provider then plans a change on every
+    # apply).
+    import json
+
+    from moto.sqs.models import Queue
+
+    shown = Queue.attributes
+
+    def attributes(self: Any) -> dict[str, Any]:
+        result: dict[str, Any] = shown.fget(self)  # type: ignore[attr-defined]
+        if self.redrive_policy:
+            result["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
+        allowed = getattr(self, "redrive_allow_policy", None)
+        result.pop("RedriveAllowPolicy", None)
+        if allowed:
+            policy = json.loads(allowed) if isinstance(allowed, str) else allowed
+            result["RedriveAllowPolicy"] = json.dumps(policy, separators=(",", ":"))
+        return result
+
+    Queue.redrive_allow_policy = None
+    Queue.BASE_ATTRIBUTES = [*Queue.BASE_ATTRIBUTES, "RedriveAllowPolicy"]
+    Queue.attributes = property(attributes)  # type: ignore[assignment]
