@@ -160,3 +160,19 @@ def test_changed_stream_mapping_resumes_where_the_old_poller_stopped(
     wait_for(lambda: seen() == list(range(20)), "records 0 to 19", timeout_s=20)
     time.sleep(1)  # nothing more should come
     assert seen() == list(range(20)), "the new poller repeated records"
+
+
+def test_a_deleted_mappings_failure_goes_with_it(
+    runtime: LambdaRuntime, bare_cloud: BareCloud, tmp_path: Path
+) -> None:
+    """A deployment destroyed with a failed mapping leaves no failure for the next run."""
+    create_function(bare_cloud.aws, "rt-gone", "import no_such_module\n", {})
+    url, arn = _queue(bare_cloud, "rt-gone-queue")
+    client = bare_cloud.aws.client("lambda")
+    uuid = client.create_event_source_mapping(FunctionName="rt-gone", EventSourceArn=arn)["UUID"]
+    bare_cloud.aws.client("sqs").send_message(QueueUrl=url, MessageBody="fails")
+    wait_for(lambda: _failures_of(runtime, "rt-gone"), "the import failure", timeout_s=20)
+
+    client.delete_event_source_mapping(UUID=uuid)
+
+    wait_for(lambda: _failures_of(runtime, "rt-gone") == {}, "the failure to go", timeout_s=20)

@@ -69,11 +69,12 @@ class DmsEngine(ControlLoop):
                 alive = runner.is_alive()
                 if not alive and runner.failure:
                     self._failures[runner.task["ReplicationTaskIdentifier"]] = runner.failure
-                if arn not in tasks:  # deleted: its slot goes too
+                if arn not in tasks:  # deleted: its slot goes too, and its failure
                     runner.stop(drop=True)
                     if not alive:
                         runner.drop_slot()
                         del self.runners[arn]
+                        self._failures.pop(runner.task["ReplicationTaskIdentifier"], None)
                 elif alive and tasks[arn]["Status"] == "stopping":
                     runner.stop()
             for arn, task in tasks.items():

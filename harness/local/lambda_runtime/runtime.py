@@ -33,6 +33,8 @@ from harness.local.private_api import PrivateApiError
 
 _DISCOVER_S = 0.5
 _ACTIVE_STATES = {"Creating", "Enabling", "Enabled", "Updating"}
+_MAPPING = "Lambda mapping "
+"""How a mapping's failures are named: "Lambda mapping <function> <- <source>"."""
 _VOLATILE = {"State", "StateTransitionReason", "LastProcessingResult", "LastModified"}
 """Mapping fields that change without changing what the poller must do."""
 
@@ -113,6 +115,7 @@ class LambdaRuntime(ControlLoop):
             mapping = mappings.get(uuid)
             if mapping is None or mapping.get("State") not in _ACTIVE_STATES:
                 self._running.pop(uuid).poller.stop()
+        self._forget_deleted(mappings)
         for mapping in mappings.values():
             if mapping.get("State") in _ACTIVE_STATES:
                 self._ensure(mapping, functions.get(mapping["FunctionArn"], ("", "")))
@@ -150,10 +153,20 @@ class LambdaRuntime(ControlLoop):
         self._running[uuid] = _Running(poller, config, function)
         poller.start()
 
+    def _forget_deleted(self, mappings: dict[str, dict[str, Any]]) -> None:
+        """A deleted mapping's failure goes with it (its deployment was destroyed): it is
+        no later run's failure."""
+        live = {self._describe(m) for m in mappings.values()}
+        with self._lock:
+            for uuid in [u for u in self._failed if u not in mappings]:
+                del self._failed[uuid]
+            for name in [n for n in self._failures if n.startswith(_MAPPING) and n not in live]:
+                del self._failures[name]
+
     def _describe(self, mapping: dict[str, Any]) -> str:
         function = str(mapping["FunctionArn"]).rsplit(":", 1)[-1]
         source = mapping.get("EventSourceArn") or "self-managed Kafka"
-        return f"Lambda mapping {function} <- {source}"
+        return f"{_MAPPING}{function} <- {source}"
 
     def _fail(self, mapping: dict[str, Any], function: tuple[str, str], reason: str) -> None:
         with self._lock:
