@@ -10,6 +10,7 @@ files are readable by hand.
 import csv
 import dataclasses
 import os
+import socket
 import time
 import typing
 from collections.abc import Iterator
@@ -66,6 +67,16 @@ class RecordWriter(Generic[T]):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def process_writer(directory: Path, prefix: str, record_type: type[T]) -> RecordWriter[T]:
+    """A new file of `record_type` records for this process in `directory`:
+    `<prefix>-<host>-<pid>-<n>.csv`, never one another process or run wrote."""
+    stem = f"{prefix}-{socket.gethostname()}-{os.getpid()}"
+    n = 0
+    while (directory / f"{stem}-{n}.csv").exists():
+        n += 1
+    return RecordWriter(directory / f"{stem}-{n}.csv", record_type)
 
 
 def read_records(path: Path, record_type: type[T]) -> Iterator[T]:

@@ -9,7 +9,7 @@ process from the applied root module's outputs. Each module exposes:
   source schema (e.g. the application's own tables);
 - `companion(outputs) -> str | None` (optional): a module the harness runs as a process on the
   application's side from before the load until the projections converged (e.g. an outbox
-  relay), as `python -m <module> --spec FILE` (see `write_spec`).
+  relay), as `python -m <module> --spec FILE` (see `Spec.write`).
 """
 
 import importlib

@@ -4,8 +4,6 @@ per process, `emits-*.csv`): sent, refused by the API, or never sent because the
 a change missing from the event store because it was never sent, against one lost on the
 way."""
 
-import os
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from harness.load.ledger import COMMITTED, Change
-from harness.records import RecordWriter, read_records
+from harness.records import RecordWriter, process_writer, read_records
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +45,12 @@ class EmitSummary(BaseModel):
 
 def emit_writer(directory: Path, role: str = "app") -> RecordWriter[Emit]:
     """A new emit record file for this process in `directory`."""
-    stem = f"emits-{role}-{socket.gethostname()}-{os.getpid()}"
-    n = 0
-    while (directory / f"{stem}-{n}.csv").exists():
-        n += 1
-    return RecordWriter(directory / f"{stem}-{n}.csv", Emit)
+    return process_writer(directory, f"emits-{role}", Emit)
+
+
+def refusal(exc: Exception) -> str:
+    """Why the API refused a send, in one line."""
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
 
 
 def read_emits(directory: Path) -> list[Emit]:

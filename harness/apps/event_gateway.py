@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 
 from harness.apps import Hooks
-from harness.apps.emits import Emit, emit_writer
+from harness.apps.emits import Emit, emit_writer, refusal
 from harness.aws import AwsAccess
 from harness.load.ledger import Change
 from harness.load.transactions import Image
@@ -113,8 +113,7 @@ class _Gateway:
                 QueueUrl=self.queue_url, MessageBody=message(change, image, stamped)
             )
         except Exception as exc:  # the API refused it: recorded, the load goes on
-            error = " ".join(f"{type(exc).__name__}: {exc}".split())
-            self._record(change, sent=False, crashed=crashed, error=error)
+            self._record(change, sent=False, crashed=crashed, error=refusal(exc))
             return
         self._record(change, sent=True, crashed=crashed)
 
@@ -135,19 +134,19 @@ class _Gateway:
                 cur.execute(_OUTBOX_INSERT, (message(change, image, stamped),))
             if dies and self.rng.random() < 0.5:
                 self.dying.add(changes[0].txid)
-            elif dies:
-                self._died(changes)
+            elif dies:  # before its commit: the transaction rolls back
+                self._died_with(changes)
+                raise psycopg.Rollback
         else:  # before_commit
             for change, image in zip(changes, images, strict=True):
                 self._send(change, image, stamped, crashed=dies)
             if dies:
                 raise psycopg.Rollback
 
-    def _died(self, changes: list[Change]) -> None:
-        """The process dies before its commit: the transaction rolls back."""
+    def _died_with(self, changes: list[Change]) -> None:
+        """The process died before sending these changes' events."""
         for change in changes:
             self._record(change, sent=False, crashed=True)
-        raise psycopg.Rollback
 
     def close(self) -> None:
         if self.records is not None:
@@ -157,12 +156,10 @@ class _Gateway:
         if self.emit == "outbox":  # the relay sends; a death now loses nothing
             if changes[0].txid in self.dying:
                 self.dying.discard(changes[0].txid)
-                for change in changes:
-                    self._record(change, sent=False, crashed=True)
+                self._died_with(changes)
             return
         if self._dies():  # died after the commit, before the send
-            for change in changes:
-                self._record(change, sent=False, crashed=True)
+            self._died_with(changes)
             return
         stamped = datetime.now(UTC)
         for change, image in zip(changes, images, strict=True):

@@ -24,7 +24,7 @@ from typing import Any
 import psycopg
 
 from harness.apps import Spec
-from harness.apps.emits import Emit, emit_writer
+from harness.apps.emits import Emit, emit_writer, refusal
 from harness.apps.event_gateway import OUTBOX_TABLE
 from harness.aws import AwsAccess
 from harness.records import RecordWriter
@@ -56,7 +56,7 @@ def relay_once(
                 Entries=[{"Id": i, "MessageBody": body} for i, body in bodies.items()],
             )
         except Exception as exc:  # the queue is unreachable: every row stays for the next poll
-            error = " ".join(f"{type(exc).__name__}: {exc}".split())
+            error = refusal(exc)
             for body in bodies.values():
                 records.append(_emit(body, sent=False, error=error))
             return len(rows)

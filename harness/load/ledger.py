@@ -13,14 +13,12 @@ client's observations, not the database's order: concurrent users may see a key'
 acknowledgements out of version order (see `Change.acked_ns`).
 """
 
-import os
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness.load.clock import ClockOffset, read_offset
-from harness.records import RecordWriter, read_records
+from harness.records import RecordWriter, process_writer, read_records
 
 Entity = tuple[str, str]
 """(table, primary key as text)."""
@@ -62,11 +60,7 @@ class Change:
 
 def ledger_writer(directory: Path) -> RecordWriter[Change]:
     """A new ledger file for this process in `directory` (one per process and run)."""
-    stem = f"ledger-{socket.gethostname()}-{os.getpid()}"
-    n = 0
-    while (directory / f"{stem}-{n}.csv").exists():
-        n += 1
-    return RecordWriter(directory / f"{stem}-{n}.csv", Change)
+    return process_writer(directory, "ledger", Change)
 
 
 def read_ledger(directory: Path, reference: ClockOffset | None = None) -> list[Change]:

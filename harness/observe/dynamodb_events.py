@@ -7,24 +7,19 @@ from pathlib import Path
 from typing import Any
 
 from harness.aws import AwsAccess
-from harness.observe.base import RETRACTED, Observation, Observer
-from harness.observe.formats.event_items import read_event
+from harness.observe.base import Observation, Observer
+from harness.observe.dynamodb_stream import STREAM_READ_LIMIT
+from harness.observe.formats.event_items import read_event, sightings
 from harness.observe.shards import ShardFollower
-
-_READ_LIMIT = 1000
-"""GetRecords' largest Limit on DynamoDB Streams."""
 
 
 class DynamoDBEventsObserver(Observer):
-    """`table`'s stream (`stream_arn`, NEW_AND_OLD_IMAGES) from TRIM_HORIZON."""
+    """The table's stream (`stream_arn`, NEW_AND_OLD_IMAGES) from TRIM_HORIZON."""
 
-    def __init__(
-        self, projection: str, log_path: Path, aws: AwsAccess, table: str, stream_arn: str
-    ) -> None:
+    def __init__(self, projection: str, log_path: Path, aws: AwsAccess, stream_arn: str) -> None:
         super().__init__(projection, log_path)
-        self.table = table
         streams = aws.client("dynamodbstreams")
-        self._shards = ShardFollower(streams, {"StreamArn": stream_arn}, _READ_LIMIT)
+        self._shards = ShardFollower(streams, {"StreamArn": stream_arn}, STREAM_READ_LIMIT)
 
     def poll(self) -> list[Observation]:
         batches = self._shards.read()
@@ -38,14 +33,6 @@ class DynamoDBEventsObserver(Observer):
 
     def _sightings(self, record: dict[str, Any], seen_ns: int) -> list[Observation]:
         change = record["dynamodb"]
-        position = change["SequenceNumber"]
         old = read_event(change["OldImage"]) if "OldImage" in change else None
         new = read_event(change["NewImage"]) if "NewImage" in change else None
-        if old == new:
-            return []
-        seen = (
-            [] if old is None else [old.observation(self.projection, seen_ns, position, RETRACTED)]
-        )
-        if new is not None:
-            seen.append(new.observation(self.projection, seen_ns, position))
-        return seen
+        return sightings(old, new, self.projection, seen_ns, change["SequenceNumber"])

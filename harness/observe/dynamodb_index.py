@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.aws import AwsAccess
-from harness.observe.base import RETRACTED, Observation, Observer
-from harness.observe.formats.event_items import Event, read_event
+from harness.observe.base import Observation, Observer
+from harness.observe.formats.event_items import Event, read_event, sightings
 
 INTERVAL_S = 0.5
 LOOKBACK_S = 15.0
@@ -76,17 +76,9 @@ class DynamoDBIndexObserver(Observer):
     def _sightings(self, value: str, item: dict[str, Any]) -> list[Observation]:
         key = (item[_KEY[0]]["S"], item[_KEY[1]]["S"])
         event, before = read_event(item), self._seen.get(key)
-        if event == before:
-            return []
         self._seen[key] = event
-        seen_ns = time.time_ns()
         position = f"{self.index}/{value}/{key[1]}"
-        gone = (
-            []
-            if before is None
-            else [before.observation(self.projection, seen_ns, position, RETRACTED)]
-        )
-        return [*gone, event.observation(self.projection, seen_ns, position)]
+        return sightings(before, event, self.projection, time.time_ns(), position)
 
 
 def _timestamp(epoch_s: float) -> str:

@@ -14,7 +14,7 @@ from harness.observe.dynamodb_scan import scan_rows
 from harness.observe.shards import ShardFollower
 from harness.read_model import VERSION_ATTRIBUTE
 
-_READ_LIMIT = 1000
+STREAM_READ_LIMIT = 1000
 """GetRecords' largest Limit on DynamoDB Streams."""
 
 
@@ -41,7 +41,7 @@ class StreamedTables(Observer):
         self._dynamodb = aws.client("dynamodb")
         streams = aws.client("dynamodbstreams")
         self._followed = [
-            _Followed(table, layout, ShardFollower(streams, {"StreamArn": arn}, _READ_LIMIT))
+            _Followed(table, layout, ShardFollower(streams, {"StreamArn": arn}, STREAM_READ_LIMIT))
             for table, arn, layout in tables
         ]
 

@@ -90,7 +90,7 @@ def test_the_stream_retracts_an_event_written_over_by_another(
     dynamodb.put_item(TableName=table, Item=_item(6, stamp, "1", 3))
 
     seen = _observe(
-        DynamoDBEventsObserver("events", tmp_path / "o.csv", local_target.aws, table, stream), 4
+        DynamoDBEventsObserver("events", tmp_path / "o.csv", local_target.aws, stream), 4
     )
 
     assert seen == [

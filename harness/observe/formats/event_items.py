@@ -8,7 +8,7 @@ from typing import Any
 
 from harness.load.row_image import row_digest
 from harness.load.schema import VERSION_COLUMN
-from harness.observe.base import Observation
+from harness.observe.base import RETRACTED, Observation
 from harness.observe.dynamodb_items import deserialize
 
 UNREADABLE = "unreadable"
@@ -58,3 +58,14 @@ def read_event(item: dict[str, Any]) -> Event:
             digest = UNREADABLE
     txid = int(item["RequestId"]["S"]) if item["RequestId"]["S"].isdigit() else 0
     return Event(table, key, version, "delete" if deleted else "upsert", digest, txid)
+
+
+def sightings(
+    before: Event | None, after: Event | None, projection: str, seen_ns: int, position: str
+) -> list[Observation]:
+    """What a write of one item shows: nothing when it holds the same event as before (a
+    rewrite), else the retraction of the event written over, if any, and the new one."""
+    if before == after:
+        return []
+    gone = [] if before is None else [before.observation(projection, seen_ns, position, RETRACTED)]
+    return gone + ([] if after is None else [after.observation(projection, seen_ns, position)])
