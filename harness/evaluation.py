@@ -48,7 +48,9 @@ def evaluate(
         result.schema_change = ddl = read_schema_change(files.ledger)
         result.emits = summarize(read_emits(files.ledger), changes)
         pattern = patterns().get(result.pattern or name)
-        expected = {p.name: p.added_column for p in pattern.projections} if pattern else {}
+        described = pattern.projections if pattern else ()
+        expected = {p.name: p.added_column for p in described}
+        feeds = {p.name: p.feed for p in described}
         for projection_name, projection in result.projections.items():
             observations = standing(read_observations(files.observations(projection_name)))
             snapshot_path = files.snapshot(projection_name)
@@ -59,14 +61,16 @@ def evaluate(
                 projection.convergence or UNREACHED,
                 spec.max_examples,
             )
-            exact = projection.kind != "state"  # an event log shows each change itself
+            projection.feed = feeds.get(projection_name, projection.feed)
+            # an event log shows each change itself; a net-change feed may skip versions
+            exact = projection.kind != "state" and projection.feed == "every_change"
             projection.lag = measure_lag(changes, observations, spec.lag_window_s, exact)
-            projection.check = check_projection(projection.kind, evidence)
+            projection.check = check_projection(projection.kind, projection.feed, evidence)
             if ddl is not None:
                 added = expected.get(projection_name, AddedColumn())
                 stats = projection.observer_stats
                 projection.schema_change = judge_schema_change(
-                    projection.kind,
+                    exact,
                     ddl,
                     evidence,
                     added.arrives,

@@ -20,6 +20,7 @@ import psycopg
 from harness import apps, progress, terraform
 from harness.check.protocol import Convergence
 from harness.check.saturation import busy_while
+from harness.companions import companions
 from harness.convergence import await_convergence
 from harness.errors import UserError
 from harness.evaluation import evaluate
@@ -30,7 +31,6 @@ from harness.load.locust_runner import run_locust
 from harness.observe import Observer, make_observer
 from harness.observe.base import write_snapshot
 from harness.patterns import Pattern, patterns
-from harness.process import spawn, stop
 from harness.report.html import write_html
 from harness.report.results import PatternResult, ProjectionResult, Results, Status
 from harness.run_files import PatternFiles
@@ -150,7 +150,11 @@ def _measure(
     changes: list[Change] | None = None
     convergence: dict[str, Convergence] = {}
     interrupted = False
-    with _observing(observers), _companion(application, target, files, result):
+    with _observing(observers), companions(pattern, application, outputs, target, files) as own:
+
+        def failures() -> dict[str, str]:
+            return {**target.engine_failures(), **own.failures()}
+
         try:
             busy = busy_while(
                 target.cpu_seconds,
@@ -165,9 +169,9 @@ def _measure(
                 {name: floor / 1000 for name, floor in floors_ms.items()},
                 scenario.check.converge_timeout_s,
                 scenario.check.settle_s,
-                target.engine_failures,
+                failures,
             )
-            _record_failures(target, result)
+            _record_failures(failures(), result)
             result.dead_letters = _dead_letters(pattern, outputs, target)
         except KeyboardInterrupt:
             interrupted = True
@@ -192,33 +196,6 @@ def _observing(observers: dict[str, Observer]) -> Iterator[None]:
             observer.stop()
 
 
-@contextmanager
-def _companion(
-    application: apps.Spec | None, target: Target, files: PatternFiles, result: PatternResult
-) -> Iterator[None]:
-    """The application's companion process (an outbox relay) runs while the block does; one
-    that stopped by itself is recorded as the pattern's error."""
-    module = apps.companion(application) if application is not None else None
-    if application is None or module is None:
-        yield
-        return
-    name = module.rsplit(".", 1)[-1]
-    log = files.root / f"{name}.log"
-    args = ["--spec", str(application.write(files.root / "application.json"))]
-    args += ["--dsn", target.source_dsn, "--ledger-dir", str(files.ledger)]
-    proc = spawn(module, args, log, target.aws.env())
-    try:
-        yield
-    finally:
-        exited = proc.poll()
-        stop(proc)
-        if exited is not None:
-            result.error = (
-                result.error or f"{name} exited with {exited} during the run (log: {log})"
-            )
-            progress.console.print(result.error, style="red", markup=False, soft_wrap=True)
-
-
 def _dead_letters(pattern: Pattern, outputs: dict[str, Any], target: Target) -> dict[str, int]:
     """Messages in each of the pattern's dead-letter queues (visible or in flight)."""
     sqs = target.aws.client("sqs")
@@ -232,9 +209,9 @@ def _dead_letters(pattern: Pattern, outputs: dict[str, Any], target: Target) -> 
     return depths
 
 
-def _record_failures(target: Target, result: PatternResult) -> None:
-    """Emulated services that failed (a DMS task, a Lambda mapping) end the pattern's wait."""
-    failures = target.engine_failures()
+def _record_failures(failures: dict[str, str], result: PatternResult) -> None:
+    """Services that failed (a DMS task, a Lambda mapping, a companion process) end the
+    pattern's wait."""
     if failures:
         result.error = "; ".join(f"{name} failed: {why}" for name, why in failures.items())
         progress.console.print(result.error, style="red", markup=False, soft_wrap=True)

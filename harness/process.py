@@ -17,13 +17,14 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def spawn(
-    module: str, args: list[str], log_path: Path, env: dict[str, str] | None = None
+    module: str | Path, args: list[str], log_path: Path, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    """`python -m module --parent-pid <us> args` in its own session (a Ctrl-C in the terminal
-    is the harness's to handle), stdin and stdout piped, stderr appended to `log_path`; `env`
-    adds to the environment."""
+    """`python -m module --parent-pid <us> args` (or `python module ...` for a script's
+    path) in its own session (a Ctrl-C in the terminal is the harness's to handle), stdin
+    and stdout piped, stderr appended to `log_path`; `env` adds to the environment."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", module, "--parent-pid", str(os.getpid()), *args]
+    program = [str(module)] if isinstance(module, Path) else ["-m", module]
+    cmd = [sys.executable, *program, "--parent-pid", str(os.getpid()), *args]
     with open(log_path, "ab") as log:
         return subprocess.Popen(
             cmd,

@@ -90,6 +90,17 @@ class WorkloadSpec(_Strict):
         "allow them (widgets: price 0, notes ''; orders: quantity 0, amount 0, status ''): "
         "values a writer that drops falsy values loses.",
     )
+    hold_open_ratio: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Share of transactions held open for `hold_open_s` after their writes, "
+        "before they commit: a change version (or id) taken early commits late, as a slow "
+        "batch job's does, which a polling reader that moves past what it read loses.",
+    )
+    hold_open_s: float = Field(
+        1.0, gt=0, le=60, description="How long a held transaction stays open (seconds)."
+    )
 
     @field_validator("mix")
     @classmethod

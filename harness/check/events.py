@@ -17,6 +17,15 @@ gap count committed changes.
 
 An event store (`check_event_store`) is judged the same way with each key's events taken in
 version order: its readers sort it, so arrival order is not an anomaly (nor a gap).
+
+A net-change feed (`check_net_changes`: change tracking, per poll one event per changed key
+at its latest state) may skip a key's intermediate versions: no gap. Each observation is
+placed once: extra and phantom as above, then resurrected (a row version after its key's
+delete, the newest version shown of it: a reader would recreate the deleted row), duplicate
+(a version already shown), out_of_order (a first sighting below the newest version shown).
+Each key's final committed change (a delete's: its tombstone) never shown is missing if
+nothing of the key was shown, stale if an older version was; both may be lag, as missing
+above. Resurrected, duplicate and out_of_order count observations; missing and stale keys.
 """
 
 import dataclasses
@@ -27,6 +36,7 @@ from harness.check.result import CheckResult, judge
 from harness.load.ledger import COMMITTED, Entity
 
 _LAG_LIKE = frozenset({"missing"})
+_NET_LAG_LIKE = frozenset({"missing", "stale"})
 
 
 class _Findings:
@@ -110,3 +120,65 @@ def check_event_store(evidence: Evidence) -> CheckResult:
     of one change in log order)."""
     ordered = sorted(evidence.observations, key=lambda o: o.version)
     return check_events(dataclasses.replace(evidence, observations=ordered))
+
+
+def check_net_changes(evidence: Evidence) -> CheckResult:
+    """`evidence.observations`: what the feed holds, in log order."""
+    last: dict[Entity, int] = {}
+    """entity -> its last committed version"""
+    deletes: set[tuple[str, str, int]] = set()
+    """(table, key, tombstone) of every committed delete"""
+    aborted: set[Entity] = set()
+    rolled_back: set[int] = set()
+    for change in evidence.changes:
+        entity = (change.table, change.key)
+        if change.status == COMMITTED:
+            if change.version > last.get(entity, 0):
+                last[entity] = change.version
+            if change.op == "delete":
+                deletes.add((change.table, change.key, change.version))
+        else:
+            aborted.add(entity)
+            rolled_back.add(change.txid)
+
+    found = _Findings(evidence.max_examples)
+    shown: dict[Entity, set[int]] = {}
+    """entity -> its committed versions shown so far"""
+    newest: dict[Entity, int] = {}
+    for seen in evidence.observations:
+        table, key, version = seen.table, seen.key, seen.version
+        entity = (table, key)
+        top = last.get(entity)
+        if seen.txid and seen.txid in rolled_back:
+            found.add("phantom", table, key, version, position=seen.position)
+            continue
+        if top is None:
+            kind = "phantom" if entity in aborted else "extra"
+            found.add(kind, table, key, version, position=seen.position)
+            continue
+        if not 0 < version <= top:
+            found.add("phantom", table, key, version, position=seen.position, last=top)
+            continue
+        versions = shown.setdefault(entity, set())
+        high = newest.get(entity, 0)
+        removed = (table, key, high) in deletes  # the newest version shown deleted the row
+        if version < high and removed and (table, key, version) not in deletes:
+            found.add("resurrected", table, key, version, position=seen.position, after=high)
+        elif version in versions:
+            found.add("duplicate", table, key, version, position=seen.position)
+        elif version < high:
+            found.add("out_of_order", table, key, version, position=seen.position, after=high)
+        versions.add(version)
+        newest[entity] = max(high, version)
+
+    for (table, key), top in last.items():
+        versions = shown.get((table, key))
+        if not versions:
+            found.add("missing", table, key, top)
+        elif top not in versions:
+            found.add("stale", table, key, top, newest_seen=newest[table, key])
+
+    counts = found.counts
+    reached = evidence.convergence
+    valid = judge(counts, _NET_LAG_LIKE, reached.converged, reached.settled)
+    return CheckResult(valid=valid, counts=counts, examples=found.examples)

@@ -2,11 +2,12 @@
 
 Every injector takes the ledger, a projection (a state snapshot or an event log), a
 count n and a seed, and returns a corrupted copy holding exactly n more anomalies of
-the class it is filed under in `STATE_INJECTORS` / `EVENT_INJECTORS` and no other
-change in what the checker reports: it only touches rows or events that are correct,
-where the change leaves every other row or event classified as before, picked with
-`random.Random(seed)`. It raises ValueError when there are fewer than n such
-candidates. Injected events copy their other fields from an event of the log.
+the class it is filed under in `STATE_INJECTORS` / `EVENT_INJECTORS` /
+`NET_CHANGE_INJECTORS` and no other change in what the checker reports: it only touches
+rows or events that are correct, where the change leaves every other row or event
+classified as before, picked with `random.Random(seed)`. It raises ValueError when there
+are fewer than n such candidates. Injected events copy their other fields from an event of
+the log.
 """
 
 import itertools
@@ -53,6 +54,18 @@ def perfect_log(changes: Sequence[Change], projection: str = "log") -> Log:
             digest=c.digest,
         )
         for i, c in enumerate(committed)
+    ]
+
+
+def net_log(changes: Sequence[Change], projection: str = "log", seed: int = 0) -> Log:
+    """What a correct net-change feed may hold: `perfect_log` without about half of each
+    key's events before its last committed change (picked with `random.Random(seed)`)."""
+    rng = random.Random(seed)
+    last = _last_versions(changes)
+    return [
+        o
+        for o in perfect_log(changes, projection)
+        if o.version == last[o.entity] or rng.random() < 0.5
     ]
 
 
@@ -193,6 +206,11 @@ def _sequences(changes: Sequence[Change], log: Log) -> dict[Entity, list[tuple[i
     return sequences
 
 
+def _deletes(changes: Sequence[Change]) -> set[tuple[Entity, int]]:
+    """(entity, tombstone) of every committed delete."""
+    return {(c.entity, c.version) for c in changes if c.status == COMMITTED and c.op == "delete"}
+
+
 def _model(log: Log, rng: random.Random) -> Observation:
     """An event of the log for an injected one to copy its other fields from."""
     if not log:
@@ -203,6 +221,11 @@ def _model(log: Log, rng: random.Random) -> Observation:
 def _without(log: Log, indices: list[int]) -> Log:
     drop = set(indices)
     return [o for i, o in enumerate(log) if i not in drop]
+
+
+def _after(log: Log, added: dict[int, Observation]) -> Log:
+    """`log` with each event of `added` right after the event at its index."""
+    return [copy for i, o in enumerate(log) for copy in ((o, added[i]) if i in added else (o,))]
 
 
 def _with(log: Log, added: list[Observation], rng: random.Random) -> Log:
@@ -241,17 +264,19 @@ def drop_middle_version(changes: Sequence[Change], log: Log, n: int, seed: int =
 def duplicate_events(changes: Sequence[Change], log: Log, n: int, seed: int = 0) -> Log:
     """Deliver n events twice, the copy right after the original: duplicate."""
     candidates = [i for seq in _sequences(changes, log).values() for i, _, ok in seq if ok]
-    twice = set(_pick(candidates, n, random.Random(seed), "events to duplicate"))
-    return [copy for i, o in enumerate(log) for copy in ((o, o) if i in twice else (o,))]
+    twice = _pick(candidates, n, random.Random(seed), "events to duplicate")
+    return _after(log, {i: log[i] for i in twice})
 
 
 def swap_events(changes: Sequence[Change], log: Log, n: int, seed: int = 0) -> Log:
-    """Swap n pairs of one key's consecutive events: out_of_order (the lower of each pair)."""
+    """Swap n pairs of one key's consecutive events: out_of_order (the lower of each pair).
+    Never a delete with the row version before it (in a net-change feed: resurrected)."""
+    deletes = _deletes(changes)
     pairs = []
-    for seq in _sequences(changes, log).values():
+    for e, seq in _sequences(changes, log).items():
         j = 0
         while j + 1 < len(seq):
-            if seq[j][2] and seq[j + 1][2]:
+            if seq[j][2] and seq[j + 1][2] and (e, seq[j + 1][1]) not in deletes:
                 pairs.append((seq[j][0], seq[j + 1][0]))
                 j += 2
             else:
@@ -302,6 +327,67 @@ def add_unknown_events(changes: Sequence[Change], log: Log, n: int, seed: int = 
 EVENT_INJECTORS: dict[str, EventInjector] = {
     "missing": drop_last_version,
     "gap": drop_middle_version,
+    "duplicate": duplicate_events,
+    "out_of_order": swap_events,
+    "phantom": add_aborted_events,
+    "extra": add_unknown_events,
+}
+
+
+# Net-change feeds
+
+
+def _final_events(
+    changes: Sequence[Change], log: Log
+) -> dict[Entity, tuple[int, list[tuple[int, int, bool]]]]:
+    """Per key whose last committed version the log shows as a clean event: that event's
+    index, and the key's `_sequences`."""
+    last = _last_versions(changes)
+    finals = {}
+    for e, seq in _sequences(changes, log).items():
+        final = [i for i, v, ok in seq if ok and v == last[e]]
+        if final:
+            finals[e] = (final[0], seq)
+    return finals
+
+
+def drop_keys(changes: Sequence[Change], log: Log, n: int, seed: int = 0) -> Log:
+    """Remove every event of n keys whose events are all clean: missing."""
+    candidates = [
+        seq for _, seq in _final_events(changes, log).values() if all(ok for _, _, ok in seq)
+    ]
+    keys = _pick(candidates, n, random.Random(seed), "keys to drop")
+    return _without(log, [i for seq in keys for i, _, _ in seq])
+
+
+def drop_final_events(changes: Sequence[Change], log: Log, n: int, seed: int = 0) -> Log:
+    """Remove the event of n keys' last committed version where an older one of the key is
+    in the log: stale."""
+    candidates = [i for i, seq in _final_events(changes, log).values() if len(seq) > 1]
+    return _without(log, _pick(candidates, n, random.Random(seed), "final events to drop"))
+
+
+def resurrect_deleted(changes: Sequence[Change], log: Log, n: int, seed: int = 0) -> Log:
+    """Show n deleted rows again, at a committed version from before the delete, right
+    after the delete's event: resurrected."""
+    rng = random.Random(seed)
+    rows, deletes = _row_versions(changes), _deletes(changes)
+    candidates = [
+        i
+        for e, (i, _) in _final_events(changes, log).items()
+        if e in rows and (e, log[i].version) in deletes
+    ]
+    added = {}
+    for i in _pick(candidates, n, rng, "deleted rows to resurrect"):
+        version = rng.choice(rows[log[i].entity])
+        added[i] = replace(log[i], version=version, op="upsert", position="injected")
+    return _after(log, added)
+
+
+NET_CHANGE_INJECTORS: dict[str, EventInjector] = {
+    "missing": drop_keys,
+    "stale": drop_final_events,
+    "resurrected": resurrect_deleted,
     "duplicate": duplicate_events,
     "out_of_order": swap_events,
     "phantom": add_aborted_events,

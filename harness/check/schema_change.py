@@ -19,7 +19,6 @@ from harness.check.divergent import SNAPSHOT_POSITION
 from harness.check.protocol import Evidence
 from harness.load.ledger import COMMITTED, Change
 from harness.load.schema_change import SchemaChangeRecord
-from harness.observe.base import ProjectionKind
 
 NEAR_DDL_S = 5.0
 ADD_COLUMN = "add-column"
@@ -61,21 +60,23 @@ class SchemaChangeOutcome(BaseModel):
 
 
 def judge_schema_change(
-    kind: ProjectionKind,
+    exact: bool,
     record: SchemaChangeRecord,
     evidence: Evidence,
     expected_arrival: bool = True,
     note: str = "",
     control_records: Mapping[str, int] | None = None,
 ) -> SchemaChangeOutcome:
-    """`control_records`: what the projection's observer counted, by operation (None where
-    its format has no control records)."""
+    """`exact`: the projection shows each change itself (an event log of every change), so a
+    change it skipped is lost even if a later version of its row shows. `control_records`:
+    what the projection's observer counted, by operation (None where its format has no
+    control records)."""
     near_ns = NEAR_DDL_S * 1e9
     committed = [c for c in evidence.changes if c.status == COMMITTED]
     holding = [c for c in committed if c.added]
     near = [c for c in committed if abs(c.acked_ns - record.acked_ns) <= near_ns]
     shown, latest = _shown(evidence, {(c.table, c.key, c.version) for c in (*holding, *near)})
-    if kind != "state":  # an event log must show the change itself
+    if exact:
         latest = {}
 
     carried: list[tuple[Change, str]] = []

@@ -106,14 +106,16 @@ def execute(
     before_commit: BeforeCommit | None = None,
 ) -> Outcome:
     """Run `plan` in one transaction (rolled back if the plan says abort, or if
-    `before_commit` raises `psycopg.Rollback`) on an autocommit connection with dict rows.
-    A plan whose widget no longer exists changes nothing.
+    `before_commit` raises `psycopg.Rollback`; held open for `plan.hold_s` before it
+    commits) on an autocommit connection with dict rows. A plan whose widget no longer
+    exists changes nothing.
     """
     params = {"key": plan.key, **_adapt(plan.values)}
     columns = tuple(plan.values)
     cur = conn.cursor()
     committed = False
-    if plan.op in _SINGLE_STATEMENT and not plan.abort and before_commit is None:
+    single = plan.op in _SINGLE_STATEMENT and not plan.abort and not plan.hold_s
+    if single and before_commit is None:
         changes, images = _described(_run(cur, plan.op, params, columns), intended_ns)
         committed = True
     else:
@@ -123,6 +125,8 @@ def execute(
                 before_commit(cur, changes, images)
             if plan.abort or not changes:
                 raise psycopg.Rollback
+            if plan.hold_s:
+                time.sleep(plan.hold_s)
             committed = True  # not reached when the hook rolled back
     committed = committed and bool(changes)
     acked_ns = time.time_ns()

@@ -56,6 +56,8 @@ class Plan:
     abort: bool
     values: dict[str, Any]
     """Column values to write (widget columns, or order columns for `order`)."""
+    hold_s: float = 0.0
+    """How long the transaction stays open after its writes, before it commits."""
 
 
 class Workload:
@@ -82,7 +84,9 @@ class Workload:
         if table in self._added and values:
             column, kind = self._added[table]
             values[column] = _ADDED_VALUES[kind](self._rng)
-        return Plan(op, key, self._rng.random() < self.spec.abort_ratio, values)
+        abort = self._rng.random() < self.spec.abort_ratio
+        held = self.spec.hold_open_ratio and self._rng.random() < self.spec.hold_open_ratio
+        return Plan(op, key, abort, values, self.spec.hold_open_s if held else 0.0)
 
     def _widget(self) -> dict[str, Any]:
         rng = self._rng

@@ -25,11 +25,14 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--parent-pid", type=int, required=True)
     parser.add_argument("--kafka-bootstrap", help="the brokers every MSK cluster answers with")
+    parser.add_argument("--postgres-address", help="host:port every PostgreSQL database has")
     args = parser.parse_args()
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
-        moto_fixes.apply(kafka_bootstrap=args.kafka_bootstrap)
+        moto_fixes.apply(
+            kafka_bootstrap=args.kafka_bootstrap, postgres_address=args.postgres_address
+        )
     except MotoFixOutdated as outdated:
         print(json.dumps({"error": str(outdated)}), flush=True)
         sys.exit(2)

@@ -17,9 +17,17 @@ _READY_TIMEOUT_S = 60.0
 class MotoServer(Component):
     title = "moto server"
 
-    def __init__(self, log_dir: Path, kafka_bootstrap: str | None = None) -> None:
+    def __init__(
+        self,
+        log_dir: Path,
+        kafka_bootstrap: str | None = None,
+        postgres_address: str | None = None,
+    ) -> None:
+        """`kafka_bootstrap`: the brokers behind every MSK cluster; `postgres_address`: the
+        `host:port` of the PostgreSQL server behind every PostgreSQL-compatible database."""
         self.log_path = log_dir / "moto.log"
         self.kafka_bootstrap = kafka_bootstrap
+        self.postgres_address = postgres_address
         self.port = 0
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -36,6 +44,8 @@ class MotoServer(Component):
 
     def start(self) -> None:
         args = ["--kafka-bootstrap", self.kafka_bootstrap] if self.kafka_bootstrap else []
+        if self.postgres_address:
+            args += ["--postgres-address", self.postgres_address]
         self._proc = spawn("harness.local.moto_child", args, self.log_path)
         try:
             ready = read_json_line(self._proc, _READY_TIMEOUT_S)

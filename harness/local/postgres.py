@@ -18,6 +18,7 @@ import psycopg
 
 from harness.errors import UserError
 from harness.local.component import Component
+from harness.local.tls import write_self_signed
 from harness.process import free_port
 
 _SERVER_BINARIES = ("initdb", "pg_ctl", "postgres")
@@ -55,6 +56,14 @@ def find_bindir(configured: Path | None = None) -> Path:
     raise UserError(f"PostgreSQL server binary '{missing}' not found{where}: {_INSTALL_HINT}")
 
 
+_HBA = """\
+local all postgres trust
+host  all postgres 127.0.0.1/32 trust
+local all all scram-sha-256
+host  all all 127.0.0.1/32 scram-sha-256
+"""
+
+
 class PostgresCluster(Component):
     """initdb + pg_ctl start on a free port; `stop()` removes every trace. The source
     database, not the emulator: no `processes` to sample."""
@@ -85,7 +94,7 @@ class PostgresCluster(Component):
 
     @property
     def dsn(self) -> str:
-        return f"host=127.0.0.1 port={self.port} user=postgres dbname={DATABASE}"
+        return f"host=127.0.0.1 port={self.port} user=postgres dbname={DATABASE} sslmode=disable"
 
     @property
     def data_dir(self) -> Path:
@@ -160,9 +169,20 @@ class PostgresCluster(Component):
             "max_replication_slots": "32",
             "max_wal_senders": "32",
             "max_connections": "200",
+            "ssl": "on",
+            "ssl_cert_file": "'server.crt'",
+            "ssl_key_file": "'server.key'",
         }
+        cert, key = self.data_dir / "server.crt", self.data_dir / "server.key"
+        write_self_signed(cert, key)
+        if self._as_user:
+            for path in (cert, key):
+                os.chown(path, self._uid, self._gid)
         conf = self.data_dir / "postgresql.auto.conf"
         conf.write_text("".join(f"{k} = {v}\n" for k, v in settings.items()))
+        # the superuser (the harness, the source's readers) is trusted; every other role
+        # (an RDS database's master user, `harness.local.rds`) must give its password
+        (self.data_dir / "pg_hba.conf").write_text(_HBA)
 
     def stop(self) -> None:
         """Fast shutdown, then remove the data directory. Safe to call twice."""

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import psycopg
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from harness.check.projection import Feed
 from harness.errors import UserError
 from harness.observe.base import ProjectionKind
 from harness.patterns.root_module import RootModule, Variable, read_root_module
@@ -56,10 +57,34 @@ class Projection(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)
     """Observer parameters fixed by the pattern (record format, layout flags...)."""
     added_column: AddedColumn = AddedColumn()
+    feed: Feed = "every_change"
+    """What an event log is fed: `every_change`, or `net_changes` (change tracking: a key's
+    intermediate versions may be skipped, never its final state; judged by
+    `check_net_changes`). Event logs only: a state projection is judged by its final
+    snapshot and an event store as a set of every change."""
+
+    @model_validator(mode="after")
+    def _net_changes_feed_an_event_log(self) -> "Projection":
+        if self.feed == "net_changes" and self.kind != "event_log":
+            raise ValueError(f"feed net_changes is for kind event_log, not {self.kind}")
+        return self
 
     def observer_parameters(self, outputs: dict[str, Any]) -> dict[str, Any]:
         """The observer's parameters for a deployment with these root module outputs."""
         return {**self.options, **{p: outputs[o] for p, o in self.resources.items()}}
+
+
+class Companion(_Strict):
+    """A process of the pattern's own that the harness runs beside the source database (the
+    data-centre side), from before the load until the projections converged: e.g. a change
+    publisher polling the source. Run as `python <script> --settings FILE --dsn DSN
+    --records-dir DIR --parent-pid PID` with the target's AWS environment; it prints
+    `{"ready": true}` once the load may start and stops on SIGTERM."""
+
+    script: str = Field(pattern=r"^[^/].*\.py$")
+    """A Python file in the pattern's folder."""
+    settings: str
+    """The root module output holding its settings (a JSON object, written to FILE)."""
 
 
 class Descriptor(_Strict):
@@ -80,6 +105,7 @@ class Descriptor(_Strict):
     dead_letter_queues: dict[str, str] = Field(default_factory=dict)
     """Name -> the root module output holding the URL of a dead-letter queue whose depth
     the run records once the pattern converged."""
+    companion: Companion | None = None
 
 
 class Pattern:
@@ -95,6 +121,11 @@ class Pattern:
         self.connector_plugins = descriptor.connector_plugins
         self.smoke_variables = descriptor.smoke_variables
         self.dead_letter_queues = descriptor.dead_letter_queues
+        self.companion = descriptor.companion
+        if self.companion and not (root / self.companion.script).is_file():
+            raise UserError(
+                f"{root / DESCRIPTOR}: companion script {self.companion.script} is missing"
+            )
         self.projections = tuple(
             p.model_copy(update={"name": name}) for name, p in descriptor.projections.items()
         )

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, ValidationError
 from harness import __version__
 from harness.apps.emits import EmitSummary
 from harness.check.lag import LagReport
+from harness.check.projection import Feed
 from harness.check.protocol import Convergence
 from harness.check.result import CheckResult, Validity
 from harness.check.saturation import Saturation
@@ -33,6 +34,8 @@ Status = Literal["running", "completed", "interrupted", "failed", "skipped"]
 
 class ProjectionResult(BaseModel):
     kind: ProjectionKind
+    feed: Feed = "every_change"
+    """What its pattern's descriptor says it is fed (older results: every change)."""
     observer: str
     floor_ms: float
     observed: int

@@ -1,7 +1,8 @@
-"""The `local` target: a throwaway PostgreSQL, a Kafka-protocol broker behind every MSK
-cluster, moto's server, and the local engines that run what Terraform creates there: DMS
-tasks, Lambda functions and their event-source mappings, MSK Connect S3 sinks, Firehose
-deliveries to S3 and EventBridge schedules."""
+"""The `local` target: a throwaway PostgreSQL (the source, and every RDS database as a
+database of its own), a Kafka-protocol broker behind every MSK cluster, moto's server, and
+the local engines that run what Terraform creates there: DMS tasks, RDS databases, Lambda
+functions and their event-source mappings, MSK Connect S3 sinks, Firehose deliveries to S3
+and EventBridge schedules."""
 
 import contextlib
 import importlib.metadata
@@ -24,6 +25,7 @@ from harness.local.moto_server import MotoServer
 from harness.local.mskconnect.engine import MskConnectEngine
 from harness.local.mskconnect.plugin import placeholder_plugin
 from harness.local.postgres import PostgresCluster, find_bindir
+from harness.local.rds import RdsEngine
 from harness.local.schedules import ScheduleEngine
 from harness.settings import Settings
 from harness.targets.base import Target
@@ -44,8 +46,13 @@ class LocalTarget(Target):
             # engines before moto, the DMS engine before PostgreSQL (it drops its slots).
             lambda: PostgresCluster(find_bindir(settings.pg_bindir), settings.pg_os_user, log_dir),
             lambda: KafkaBroker(log_dir),
-            lambda: MotoServer(log_dir, kafka_bootstrap=self.component(KafkaBroker).bootstrap),
+            lambda: MotoServer(
+                log_dir,
+                kafka_bootstrap=self.component(KafkaBroker).bootstrap,
+                postgres_address=f"127.0.0.1:{self.component(PostgresCluster).port}",
+            ),
             lambda: DmsEngine(self.aws),
+            lambda: RdsEngine(self.aws, self.source_dsn),
             lambda: LambdaRuntime(self.aws, log_dir / "lambda", settings.lambda_timing),
             lambda: MskConnectEngine(self.aws),
             lambda: FirehoseEngine(self.aws),

@@ -1,10 +1,11 @@
 """Every discovered pattern under load on the local target, in one run (its descriptor's
 `smoke_variables` applied) in which the source gains a column mid-load: every projection
-converges and shows every committed change, each event log holds each change exactly once,
-the added column arrives wherever the pattern's descriptor says it does (with zero
-anomalies there) and elsewhere exactly the changes that held it differ, and `cdcbench check`
-recomputes the same figures from the run's folder. Parametrised over the patterns, so a new
-folder is held to this without editing the file."""
+converges and shows every committed change, each event log holds each change exactly once
+(a net-change feed: at most once, and each key's final state), the added column arrives
+wherever the pattern's descriptor says it does (with zero anomalies there) and elsewhere
+exactly the changes that held it differ, and `cdcbench check` recomputes the same figures
+from the run's folder. Parametrised over the patterns, so a new folder is held to this
+without editing the file."""
 
 import json
 import subprocess
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.load.ledger import Change, read_ledger
+from harness.load.ledger import Change, final_state, read_ledger
 from harness.observe.base import read_observations
 from harness.patterns import patterns
 from tests.helpers import assert_exact, run_cli
@@ -73,12 +74,16 @@ def test_every_projection_converges_exact(smoke_run: SmokeRun, name: str) -> Non
     holding = sum(c.added for c in committed)
     assert pattern["schema_change"]["column"] == "colour" and holding > 0
     expected = {p.name: p.added_column.arrives for p in patterns()[name].projections}
+    feeds = {p.name: p.feed for p in patterns()[name].projections}
     for projection_name, projection in pattern["projections"].items():
         outcome = projection["schema_change"]
         assert outcome["arrived"] is outcome["expected_arrival"] is expected[projection_name]
-        # an event log shows every change; a state projection may skip superseded versions
+        assert projection["feed"] == feeds[projection_name]
+        # an event log shows every change; a state projection or a net-change feed may skip
+        # superseded versions
+        skips = projection["kind"] == "state" or feeds[projection_name] == "net_changes"
         shown = outcome["carried"] + outcome["stripped"]
-        assert 0 < shown <= holding and (shown == holding or projection["kind"] == "state")
+        assert 0 < shown <= holding and (shown == holding or skips)
         if outcome["arrived"]:
             assert_exact(projection, len(committed))
             assert outcome["stripped"] == 0, projection_name
@@ -91,10 +96,16 @@ def test_every_projection_converges_exact(smoke_run: SmokeRun, name: str) -> Non
         assert outcome["lost_near_ddl"] == 0, projection_name
         assert projection["lag"]["from_commit_ms"]["p50"] > 0, projection_name
         assert projection["floor_ms"] >= 0
-        if projection["kind"] != "state":  # an event log or store: every committed change, once
-            assert projection["observed"] == len(committed), projection_name
-        else:  # its final snapshot is kept beside its observations
+        if projection["kind"] == "state":  # its final snapshot is kept beside its observations
             assert (smoke_run.run_dir / name / f"snapshot-{projection_name}.csv").exists()
+        elif feeds[projection_name] == "net_changes":  # at most once, each key's final state
+            assert projection["observed"] <= len(committed), projection_name
+            path = smoke_run.run_dir / name / f"observations-{projection_name}.csv"
+            seen = {(o.table, o.key, o.version) for o in read_observations(path)}
+            final = {(c.table, c.key, c.version) for c in final_state(committed).values()}
+            assert final <= seen, projection_name
+        else:  # an event log or store: every committed change, once
+            assert projection["observed"] == len(committed), projection_name
     assert pattern["valid"] is all(expected.values())
 
 

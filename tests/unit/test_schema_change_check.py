@@ -45,7 +45,7 @@ def test_a_projection_that_carries_the_column_shows_it_from_the_first_change_aft
     committed = [c for c in LEDGER if c.status == COMMITTED]
     observations = [shown(c, position=f"at-{c.key}-{c.version}") for c in committed]
 
-    outcome = judge_schema_change("event_log", DDL, Evidence(LEDGER, observations))
+    outcome = judge_schema_change(True, DDL, Evidence(LEDGER, observations))
 
     assert outcome.arrived and outcome.as_expected
     assert (outcome.carried, outcome.stripped) == (3, 0)
@@ -61,7 +61,7 @@ def test_an_add_column_control_record_announces_the_column() -> None:
     evidence = Evidence(LEDGER, [shown(c) for c in LEDGER if c.status == COMMITTED])
 
     def announced(control: dict[str, int]) -> bool | None:
-        outcome = judge_schema_change("event_log", DDL, evidence, control_records=control)
+        outcome = judge_schema_change(True, DDL, evidence, control_records=control)
         return outcome.announced
 
     assert announced({"create-table": 2, "add-column": 1}) is True
@@ -73,7 +73,7 @@ def test_a_projection_that_drops_the_column_shows_later_changes_without_it() -> 
     observations = [shown(c) for c in BEFORE] + [shown(c, f"{c.key}-{c.version}") for c in AFTER]
 
     outcome = judge_schema_change(
-        "event_log", DDL, Evidence(LEDGER, observations), expected_arrival=False, note="why"
+        True, DDL, Evidence(LEDGER, observations), expected_arrival=False, note="why"
     )
 
     assert not outcome.arrived and outcome.as_expected
@@ -89,20 +89,20 @@ def test_an_event_log_loses_what_it_never_showed_a_state_only_what_nothing_repla
     observations = [shown(c) for c in (*BEFORE, key1_v2)]
     snapshot = [SnapshotRow(c.table, c.key, c.version, c.digest, False) for c in (key1_v2,)]
 
-    as_log = judge_schema_change("event_log", DDL, Evidence(LEDGER, observations))
+    as_log = judge_schema_change(True, DDL, Evidence(LEDGER, observations))
     later = [*observations, shown(change("2", 4, 9, added=True))]
-    as_state = judge_schema_change("state", DDL, Evidence(LEDGER, later, snapshot))
+    as_state = judge_schema_change(False, DDL, Evidence(LEDGER, later, snapshot))
 
     assert as_log.lost_near_ddl == 1  # key 2 v2 never shown
     assert as_state.lost_near_ddl == 0  # key 2 v4 replaced it
-    assert judge_schema_change("state", DDL, Evidence(LEDGER, observations)).lost_near_ddl == 1
+    assert judge_schema_change(False, DDL, Evidence(LEDGER, observations)).lost_near_ddl == 1
 
 
 def test_unexpected_arrival_is_flagged() -> None:
     observations = [shown(c) for c in LEDGER if c.status == COMMITTED]
 
     outcome = judge_schema_change(
-        "state", DDL, Evidence(LEDGER, observations), expected_arrival=False
+        False, DDL, Evidence(LEDGER, observations), expected_arrival=False
     )
 
     assert outcome.arrived and not outcome.as_expected

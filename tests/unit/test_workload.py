@@ -42,7 +42,14 @@ def keyed(workload_spec: WorkloadSpec, newest: int, n: int = N) -> list[int]:
 
 
 def test_a_plan_has_no_version_the_database_assigns_it() -> None:
-    assert [f.name for f in dataclasses.fields(Plan)] == ["op", "key", "abort", "values"]
+    assert [f.name for f in dataclasses.fields(Plan)] == ["op", "key", "abort", "values", "hold_s"]
+
+
+def test_a_share_of_transactions_is_held_open_for_the_given_time() -> None:
+    assert {p.hold_s for p in plans(spec(mix=MIX), 50, 2_000)} == {0.0}
+    held = [p.hold_s for p in plans(spec(mix=MIX, hold_open_ratio=0.1, hold_open_s=2.5), 50)]
+    assert set(held) == {0.0, 2.5}
+    assert 0.09 < held.count(2.5) / len(held) < 0.11
 
 
 def test_empty_key_space_plans_only_inserts() -> None:

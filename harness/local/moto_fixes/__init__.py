@@ -43,12 +43,14 @@ MODULES = (
     "data_plane.awslambda",
     "data_plane.dms",
     "data_plane.firehose",
+    "data_plane.rds",
 )
 """Every fix module, in the order their fixes are installed (a fix that wraps a method another
 fix wraps comes after it: corrections before additions)."""
 
-KAFKA_BOOTSTRAP_FIX = "msk.bootstrap_brokers"
-"""The one fix that takes an argument: the brokers every MSK cluster answers with."""
+ARGUMENTS = {"msk.bootstrap_brokers": "kafka_bootstrap", "rds.local_endpoints": "postgres_address"}
+"""The fixes that take an argument, and which: the brokers every MSK cluster answers with,
+the embedded PostgreSQL's `host:port` every PostgreSQL-compatible database answers with."""
 
 
 def _module(name: str) -> ModuleType:
@@ -67,14 +69,15 @@ def all_fixes() -> list[Fix]:
     return [one for name in MODULES for one in fixes_in(_module(name))]
 
 
-def apply(kafka_bootstrap: str | None = None) -> None:
+def apply(**arguments: str | None) -> None:
     """Check, then install every fix (MotoFixOutdated, one line, if one cannot be). Called
-    once by the moto child before it serves requests. Without `kafka_bootstrap`,
-    GetBootstrapBrokers stays unimplemented."""
-    chosen = [f for f in all_fixes() if f.name != KAFKA_BOOTSTRAP_FIX or kafka_bootstrap]
+    once by the moto child before it serves requests. A fix whose argument (`ARGUMENTS`)
+    is not given is left out: without `kafka_bootstrap`, GetBootstrapBrokers stays
+    unimplemented; without `postgres_address`, databases keep moto's made-up endpoints."""
+    chosen = [f for f in all_fixes() if f.name not in ARGUMENTS or arguments.get(ARGUMENTS[f.name])]
     check_all(chosen)
     for one in chosen:
-        if one.name == KAFKA_BOOTSTRAP_FIX:
-            one.install(kafka_bootstrap)
+        if one.name in ARGUMENTS:
+            one.install(arguments[ARGUMENTS[one.name]])
         else:
             one.install()

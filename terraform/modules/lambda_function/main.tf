@@ -1,7 +1,9 @@
 # A Python Lambda function from a zip built before apply (Terraform's offline providers have
 # no archive support), with its own execution role (CloudWatch Logs for its own log group,
 # plus the statements the caller grants), an encrypted log group with retention, environment
-# variables encrypted with the given key, a reserved concurrency and active tracing.
+# variables encrypted with the given key, a reserved concurrency and active tracing. With
+# `vpc_config` it runs in the given subnets and security groups (to reach a private database,
+# say), and its role may manage the network interfaces that takes.
 module "role" {
   source      = "../service_role"
   name        = var.name
@@ -21,7 +23,10 @@ resource "aws_cloudwatch_log_group" "this" {
 }
 
 data "aws_iam_policy_document" "this" {
-  source_policy_documents = var.policy_json == null ? [] : [var.policy_json]
+  source_policy_documents = concat(
+    var.policy_json == null ? [] : [var.policy_json],
+    data.aws_iam_policy_document.vpc_access[*].json,
+  )
 
   statement {
     sid       = "WriteOwnLogs"
@@ -36,9 +41,32 @@ data "aws_iam_policy_document" "this" {
   }
 }
 
+# What Lambda does as the function's role to put it in a VPC: the permissions of the AWS
+# managed policy AWSLambdaVPCAccessExecutionRole (less its logs, granted above for the
+# function's own log group only), inline: the same on every target, including emulators that
+# do not load AWS managed policies.
+data "aws_iam_policy_document" "vpc_access" {
+  #checkov:skip=CKV_AWS_111:the function's network interfaces do not exist before Lambda creates them: EC2 grants these on * only
+  #checkov:skip=CKV_AWS_356:the function's network interfaces do not exist before Lambda creates them: EC2 grants these on * only
+  count = var.vpc_config == null ? 0 : 1
+
+  statement {
+    sid = "FunctionNetworkInterfaces"
+    actions = [
+      "ec2:AssignPrivateIpAddresses",
+      "ec2:CreateNetworkInterface",
+      "ec2:DeleteNetworkInterface",
+      "ec2:DescribeNetworkInterfaces",
+      "ec2:DescribeSubnets",
+      "ec2:UnassignPrivateIpAddresses",
+    ]
+    resources = ["*"]
+  }
+}
+
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_116:a dead-letter queue catches asynchronous invocations only; event-source mappings retry and report failures themselves
-  #checkov:skip=CKV_AWS_117:the functions reach DynamoDB's public endpoint; MSK pollers run in the cluster's VPC whatever the function's
+  #checkov:skip=CKV_AWS_117:only a function reaching private resources joins a VPC (vpc_config); the others reach AWS's public endpoints, and MSK pollers run in the cluster's VPC whatever the function's
   #checkov:skip=CKV_AWS_272:packages are built from this repository at deploy time
   function_name                  = var.name
   description                    = var.description
@@ -62,6 +90,15 @@ resource "aws_lambda_function" "this" {
     mode = "Active"
   }
 
-  # The log group exists (with its retention and key) before the function can log.
+  dynamic "vpc_config" {
+    for_each = var.vpc_config == null ? [] : [var.vpc_config]
+    content {
+      subnet_ids         = vpc_config.value.subnet_ids
+      security_group_ids = vpc_config.value.security_group_ids
+    }
+  }
+
+  # The log group exists (with its retention and key) before the function can log, and the
+  # role may create network interfaces before Lambda checks it can (in a VPC).
   depends_on = [aws_cloudwatch_log_group.this, module.role]
 }

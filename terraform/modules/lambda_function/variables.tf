@@ -90,6 +90,20 @@ variable "policy_json" {
   default     = null
 }
 
+variable "vpc_config" {
+  description = "Subnets and security groups the function runs in, to reach resources only a VPC can (a private database); null runs it outside any VPC, where it reaches AWS's public endpoints. In a VPC without a NAT gateway the function reaches only what the VPC's endpoints serve."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.vpc_config == null ? true : length(var.vpc_config.subnet_ids) > 0 && length(var.vpc_config.security_group_ids) > 0
+    error_message = "vpc_config needs at least one subnet id and one security group id."
+  }
+}
+
 variable "kms_key_arn" {
   description = "Customer managed KMS key for the environment variables and the log group; null uses the AWS managed keys."
   type        = string

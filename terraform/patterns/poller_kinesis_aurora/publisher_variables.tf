@@ -1,0 +1,1 @@
+../../shared/publisher_variables.tf

@@ -1,0 +1,1 @@
+../../shared/root_variables.tf

@@ -1,0 +1,144 @@
+"""The change-event publisher of cloudonaut's "event-based data synchronization": a process
+in the data centre, beside the legacy database, that polls the database's change tracking
+and sends one event per changed row to the cloud (a Kinesis stream, or a DynamoDB table).
+
+    python publisher.py --settings FILE --dsn DSN --records-dir DIR [--parent-pid PID]
+
+`--settings`: a JSON object, the pattern's `publisher` output: `variant` (correct | naive),
+`poll_interval_ms`, `batch_size`, `tables`, `sink` (kinesis | dynamodb) and its
+`stream_name` or `table_name`. AWS credentials, region and endpoint come from the standard
+environment. It installs change tracking on the source (`change_tracking`), prints one JSON
+line `{"ready": true}` once it is in place, then polls until SIGTERM, after which it
+removes the tracking and exits. Each poll is appended to `polls.jsonl` in the records
+directory: when, from which position to which, the snapshot's xmin, how many changes it
+sent and how many sends the stream refused.
+
+The two variants differ only in their watermark:
+- `naive` reads every change past its position and moves to the highest change version it
+  read. A transaction that took its version before that one but commits after the poll is
+  never read: its changes are lost (until a later change of the same key).
+- `correct` reads only change versions below the snapshot's xmin: every transaction below
+  it has ended, so nothing can still commit behind the position. A long transaction holds
+  every later change back until it ends (lag, not loss).
+A source or sink it cannot reach is one line on stderr and exit code 2.
+"""
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from change_tracking import START, UNBOUNDED, install, read_changes, snapshot_xmin, uninstall
+from sinks import DynamoDBSink, KinesisSink, Sink, pause
+
+CONNECT_TIMEOUT_S = 10
+GIVE_UP_AFTER_S = 30.0
+"""A sink still failing after this long ends the publisher (exit 2)."""
+
+
+def _sink(settings: dict[str, Any]) -> Sink:
+    if settings["sink"] == "kinesis":
+        return KinesisSink(settings["stream_name"], pause)
+    if settings["sink"] == "dynamodb":
+        return DynamoDBSink(settings["table_name"], pause)
+    raise ValueError(f"unknown sink {settings['sink']!r}: use kinesis or dynamodb")
+
+
+def publish(
+    conn: psycopg.Connection[Any],
+    sink: Sink,
+    settings: dict[str, Any],
+    stopping: threading.Event,
+    polls: Any,
+) -> None:
+    """Poll and send until `stopping` is set; each poll is written to `polls`."""
+    correct = settings["variant"] == "correct"
+    interval_s, limit = settings["poll_interval_ms"] / 1000, int(settings["batch_size"])
+    position = START
+    while not stopping.is_set():
+        polled_ns = time.time_ns()
+        with conn.transaction():
+            xmin = snapshot_xmin(conn)
+            changes = read_changes(conn, position, xmin if correct else UNBOUNDED, limit)
+        refused = _send(sink, changes, stopping)
+        after = changes[-1].position if changes else position
+        record = {"at_ns": polled_ns, "since": position[0], "until": after[0], "xmin": xmin}
+        polls.write(json.dumps({**record, "sent": len(changes), "refused": refused}) + "\n")
+        polls.flush()
+        position = after
+        if len(changes) < limit:
+            stopping.wait(interval_s)
+
+
+def _send(sink: Sink, changes: list[Any], stopping: threading.Event) -> int:
+    """Send, retrying a sink that fails for up to GIVE_UP_AFTER_S (then raise)."""
+    if not changes:
+        return 0
+    started = time.monotonic()
+    attempt = 0
+    while True:
+        try:
+            return sink.send(changes)
+        except Exception:
+            attempt += 1
+            if time.monotonic() - started > GIVE_UP_AFTER_S or stopping.is_set():
+                raise
+            pause(attempt)
+
+
+def _watch_parent(parent_pid: int, stopping: threading.Event) -> None:
+    """Stop when the process that started us is gone (it was killed)."""
+    while not stopping.wait(1.0):
+        if os.getppid() != parent_pid:
+            stopping.set()
+
+
+def _say(problem: str) -> None:
+    """One line on stderr."""
+    print("publisher: " + " ".join(problem.split()), file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--settings", type=Path, required=True)
+    parser.add_argument("--dsn", required=True)
+    parser.add_argument("--records-dir", type=Path, required=True)
+    parser.add_argument("--parent-pid", type=int)
+    args = parser.parse_args(argv)
+    settings = json.loads(args.settings.read_text())
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    if args.parent_pid:
+        threading.Thread(
+            target=_watch_parent, args=(args.parent_pid, stopping), daemon=True
+        ).start()
+    args.records_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = psycopg.connect(args.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+    except psycopg.Error as exc:
+        _say(f"cannot reach the source database: {exc}")
+        return 2
+    with conn:
+        install(conn, settings["tables"])
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        print(json.dumps({"ready": True}), flush=True)
+        try:
+            with open(args.records_dir / "polls.jsonl", "a") as polls:
+                publish(conn, _sink(settings), settings, stopping, polls)
+        except Exception as exc:
+            _say(f"{type(exc).__name__}: {exc}")
+            return 2
+        finally:
+            conn.isolation_level = None
+            uninstall(conn)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+../../functions/read_model_items.py
