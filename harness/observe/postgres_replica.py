@@ -135,4 +135,8 @@ class PostgresReplicaObserver(PollingObserver):
                 user=secret["username"],
                 password=secret["password"],
             )
-        return psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+        # nothing prepared: the replica's writer may add a column to a table mid-run, and a
+        # prepared `SELECT *` would then fail ("cached plan must not change result type")
+        return psycopg.connect(
+            self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, prepare_threshold=None
+        )

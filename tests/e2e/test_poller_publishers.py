@@ -139,3 +139,27 @@ def test_the_replica_holds_what_the_stream_carried(poller_run: PollerRun) -> Non
     replica, stream = lost("replica"), lost("changes")
     assert replica and replica <= stream
     assert all(final[key].op == "delete" for key in stream - replica)
+
+
+def test_a_publisher_that_cannot_start_fails_the_run_in_one_line_and_tears_down(
+    tmp_path: Path,
+) -> None:
+    scenario = {
+        "name": "e2e-bad-table",
+        "patterns": ["poller_dynamodb"],
+        "load": {"duration_s": 5, "rate_per_s": 5, "users": 1},
+        "pattern_variables": {"poller_dynamodb": {"tracked_tables": ["widgets", "gadgets"]}},
+    }
+    (tmp_path / "scenario.yaml").write_text(yaml.safe_dump(scenario))
+    reports = tmp_path / "reports"
+    proc = run_cli("run", str(tmp_path / "scenario.yaml"), "--reports-dir", str(reports))
+
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    *progress, line = proc.stderr.strip().splitlines()
+    assert not any("error" in earlier for earlier in progress)
+    assert line.startswith("cdcbench: error: publisher did not start: publisher: cannot install")
+    assert 'relation "gadgets" does not exist (log: ' in line
+    run_dir = (reports / "latest").resolve()
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["status"] == "failed"
+    assert "Destroy complete!" in (run_dir / "poller_dynamodb" / "logs" / "destroy.log").read_text()

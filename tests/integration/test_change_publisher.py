@@ -226,3 +226,26 @@ def test_an_unreachable_source_is_one_line_and_exit_2(local_target: Target, tmp_
     assert proc.wait(30) == 2
     err = proc.stderr.read().decode().strip()
     assert err.startswith("publisher: cannot reach the source database") and "\n" not in err
+
+
+def test_an_unknown_table_or_an_unreachable_stream_is_one_line_and_exit_2(
+    local_target: Target, tmp_path: Path
+) -> None:
+    schema.reset(local_target.source_dsn)
+    unknown = {**SETTINGS, "tables": ["widgets", "gadgets"], "sink": "kinesis"}
+    proc = run_publisher(unknown, local_target.source_dsn, tmp_path / "a", local_target.aws.env())
+    assert proc.wait(30) == 2
+    err = proc.stderr.read().decode().strip()
+    assert err.startswith("publisher: cannot install change tracking on widgets, gadgets")
+    assert "gadgets" in err and "\n" not in err
+
+    nowhere = {**SETTINGS, "sink": "kinesis", "stream_name": "nowhere", "give_up_after_s": 1}
+    proc = run_publisher(nowhere, local_target.source_dsn, tmp_path / "b", local_target.aws.env())
+    assert json.loads(proc.stdout.readline()) == {"ready": True}
+    with psycopg.connect(local_target.source_dsn, autocommit=True) as conn:
+        conn.execute(WIDGET, ("lost", "1"))
+        assert proc.wait(30) == 2
+        err = proc.stderr.read().decode().strip()
+        assert err.startswith("publisher: ResourceNotFoundException") and "\n" not in err
+        # it removed its tracking on the way out
+        assert conn.execute("SELECT to_regnamespace('change_tracking')").fetchone() == (None,)

@@ -579,3 +579,27 @@ def test_a_dead_letter_queue_shows_its_redrive_allow_policy_and_compact_json() -
         assert json.loads(shown["RedriveAllowPolicy"]) == allow
         assert " " not in shown["RedriveAllowPolicy"] and " " not in shown["RedrivePolicy"]
         assert json.loads(shown["RedrivePolicy"])["maxReceiveCount"] == 5
+
+
+# RDS
+
+
+def test_a_managed_master_secret_holds_the_master_user_and_a_generated_password() -> None:
+    def secret() -> dict[str, str]:
+        with mock_aws():
+            rds = _client("rds")
+            cluster = rds.create_db_cluster(
+                DBClusterIdentifier="replica",
+                Engine="aurora-postgresql",
+                MasterUsername="replica_admin",
+                ManageMasterUserPassword=True,
+            )["DBCluster"]
+            arn = cluster["MasterUserSecret"]["SecretArn"]
+            value = _client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+            return dict(json.loads(value))
+
+    assert secret()["username"] == "admin", fixed_upstream("rds.managed_secret_username")
+    with applied("rds.managed_secret_username"):
+        first, second = secret(), secret()
+    assert first["username"] == "replica_admin"
+    assert len(first["password"]) >= 24 and first["password"] != second["password"]

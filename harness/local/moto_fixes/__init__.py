@@ -33,6 +33,7 @@ MODULES = (
     "corrections.msk",
     "corrections.s3",
     "corrections.sqs",
+    "corrections.rds",
     "speed.dynamodb",
     "speed.kinesis",
     "speed.sqs",

@@ -39,7 +39,8 @@ from sinks import DynamoDBSink, KinesisSink, Sink, pause
 
 CONNECT_TIMEOUT_S = 10
 GIVE_UP_AFTER_S = 30.0
-"""A sink still failing after this long ends the publisher (exit 2)."""
+"""A sink still failing after this long ends the publisher (exit 2); settings may say
+otherwise (`give_up_after_s`)."""
 
 
 def _sink(settings: dict[str, Any]) -> Sink:
@@ -66,7 +67,7 @@ def publish(
         with conn.transaction():
             xmin = snapshot_xmin(conn)
             changes = read_changes(conn, position, xmin if correct else UNBOUNDED, limit)
-        refused = _send(sink, changes, stopping)
+        refused = _send(sink, changes, stopping, settings.get("give_up_after_s", GIVE_UP_AFTER_S))
         after = changes[-1].position if changes else position
         record = {"at_ns": polled_ns, "since": position[0], "until": after[0], "xmin": xmin}
         polls.write(json.dumps({**record, "sent": len(changes), "refused": refused}) + "\n")
@@ -76,8 +77,8 @@ def publish(
             stopping.wait(interval_s)
 
 
-def _send(sink: Sink, changes: list[Any], stopping: threading.Event) -> int:
-    """Send, retrying a sink that fails for up to GIVE_UP_AFTER_S (then raise)."""
+def _send(sink: Sink, changes: list[Any], stopping: threading.Event, give_up_s: float) -> int:
+    """Send, retrying a sink that fails for up to `give_up_s` (then raise)."""
     if not changes:
         return 0
     started = time.monotonic()
@@ -87,7 +88,7 @@ def _send(sink: Sink, changes: list[Any], stopping: threading.Event) -> int:
             return sink.send(changes)
         except Exception:
             attempt += 1
-            if time.monotonic() - started > GIVE_UP_AFTER_S or stopping.is_set():
+            if time.monotonic() - started > give_up_s or stopping.is_set():
                 raise
             pause(attempt)
 
@@ -97,6 +98,12 @@ def _watch_parent(parent_pid: int, stopping: threading.Event) -> None:
     while not stopping.wait(1.0):
         if os.getppid() != parent_pid:
             stopping.set()
+
+
+def _reason(exc: Exception) -> str:
+    """The database's own message for a database error (without its context lines)."""
+    diag = getattr(exc, "diag", None)
+    return getattr(diag, "message_primary", None) or str(exc)
 
 
 def _say(problem: str) -> None:
@@ -125,7 +132,12 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"cannot reach the source database: {exc}")
         return 2
     with conn:
-        install(conn, settings["tables"])
+        try:
+            install(conn, settings["tables"])
+        except (psycopg.Error, ValueError) as exc:
+            tables = ", ".join(settings["tables"])
+            _say(f"cannot install change tracking on {tables}: {_reason(exc)}")
+            return 2
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         print(json.dumps({"ready": True}), flush=True)
         try:
