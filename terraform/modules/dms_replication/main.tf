@@ -1,21 +1,13 @@
 # A DMS replication instance in private subnets: its subnet group, a security group that
 # allows only the egress DMS needs, and the account's `dms-vpc-role` that DMS requires
-# before it can manage subnet groups. Without `subnet_ids` a small VPC is created with two
-# private subnets in two availability zones (DMS requires two) and gateway endpoints so the
-# instance reaches S3 and DynamoDB without a NAT gateway; give `subnet_ids` to run the
-# instance next to the source database instead.
+# before it can manage subnet groups. Without `subnet_ids` a small private network is
+# created (two private subnets in two availability zones, as DMS requires) with gateway
+# endpoints so the instance reaches S3 and DynamoDB without a NAT gateway; give `subnet_ids`
+# to run the instance next to the source database instead.
 locals {
   create_vpc = length(var.subnet_ids) == 0
-  subnet_ids = local.create_vpc ? aws_subnet.private[*].id : var.subnet_ids
-  vpc_id     = local.create_vpc ? aws_vpc.this[0].id : data.aws_subnet.given[0].vpc_id
-}
-
-data "aws_region" "current" {}
-
-data "aws_availability_zones" "available" {
-  #checkov:skip=CKV_AWS_394:only the first two zones are used, and any region's zones must do
-  count = local.create_vpc ? 1 : 0
-  state = "available"
+  subnet_ids = module.network.subnet_ids
+  vpc_id     = module.network.vpc_id
 }
 
 data "aws_subnet" "given" {
@@ -23,83 +15,20 @@ data "aws_subnet" "given" {
   id    = var.subnet_ids[0]
 }
 
-# --- network (only without subnet_ids) -----------------------------------------------------
+# --- network (a VPC only without subnet_ids) -------------------------------------------------
 
-resource "aws_vpc" "this" {
-  #checkov:skip=CKV2_AWS_11:a private VPC living one benchmark run; pass subnet_ids to run in a VPC with flow logs
-  count              = local.create_vpc ? 1 : 0
-  cidr_block         = var.vpc_cidr
-  enable_dns_support = true # the instance resolves its endpoints' host names
-  # Private DNS names of interface endpoints need DNS host names (setting them costs an
-  # extra wait on apply, so only when there are interface endpoints).
-  enable_dns_hostnames = length(var.interface_endpoints) > 0 ? true : null
-  tags                 = merge(var.tags, { Name = var.name })
-}
-
-# The VPC's default security group allows nothing.
-resource "aws_default_security_group" "this" {
-  count  = local.create_vpc ? 1 : 0
-  vpc_id = aws_vpc.this[0].id
-  tags   = merge(var.tags, { Name = "${var.name}-default-deny" })
-}
-
-resource "aws_subnet" "private" {
-  count                   = local.create_vpc ? 2 : 0
-  vpc_id                  = aws_vpc.this[0].id
-  cidr_block              = cidrsubnet(var.vpc_cidr, 4, count.index)
-  availability_zone       = data.aws_availability_zones.available[0].names[count.index]
-  map_public_ip_on_launch = false
-  tags                    = merge(var.tags, { Name = "${var.name}-private-${count.index}" })
-}
-
-resource "aws_route_table" "private" {
-  count  = local.create_vpc ? 1 : 0
-  vpc_id = aws_vpc.this[0].id
-  tags   = merge(var.tags, { Name = "${var.name}-private" })
-}
-
-resource "aws_route_table_association" "private" {
-  count          = local.create_vpc ? 2 : 0
-  subnet_id      = aws_subnet.private[count.index].id
-  route_table_id = aws_route_table.private[0].id
-}
-
-resource "aws_vpc_endpoint" "gateway" {
-  for_each          = toset(local.create_vpc ? ["s3", "dynamodb"] : [])
-  vpc_id            = aws_vpc.this[0].id
-  service_name      = "com.amazonaws.${data.aws_region.current.name}.${each.key}"
-  vpc_endpoint_type = "Gateway"
-  route_table_ids   = [aws_route_table.private[0].id]
-  tags              = merge(var.tags, { Name = "${var.name}-${each.key}" })
-}
-
-# Interface endpoints (e.g. lambda, sts for an MSK event-source mapping's pollers), reachable
-# on 443 from inside the VPC.
-resource "aws_security_group" "endpoints" {
-  count       = local.create_vpc && length(var.interface_endpoints) > 0 ? 1 : 0
-  name        = "${var.name}-endpoints"
-  description = "Interface endpoints of ${var.name}: HTTPS from inside the VPC"
-  vpc_id      = aws_vpc.this[0].id
-  tags        = merge(var.tags, { Name = "${var.name}-endpoints" })
-
-  ingress {
-    description = "HTTPS from the VPC"
-    protocol    = "tcp"
-    from_port   = 443
-    to_port     = 443
-    cidr_blocks = [var.vpc_cidr]
-  }
-}
-
-resource "aws_vpc_endpoint" "interface" {
-  for_each            = toset(local.create_vpc ? var.interface_endpoints : [])
-  vpc_id              = aws_vpc.this[0].id
-  service_name        = "com.amazonaws.${data.aws_region.current.name}.${each.key}"
-  vpc_endpoint_type   = "Interface"
-  subnet_ids          = aws_subnet.private[*].id
-  security_group_ids  = [aws_security_group.endpoints[0].id]
-  private_dns_enabled = true
-  tags                = merge(var.tags, { Name = "${var.name}-${each.key}" })
+module "network" {
+  source     = "../private_network"
+  name       = var.name
+  subnet_ids = var.subnet_ids
+  vpc_id     = one(data.aws_subnet.given[*].vpc_id)
+  vpc_cidr   = var.vpc_cidr
+  # S3 and DynamoDB without a NAT gateway. A given VPC keeps its own routes and endpoints.
+  gateway_endpoints = ["s3", "dynamodb"]
+  # e.g. lambda, sts for an MSK event-source mapping's pollers, reachable on 443 from
+  # inside the created VPC
+  interface_endpoints = local.create_vpc ? var.interface_endpoints : []
+  tags                = var.tags
 }
 
 # --- the role DMS needs to manage its network interfaces ------------------------------------

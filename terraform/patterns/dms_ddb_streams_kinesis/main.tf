@@ -190,25 +190,23 @@ module "read_model" {
   tags        = local.tags
 }
 
+module "projector_reads_bus" {
+  source     = "../../modules/kinesis_read_policy"
+  stream_arn = aws_kinesis_stream.bus.arn
+  reader     = "lambda"
+  sid        = "ReadBus"
+}
+
 data "aws_iam_policy_document" "projector" {
   source_policy_documents = [data.aws_iam_policy_document.use_key.json]
 
-  statement {
-    sid = "ReadBus"
-    actions = [
-      "kinesis:DescribeStream",
-      "kinesis:DescribeStreamSummary",
-      "kinesis:GetRecords",
-      "kinesis:GetShardIterator",
-      "kinesis:ListShards",
-    ]
-    resources = [aws_kinesis_stream.bus.arn]
-  }
-
-  statement {
-    sid       = "ListStreams"
-    actions   = ["kinesis:ListStreams"]
-    resources = ["*"]
+  dynamic "statement" {
+    for_each = module.projector_reads_bus.statements
+    content {
+      sid       = statement.value.sid
+      actions   = statement.value.actions
+      resources = statement.value.resources
+    }
   }
 
   statement {
@@ -252,18 +250,23 @@ module "archive" {
   tags                    = local.tags
 }
 
+module "delivery_reads_bus" {
+  source     = "../../modules/kinesis_read_policy"
+  stream_arn = aws_kinesis_stream.bus.arn
+  reader     = "firehose"
+  sid        = "ReadBus"
+}
+
 data "aws_iam_policy_document" "delivery" {
   source_policy_documents = [data.aws_iam_policy_document.use_key.json]
 
-  statement {
-    sid = "ReadBus"
-    actions = [
-      "kinesis:DescribeStream",
-      "kinesis:GetRecords",
-      "kinesis:GetShardIterator",
-      "kinesis:ListShards",
-    ]
-    resources = [aws_kinesis_stream.bus.arn]
+  dynamic "statement" {
+    for_each = module.delivery_reads_bus.statements
+    content {
+      sid       = statement.value.sid
+      actions   = statement.value.actions
+      resources = statement.value.resources
+    }
   }
 
   statement {

@@ -33,12 +33,9 @@ locals {
   kinesis_key        = coalesce(var.kms_key_arn, "alias/aws/kinesis")
 
   create_vpc = length(var.subnet_ids) == 0
-  vpc_cidr   = "10.64.0.0/16"
-  vpc_id     = local.create_vpc ? aws_vpc.this[0].id : var.vpc_id
-  subnet_ids = local.create_vpc ? aws_subnet.private[*].id : var.subnet_ids
+  vpc_id     = module.network.vpc_id
+  subnet_ids = module.network.subnet_ids
 }
-
-data "aws_region" "current" {}
 
 # What every role here needs of the customer managed key, when there is one: the stream's
 # events and the replica's secret are encrypted with it.
@@ -55,39 +52,23 @@ data "aws_iam_policy_document" "decrypt" {
 
 # --- the network (a VPC only without subnet_ids) ------------------------------------------------
 
-data "aws_availability_zones" "available" {
-  #checkov:skip=CKV_AWS_394:only the first two zones are used, and any region's zones must do
-  count = local.create_vpc ? 1 : 0
-  state = "available"
-}
-
-resource "aws_vpc" "this" {
-  #checkov:skip=CKV2_AWS_11:a private VPC living one benchmark run; pass subnet_ids to run in a VPC with flow logs
-  count      = local.create_vpc ? 1 : 0
-  cidr_block = local.vpc_cidr
-  # The subscriber resolves the replica's and Secrets Manager's names; the endpoint's private
-  # DNS name needs DNS host names.
-  enable_dns_support   = true
-  enable_dns_hostnames = true
-  tags                 = merge(local.tags, { Name = local.name })
-}
-
-# The VPC's default security group allows nothing.
-resource "aws_default_security_group" "this" {
-  count  = local.create_vpc ? 1 : 0
-  vpc_id = aws_vpc.this[0].id
-  tags   = merge(local.tags, { Name = "${local.name}-default-deny" })
-}
-
 # Two zones, as an Aurora subnet group requires. No route table of their own: the VPC's main
-# one routes inside the VPC only, and nothing here leaves it (no internet or NAT gateway).
-resource "aws_subnet" "private" {
-  count                   = local.create_vpc ? 2 : 0
-  vpc_id                  = aws_vpc.this[0].id
-  cidr_block              = cidrsubnet(local.vpc_cidr, 4, count.index)
-  availability_zone       = data.aws_availability_zones.available[0].names[count.index]
-  map_public_ip_on_launch = false
-  tags                    = merge(local.tags, { Name = "${local.name}-private-${count.index}" })
+# one routes inside the VPC only, and nothing here leaves it (no internet or NAT gateway). The
+# subscriber reaches Secrets Manager through an interface endpoint with private DNS (which
+# turns on the created VPC's DNS host names), open to the subscriber's group alone.
+module "network" {
+  source              = "../../modules/private_network"
+  name                = local.name
+  subnet_ids          = var.subnet_ids
+  vpc_id              = var.vpc_id
+  interface_endpoints = var.secrets_manager_endpoint ? ["secretsmanager"] : []
+  endpoint_security_group = {
+    name                      = "${local.name}-secretsmanager"
+    description               = "Secrets Manager endpoint of ${local.name}: HTTPS from the subscriber only"
+    client_security_group_ids = [aws_security_group.subscriber.id]
+    client_description        = "HTTPS from the change-event subscriber"
+  }
+  tags = local.tags
 }
 
 # The subscriber's own group. Its egress rules are resources of their own: inline, they would
@@ -130,36 +111,9 @@ resource "aws_vpc_security_group_egress_rule" "subscriber_to_secrets_manager" {
   ip_protocol                  = "tcp"
   from_port                    = 443
   to_port                      = 443
-  referenced_security_group_id = one(aws_security_group.secrets_manager_endpoint[*].id)
+  referenced_security_group_id = module.network.endpoint_security_group_id
   cidr_ipv4                    = var.secrets_manager_endpoint ? null : "0.0.0.0/0"
   tags                         = local.tags
-}
-
-resource "aws_security_group" "secrets_manager_endpoint" {
-  count       = var.secrets_manager_endpoint ? 1 : 0
-  name        = "${local.name}-secretsmanager"
-  description = "Secrets Manager endpoint of ${local.name}: HTTPS from the subscriber only"
-  vpc_id      = local.vpc_id
-  tags        = merge(local.tags, { Name = "${local.name}-secretsmanager" })
-
-  ingress {
-    description     = "HTTPS from the change-event subscriber"
-    protocol        = "tcp"
-    from_port       = 443
-    to_port         = 443
-    security_groups = [aws_security_group.subscriber.id]
-  }
-}
-
-resource "aws_vpc_endpoint" "secrets_manager" {
-  count               = var.secrets_manager_endpoint ? 1 : 0
-  vpc_id              = local.vpc_id
-  service_name        = "com.amazonaws.${data.aws_region.current.name}.secretsmanager"
-  vpc_endpoint_type   = "Interface"
-  subnet_ids          = local.subnet_ids
-  security_group_ids  = [aws_security_group.secrets_manager_endpoint[0].id]
-  private_dns_enabled = true
-  tags                = merge(local.tags, { Name = "${local.name}-secretsmanager" })
 }
 
 # --- the change events: one Kinesis stream ------------------------------------------------------
@@ -213,25 +167,23 @@ module "replica" {
 
 # --- the subscriber: the stream -> the replica ----------------------------------------------------
 
+module "read_changes" {
+  source     = "../../modules/kinesis_read_policy"
+  stream_arn = aws_kinesis_stream.changes.arn
+  reader     = "lambda"
+  sid        = "ReadChangeEvents"
+}
+
 data "aws_iam_policy_document" "subscriber" {
   source_policy_documents = [data.aws_iam_policy_document.decrypt.json]
 
-  statement {
-    sid = "ReadChangeEvents"
-    actions = [
-      "kinesis:DescribeStream",
-      "kinesis:DescribeStreamSummary",
-      "kinesis:GetRecords",
-      "kinesis:GetShardIterator",
-      "kinesis:ListShards",
-    ]
-    resources = [aws_kinesis_stream.changes.arn]
-  }
-
-  statement {
-    sid       = "ListStreams"
-    actions   = ["kinesis:ListStreams"]
-    resources = ["*"]
+  dynamic "statement" {
+    for_each = module.read_changes.statements
+    content {
+      sid       = statement.value.sid
+      actions   = statement.value.actions
+      resources = statement.value.resources
+    }
   }
 
   statement {
@@ -283,7 +235,7 @@ resource "aws_lambda_event_source_mapping" "subscriber" {
   # and to Secrets Manager exist first, so the first batches do not fail for want of them.
   depends_on = [
     module.replica,
-    aws_vpc_endpoint.secrets_manager,
+    module.network, # the Secrets Manager endpoint
     aws_vpc_security_group_egress_rule.subscriber_to_replica,
     aws_vpc_security_group_egress_rule.subscriber_to_secrets_manager,
   ]

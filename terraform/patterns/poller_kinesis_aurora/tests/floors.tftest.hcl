@@ -115,22 +115,15 @@ run "a_vpc_with_two_private_subnets_and_a_secrets_manager_endpoint_by_default" {
 
   assert {
     condition = (
-      length(aws_vpc.this) == 1 && aws_vpc.this[0].enable_dns_hostnames
-      && length(aws_subnet.private) == 2
-      && aws_subnet.private[0].availability_zone != aws_subnet.private[1].availability_zone
-      && (!aws_subnet.private[0].map_public_ip_on_launch) && (!aws_subnet.private[1].map_public_ip_on_launch)
+      length(module.network.subnet_ids) == 2 && length(distinct(module.network.availability_zones)) == 2
+      && module.network.route_table_id == null
     )
-    error_message = "without subnet_ids: a VPC with DNS host names and two private subnets in two zones"
+    error_message = "without subnet_ids: a created VPC with two private subnets in two zones, on the VPC's main route table"
   }
 
   assert {
-    condition = (
-      length(aws_vpc_endpoint.secrets_manager) == 1
-      && aws_vpc_endpoint.secrets_manager[0].vpc_endpoint_type == "Interface"
-      && aws_vpc_endpoint.secrets_manager[0].private_dns_enabled
-      && endswith(aws_vpc_endpoint.secrets_manager[0].service_name, ".secretsmanager")
-    )
-    error_message = "the subscriber reaches Secrets Manager through an interface endpoint with private DNS"
+    condition     = keys(module.network.interface_endpoint_ids) == ["secretsmanager"]
+    error_message = "the subscriber reaches Secrets Manager through an interface endpoint, the network's only one"
   }
 
   assert {
@@ -138,9 +131,59 @@ run "a_vpc_with_two_private_subnets_and_a_secrets_manager_endpoint_by_default" {
       aws_vpc_security_group_egress_rule.subscriber_to_secrets_manager.from_port == 443
       && aws_vpc_security_group_egress_rule.subscriber_to_secrets_manager.to_port == 443
       && aws_vpc_security_group_egress_rule.subscriber_to_secrets_manager.cidr_ipv4 == null
-      && one([for rule in aws_security_group.secrets_manager_endpoint[0].ingress : rule.from_port == 443 && rule.to_port == 443])
     )
     error_message = "HTTPS goes from the subscriber's group to the endpoint's group only"
+  }
+}
+
+# The network module with what the pattern gives it (above): what it plans for the subscriber.
+run "the_network_has_dns_host_names_private_subnets_and_an_endpoint_for_the_subscriber_only" {
+  command = plan
+
+  module {
+    source = "../../modules/private_network"
+  }
+
+  variables {
+    name                = "cdcbench-floors-test-pollaur"
+    interface_endpoints = ["secretsmanager"]
+    endpoint_security_group = {
+      name                      = "cdcbench-floors-test-pollaur-secretsmanager"
+      description               = "Secrets Manager endpoint of cdcbench-floors-test-pollaur: HTTPS from the subscriber only"
+      client_security_group_ids = ["sg-0subscriber"]
+      client_description        = "HTTPS from the change-event subscriber"
+    }
+  }
+
+  assert {
+    condition = (
+      length(aws_vpc.this) == 1 && aws_vpc.this[0].enable_dns_hostnames && aws_vpc.this[0].enable_dns_support
+      && length(aws_default_security_group.this) == 1
+      && length(aws_subnet.private) == 2
+      && aws_subnet.private[0].availability_zone != aws_subnet.private[1].availability_zone
+      && (!aws_subnet.private[0].map_public_ip_on_launch) && (!aws_subnet.private[1].map_public_ip_on_launch)
+      && length(aws_route_table.private) == 0 && length(aws_vpc_endpoint.gateway) == 0
+    )
+    error_message = "without subnet_ids: a VPC with DNS host names, its default group denying, and two private subnets in two zones"
+  }
+
+  assert {
+    condition = (
+      length(aws_vpc_endpoint.interface) == 1
+      && aws_vpc_endpoint.interface["secretsmanager"].vpc_endpoint_type == "Interface"
+      && aws_vpc_endpoint.interface["secretsmanager"].private_dns_enabled
+      && endswith(aws_vpc_endpoint.interface["secretsmanager"].service_name, ".secretsmanager")
+    )
+    error_message = "the subscriber reaches Secrets Manager through an interface endpoint with private DNS"
+  }
+
+  assert {
+    condition = (
+      aws_security_group.endpoints[0].name == "cdcbench-floors-test-pollaur-secretsmanager"
+      && jsonencode([for rule in aws_security_group.endpoints[0].ingress : [rule.from_port, rule.to_port, sort(rule.security_groups), rule.cidr_blocks]])
+      == jsonencode([[443, 443, ["sg-0subscriber"], null]])
+    )
+    error_message = "the endpoint's group admits HTTPS from the subscriber's group only"
   }
 }
 
@@ -154,7 +197,11 @@ run "given_subnets_take_the_place_of_the_vpc" {
   }
 
   assert {
-    condition     = length(aws_vpc.this) == 0 && length(aws_subnet.private) == 0 && length(aws_vpc_endpoint.secrets_manager) == 0
+    condition = (
+      module.network.vpc_id == "vpc-0abc" && jsonencode(module.network.subnet_ids) == jsonencode(["subnet-0aaa", "subnet-0bbb"])
+      && length(module.network.availability_zones) == 0 && length(module.network.interface_endpoint_ids) == 0
+      && module.network.endpoint_security_group_id == null
+    )
     error_message = "with subnet_ids and no endpoint asked for, nothing of the network is created"
   }
 
@@ -166,6 +213,24 @@ run "given_subnets_take_the_place_of_the_vpc" {
   assert {
     condition     = aws_vpc_security_group_egress_rule.subscriber_to_secrets_manager.cidr_ipv4 == "0.0.0.0/0"
     error_message = "without an endpoint, HTTPS goes wherever the given VPC routes it"
+  }
+}
+
+run "given_subnets_may_get_the_secrets_manager_endpoint" {
+  command = plan
+
+  variables {
+    subnet_ids = ["subnet-0aaa", "subnet-0bbb"]
+    vpc_id     = "vpc-0abc"
+  }
+
+  assert {
+    condition = (
+      module.network.vpc_id == "vpc-0abc" && length(module.network.availability_zones) == 0
+      && keys(module.network.interface_endpoint_ids) == ["secretsmanager"]
+      && aws_vpc_security_group_egress_rule.subscriber_to_secrets_manager.cidr_ipv4 == null
+    )
+    error_message = "with subnet_ids, the endpoint (and HTTPS to it alone) is created in the given VPC"
   }
 }
 
@@ -432,6 +497,39 @@ run "rejects_subnets_without_their_vpc" {
   }
 
   expect_failures = [aws_security_group.subscriber]
+}
+
+# Interface endpoints in given subnets need their VPC and the client groups they admit (the
+# given VPC's CIDR block is not known to the network module).
+run "the_network_rejects_endpoints_in_given_subnets_without_their_vpc_or_clients" {
+  command = plan
+
+  module {
+    source = "../../modules/private_network"
+  }
+
+  variables {
+    name                = "cdcbench-floors-test-pollaur"
+    subnet_ids          = ["subnet-0aaa", "subnet-0bbb"]
+    interface_endpoints = ["secretsmanager"]
+  }
+
+  expect_failures = [aws_security_group.endpoints]
+}
+
+run "the_network_rejects_unknown_gateway_endpoints" {
+  command = plan
+
+  module {
+    source = "../../modules/private_network"
+  }
+
+  variables {
+    name              = "cdcbench-floors-test-pollaur"
+    gateway_endpoints = ["secretsmanager"]
+  }
+
+  expect_failures = [var.gateway_endpoints]
 }
 
 run "rejects_a_created_vpc_without_the_secrets_manager_endpoint" {
