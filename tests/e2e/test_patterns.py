@@ -20,9 +20,11 @@ from harness.observe.base import read_observations
 from harness.patterns import patterns
 from tests.helpers import assert_exact, run_cli
 
-pytestmark = pytest.mark.e2e
-
 NAMES = sorted(patterns())
+PER_PATTERN_S = 300
+"""Time allowed per pattern in the smoke run (each takes about 2 to 3 minutes)."""
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(PER_PATTERN_S * len(NAMES))]
 
 
 class SmokeRun:
@@ -56,7 +58,11 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> SmokeRun:
     (tmp / "scenario.yaml").write_text(yaml.safe_dump(scenario))
     reports = tmp / "reports"
     proc = run_cli(
-        "run", str(tmp / "scenario.yaml"), "--reports-dir", str(reports), timeout=600 * len(NAMES)
+        "run",
+        str(tmp / "scenario.yaml"),
+        "--reports-dir",
+        str(reports),
+        timeout=PER_PATTERN_S * len(NAMES),
     )
     assert (reports / "latest").exists(), proc.stderr[-3000:]
     return SmokeRun((reports / "latest").resolve(), proc)
