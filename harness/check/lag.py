@@ -5,8 +5,10 @@ Lag is taken from the commit acknowledgement and from the intended start
 (coordinated-omission-free), recorded in HDR histograms (µs, 3 significant
 digits) and summarised as percentiles in milliseconds, overall and per window of
 commit time. In a state projection, a change overwritten before the projection showed it is
-"superseded": its lag is counted until the newer version appeared. An event log or store
-shows every change itself (`exact`): one it never showed is unseen, whatever came after.
+"superseded": its lag is counted until the newer version appeared, and so in a net-change
+feed (change tracking skips a key's intermediate versions). An event log or store of every
+change shows each change itself (`exact`): one it never showed is unseen, whatever came
+after.
 Sightings of a rolled-back transaction's change (where the projection names the
 transaction) are no one's; a change shown before its commit was acknowledged (an event sent
 before the commit) lags 1 µs.

@@ -16,7 +16,8 @@ from harness.records import RecordWriter, read_records
 
 ProjectionKind = Literal["state", "event_log", "event_store"]
 """A state projection holds each row's latest version (judged by its final snapshot); an
-event log holds every change (judged by its events, in log order); an event store is a table
+event log holds every change, or each key's net changes where its feed says so (judged by
+its events, in log order); an event store is a table
 of every change's event whose order is its readers' sort, not arrival (judged by its events
 as a set: each committed change's event exactly once)."""
 
