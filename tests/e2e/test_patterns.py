@@ -56,6 +56,19 @@ class SmokeRun:
             if (c.table, c.key) in gone and c.version > held.get((c.table, c.key), 0)
         ]
 
+    def guessed(self, pattern: str, projection: str) -> int:
+        """Changes holding the added column whose version the projection showed only as a
+        row's deletion: a polling observer logs a vanished row at the version after the last
+        it held, which may be a version the row had but the replica never held."""
+        path = self.run_dir / pattern / f"observations-{projection}.csv"
+        shown: dict[tuple[str, str, int], set[str]] = {}
+        for seen in read_observations(path):
+            shown.setdefault((seen.table, seen.key, seen.version), set()).add(seen.op)
+        return sum(
+            c.added and shown.get((c.table, c.key, c.version)) == {"delete"}
+            for c in self.committed(pattern)
+        )
+
     def near_ddl(self, pattern: str, changes: list[Change]) -> int:
         """How many of `changes` the schema-change judge counts as near the DDL."""
         ddl = read_schema_change(self.run_dir / pattern / "ledger")
@@ -118,7 +131,7 @@ def test_every_projection_converges_exact(smoke_run: SmokeRun, name: str) -> Non
         unseen = smoke_run.never_held(name, projection_name)
         if outcome["arrived"]:
             assert_exact(projection, len(committed), len(unseen))
-            assert outcome["stripped"] == 0, projection_name
+            assert outcome["stripped"] == smoke_run.guessed(name, projection_name), projection_name
             assert outcome["first"]["after_ddl_s"] >= 0
         else:  # exactly the changes that held the column differ; nothing else is wrong
             assert outcome["note"], f"{name}/{projection_name} does not say why"
