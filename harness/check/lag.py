@@ -5,10 +5,12 @@ Lag is taken from the commit acknowledgement and from the intended start
 (coordinated-omission-free), recorded in HDR histograms (µs, 3 significant
 digits) and summarised as percentiles in milliseconds, overall and per window of
 commit time. In a state projection, a change overwritten before the projection showed it is
-"superseded": its lag is counted until the newer version appeared, and so in a net-change
-feed (change tracking skips a key's intermediate versions). An event log or store of every
-change shows each change itself (`exact`): one it never showed is unseen, whatever came
-after.
+"superseded": its lag is counted until the newer version appeared (or the row's removal,
+which covers every version), and so in a net-change feed (change tracking skips a key's
+intermediate versions). A row the source deleted before a state projection showed any of it
+is "skipped": it never had to hold the row, so nothing shows when its changes went. An event
+log or store of every change shows each change itself (`exact`): one it never showed is
+unseen, whatever came after.
 Sightings of a rolled-back transaction's change (where the projection names the
 transaction) are no one's; a change shown before its commit was acknowledged (an event sent
 before the commit) lags 1 µs.
@@ -22,7 +24,7 @@ from collections.abc import Iterable
 from hdrh.histogram import HdrHistogram
 from pydantic import BaseModel
 
-from harness.load.ledger import COMMITTED, Change, Entity
+from harness.load.ledger import COMMITTED, Change, Entity, final_state
 from harness.observe.base import Observation
 
 _MAX_LAG_US = 3_600 * 1_000_000
@@ -58,6 +60,8 @@ class LagReport(BaseModel):
     unseen: int
     """Committed changes the projection never showed (nor anything newer)."""
     superseded: int
+    skipped: int = 0
+    """Committed changes of rows deleted before a state projection showed any of them."""
 
 
 def _histogram(lags_us: Iterable[int]) -> HdrHistogram:
@@ -123,19 +127,23 @@ def measure_lag(
     from_commit: list[int] = []
     from_intent: list[int] = []
     windows: dict[int, list[int]] = defaultdict(list)
-    seen = unseen = superseded = 0
+    seen = unseen = superseded = skipped = 0
     committed = [c for c in changes if c.status == COMMITTED]
+    gone = set() if exact else {e for e, c in final_state(committed).items() if c.op == "delete"}
     origin = min((c.acked_ns for c in committed), default=0)
     window_ns = int(window_s * 1e9)
     for change in committed:
         entity_shown = shown.get(change.entity)
         first = entity_shown.first(change.version, exact) if entity_shown else None
         if first is None:
-            unseen += 1
+            if entity_shown is None and change.entity in gone:
+                skipped += 1
+            else:
+                unseen += 1
             continue
         seen_ns, version_shown = first
         seen += 1
-        superseded += version_shown > change.version
+        superseded += version_shown > change.version and change.op != "delete"
         lag_us = min(max(1, (seen_ns - change.acked_ns) // 1000), _MAX_LAG_US)
         from_commit.append(lag_us)
         from_intent.append(min(max(1, (seen_ns - change.intended_ns) // 1000), _MAX_LAG_US))
@@ -160,4 +168,5 @@ def measure_lag(
         seen=seen,
         unseen=unseen,
         superseded=superseded,
+        skipped=skipped,
     )

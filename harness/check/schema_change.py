@@ -7,7 +7,8 @@ the projection showed with the ledger's digest carried the column; shown with an
 digest, it arrived without it (or changed). Around the DDL (± `NEAR_DDL_S` of its
 acknowledgement), a committed change is lost when the projection never showed it (an event
 log) or showed neither it nor a later version of its row (a state projection, which may
-skip versions), and divergent when shown with another digest.
+skip versions, and need never hold a row the source deleted before it showed any of it),
+and divergent when shown with another digest.
 """
 
 import itertools
@@ -17,7 +18,7 @@ from pydantic import BaseModel
 
 from harness.check.divergent import SNAPSHOT_POSITION
 from harness.check.protocol import Evidence
-from harness.load.ledger import COMMITTED, Change
+from harness.load.ledger import COMMITTED, Change, final_state
 from harness.load.schema_change import SchemaChangeRecord
 
 NEAR_DDL_S = 5.0
@@ -76,8 +77,12 @@ def judge_schema_change(
     holding = [c for c in committed if c.added]
     near = [c for c in committed if abs(c.acked_ns - record.acked_ns) <= near_ns]
     shown, latest = _shown(evidence, {(c.table, c.key, c.version) for c in (*holding, *near)})
+    skipped: set[tuple[str, str]] = set()
     if exact:
         latest = {}
+    else:
+        gone = {e for e, c in final_state(committed).items() if c.op == "delete"}
+        skipped = gone - latest.keys()
 
     carried: list[tuple[Change, str]] = []
     stripped = 0
@@ -93,7 +98,7 @@ def judge_schema_change(
     for change in near:
         digests = shown.get((change.table, change.key, change.version))
         if digests is None:
-            lost += latest.get((change.table, change.key), 0) <= change.version
+            lost += change.entity not in skipped and latest.get(change.entity, 0) <= change.version
         elif change.op != "delete" and change.digest not in digests:
             divergent += 1
     first = min(carried, key=lambda seen: seen[0].acked_ns, default=None)

@@ -25,6 +25,10 @@ RETRACTED = "retracted"
 """An observation's op when the projection no longer holds something it showed before (an
 event store's item written over by another event)."""
 
+GONE = 2**62
+"""The version of a removal whose version nothing shows (a row vanished from a projection
+that keeps no tombstones): keys never come back, so the removal covers every version."""
+
 
 @dataclass(frozen=True, slots=True)
 class Observation:
@@ -32,7 +36,8 @@ class Observation:
     table: str
     key: str
     version: int
-    """The version the projection now shows; for a removal, the tombstone (deleted version + 1)."""
+    """The version the projection now shows; for a removal, the tombstone (deleted version + 1),
+    or `GONE` where nothing says which version went."""
     op: str
     """upsert | delete | retracted (`RETRACTED`: what was shown at this version is gone)"""
     seen_ns: int

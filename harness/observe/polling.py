@@ -6,9 +6,9 @@ What polling cannot see, and what it costs:
   `interval_s` to measured lag.
 - Intermediate versions: a row changed twice between two polls is logged at its newer version
   only; the older one counts as shown then (lag is "that version or a later one").
-- Deletes: a removal is logged at the newest version seen + 1, which is the ledger's delete
-  version (the deleted row's version + 1) unless the row was updated and deleted between two
-  polls: then it is recorded one version short.
+- Deletes: a vanished row does not say which version went, so its removal is logged at
+  `GONE`, covering every version (keys never come back). A row inserted and deleted between
+  two polls is never seen at all.
 """
 
 import time
@@ -20,7 +20,7 @@ from typing import Any
 from harness.load.ledger import Entity
 from harness.load.row_image import row_digest
 from harness.load.schema import VERSION_COLUMN
-from harness.observe.base import Observation, Observer
+from harness.observe.base import GONE, Observation, Observer
 
 POLL_INTERVAL_S = 0.1
 
@@ -65,8 +65,8 @@ class PollingObserver(Observer):
                 self._observation(entity, versions[entity], "upsert", seen_ns, position, digest)
             )
         for entity in sorted(self._logged.keys() - versions.keys()):
-            version = self._logged.pop(entity) + 1
-            seen.append(self._observation(entity, version, "delete", seen_ns, position))
+            del self._logged[entity]
+            seen.append(self._observation(entity, GONE, "delete", seen_ns, position))
         # a poll slower than the interval cannot keep its cadence: sightings come late
         self.lagging = time.monotonic() - started > self.idle_s
         return seen

@@ -22,7 +22,7 @@ from harness.load.ledger import Entity
 from harness.load.row_image import row_digest
 from harness.local.postgres import PostgresCluster, find_bindir
 from harness.observe import Observation, read_observations
-from harness.observe.base import SnapshotRow
+from harness.observe.base import GONE, SnapshotRow
 from harness.observe.dynamodb_scan import DynamoDBScanObserver
 from harness.observe.polling import PollingObserver
 from harness.observe.postgres_replica import PostgresReplicaObserver
@@ -71,8 +71,9 @@ def _upsert(table: str, row: dict[str, Any]) -> Seen:
     return (table, str(row["id"]), row["version"], "upsert", row_digest(table, row))
 
 
-def _delete(table: str, key: int, version: int) -> Seen:
-    return (table, str(key), version, "delete", "")
+def _delete(table: str, key: int) -> Seen:
+    """A vanished row's removal: nothing says which version went."""
+    return (table, str(key), GONE, "delete", "")
 
 
 def _seen(observations: Iterable[Observation]) -> list[Seen]:
@@ -106,7 +107,7 @@ class _InMemory(PollingObserver):
         return {e: dict(self.rows[e]) for e in entities if e in self.rows}
 
 
-def test_polls_log_changes_skip_rows_that_move_between_reads_and_delete_at_seen_plus_one(
+def test_polls_log_changes_skip_rows_that_move_between_reads_and_log_vanished_rows_gone(
     tmp_path: Path,
 ) -> None:
     observer = _InMemory(tmp_path / "obs.csv")
@@ -129,7 +130,7 @@ def test_polls_log_changes_skip_rows_that_move_between_reads_and_delete_at_seen_
     assert _seen(observer.poll()) == [
         _upsert("orders", o5),
         _upsert("widgets", w1),
-        _delete("widgets", 2, 2),
+        _delete("widgets", 2),
     ]
     observer.between_reads = lambda: None
     w3 = observer.rows[("widgets", "3")]
@@ -138,8 +139,8 @@ def test_polls_log_changes_skip_rows_that_move_between_reads_and_delete_at_seen_
     assert fourth[0].position == "poll-4"
 
     observer.rows[("widgets", "1")] = _widget(1, 3)  # updated, then deleted before a poll:
-    del observer.rows[("widgets", "1")]  # the ledger's delete is version 4, logged as 3
-    assert _seen(observer.poll()) == [_delete("widgets", 1, 3)]
+    del observer.rows[("widgets", "1")]  # v3 and the delete (v4) are covered by GONE
+    assert _seen(observer.poll()) == [_delete("widgets", 1)]
     assert observer.read_versions() == {("orders", "5"): 1, ("widgets", "3"): 2}
 
 
@@ -202,7 +203,7 @@ def test_dynamodb_scan_observer_logs_upserts_tombstones_and_deletes(
     assert observer.error is None
     assert _steps(read_observations(observer.log_path), 3, 3) == [
         [_upsert("orders", o5), _upsert("widgets", w1), _upsert("widgets", w2)],
-        [_delete("orders", 5, 2), _upsert("widgets", w1_v2), _delete("widgets", 2, 2)],
+        [_delete("orders", 5), _upsert("widgets", w1_v2), _delete("widgets", 2)],
     ]
     assert sorted(observer.snapshot(), key=lambda r: r.key) == [
         SnapshotRow("widgets", "1", 2, row_digest("widgets", w1_v2), tombstone=False),
@@ -300,7 +301,7 @@ def test_postgres_replica_observer_logs_inserts_updates_and_deletes(
     assert observer.error is None
     assert _steps(read_observations(observer.log_path), 3, 3) == [
         [_upsert("orders", o1), _upsert("widgets", w1), _upsert("widgets", w2)],
-        [_delete("orders", 1, 2), _upsert("widgets", w1_v2), _delete("widgets", 2, 2)],
+        [_delete("orders", 1), _upsert("widgets", w1_v2), _delete("widgets", 2)],
     ]
     assert snapshot == [SnapshotRow("widgets", "1", 2, row_digest("widgets", w1_v2), False)]
     assert observer.snapshot() == snapshot  # after stop, over a connection of its own

@@ -4,7 +4,7 @@ import pytest
 
 from harness.check.lag import measure_lag
 from harness.load.ledger import ABORTED, COMMITTED, Change
-from harness.observe.base import Observation
+from harness.observe.base import GONE, Observation
 
 TABLE = "widgets"
 T0 = 1_700_000_000_000_000_000
@@ -223,3 +223,29 @@ def test_only_aborted_changes_gives_empty_report() -> None:
     assert report.from_commit_ms.count == 0
     assert report.from_commit_ms.p50 is None
     assert (report.seen, report.unseen) == (0, 0)
+
+
+def test_a_removal_of_unknown_version_covers_every_version_of_the_row() -> None:
+    # v1 shown; v2 and the delete (v3) landed between two polls: the row just vanished
+    changes = [
+        change("1", 1, acked_ms=0, op="insert"),
+        change("1", 2, acked_ms=10),
+        change("1", 3, acked_ms=20, op="delete"),
+    ]
+    observations = [seen("1", 1, 5), seen("1", GONE, 50, op="delete")]
+
+    report = measure_lag(changes, observations, 1.0)
+
+    assert (report.seen, report.unseen, report.superseded, report.skipped) == (3, 0, 1, 0)
+    assert report.from_commit_ms.max == approx(40)
+
+
+def test_a_row_deleted_before_a_state_projection_showed_it_is_skipped_not_unseen() -> None:
+    changes = [change("1", 1, acked_ms=0, op="insert"), change("1", 2, acked_ms=10, op="delete")]
+    changes += [change("2", 1, acked_ms=20, op="insert")]  # live, never shown: unseen
+
+    as_state = measure_lag(changes, [], 1.0)
+    as_log = measure_lag(changes, [], 1.0, exact=True)
+
+    assert (as_state.seen, as_state.unseen, as_state.skipped) == (0, 1, 2)
+    assert (as_log.seen, as_log.unseen, as_log.skipped) == (0, 3, 0)

@@ -5,7 +5,7 @@ from harness.check.protocol import Evidence
 from harness.check.schema_change import describe, judge_schema_change
 from harness.load.ledger import ABORTED, COMMITTED, Change
 from harness.load.schema_change import SchemaChangeRecord
-from harness.observe.base import Observation, SnapshotRow
+from harness.observe.base import GONE, Observation, SnapshotRow
 
 S = 1_000_000_000
 DDL_NS = 100 * S
@@ -107,3 +107,22 @@ def test_unexpected_arrival_is_flagged() -> None:
 
     assert outcome.arrived and not outcome.as_expected
     assert "(not as the pattern expects)" in describe(outcome)
+
+
+def test_a_state_projection_loses_nothing_of_a_deleted_row_it_never_held_or_saw_go() -> None:
+    def delete(key: str, version: int, at_s: float) -> Change:
+        acked = DDL_NS + int(at_s * S)
+        return Change("widgets", key, version, "delete", COMMITTED, acked - S, acked, 1, "")
+
+    never_held = [change("4", 1, 1, added=True), delete("4", 2, 2)]
+    went = [change("5", 1, -10), change("5", 2, 1, added=True), delete("5", 3, 2)]
+    ledger = [*LEDGER, *never_held, *went]
+    # row 5 held at v1, then gone: nothing says which version went
+    gone = Observation("p", "widgets", "5", GONE, "delete", DDL_NS + 3 * S, "poll-9")
+    observations = [shown(c) for c in (*LEDGER, went[0]) if c.status == COMMITTED] + [gone]
+
+    as_state = judge_schema_change(False, DDL, Evidence(ledger, observations))
+    as_log = judge_schema_change(True, DDL, Evidence(ledger, observations))
+
+    assert (as_state.lost_near_ddl, as_state.stripped, as_state.carried) == (0, 0, 3)
+    assert as_log.lost_near_ddl == 4  # both rows' changes after the DDL, never shown
