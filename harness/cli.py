@@ -1,4 +1,4 @@
-"""The `cdcbench` command: run, check, patterns, doctor."""
+"""The `cdcbench` command: run, check, report, compare, patterns, doctor."""
 
 import argparse
 import json
@@ -11,6 +11,7 @@ from harness import __version__, signals
 from harness.check.schema_change import describe
 from harness.errors import INTERRUPTED_EXIT, USER_ERROR_EXIT, UserError
 from harness.patterns import patterns
+from harness.report.compare import DEFAULT_MIN_DELTA_MS, DEFAULT_THRESHOLD
 from harness.report.html import write_html
 from harness.report.results import Results
 from harness.run_files import REPORT
@@ -37,11 +38,33 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 def _check(args: argparse.Namespace, _: Settings) -> int:
     from harness.recheck import recheck
 
+    return _summarise(recheck(args.run_dir), None)
+
+
+def _report(args: argparse.Namespace, _: Settings) -> int:
+    from harness.recheck import recheck
+
     results = recheck(args.run_dir)
-    if args.write:
-        results.write(args.run_dir)
-        write_html(results, args.run_dir)
-    return _summarise(results, args.run_dir / REPORT if args.write else None)
+    results.write(args.run_dir)
+    return _summarise(results, write_html(results, args.run_dir))
+
+
+def _compare(args: argparse.Namespace, settings: Settings) -> int:
+    from harness.report.compare import compare_runs
+    from harness.report.html import write_comparison
+
+    comparison = compare_runs(args.run_dirs, args.threshold, args.min_delta_ms)
+    for line in comparison.not_comparable:
+        print(f"not compared: {line}")
+    for line in comparison.regressions:
+        print(f"REGRESSION {line}")
+    out = args.out or settings.reports_dir / "compare.html"
+    print(
+        f"{len(comparison.regressions)} regressions in {len(comparison.runs) - 1} runs "
+        f"against {comparison.baseline}"
+    )
+    print(f"Comparison: {write_comparison(comparison, out)}")
+    return 1 if comparison.regressions else 0
 
 
 def _summarise(results: Results, report: Path | None) -> int:
@@ -92,6 +115,16 @@ def _doctor(_: argparse.Namespace, settings: Settings) -> int:
     return 0 if all(f.ok or not f.required for f in findings) else 1
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a fraction >= 0 (e.g. 0.25 for 25%)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -123,10 +156,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="recompute a finished run's lag and anomalies from its files",
     )
     check.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory")
-    check.add_argument(
-        "--write", action="store_true", help="rewrite the run's results.json and index.html"
-    )
     check.set_defaults(func=_check)
+
+    report = commands.add_parser(
+        "report",
+        parents=[common],
+        help="rebuild a run's results.json and index.html from its files (also of a killed run)",
+    )
+    report.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory")
+    report.set_defaults(func=_report)
+
+    compare = commands.add_parser(
+        "compare",
+        parents=[common],
+        help="compare runs with the first; exit 1 on a regression",
+    )
+    compare.add_argument(
+        "run_dirs", type=Path, nargs="+", metavar="RUN_DIR", help="run directories, baseline first"
+    )
+    compare.add_argument(
+        "--threshold",
+        type=_fraction,
+        default=DEFAULT_THRESHOLD,
+        help=f"p99 growth that is a regression (default {DEFAULT_THRESHOLD})",
+    )
+    compare.add_argument(
+        "--min-delta-ms",
+        type=float,
+        default=DEFAULT_MIN_DELTA_MS,
+        help=f"and by at least this much (default {DEFAULT_MIN_DELTA_MS})",
+    )
+    compare.add_argument("--out", type=Path, help="the page (default: REPORTS_DIR/compare.html)")
+    compare.set_defaults(func=_compare)
 
     patterns = commands.add_parser("patterns", parents=[common], help="list the patterns")
     patterns.set_defaults(func=_patterns)

@@ -8,7 +8,8 @@ stops, and the results gathered so far are written.
 
 import os
 import secrets
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,7 +51,18 @@ def run(scenario: Scenario, target_name: str, settings: Settings) -> RunOutcome:
     """Run every pattern of the scenario on the target; always writes the report."""
     run_id = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{scenario.name}-{secrets.token_hex(2)}"
     run_dir = _make_run_dir(settings.reports_dir.resolve() / run_id)
-    results = Results(run_id=run_id, started_at=_now(), scenario=scenario.model_dump(mode="json"))
+    results = Results(
+        run_id=run_id,
+        started_at=_now(),
+        scenario=scenario.model_dump(mode="json"),
+        host=socket.gethostname(),
+        pid=os.getpid(),
+    )
+
+    def checkpoint() -> None:
+        """What is known so far on disk, for `cdcbench report` if this process dies."""
+        results.write(run_dir)
+
     progress.console.print(f"Run [bold]{run_id}[/] on target [bold]{target_name}[/]")
     schema.forget_added()
     if scenario.schema_change is not None:  # observers read row images that may carry it
@@ -58,6 +70,7 @@ def run(scenario: Scenario, target_name: str, settings: Settings) -> RunOutcome:
         schema.register_added(change.table, change.column, change.sql_type)
     try:
         results.environment.tools["terraform"] = terraform.terraform_version(settings)
+        checkpoint()
         with make_target(target_name, settings, run_dir / "target") as target:
             results.target = target.describe()
             for entry in scenario.entries():
@@ -65,7 +78,10 @@ def run(scenario: Scenario, target_name: str, settings: Settings) -> RunOutcome:
                 results.patterns[entry.name] = result = PatternResult(
                     summary=pattern.summary, pattern=entry.pattern
                 )
-                _run_pattern(entry, pattern, scenario, target, settings, run_dir, result)
+                _run_pattern(
+                    entry, pattern, scenario, target, settings, run_dir, result, checkpoint
+                )
+                checkpoint()
         results.status = "completed"
     except KeyboardInterrupt:
         _end_running(results, "interrupted", None)
@@ -90,9 +106,11 @@ def _run_pattern(
     settings: Settings,
     run_dir: Path,
     result: PatternResult,
+    checkpoint: Callable[[], None],
 ) -> None:
     """Fresh source schema, deploy, measure, destroy; re-raises an interrupt after destroy.
-    `entry`: the pattern or the variant of it that runs, with the variables it sets."""
+    `entry`: the pattern or the variant of it that runs, with the variables it sets;
+    `checkpoint` writes the results known so far."""
     identities = (scenario.source.replica_identity, pattern.replica_identity)
     schema.reset(target.source_dsn, "full" if "full" in identities else "default")
     overrides = entry.variables
@@ -112,7 +130,9 @@ def _run_pattern(
         with deployment:
             outputs = deployment.outputs
             floors_ms = pattern.floors_ms(outputs)
-            interrupted = _measure(pattern, scenario, target, outputs, files, result, floors_ms)
+            interrupted = _measure(
+                pattern, scenario, target, outputs, files, result, floors_ms, checkpoint
+            )
     finally:
         result.terraform_s = deployment.timings
     if interrupted:
@@ -127,11 +147,13 @@ def _measure(
     files: PatternFiles,
     result: PatternResult,
     floors_ms: dict[str, float],
+    checkpoint: Callable[[], None],
 ) -> bool:
     """Observe while loading, await convergence, record, evaluate. True if interrupted
     (what was measured until then is kept and evaluated)."""
     with psycopg.connect(target.source_dsn, autocommit=True) as conn:
         clock = measure_offset(conn)
+    result.clocks = [clock]
     application = apps.Spec(pattern.application, outputs) if pattern.application else None
     if application is not None:
         apps.prepare(application, target.source_dsn)
@@ -145,6 +167,13 @@ def _measure(
         )
         for p in pattern.projections
     }
+    result.projections = {  # what `cdcbench report` reads if the run dies from here on
+        p.name: ProjectionResult(
+            kind=p.kind, observer=p.observer, floor_ms=floors_ms[p.name], observed=0
+        )
+        for p in pattern.projections
+    }
+    checkpoint()
     limits_before = len(target.emulator_limits())
     busy: dict[str, float] = {}
     changes: list[Change] | None = None

@@ -2,25 +2,22 @@
 str, int and bool fields. A field added to a record type later takes a default, and files
 written before it read back with that default.
 
-csv is used rather than a columnar format: appends are cheap, a crash loses at
-most the last second (flushed at least once a second while appending), and the
-files are readable by hand.
+csv is used rather than a columnar format: appends are cheap, every append reaches the
+OS before it returns (a process killed at any point loses nothing it recorded, and
+at worst leaves a torn last line, which readers skip), and the files are readable by hand.
 """
 
 import csv
 import dataclasses
 import os
 import socket
-import time
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
-
-_FLUSH_EVERY_S = 1.0
 
 
 def _columns(record_type: type) -> list[tuple[str, type]]:
@@ -38,20 +35,18 @@ class RecordWriter(Generic[T]):
         self._file = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 (closed in close())
         self._csv = csv.writer(self._file)
         self._csv.writerow(self._names)
-        self._flushed = time.monotonic()
+        self._file.flush()
         self.count = 0
 
     def append(self, record: T) -> None:
-        self._csv.writerow([getattr(record, name) for name in self._names])
-        self.count += 1
-        if time.monotonic() - self._flushed >= _FLUSH_EVERY_S:
-            self.flush()
+        self.extend((record,))
 
-    def flush(self) -> None:
-        """Push buffered rows to the OS (a process crash then loses nothing before this)."""
-        if not self._file.closed:
-            self._file.flush()
-        self._flushed = time.monotonic()
+    def extend(self, records: Iterable[T]) -> None:
+        """Append the records and push them to the OS in one write."""
+        rows = [[getattr(r, name) for name in self._names] for r in records]
+        self._csv.writerows(rows)
+        self._file.flush()
+        self.count += len(rows)
 
     def close(self) -> None:
         if not self._file.closed:

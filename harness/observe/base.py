@@ -233,8 +233,8 @@ class Observer(ABC):
         self._polls += 1
         self._busy_s += finished - started - (self.waited_s - waited)
         self._track_behind(started, finished)
+        self._log.extend(seen)
         for observation in seen:
-            self._log.append(observation)
             if observation.op == RETRACTED:
                 continue
             newest = self.state.get(observation.entity)

@@ -1,4 +1,6 @@
-"""The results JSON schema. Bump SCHEMA_VERSION on any incompatible change."""
+"""What a run measured, as written to results.json. Bump SCHEMA_VERSION's minor for an added
+optional field and its major for any other change, then regenerate the JSON Schema
+(`results_schema`)."""
 
 import json
 import os
@@ -6,7 +8,7 @@ import platform
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from harness import __version__
 from harness.apps.emits import EmitSummary
@@ -21,15 +23,21 @@ from harness.load.clock import ClockOffset
 from harness.load.locust_runner import LoadStats
 from harness.load.schema_change import SchemaChangeRecord
 from harness.observe.base import ObserverStats, ProjectionKind
+from harness.report.results_schema import major, schema_problem
 from harness.run_files import RESULTS
 
-SCHEMA_VERSION = 2
-"""Older results are read as they are; newer ones are refused. 2: state projections keep
-their final snapshot beside their observations (`run_files`)."""
+SCHEMA_MAJOR, SCHEMA_MINOR = 3, 0
+SCHEMA_VERSION = f"{SCHEMA_MAJOR}.{SCHEMA_MINOR}"
+"""Older results are read as they are; a newer major is refused. 2: state projections keep
+their final snapshot beside their observations (`run_files`). 3.0: MAJOR.MINOR, checked
+against a JSON Schema; lag counts `skipped` changes."""
 SNAPSHOTS_SINCE = 2
+"""The first major version whose runs `cdcbench check` can recompute."""
 CLOCK = "harness host wall clock (time.time_ns), shared by writer and observers"
 
-Status = Literal["running", "completed", "interrupted", "failed", "skipped"]
+Status = Literal["running", "completed", "interrupted", "failed", "skipped", "partial"]
+"""`partial`: the run's process died before it finished (killed): its figures were rebuilt
+from what it left on disk by `cdcbench report`."""
 
 
 class ProjectionResult(BaseModel):
@@ -75,16 +83,18 @@ class PatternResult(BaseModel):
 
 
 class Environment(BaseModel):
-    harness: str = __version__
-    python: str = platform.python_version()
-    platform: str = platform.platform()
-    cpus: int = os.cpu_count() or 0
+    """The machine that ran it (read when a run starts, not part of the schema)."""
+
+    harness: str = Field(default_factory=lambda: __version__)
+    python: str = Field(default_factory=platform.python_version)
+    platform: str = Field(default_factory=platform.platform)
+    cpus: int = Field(default_factory=lambda: os.cpu_count() or 0)
     clock: str = CLOCK
     tools: dict[str, str] = Field(default_factory=dict)
 
 
 class Results(BaseModel):
-    schema_version: int = SCHEMA_VERSION
+    schema_version: str = SCHEMA_VERSION
     run_id: str
     status: Status = "running"
     error: str | None = None
@@ -94,10 +104,30 @@ class Results(BaseModel):
     target: dict[str, Any] = Field(default_factory=dict)
     environment: Environment = Field(default_factory=Environment)
     patterns: dict[str, PatternResult] = Field(default_factory=dict)
+    host: str | None = None
+    pid: int | None = None
+    """The host and process that run it (while `running`, the one that may still be)."""
+
+    @field_validator("schema_version", mode="before")
+    @classmethod
+    def _from_integer(cls, version: object) -> object:
+        """Results before 3.0 name their version by an integer."""
+        return f"{version}.0" if isinstance(version, int) else version
+
+    @property
+    def major(self) -> int:
+        return major(self.schema_version) or 0
 
     def write(self, run_dir: Path) -> Path:
+        """Written whole or not at all (a run killed while writing keeps the previous one)."""
+        data = self.model_dump(mode="json")
+        problem = schema_problem(data)
+        if problem is not None:
+            raise ValueError(f"results break their schema: {problem}")
         path = run_dir / RESULTS
-        path.write_text(self.model_dump_json(indent=2))
+        partial = path.with_suffix(".json.partial")
+        partial.write_text(json.dumps(data, indent=2))
+        os.replace(partial, path)
         return path
 
 
@@ -111,13 +141,17 @@ def read_results(run_dir: Path) -> Results:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise UserError(f"cannot read {path}: {exc}") from None
     version = data.get("schema_version") if isinstance(data, dict) else None
-    if not isinstance(version, int):
+    found = major(version)
+    if found is None:
         raise UserError(f"{path} is not a cdcbench results file (no schema_version)")
-    if version > SCHEMA_VERSION:
+    if found > SCHEMA_MAJOR:
         raise UserError(
             f"{path} has schema version {version}, newer than this cdcbench reads "
             f"({SCHEMA_VERSION}): use the cdcbench that wrote it, or a newer one"
         )
+    problem = schema_problem(data) if found == SCHEMA_MAJOR else None
+    if problem is not None:
+        raise UserError(f"{path} breaks the results schema {SCHEMA_VERSION}: {problem}")
     try:
         return Results.model_validate(data)
     except ValidationError as exc:
