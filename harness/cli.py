@@ -1,4 +1,4 @@
-"""The `cdcbench` command: run, check, report, compare, patterns, doctor."""
+"""The `cdcbench` command: run, check, report, compare, publish, patterns, doctor."""
 
 import argparse
 import json
@@ -65,6 +65,13 @@ def _compare(args: argparse.Namespace, settings: Settings) -> int:
     )
     print(f"Comparison: {write_comparison(comparison, out)}")
     return 1 if comparison.regressions else 0
+
+
+def _publish(args: argparse.Namespace, _: Settings) -> int:
+    from harness.report.publish import publish
+
+    print(f"Published {len(args.run_dirs)} runs: {publish(args.run_dirs, args.to)}")
+    return 0
 
 
 def _summarise(results: Results, report: Path | None) -> int:
@@ -188,6 +195,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--out", type=Path, help="the page (default: REPORTS_DIR/compare.html)")
     compare.set_defaults(func=_compare)
+
+    publish = commands.add_parser(
+        "publish", parents=[common], help="publish runs' reports as a static site (folder or S3)"
+    )
+    publish.add_argument(
+        "run_dirs", type=Path, nargs="+", metavar="RUN_DIR", help="run directories"
+    )
+    publish.add_argument(
+        "--to", required=True, metavar="DEST", help="a folder, or s3://bucket/prefix (boto3)"
+    )
+    publish.set_defaults(func=_publish)
 
     patterns = commands.add_parser("patterns", parents=[common], help="list the patterns")
     patterns.set_defaults(func=_patterns)

@@ -14,6 +14,7 @@ from harness.check.protocol import Convergence, Evidence
 from harness.check.result import merge_validity
 from harness.check.saturation import assess
 from harness.check.schema_change import judge_schema_change
+from harness.check.throughput import measure_throughput
 from harness.load.ledger import Change, read_ledger
 from harness.load.locust_runner import load_stats
 from harness.load.schema_change import read_schema_change
@@ -51,8 +52,10 @@ def evaluate(
         described = pattern.projections if pattern else ()
         expected = {p.name: p.added_column for p in described}
         feeds = {p.name: p.feed for p in described}
+        observed = {}
         for projection_name, projection in result.projections.items():
             observations = standing(read_observations(files.observations(projection_name)))
+            observed[projection_name] = observations
             snapshot_path = files.snapshot(projection_name)
             evidence = Evidence(
                 changes,
@@ -77,6 +80,7 @@ def evaluate(
                     added.note,
                     stats.control_records if stats else None,
                 )
+        result.throughput = measure_throughput(changes, observed, spec.lag_window_s)
         result.saturation = saturation = assess(result.load, busy, result.projections, emulated)
         result.valid = merge_validity(p.check.valid for p in result.projections.values())
     if saturation.emulator_bound:

@@ -78,6 +78,12 @@ def _arguments(parser) -> None:  # type: ignore[no-untyped-def]
         help="JSON file {application, outputs}: run that application's hooks (a module of "
         "harness.apps, built from a deployment's outputs) in and after each transaction",
     )
+    group.add_argument(
+        "--parent-pid",
+        type=int,
+        default=0,
+        help="stop the load (gracefully) when this process is gone, e.g. the harness killed",
+    )
 
 
 @dataclass
@@ -132,6 +138,15 @@ def _check(environment: Environment, **_: object) -> None:
     # Users must finish a transaction they started (commit, then ledger) when the run stops:
     # without a stop timeout Locust kills them mid-commit. Workers get it from the master.
     environment.stop_timeout = max(environment.stop_timeout, _MIN_STOP_TIMEOUT_S)
+    if environment.parsed_options.parent_pid:
+        gevent.spawn(_quit_with_parent, environment, environment.parsed_options.parent_pid)
+
+
+def _quit_with_parent(environment: Environment, parent_pid: int) -> None:
+    """The load never outlives the harness that started it (killed, it cannot stop us)."""
+    while os.getppid() == parent_pid:
+        gevent.sleep(0.5)
+    environment.runner.quit()
 
 
 @events.test_start.add_listener
@@ -151,7 +166,6 @@ def _start(environment: Environment, **_: object) -> None:
     if options.application:
         spec = Spec.read(Path(options.application))
         _process.hooks = hooks(spec, AwsAccess.from_env(os.environ), ledger_dir)
-    gevent.spawn(_flush_every_second, _process.ledger)
 
 
 @events.test_stop.add_listener
@@ -160,12 +174,6 @@ def _stop(environment: Environment, **_: object) -> None:
         _process.ledger.close()
         if _process.hooks.close is not None:
             _process.hooks.close()
-
-
-def _flush_every_second(ledger: RecordWriter[Change]) -> None:
-    while True:
-        gevent.sleep(1.0)
-        ledger.flush()
 
 
 class SourceWriter(User):

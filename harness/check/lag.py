@@ -29,6 +29,8 @@ from harness.observe.base import Observation
 
 _MAX_LAG_US = 3_600 * 1_000_000
 _PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
+_CDF_PERCENTILES = (0, 1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 98, 99, 99.5, 99.9, 99.99, 100)
+"""Where the lag distribution is sampled for its CDF (denser in the tail)."""
 _SUB_BUCKET_BITS = 11
 """Bits of a value an HDR histogram of 3 significant digits keeps exactly (2048 sub-buckets)."""
 
@@ -51,6 +53,12 @@ class LagWindow(BaseModel):
     max: float
 
 
+class CdfPoint(BaseModel):
+    ms: float
+    fraction: float
+    """Share of the changes seen with a lag from commit up to `ms`."""
+
+
 class LagReport(BaseModel):
     from_commit_ms: Percentiles
     from_intent_ms: Percentiles
@@ -62,6 +70,8 @@ class LagReport(BaseModel):
     superseded: int
     skipped: int = 0
     """Committed changes of rows deleted before a state projection showed any of them."""
+    cdf: list[CdfPoint] = []
+    """The distribution of lag from commit, sampled at fixed percentiles."""
 
 
 def _histogram(lags_us: Iterable[int]) -> HdrHistogram:
@@ -161,12 +171,21 @@ def measure_lag(
                 max=summary.max or 0.0,
             )
         )
+    commit_histogram = _histogram(from_commit)
     return LagReport(
-        from_commit_ms=_summary(_histogram(from_commit)),
+        from_commit_ms=_summary(commit_histogram),
         from_intent_ms=_summary(_histogram(from_intent)),
         over_time=over_time,
         seen=seen,
         unseen=unseen,
         superseded=superseded,
         skipped=skipped,
+        cdf=_cdf(commit_histogram),
     )
+
+
+def _cdf(histogram: HdrHistogram) -> list[CdfPoint]:
+    if not histogram.get_total_count():
+        return []
+    at = histogram.get_percentile_to_value_dict(list(_CDF_PERCENTILES))
+    return [CdfPoint(ms=at[p] / 1000, fraction=round(p / 100, 6)) for p in _CDF_PERCENTILES]

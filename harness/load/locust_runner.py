@@ -71,6 +71,7 @@ def run_locust(
         "--html", str(workdir / "locust.html"),
         "--exit-code-on-error", "0",
         "--loglevel", "WARNING",
+        "--parent-pid", str(os.getpid()),
     ]  # fmt: skip
     if scenario.load.processes > 1:
         cmd += ["--processes", str(scenario.load.processes)]

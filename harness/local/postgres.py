@@ -19,7 +19,8 @@ import psycopg
 from harness.errors import UserError
 from harness.local.component import Component
 from harness.local.tls import write_self_signed
-from harness.process import free_port
+from harness.process import free_port, spawn
+from harness.process import stop as stop_process
 
 _SERVER_BINARIES = ("initdb", "pg_ctl", "postgres")
 _INSTALL_HINT = "install PostgreSQL server binaries (Debian/Ubuntu: apt-get install postgresql)"
@@ -75,6 +76,8 @@ class PostgresCluster(Component):
         self.log_dir = log_dir
         self.port = 0
         self._base: Path | None = None
+        self._reaper: subprocess.Popen[bytes] | None = None
+        """Stops the server if the harness dies without stopping it."""
         self._as_user: list[str] = []
         self._uid = self._gid = -1
         if os.geteuid() == 0:
@@ -157,6 +160,11 @@ class PostgresCluster(Component):
             except UserError:
                 if attempt == 2:
                     raise
+        self._reaper = spawn(
+            "harness.local.orphan_reaper",
+            ["--data-dir", str(self.data_dir), "--remove", str(self._base)],
+            self.log_dir / "orphan_reaper.log",
+        )
         with psycopg.connect(self.dsn.replace(DATABASE, "postgres"), autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {DATABASE}")
 
@@ -186,6 +194,9 @@ class PostgresCluster(Component):
 
     def stop(self) -> None:
         """Fast shutdown, then remove the data directory. Safe to call twice."""
+        if self._reaper is not None:
+            stop_process(self._reaper)
+            self._reaper = None
         if self._base is None:
             return
         if (self.data_dir / "postmaster.pid").exists():

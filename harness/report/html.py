@@ -1,10 +1,13 @@
-"""Render a run's results, or a comparison of runs, as one self-contained HTML page (inline
-CSS, no external assets)."""
+"""Render a run's results, a comparison of runs, or a published site's index of runs, each
+as one self-contained HTML page (inline CSS; charts drawn by the bundled uPlot, inlined: no
+external assets)."""
 
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from harness.report.charts import bundled_script, bundled_style, run_charts
 from harness.report.compare import Comparison
 from harness.report.results import Results
 from harness.run_files import REPORT
@@ -19,7 +22,13 @@ _env = Environment(
 
 def write_html(results: Results, run_dir: Path) -> Path:
     path = run_dir / REPORT
-    path.write_text(_env.get_template("index.html.j2").render(r=results))
+    page = _env.get_template("index.html.j2").render(
+        r=results,
+        charts=[c.model_dump() for c in run_charts(results)],
+        uplot_js=bundled_script(),
+        uplot_css=bundled_style(),
+    )
+    path.write_text(page)
     return path
 
 
@@ -27,3 +36,8 @@ def write_comparison(comparison: Comparison, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(_env.get_template("compare.html.j2").render(c=comparison))
     return path
+
+
+def render_runs_index(runs: list[dict[str, Any]]) -> str:
+    """The index page of a published site: its runs (a site manifest's entries)."""
+    return _env.get_template("runs.html.j2").render(runs=runs)

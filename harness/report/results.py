@@ -18,6 +18,7 @@ from harness.check.protocol import Convergence
 from harness.check.result import CheckResult, Validity
 from harness.check.saturation import Saturation
 from harness.check.schema_change import SchemaChangeOutcome
+from harness.check.throughput import Throughput
 from harness.errors import UserError
 from harness.load.clock import ClockOffset
 from harness.load.locust_runner import LoadStats
@@ -80,6 +81,8 @@ class PatternResult(BaseModel):
     """What the application did with its events (patterns where it sends them itself)."""
     dead_letters: dict[str, int] = Field(default_factory=dict)
     """Messages left in each of the pattern's dead-letter queues once it converged."""
+    throughput: Throughput | None = None
+    """Changes offered, committed and observed per second over the run."""
 
 
 class Environment(BaseModel):
