@@ -15,6 +15,7 @@ from harness.check.result import merge_validity
 from harness.check.saturation import assess
 from harness.check.schema_change import judge_schema_change
 from harness.check.throughput import measure_throughput
+from harness.cost.estimate import monthly_cost
 from harness.load.ledger import Change, read_ledger
 from harness.load.locust_runner import load_stats
 from harness.load.schema_change import read_schema_change
@@ -81,6 +82,8 @@ def evaluate(
                     stats.control_records if stats else None,
                 )
         result.throughput = measure_throughput(changes, observed, spec.lag_window_s)
+        if result.resources is not None:
+            result.cost = monthly_cost(result.resources, {}, result.load.committed_per_s)
         result.saturation = saturation = assess(result.load, busy, result.projections, emulated)
         result.valid = merge_validity(p.check.valid for p in result.projections.values())
     if saturation.emulator_bound:

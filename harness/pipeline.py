@@ -23,6 +23,7 @@ from harness.check.protocol import Convergence
 from harness.check.saturation import busy_while
 from harness.companions import companions
 from harness.convergence import await_convergence
+from harness.cost.resources import summarize_state
 from harness.errors import UserError
 from harness.evaluation import evaluate
 from harness.load import schema
@@ -129,6 +130,7 @@ def _run_pattern(
     try:
         with deployment:
             outputs = deployment.outputs
+            result.resources = summarize_state(deployment.state_path)
             floors_ms = pattern.floors_ms(outputs)
             interrupted = _measure(
                 pattern, scenario, target, outputs, files, result, floors_ms, checkpoint

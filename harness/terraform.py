@@ -136,6 +136,11 @@ class Deployment:
     ) -> None:
         self.destroy()
 
+    @property
+    def state_path(self) -> Path:
+        """The deployment's Terraform state (what it applied, until destroyed)."""
+        return self._root / "terraform.tfstate"
+
     def destroy(self) -> None:
         """Destroy whatever the state records; waits for a lock an interrupted apply still holds."""
         if not (self._root / "terraform.tfstate").exists():

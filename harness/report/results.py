@@ -19,6 +19,8 @@ from harness.check.result import CheckResult, Validity
 from harness.check.saturation import Saturation
 from harness.check.schema_change import SchemaChangeOutcome
 from harness.check.throughput import Throughput
+from harness.cost.estimate import CostEstimate
+from harness.cost.resources import Resource
 from harness.errors import UserError
 from harness.load.clock import ClockOffset
 from harness.load.locust_runner import LoadStats
@@ -83,6 +85,10 @@ class PatternResult(BaseModel):
     """Messages left in each of the pattern's dead-letter queues once it converged."""
     throughput: Throughput | None = None
     """Changes offered, committed and observed per second over the run."""
+    resources: list[Resource] | None = None
+    """What its deployment bills for, read from its Terraform state after the apply."""
+    cost: CostEstimate | None = None
+    """Its monthly cost at the committed rate of the run."""
 
 
 class Environment(BaseModel):

@@ -9,6 +9,7 @@ from the run's folder. Parametrised over the patterns, so a new folder is held t
 without editing the file."""
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import yaml
 from harness.load.ledger import Change, final_state, read_ledger
 from harness.observe.base import read_observations
 from harness.patterns import patterns
+from tests.browser import view
 from tests.helpers import assert_exact, run_cli
 
 NAMES = sorted(patterns())
@@ -78,6 +80,9 @@ def test_every_projection_converges_exact(smoke_run: SmokeRun, name: str) -> Non
     assert set(smoke_run.results["patterns"][name]["projections"]) == {
         p.name for p in patterns()[name].projections
     }
+    # what it bills for, read from its state, and its cost at the run's rate
+    assert pattern["resources"] and pattern["cost"]["changes_per_s"] > 0
+    assert pattern["cost"]["fixed_usd_per_month"] >= 0
     holding = sum(c.added for c in committed)
     assert pattern["schema_change"]["column"] == "colour" and holding > 0
     expected = {p.name: p.added_column.arrives for p in patterns()[name].projections}
@@ -166,3 +171,28 @@ def test_dms_messages_announce_the_added_column_the_event_bus_does_not(smoke_run
     page = (smoke_run.run_dir / "index.html").read_text()
     assert "<code>ALTER TABLE widgets ADD COLUMN colour text</code>" in page
     assert page.count("<td>add-column</td>") == 2
+
+
+def test_the_report_draws_every_chart_and_lists_every_pattern_in_a_browser(
+    smoke_run: SmokeRun, tmp_path: Path
+) -> None:
+    page = view(smoke_run.run_dir / "index.html", "smoke-report")
+
+    assert page.errors == []
+    assert page.charts == 1 + 2 * len(NAMES)  # the run's CDF; each pattern's lag and throughput
+    assert len(page.inked) == page.charts and all(page.inked), page.inked
+    listed = [cell.split(" / ")[0] for cell in page.first_cells["summary"]]
+    assert sorted(set(listed)) == NAMES
+
+    runs = []
+    for copy in ("a", "b", "c"):  # the same run three times: comparable, no regression
+        run_dir = tmp_path / copy
+        run_dir.mkdir()
+        shutil.copyfile(smoke_run.run_dir / "results.json", run_dir / "results.json")
+        runs.append(str(run_dir))
+    compared = run_cli("compare", *runs, "--out", str(tmp_path / "compare.html"))
+    assert compared.returncode == 0, compared.stdout + compared.stderr
+    comparison = view(tmp_path / "compare.html", "smoke-compare")
+    assert comparison.errors == []
+    rows = [cell.split(" / ")[0] for cell in comparison.first_cells["comparison"]]
+    assert sorted(set(rows)) == NAMES
