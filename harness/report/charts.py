@@ -87,7 +87,8 @@ def _cdf(results: Results) -> Chart | None:
         y_label="share of changes",
         x_log=True,
         series=[
-            Series(label=label, color=_color(i), points=True) for i, label in enumerate(curves)
+            Series(label=label, color=_color(i), dash=i >= len(_PALETTE), points=True)
+            for i, label in enumerate(curves)
         ],
         data=data,
     )

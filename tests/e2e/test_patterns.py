@@ -128,7 +128,7 @@ def test_the_run_is_checked_again_with_the_same_figures(smoke_run: SmokeRun) -> 
     assert "added column arrived from widgets" in smoke_run.proc.stdout
     written = (smoke_run.run_dir / "results.json").read_text()
 
-    again = run_cli("check", str(smoke_run.run_dir), "--write")
+    again = run_cli("report", str(smoke_run.run_dir))
 
     assert again.returncode == code, again.stderr
     assert again.stdout == smoke_run.proc.stdout
