@@ -8,7 +8,8 @@ from collections.abc import Mapping
 
 from harness import progress
 from harness.apps.emits import read_emits, summarize
-from harness.check.lag import measure_lag
+from harness.check.hops import hop_lag
+from harness.check.lag import measure_lag, sightings
 from harness.check.projection import check_projection
 from harness.check.protocol import Convergence, Evidence
 from harness.check.result import merge_validity
@@ -53,7 +54,9 @@ def evaluate(
         described = pattern.projections if pattern else ()
         expected = {p.name: p.added_column for p in described}
         feeds = {p.name: p.feed for p in described}
+        upstreams = {p.name: p.hop.upstream for p in described if p.hop.upstream}
         observed = {}
+        seen_at = {}
         for projection_name, projection in result.projections.items():
             observations = standing(read_observations(files.observations(projection_name)))
             observed[projection_name] = observations
@@ -69,6 +72,7 @@ def evaluate(
             # an event log shows each change itself; a net-change feed may skip versions
             exact = projection.kind != "state" and projection.feed == "every_change"
             projection.lag = measure_lag(changes, observations, spec.lag_window_s, exact)
+            seen_at[projection_name] = sightings(changes, observations, exact)
             projection.check = check_projection(projection.kind, projection.feed, evidence)
             if ddl is not None:
                 added = expected.get(projection_name, AddedColumn())
@@ -80,6 +84,11 @@ def evaluate(
                     added.arrives,
                     added.note,
                     stats.control_records if stats else None,
+                )
+        for projection_name, upstream in upstreams.items():
+            if projection_name in seen_at and upstream in seen_at:
+                result.projections[projection_name].hop = hop_lag(
+                    upstream, seen_at[upstream], seen_at[projection_name]
                 )
         result.throughput = measure_throughput(changes, observed, spec.lag_window_s)
         if result.resources is not None:

@@ -118,6 +118,36 @@ class _FirstShown:
         return self.times[i], self.versions[i]
 
 
+def _shown(changes: list[Change], observations: Iterable[Observation]) -> dict[Entity, _FirstShown]:
+    rolled_back = {c.txid for c in changes if c.status != COMMITTED}
+    by_entity: dict[Entity, list[Observation]] = defaultdict(list)
+    for observation in observations:
+        if not observation.txid or observation.txid not in rolled_back:  # not a phantom
+            by_entity[observation.entity].append(observation)
+    return {entity: _FirstShown(obs) for entity, obs in by_entity.items()}
+
+
+def sightings(
+    changes: Iterable[Change], observations: Iterable[Observation], exact: bool = False
+) -> dict[tuple[str, str, int], int]:
+    """When the projection first showed each committed change, as its lag counts it:
+    (table, key, version) -> seen_ns, for the changes it showed."""
+    changes = list(changes)
+    shown = _shown(changes, observations)
+    found = {}
+    for change in changes:
+        entity_shown = shown.get(change.entity)
+        first = entity_shown.first(change.version, exact) if entity_shown else None
+        if change.status == COMMITTED and first is not None:
+            found[(change.table, change.key, change.version)] = first[0]
+    return found
+
+
+def percentiles_ms(lags_us: Iterable[int]) -> Percentiles:
+    """Percentiles in ms of lags in µs (each at least 1 µs), as lag reports them."""
+    return _summary(_histogram(min(max(1, lag), _MAX_LAG_US) for lag in lags_us))
+
+
 def measure_lag(
     changes: Iterable[Change],
     observations: Iterable[Observation],
@@ -127,12 +157,7 @@ def measure_lag(
     """Lag of every committed change; `exact`: a change counts as shown only by its own
     version (event logs and stores)."""
     changes = list(changes)
-    rolled_back = {c.txid for c in changes if c.status != COMMITTED}
-    by_entity: dict[Entity, list[Observation]] = defaultdict(list)
-    for observation in observations:
-        if not observation.txid or observation.txid not in rolled_back:  # not a phantom
-            by_entity[observation.entity].append(observation)
-    shown = {entity: _FirstShown(obs) for entity, obs in by_entity.items()}
+    shown = _shown(changes, observations)
 
     from_commit: list[int] = []
     from_intent: list[int] = []

@@ -45,6 +45,20 @@ class AddedColumn(_Strict):
     silent and what the local engines do instead."""
 
 
+class Hop(_Strict):
+    """How changes reach a projection: from the source or from another projection of the
+    pattern, through what (drawn in the report; its lag measured per change)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    upstream: str = Field("", alias="from")
+    """The projection it is fed from; "" (the default): the source database."""
+    via: str = Field(min_length=1)
+    """What carries the changes, e.g. "DMS task (Kafka target)"."""
+    published: str = ""
+    """The key of AWS's published figure for this hop in `harness/report/published_hops.yaml`."""
+
+
 class Projection(_Strict):
     """A replicated view of the source that the harness observes and checks."""
 
@@ -62,6 +76,7 @@ class Projection(_Strict):
     intermediate versions may be skipped, never its final state; judged by
     `check_net_changes`). Event logs only: a state projection is judged by its final
     snapshot and an event store as a set of every change."""
+    hop: Hop
 
     @model_validator(mode="after")
     def _net_changes_feed_an_event_log(self) -> "Projection":
@@ -106,6 +121,20 @@ class Descriptor(_Strict):
     """Name -> the root module output holding the URL of a dead-letter queue whose depth
     the run records once the pattern converged."""
     companion: Companion | None = None
+
+    @model_validator(mode="after")
+    def _hops_start_at_the_source(self) -> "Descriptor":
+        for name, projection in self.projections.items():
+            seen = [name]
+            while projection.hop.upstream:
+                upstream = projection.hop.upstream
+                if upstream not in self.projections:
+                    raise ValueError(f"projection {name}: hop from unknown projection {upstream}")
+                if upstream in seen:
+                    raise ValueError(f"projection {name}: its hops loop ({' <- '.join(seen)})")
+                seen.append(upstream)
+                projection = self.projections[upstream]
+        return self
 
 
 class Pattern:

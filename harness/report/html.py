@@ -9,6 +9,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.report.charts import bundled_script, bundled_style, run_charts
 from harness.report.compare import Comparison
+from harness.report.flow import chains, hop_rows, published_hops
 from harness.report.results import Results
 from harness.run_files import REPORT
 
@@ -22,8 +23,12 @@ _env = Environment(
 
 def write_html(results: Results, run_dir: Path) -> Path:
     path = run_dir / REPORT
+    hops = hop_rows(results)
     page = _env.get_template("index.html.j2").render(
         r=results,
+        hops=hops,
+        flows=chains(hops),
+        published_as_of=published_hops().as_of,
         charts=[c.model_dump() for c in run_charts(results)],
         uplot_js=bundled_script(),
         uplot_css=bundled_style(),

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from harness import __version__
 from harness.apps.emits import EmitSummary
+from harness.check.hops import HopLag
 from harness.check.lag import LagReport
 from harness.check.projection import Feed
 from harness.check.protocol import Convergence
@@ -52,6 +53,8 @@ class ProjectionResult(BaseModel):
     observed: int
     observer_stats: ObserverStats | None = None
     lag: LagReport | None = None
+    hop: HopLag | None = None
+    """Its lag from the projection it is fed from (patterns whose hops chain projections)."""
     convergence: Convergence | None = None
     check: CheckResult = Field(default_factory=lambda: CheckResult(valid="unknown"))
     schema_change: SchemaChangeOutcome | None = None

@@ -181,8 +181,9 @@ def test_the_report_draws_every_chart_and_lists_every_pattern_in_a_browser(
     assert page.errors == []
     assert page.charts == 1 + 2 * len(NAMES)  # the run's CDF; each pattern's lag and throughput
     assert len(page.inked) == page.charts and all(page.inked), page.inked
-    listed = [cell.split(" / ")[0] for cell in page.first_cells["summary"]]
-    assert sorted(set(listed)) == NAMES
+    for table in ("summary", "hops", "cost"):  # every pattern, each hop, each cost
+        listed = [cell.split(" / ")[0] for cell in page.first_cells[table]]
+        assert sorted(set(listed)) == NAMES, table
 
     runs = []
     for copy in ("a", "b", "c"):  # the same run three times: comparable, no regression

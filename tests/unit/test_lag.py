@@ -2,7 +2,8 @@
 
 import pytest
 
-from harness.check.lag import measure_lag
+from harness.check.hops import hop_lag
+from harness.check.lag import measure_lag, sightings
 from harness.load.ledger import ABORTED, COMMITTED, Change
 from harness.observe.base import GONE, Observation
 
@@ -249,3 +250,21 @@ def test_a_row_deleted_before_a_state_projection_showed_it_is_skipped_not_unseen
 
     assert (as_state.seen, as_state.unseen, as_state.skipped) == (0, 1, 2)
     assert (as_log.seen, as_log.unseen, as_log.skipped) == (0, 3, 0)
+
+
+def test_a_hop_lag_runs_from_the_upstream_sighting_over_changes_both_showed() -> None:
+    changes = [change("1", 1, acked_ms=0, op="insert"), change("1", 2, acked_ms=10)]
+    changes += [change("2", 1, acked_ms=20, op="insert")]
+    upstream = sightings(changes, [seen("1", 1, 5), seen("1", 2, 15), seen("2", 1, 25)])
+    downstream = sightings(changes, [seen("1", 2, 40), seen("2", 1, 24)])  # 1 v1 superseded
+
+    hop = hop_lag("bus", upstream, downstream)
+
+    assert downstream == {
+        (TABLE, "1", 1): T0 + 40 * MS,
+        (TABLE, "1", 2): T0 + 40 * MS,
+        (TABLE, "2", 1): T0 + 24 * MS,
+    }
+    assert (hop.upstream, hop.ms.count) == ("bus", 3)
+    assert hop.ms.max == approx(35)  # 1 v1: seen upstream at 5, here at 40
+    assert hop.ms.p50 == approx(25)  # 1 v2: 15 -> 40; 2 v1 shown here first counts 1 µs

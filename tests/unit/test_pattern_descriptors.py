@@ -15,6 +15,7 @@ from harness.errors import UserError
 from harness.observe import OBSERVERS
 from harness.patterns import PATTERNS_DIR, discover, patterns
 from harness.patterns.descriptor import DESCRIPTOR, FLOORS_OUTPUT, RUN_ID_VARIABLE
+from harness.report.flow import published_hops
 
 NAMES = sorted(patterns())
 
@@ -113,7 +114,8 @@ def test_a_new_folder_is_a_new_pattern(tmp_path: Path) -> None:
     assert found["direct_copy"].projections == patterns()["direct"].projections
 
 
-ONE = "projections: {a: {kind: state, observer: o, resources: {}}}\n"
+ONE = "projections: {a: {kind: state, observer: o, resources: {}, hop: {via: v}}}\n"
+_A_FROM_B = "a: {kind: state, observer: o, resources: {}, hop: {from: b, via: v}}"
 
 
 @pytest.mark.parametrize(
@@ -123,6 +125,16 @@ ONE = "projections: {a: {kind: state, observer: o, resources: {}}}\n"
         ("summary: x\ncolour: blue\n" + ONE, "colour"),
         ("summary: x\napplication: nosuch\n" + ONE, "nosuch"),
         ("summary: [unclosed\n", "not valid YAML"),
+        (
+            "summary: x\n" + ONE.replace("via: v", "via: v, from: c"),
+            "hop from unknown projection c",
+        ),
+        (
+            "summary: x\nprojections: {"
+            + _A_FROM_B
+            + ", b: {kind: state, observer: o, resources: {}, hop: {from: a, via: v}}}\n",
+            "its hops loop (a <- b)",
+        ),
     ],
 )
 def test_a_bad_descriptor_is_one_line_naming_its_file(
@@ -136,3 +148,11 @@ def test_a_bad_descriptor_is_one_line_naming_its_file(
     message = str(error.value)
     assert str(tmp_path / "broken" / DESCRIPTOR) in message and says in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize("name", sorted(patterns()))
+def test_each_hop_names_a_published_figure_the_table_holds(name: str) -> None:
+    table = published_hops()
+    for projection in patterns()[name].projections:
+        assert not projection.hop.published or projection.hop.published in table.hops
+    assert all(f.source.startswith("https://") for f in table.hops.values())

@@ -1,0 +1,28 @@
+"""Lag per hop: for a projection fed from another projection of its pattern (its
+descriptor's `hop.from`), each change's time from its first sighting there to its first
+sighting here, over the changes both showed. A projection fed from the source has no hop
+lag of its own: its lag from commit is it."""
+
+from collections.abc import Mapping
+
+from pydantic import BaseModel
+
+from harness.check.lag import Percentiles, percentiles_ms
+
+Sightings = Mapping[tuple[str, str, int], int]
+"""(table, key, version) -> when a projection first showed that change (ns)."""
+
+
+class HopLag(BaseModel):
+    upstream: str
+    ms: Percentiles
+    """From the upstream projection's sighting to this one's (a change shown here first
+    counts 1 µs)."""
+
+
+def hop_lag(upstream: str, upstream_seen: Sightings, seen: Sightings) -> HopLag:
+    both = upstream_seen.keys() & seen.keys()
+    return HopLag(
+        upstream=upstream,
+        ms=percentiles_ms((seen[c] - upstream_seen[c]) // 1000 for c in both),
+    )
