@@ -12,6 +12,9 @@ import botocore.session
 from botocore.config import Config
 
 _CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+HARNESS_AGENT = "cdcbench-harness"
+"""In the User-Agent of the harness's own calls (observers, the local engines' control
+calls): not the pattern's, so an emulator's usage meter leaves them out."""
 _LOADER = botocore.loaders.create_loader()
 
 
@@ -24,6 +27,8 @@ class AwsAccess:
     credentials: dict[str, str] = field(default_factory=dict, repr=False)
     max_attempts: int | None = None
     """Emulators answer unimplemented calls with HTTP 500: retrying them only wastes minutes."""
+    agent: str = ""
+    """Added to the User-Agent of its clients (`HARNESS_AGENT` for the harness's own)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "AwsAccess":
@@ -59,5 +64,10 @@ class AwsAccess:
             botocore_session=core,
         )
         retries = {"max_attempts": self.max_attempts or 5, "mode": "standard"}
-        config = Config(retries=retries, connect_timeout=5, read_timeout=30)
+        config = Config(
+            retries=retries,
+            connect_timeout=5,
+            read_timeout=30,
+            user_agent_extra=self.agent or None,
+        )
         return session.client(service, endpoint_url=self.endpoint_url, config=config)

@@ -26,6 +26,16 @@ from harness.report.results import PatternResult
 from harness.run_files import PatternFiles
 from harness.scenario import CheckSpec
 
+
+def usage_per_change(result: PatternResult) -> dict[str, float]:
+    """The billed usage its resources incur, per committed change of the run."""
+    committed = result.load.committed if result.load else 0
+    incurred = {key for r in result.resources or () for key in r.usage_keys}
+    if not committed:
+        return {}
+    return {k: n / committed for k, n in result.usage.items() if k in incurred}
+
+
 UNREACHED = Convergence(converged=False, seconds=0.0)
 """A projection the run stopped waiting for before it was judged (interrupted)."""
 
@@ -92,7 +102,9 @@ def evaluate(
                 )
         result.throughput = measure_throughput(changes, observed, spec.lag_window_s)
         if result.resources is not None:
-            result.cost = monthly_cost(result.resources, {}, result.load.committed_per_s)
+            result.cost = monthly_cost(
+                result.resources, usage_per_change(result), result.load.committed_per_s
+            )
         result.saturation = saturation = assess(result.load, busy, result.projections, emulated)
         result.valid = merge_validity(p.check.valid for p in result.projections.values())
     if saturation.emulator_bound:

@@ -11,7 +11,7 @@ import secrets
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 
 from harness import apps, progress, terraform
+from harness.aws import HARNESS_AGENT
 from harness.check.protocol import Convergence
 from harness.check.saturation import busy_while
 from harness.companions import companions
@@ -159,12 +160,13 @@ def _measure(
     application = apps.Spec(pattern.application, outputs) if pattern.application else None
     if application is not None:
         apps.prepare(application, target.source_dsn)
+    watching = replace(target.aws, agent=HARNESS_AGENT)  # not the pattern's usage
     observers = {
         p.name: make_observer(
             p.observer,
             p.name,
             files.observations(p.name),
-            target.aws,
+            watching,
             p.observer_parameters(outputs),
         )
         for p in pattern.projections
@@ -187,6 +189,7 @@ def _measure(
             return {**target.engine_failures(), **own.failures()}
 
         try:
+            used_before = target.usage()
             busy = busy_while(
                 target.cpu_seconds,
                 lambda: run_locust(
@@ -203,6 +206,7 @@ def _measure(
                 failures,
             )
             _record_failures(failures(), result)
+            result.usage = _spent(used_before, target.usage())
             result.dead_letters = _dead_letters(pattern, outputs, target)
         except KeyboardInterrupt:
             interrupted = True
@@ -225,6 +229,15 @@ def _observing(observers: dict[str, Observer]) -> Iterator[None]:
     finally:
         for observer in observers.values():
             observer.stop()
+
+
+def _spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """What the pattern's services were asked for between two readings of the target's meter."""
+    return {
+        key: round(n - before.get(key, 0.0), 6)
+        for key, n in after.items()
+        if n > before.get(key, 0.0)
+    }
 
 
 def _dead_letters(pattern: Pattern, outputs: dict[str, Any], target: Target) -> dict[str, int]:

@@ -1,5 +1,6 @@
 """What every piece of the local cloud is to the local target: something it starts, stops,
-asks what failed and what emulator limits were met, and samples for CPU.
+asks what failed, what emulator limits were met and what usage it metered, and samples for
+CPU.
 
 The target holds its components in one list: started in order (each is made once those
 before it run, so it can take their endpoints), stopped in reverse order.
@@ -34,4 +35,9 @@ class Component(ABC):
         """The emulator's OS processes it runs now, by name: pid (their CPU tells when the
         emulator saturates). Empty for a piece that runs as threads of the harness's own
         process, and for the source database, which is no emulator."""
+        return {}
+
+    def usage(self) -> dict[str, float]:
+        """What it has been asked for so far, in billed units by price key (totals since it
+        started; `harness/cost/prices.yaml`). Empty for a piece that meters nothing."""
         return {}

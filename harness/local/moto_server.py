@@ -4,11 +4,14 @@ moto is GIL-bound at about one core; in the harness's process it would starve
 the load generator and observers, so it always runs as a separate process.
 """
 
+import json
 import subprocess
+import urllib.request
 from pathlib import Path
 
 from harness.errors import UserError
 from harness.local.component import Component
+from harness.local.moto_fixes.additions.usage import USAGE_PATH
 from harness.process import read_json_line, spawn, stop
 
 _READY_TIMEOUT_S = 60.0
@@ -37,6 +40,13 @@ class MotoServer(Component):
 
     def processes(self) -> dict[str, int]:
         return {"moto": self.pid} if self.pid is not None else {}
+
+    def usage(self) -> dict[str, float]:
+        """The meter of `moto_fixes.additions.usage`."""
+        if not self.port:
+            return {}
+        with urllib.request.urlopen(f"{self.endpoint_url}{USAGE_PATH}", timeout=10) as answer:
+            return {k: float(v) for k, v in json.loads(answer.read()).items()}
 
     @property
     def endpoint_url(self) -> str:

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from harness.aws import AwsAccess
+from harness.aws import HARNESS_AGENT, AwsAccess
 from harness.local.control_loop import ControlLoop
 
 log = logging.getLogger("harness.local.rds")
@@ -54,7 +54,8 @@ class RdsEngine(ControlLoop):
 
     def connect(self) -> None:
         self._rds = self.aws.client("rds")
-        self._secrets = self.aws.client("secretsmanager")
+        # reading the master user's secret is the emulation's, not the pattern's: not metered
+        self._secrets = replace(self.aws, agent=HARNESS_AGENT).client("secretsmanager")
 
     def step(self) -> None:
         shown = {d["identifier"]: d for d in self._shown()}

@@ -7,6 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from harness.cost.estimate import SECONDS_PER_MONTH
 from harness.report.charts import bundled_script, bundled_style, run_charts
 from harness.report.compare import Comparison
 from harness.report.flow import chains, hop_rows, published_hops
@@ -29,6 +30,7 @@ def write_html(results: Results, run_dir: Path) -> Path:
         hops=hops,
         flows=chains(hops),
         published_as_of=published_hops().as_of,
+        seconds_per_month=SECONDS_PER_MONTH,
         charts=[c.model_dump() for c in run_charts(results)],
         uplot_js=bundled_script(),
         uplot_css=bundled_style(),

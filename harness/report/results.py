@@ -88,10 +88,14 @@ class PatternResult(BaseModel):
     """Messages left in each of the pattern's dead-letter queues once it converged."""
     throughput: Throughput | None = None
     """Changes offered, committed and observed per second over the run."""
+    usage: dict[str, float] = Field(default_factory=dict)
+    """What its services were asked for from the load's start until it converged, in billed
+    units by price key, as the target counted them (empty where it cannot count)."""
     resources: list[Resource] | None = None
     """What its deployment bills for, read from its Terraform state after the apply."""
     cost: CostEstimate | None = None
-    """Its monthly cost at the committed rate of the run."""
+    """Its monthly cost at the committed rate of the run: fixed from `resources`, per use
+    from `usage` per committed change."""
 
 
 class Environment(BaseModel):

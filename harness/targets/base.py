@@ -50,6 +50,12 @@ class Target(ABC):
         recorded with the results and never counted as the pattern's anomalies."""
         return []
 
+    def usage(self) -> dict[str, float]:
+        """What the pattern's services have been asked for so far, in billed units by price
+        key (`harness/cost/prices.yaml`), counted by the target. Empty where the target
+        cannot count them."""
+        return {}
+
     def cpu_seconds(self) -> dict[str, float]:
         """CPU seconds used so far by each emulator process, by name: sampled around the
         load to tell when the emulator saturates. Empty where nothing is emulated."""

@@ -7,6 +7,7 @@ and EventBridge schedules."""
 import contextlib
 import importlib.metadata
 import os
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -105,6 +106,12 @@ class LocalTarget(Target):
         for component in self._components:  # a limit new to any goes after the older ones
             self._limits += [line for line in component.limits() if line not in self._limits]
         return list(self._limits)
+
+    def usage(self) -> dict[str, float]:
+        totals: Counter[str] = Counter()
+        for component in self._components:
+            totals.update(component.usage())
+        return dict(totals)
 
     def cpu_seconds(self) -> dict[str, float]:
         """The emulator's processes (moto, the Kafka broker) and this process (the local

@@ -3,6 +3,7 @@ worker processes: payloads, context, environment, logs, errors in AWS's words, t
 crashes, code updates, concurrency limits, and no process left behind."""
 
 import io
+import math
 import os
 import re
 import subprocess
@@ -299,10 +300,14 @@ def test_unsupported_runtimes_throttling_and_unknown_functions(
     assert throttled is not None and throttled.error_type == "TooManyRequestsException"
     with pytest.raises(FunctionNotFound):
         functions.invoke(unique("nothing"), {})
+    assert functions.usage() == {}  # nothing ran: nothing is billed
 
     deleted = unique("deleted")
     deploy(bare_cloud.aws, deleted, {"app.py": SLOW})
-    pid = functions.invoke(deleted, "pid").payload
+    ran = functions.invoke(deleted, "pid")
+    pid = ran.payload
+    billed = math.ceil(ran.duration_ms) / 1000 * 128 / 1024  # ms rounded up, 128 MB
+    assert functions.usage() == {"lambda.request": 1, "lambda.gb_second.x86_64": billed}
     bare_cloud.aws.client("lambda").delete_function(FunctionName=deleted)
     time.sleep(RECHECK_S + 0.1)
     with pytest.raises(FunctionNotFound):

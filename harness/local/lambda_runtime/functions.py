@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import re
 import select
@@ -21,6 +22,7 @@ import threading
 import time
 import uuid
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -50,6 +52,7 @@ class _Version:
     handler: str
     timeout_s: float
     memory_mb: int
+    architecture: str
     variables: dict[str, str]
     code_sha: str
     last_modified: str
@@ -65,6 +68,7 @@ class _Version:
             handler=config.get("Handler") or "",
             timeout_s=float(config.get("Timeout") or 3),
             memory_mb=int(config.get("MemorySize") or 128),
+            architecture=(config.get("Architectures") or ["x86_64"])[0],
             variables=dict(config.get("Environment", {}).get("Variables") or {}),
             code_sha=config.get("CodeSha256") or "",
             last_modified=config.get("LastModified") or "",
@@ -273,6 +277,7 @@ class Functions:
         """By ARN and by every name callers used for it."""
         self._workers: set[_Worker] = set()
         self._closed = False
+        self._usage: Counter[str] = Counter()
 
     def log_path(self, function_name: str) -> Path:
         """The function's log file (its CloudWatch log group, all streams in one file)."""
@@ -298,9 +303,21 @@ class Functions:
             return Outcome(Invocation(request_id, None, throttled, 0.0))
         worker = self._acquire(fn)
         try:
-            return worker.call(request_id, json.dumps(event), version.arn, tail)
+            outcome = worker.call(request_id, json.dumps(event), version.arn, tail)
         finally:
             self._release(fn, worker)
+        billed_s = math.ceil(outcome.invocation.duration_ms) / 1000  # billed by the ms
+        with self._lock:
+            self._usage["lambda.request"] += 1
+            self._usage[f"lambda.gb_second.{version.architecture}"] += (
+                billed_s * version.memory_mb / 1024
+            )
+        return outcome
+
+    def usage(self) -> dict[str, float]:
+        """Invocations run (throttled ones are not billed) and their GB-seconds, as billed."""
+        with self._lock:
+            return dict(self._usage)
 
     def close(self) -> None:
         """Kill every worker; invocations still running end with Runtime.ExitError."""

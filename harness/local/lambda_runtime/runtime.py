@@ -81,6 +81,9 @@ class LambdaRuntime(ControlLoop):
         self._lock = threading.Lock()
         self._client: Any = None
 
+    def usage(self) -> dict[str, float]:
+        return self.functions.usage()
+
     def failures(self) -> dict[str, str]:
         """What cannot run (mappings, invocations, destinations), by name: one-line reason."""
         return {**super().failures(), **self._invoke_server.failures}

@@ -5,7 +5,8 @@ Grouped by what they are, one subpackage each and one module per service inside:
   `tests/unit/test_moto_corrections.py`, so a test there says when a fix can go);
 - `speed/`: moto answers rightly but too slowly for a benchmark;
 - `additions/`: API moto lacks (MSK Connect, GetBootstrapBrokers, Kafka event sources,
-  DescribeTableStatistics) and the private routes of the local engines;
+  DescribeTableStatistics), the private routes of the local engines, and a meter of billed
+  usage;
 - `data_plane/`: what moto would run itself (Lambda delivery and Invoke, DMS tasks, Firehose
   delivery) handed over to the local engines in the harness process.
 
@@ -41,6 +42,7 @@ MODULES = (
     "additions.msk",
     "additions.awslambda",
     "additions.dms",
+    "additions.usage",
     "data_plane.awslambda",
     "data_plane.dms",
     "data_plane.firehose",
