@@ -167,6 +167,31 @@ class Entry(_Strict):
     """The root module variables the scenario sets (the pattern's, then the variant's)."""
 
 
+class ProjectionObjectives(_Strict):
+    """What one projection must achieve in a run; each objective is optional."""
+
+    lag_p99_ms: float | None = Field(
+        None, ge=0, description="p99 lag from commit (ms) at most this."
+    )
+    anomalies: int | None = Field(
+        None, ge=0, description="Anomalies (every class but `unconverged`) at most this."
+    )
+    convergence_s: float | None = Field(
+        None, ge=0, description="Converged, within this many seconds of the end of load."
+    )
+
+
+class PatternObjectives(_Strict):
+    """What one pattern (or variant) the scenario runs must achieve."""
+
+    cost_usd_per_month: float | None = Field(
+        None, ge=0, description="Its estimated monthly cost (USD) at most this."
+    )
+    projections: dict[str, ProjectionObjectives] = Field(
+        default_factory=dict, description="Per projection of the pattern, its objectives."
+    )
+
+
 class Scenario(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,15}$", description="Short id used in run ids.")
     description: str = ""
@@ -188,6 +213,11 @@ class Scenario(_Strict):
         description="Per pattern, variables of its root module to set (any it declares but "
         "those cdcbench sets), checked against their declared types; patterns the run leaves "
         "out ignore theirs.",
+    )
+    slo: dict[str, PatternObjectives] = Field(
+        default_factory=dict,
+        description="Service-level objectives per pattern or variant the scenario runs, "
+        "checked by the pytest plugin (`pytest --cdcbench-scenario FILE`).",
     )
 
     @model_validator(mode="after")
@@ -234,6 +264,26 @@ class Scenario(_Strict):
             raise ValueError(f"patterns: unknown pattern {unknown[0]!r} (known: {known})")
         if len(set(self.patterns)) != len(self.patterns):
             raise ValueError("patterns: a pattern is listed twice")
+        return self
+
+    @model_validator(mode="after")
+    def _known_objectives(self) -> "Scenario":
+        """Each pattern with objectives is one the scenario runs, and each projection named is
+        one of that pattern's."""
+        runs = {entry.name: entry.pattern for entry in self.entries()}
+        for name, objectives in self.slo.items():
+            if name not in runs:
+                raise ValueError(
+                    f"slo.{name}: not a pattern this scenario runs (it runs: {', '.join(runs)})"
+                )
+            pattern = patterns().get(runs[name])
+            known = [p.name for p in pattern.projections] if pattern else []
+            for projection in objectives.projections:
+                if projection not in known:
+                    raise ValueError(
+                        f"slo.{name}.projections: {name} has no projection {projection!r} "
+                        f"(its projections: {', '.join(known)})"
+                    )
         return self
 
     def entries(self) -> list[Entry]:

@@ -41,7 +41,14 @@ def pattern(tmp_path: Path, script: str) -> Pattern:
     descriptor = {
         "summary": "a pattern with a companion",
         "companion": {"script": "run.py", "settings": "companion_settings"},
-        "projections": {"p": {"kind": "state", "observer": "dynamodb_scan", "resources": {}}},
+        "projections": {
+            "p": {
+                "kind": "state",
+                "observer": "dynamodb_scan",
+                "resources": {},
+                "hop": {"via": "v"},
+            }
+        },
     }
     (root / "pattern.yaml").write_text(yaml.safe_dump(descriptor))
     return Pattern(root)

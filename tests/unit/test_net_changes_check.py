@@ -33,7 +33,7 @@ from harness.errors import UserError
 from harness.load.ledger import ABORTED, COMMITTED, Change, final_state, ledger_writer
 from harness.observe.base import Observation
 from harness.patterns import Projection, discover
-from harness.patterns.descriptor import DESCRIPTOR
+from harness.patterns.descriptor import DESCRIPTOR, Hop
 from harness.records import RecordWriter
 from harness.report.results import PatternResult, ProjectionResult
 from harness.run_files import PatternFiles
@@ -182,7 +182,7 @@ def test_the_feed_picks_the_checker() -> None:
 
 
 def test_only_an_event_log_takes_a_net_change_feed(tmp_path: Path) -> None:
-    projection = "{kind: %s, observer: o, resources: {}, feed: net_changes}"
+    projection = "{kind: %s, observer: o, resources: {}, feed: net_changes, hop: {via: v}}"
     for kind in ("event_log", "state"):
         (tmp_path / kind).mkdir()
         (tmp_path / kind / DESCRIPTOR).write_text(
@@ -206,7 +206,12 @@ def test_a_run_takes_the_feed_from_the_descriptor_and_counts_skipped_versions_as
         for o in feed(("1", 1), ("1", 3)):
             observations.append(o)
     described = Projection(
-        name="feed", kind="event_log", observer="o", resources={}, feed="net_changes"
+        name="feed",
+        kind="event_log",
+        observer="o",
+        resources={},
+        feed="net_changes",
+        hop=Hop(via="a change-tracking publisher"),
     )
     monkeypatch.setattr(
         evaluation, "patterns", lambda: {"poller": SimpleNamespace(projections=(described,))}
