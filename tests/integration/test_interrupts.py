@@ -40,6 +40,26 @@ def _records(path: Path, record_type: type, proc: subprocess.Popen[str]) -> int:
     return sum(1 for _ in read_records(path, record_type))
 
 
+def _long_run(temp_root: Path, tmp_path: Path, reports: Path) -> subprocess.Popen[str]:
+    """`cdcbench run` of the direct pattern under 300 s of load, its temp files in
+    `temp_root` (made here), its run directory in `reports`."""
+    temp_root.mkdir(mode=0o755)
+    scenario = tmp_path / "long.yaml"
+    scenario.write_text(
+        yaml.safe_dump(
+            {"name": "long", "patterns": ["direct"], "load": {"duration_s": 300, "rate_per_s": 20}}
+        )
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", str(scenario), "--reports-dir", str(reports)],
+        cwd=REPO,
+        env={**os.environ, "TMPDIR": str(temp_root)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 @pytest.mark.parametrize(
     ("signum", "phase_file"),
     [
@@ -52,22 +72,8 @@ def test_signal_tears_down_and_keeps_results(
     signum: int, phase_file: str, shared_tmp: Path, tmp_path: Path
 ) -> None:
     temp_root = shared_tmp / f"signal-{signum}"
-    temp_root.mkdir(mode=0o755)
     reports = tmp_path / "reports"
-    scenario = tmp_path / "long.yaml"
-    scenario.write_text(
-        yaml.safe_dump(
-            {"name": "long", "patterns": ["direct"], "load": {"duration_s": 300, "rate_per_s": 20}}
-        )
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "harness", "run", str(scenario), "--reports-dir", str(reports)],
-        cwd=REPO,
-        env={**os.environ, "TMPDIR": str(temp_root)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _long_run(temp_root, tmp_path, reports)
     try:
         found = _wait_for(phase_file, reports, proc)
         if "ledger" in phase_file:  # some changes committed, flushed and seen by the observer
@@ -110,22 +116,8 @@ def test_a_killed_run_leaves_nothing_running_and_report_rebuilds_it_partial(
     shared_tmp: Path, tmp_path: Path
 ) -> None:
     temp_root = shared_tmp / "sigkill"
-    temp_root.mkdir(mode=0o755)
     reports = tmp_path / "reports"
-    scenario = tmp_path / "long.yaml"
-    scenario.write_text(
-        yaml.safe_dump(
-            {"name": "long", "patterns": ["direct"], "load": {"duration_s": 300, "rate_per_s": 20}}
-        )
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "harness", "run", str(scenario), "--reports-dir", str(reports)],
-        cwd=REPO,
-        env={**os.environ, "TMPDIR": str(temp_root)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _long_run(temp_root, tmp_path, reports)
     spawned: list[psutil.Process] = []
     try:
         ledger = _wait_for("*/direct/ledger/ledger-*.csv", reports, proc)

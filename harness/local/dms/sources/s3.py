@@ -16,9 +16,10 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from harness.aws import HARNESS_AGENT
 from harness.local.dms.changes import Column, Item, Op, Row, RowChange, Table, Transaction
 from harness.local.dms.context import TaskContext
 from harness.local.dms.sources.base import DmsSource
@@ -134,6 +135,9 @@ class S3Source(DmsSource):
         ]
         self._by_name = {(t.table.schema, t.table.name): t.table for t in self.tables}
         self._s3: Any = None
+        self._lister: Any = None
+        """Lists the folder for new files: how often AWS DMS looks is not published, so
+        this engine's polling is the emulation's, not the pattern's metered usage."""
         self._last: str | None = None
         self._confirmed: str | None = None
         self._seen: set[str] = set()
@@ -142,6 +146,7 @@ class S3Source(DmsSource):
 
     def open(self, checkpoint: str | None, full_load: bool) -> None:
         self._s3 = self.ctx.aws.client("s3")
+        self._lister = replace(self.ctx.aws, agent=HARNESS_AGENT).client("s3")
         self._last = self._confirmed = checkpoint
         self._seen, self._primed = set(), False
 
@@ -215,7 +220,8 @@ class S3Source(DmsSource):
     def close(self) -> None:
         if self._s3 is not None:
             self._s3.close()
-            self._s3 = None
+            self._lister.close()
+            self._s3 = self._lister = None
 
     def drop(self) -> None:
         """Nothing server-side: processed files are remembered only through checkpoints."""
@@ -223,7 +229,7 @@ class S3Source(DmsSource):
     # --- S3 --------------------------------------------------------------------------
 
     def _list(self, prefix: str) -> list[dict[str, Any]]:
-        pages = self._s3.get_paginator("list_objects_v2").paginate(
+        pages = self._lister.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=prefix
         )
         objects = [o for page in pages for o in page.get("Contents", []) if o["Key"][-1] != "/"]
