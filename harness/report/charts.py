@@ -1,7 +1,8 @@
 """The charts of a run's report, as data for uPlot (bundled in `assets/`, see its README):
 per pattern, lag over time (p50 and p99 per window, each projection's floor, the schema
 change) and throughput over time (offered, committed, observed per projection); for the
-whole run, the lag CDF of every projection on a log axis.
+whole run, the lag CDF of every projection on a log axis. A comparison's: each projection's
+p99 lag and anomalies across the runs.
 
 Each chart is a `Chart`: uPlot's aligned data (x values, then one list per series, None
 where a series has no point) and how to draw each series. The page's script only hands
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from harness.report.compare import Comparison
 from harness.report.results import PatternResult, Results
 
 ASSETS = Path(__file__).with_name("assets")
@@ -37,6 +39,8 @@ class Chart(BaseModel):
     y_label: str
     x_log: bool = False
     y_log: bool = False
+    x_whole: bool = False
+    """Its x values are whole numbers (runs): ticks only there."""
     series: list[Series]
     data: list[list[float | None]]
     markers: list[Marker] = []
@@ -52,6 +56,45 @@ def run_charts(results: Results) -> list[Chart]:
             if c
         ]
     return charts
+
+
+def comparison_charts(comparison: Comparison) -> list[Chart]:
+    """p99 lag and anomalies of every compared projection, run by run (the baseline first)."""
+    runs = list(range(1, len(comparison.runs) + 1))
+    labels = [f"{row.pattern} / {row.projection}" for row in comparison.rows]
+    lags: list[list[float | None]] = [list(map(float, runs))]
+    anomalies: list[list[float | None]] = [list(map(float, runs))]
+    for row in comparison.rows:
+        cells = {cell.run_id: cell for cell in row.cells}
+        shown = [cells.get(run) for run in comparison.runs]
+        lags.append([_positive(c.p99_ms) if c and c.p99_ms is not None else None for c in shown])
+        anomalies.append([float(c.anomalies) if c else None for c in shown])
+    series = [
+        Series(label=label, color=_color(i), dash=i >= len(_PALETTE), points=True)
+        for i, label in enumerate(labels)
+    ]
+    x_label = "run (1: the baseline; in the order given)"
+    return [
+        Chart(
+            id="p99-across-runs",
+            x_whole=True,
+            title="p99 lag from commit, run by run",
+            x_label=x_label,
+            y_label="p99 lag (ms, log)",
+            y_log=True,
+            series=series,
+            data=lags,
+        ),
+        Chart(
+            id="anomalies-across-runs",
+            x_whole=True,
+            title="Anomalies, run by run",
+            x_label=x_label,
+            y_label="anomalies",
+            series=series,
+            data=anomalies,
+        ),
+    ]
 
 
 def bundled_script() -> str:

@@ -8,7 +8,12 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.cost.estimate import SECONDS_PER_MONTH
-from harness.report.charts import bundled_script, bundled_style, run_charts
+from harness.report.charts import (
+    bundled_script,
+    bundled_style,
+    comparison_charts,
+    run_charts,
+)
 from harness.report.compare import Comparison
 from harness.report.flow import chains, hop_rows, published_hops
 from harness.report.results import Results
@@ -41,7 +46,13 @@ def write_html(results: Results, run_dir: Path) -> Path:
 
 def write_comparison(comparison: Comparison, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(_env.get_template("compare.html.j2").render(c=comparison))
+    page = _env.get_template("compare.html.j2").render(
+        c=comparison,
+        charts=[chart.model_dump() for chart in comparison_charts(comparison)],
+        uplot_js=bundled_script(),
+        uplot_css=bundled_style(),
+    )
+    path.write_text(page)
     return path
 
 

@@ -195,5 +195,6 @@ def test_the_report_draws_every_chart_and_lists_every_pattern_in_a_browser(
     assert compared.returncode == 0, compared.stdout + compared.stderr
     comparison = view(tmp_path / "compare.html", "smoke-compare")
     assert comparison.errors == []
+    assert comparison.charts == 2 and len(comparison.inked) == 2 and all(comparison.inked)
     rows = [cell.split(" / ")[0] for cell in comparison.first_cells["comparison"]]
     assert sorted(set(rows)) == NAMES
