@@ -87,7 +87,7 @@ def test_smoke_scenario_reports_lag_and_zero_anomalies(tmp_path: Path) -> None:
     again = run_cli("check", str(run_dir))
     assert again.returncode == 0, again.stderr
     assert again.stdout.splitlines() == result.stdout.splitlines()[:-1]  # all but "Report:"
-    rewritten = run_cli("check", str(run_dir), "--write")
+    rewritten = run_cli("report", str(run_dir))
     assert rewritten.returncode == 0, rewritten.stderr
     assert rewritten.stdout == result.stdout
     assert (run_dir / "results.json").read_text() == written
