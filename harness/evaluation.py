@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from harness import progress
 from harness.apps.emits import read_emits, summarize
 from harness.check.hops import hop_lag
-from harness.check.lag import measure_lag, sightings
+from harness.check.lag import lag_report, sightings
 from harness.check.projection import check_projection
 from harness.check.protocol import Convergence, Evidence
 from harness.check.result import merge_validity
@@ -26,6 +26,9 @@ from harness.report.results import PatternResult
 from harness.run_files import PatternFiles
 from harness.scenario import CheckSpec
 
+UNREACHED = Convergence(converged=False, seconds=0.0)
+"""A projection the run stopped waiting for before it was judged (interrupted)."""
+
 
 def usage_per_change(result: PatternResult) -> dict[str, float]:
     """The billed usage its resources incur, per committed change of the run."""
@@ -34,10 +37,6 @@ def usage_per_change(result: PatternResult) -> dict[str, float]:
     if not committed:
         return {}
     return {k: n / committed for k, n in result.usage.items() if k in incurred}
-
-
-UNREACHED = Convergence(converged=False, seconds=0.0)
-"""A projection the run stopped waiting for before it was judged (interrupted)."""
 
 
 def evaluate(
@@ -68,8 +67,9 @@ def evaluate(
         observed = {}
         seen_at = {}
         for projection_name, projection in result.projections.items():
-            observations = standing(read_observations(files.observations(projection_name)))
-            observed[projection_name] = observations
+            logged = read_observations(files.observations(projection_name))
+            projection.observed = len(logged)  # what its observer logged (also of a killed run)
+            observations = observed[projection_name] = standing(logged)
             snapshot_path = files.snapshot(projection_name)
             evidence = Evidence(
                 changes,
@@ -81,8 +81,8 @@ def evaluate(
             projection.feed = feeds.get(projection_name, projection.feed)
             # an event log shows each change itself; a net-change feed may skip versions
             exact = projection.kind != "state" and projection.feed == "every_change"
-            projection.lag = measure_lag(changes, observations, spec.lag_window_s, exact)
-            seen_at[projection_name] = sightings(changes, observations, exact)
+            seen_at[projection_name] = sighted = sightings(changes, observations, exact)
+            projection.lag = lag_report(changes, sighted, spec.lag_window_s)
             projection.check = check_projection(projection.kind, projection.feed, evidence)
             if ddl is not None:
                 added = expected.get(projection_name, AddedColumn())

@@ -13,7 +13,6 @@ from pydantic import ValidationError
 
 from harness.errors import UserError
 from harness.evaluation import evaluate
-from harness.observe.base import read_observations
 from harness.report.results import SNAPSHOTS_SINCE, Results, read_results
 from harness.run_files import PatternFiles
 from harness.scenario import CheckSpec, LoadSpec
@@ -42,15 +41,12 @@ def recheck(run_dir: Path) -> Results:
         if not result.projections:  # never measured (e.g. its apply failed)
             continue
         files = PatternFiles(run_dir / name)
-        partial = result.status == "partial"  # killed before its load started: no ledger yet
-        needed = [*([] if partial else [files.ledger])]
+        # a run killed before its load started has no ledger yet
+        needed = [] if result.status == "partial" else [files.ledger]
         needed += [files.observations(p) for p in result.projections]
         for path in needed:
             if not path.exists():
                 raise UserError(f"{path} is missing: the run directory is incomplete")
-        if partial:  # its observers' counts died with it: the files say
-            for projection_name, projection in result.projections.items():
-                projection.observed = len(read_observations(files.observations(projection_name)))
         saturation = result.saturation
         busy = saturation.busy if saturation else {}
         emulated = saturation.emulated if saturation else False

@@ -3,14 +3,9 @@ descriptor's `hop.from`), each change's time from its first sighting there to it
 sighting here, over the changes both showed. A projection fed from the source has no hop
 lag of its own: its lag from commit is it."""
 
-from collections.abc import Mapping
-
 from pydantic import BaseModel
 
-from harness.check.lag import Percentiles, percentiles_ms
-
-Sightings = Mapping[tuple[str, str, int], int]
-"""(table, key, version) -> when a projection first showed that change (ns)."""
+from harness.check.lag import Percentiles, Sightings, percentiles_ms
 
 
 class HopLag(BaseModel):

@@ -127,19 +127,32 @@ def _shown(changes: list[Change], observations: Iterable[Observation]) -> dict[E
     return {entity: _FirstShown(obs) for entity, obs in by_entity.items()}
 
 
+class Sightings(dict[tuple[str, str, int], int]):
+    """When a projection first showed each committed change, as its lag counts it:
+    (table, key, version) -> seen_ns, for the changes it showed; `versions`: the version it
+    showed then (newer where the change was superseded); `entities`: every row it showed."""
+
+    def __init__(self, exact: bool, entities: set[Entity]) -> None:
+        super().__init__()
+        self.exact = exact
+        self.entities = entities
+        self.versions: dict[tuple[str, str, int], int] = {}
+
+
 def sightings(
     changes: Iterable[Change], observations: Iterable[Observation], exact: bool = False
-) -> dict[tuple[str, str, int], int]:
-    """When the projection first showed each committed change, as its lag counts it:
-    (table, key, version) -> seen_ns, for the changes it showed."""
+) -> Sightings:
+    """Each committed change's first sighting; `exact`: only by its own version (event logs
+    and stores)."""
     changes = list(changes)
     shown = _shown(changes, observations)
-    found = {}
+    found = Sightings(exact, set(shown))
     for change in changes:
         entity_shown = shown.get(change.entity)
         first = entity_shown.first(change.version, exact) if entity_shown else None
         if change.status == COMMITTED and first is not None:
-            found[(change.table, change.key, change.version)] = first[0]
+            found[change.table, change.key, change.version] = first[0]
+            found.versions[change.table, change.key, change.version] = first[1]
     return found
 
 
@@ -157,26 +170,33 @@ def measure_lag(
     """Lag of every committed change; `exact`: a change counts as shown only by its own
     version (event logs and stores)."""
     changes = list(changes)
-    shown = _shown(changes, observations)
+    return lag_report(changes, sightings(changes, observations, exact), window_s)
 
+
+def lag_report(changes: Iterable[Change], sighted: Sightings, window_s: float) -> LagReport:
+    """Lag of every committed change from the projection's sightings of them."""
     from_commit: list[int] = []
     from_intent: list[int] = []
     windows: dict[int, list[int]] = defaultdict(list)
     seen = unseen = superseded = skipped = 0
     committed = [c for c in changes if c.status == COMMITTED]
-    gone = set() if exact else {e for e, c in final_state(committed).items() if c.op == "delete"}
+    gone = (
+        set()
+        if sighted.exact
+        else {e for e, c in final_state(committed).items() if c.op == "delete"}
+    )
     origin = min((c.acked_ns for c in committed), default=0)
     window_ns = int(window_s * 1e9)
     for change in committed:
-        entity_shown = shown.get(change.entity)
-        first = entity_shown.first(change.version, exact) if entity_shown else None
-        if first is None:
-            if entity_shown is None and change.entity in gone:
+        version = (change.table, change.key, change.version)
+        seen_ns = sighted.get(version)
+        if seen_ns is None:
+            if change.entity not in sighted.entities and change.entity in gone:
                 skipped += 1
             else:
                 unseen += 1
             continue
-        seen_ns, version_shown = first
+        version_shown = sighted.versions[version]
         seen += 1
         superseded += version_shown > change.version and change.op != "delete"
         lag_us = min(max(1, (seen_ns - change.acked_ns) // 1000), _MAX_LAG_US)
