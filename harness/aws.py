@@ -2,8 +2,9 @@
 and boto3 clients made from them. A leaf module: targets, local engines, observers and
 application behaviours all import it, and it imports none of them."""
 
+import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import boto3
@@ -11,6 +12,7 @@ import botocore.loaders
 import botocore.session
 from botocore.config import Config
 
+_ENDPOINT_ENV = "AWS_ENDPOINT_URL"
 _CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 HARNESS_AGENT = "cdcbench-harness"
 """In the User-Agent of the harness's own calls (observers, the local engines' control
@@ -29,24 +31,32 @@ class AwsAccess:
     """Emulators answer unimplemented calls with HTTP 500: retrying them only wastes minutes."""
     agent: str = ""
     """Added to the User-Agent of its clients (`HARNESS_AGENT` for the harness's own)."""
+    endpoints: dict[str, str] = field(default_factory=dict)
+    """Per-service endpoints over `endpoint_url` (e.g. what LocalStack lacks, served by
+    moto), keyed as `AWS_ENDPOINT_URL_<KEY>` names them (`endpoint_key("dms")`); make them
+    with `routed`."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "AwsAccess":
         """The inverse of `env()`: how a subprocess given that environment reaches the API."""
         credentials = {k: env[k] for k in _CREDENTIALS if k in env}
         attempts = env.get("AWS_MAX_ATTEMPTS")
+        prefix = f"{_ENDPOINT_ENV}_"
         return cls(
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-            endpoint_url=env.get("AWS_ENDPOINT_URL"),
+            endpoint_url=env.get(_ENDPOINT_ENV),
             credentials=credentials,
             max_attempts=int(attempts) if attempts else None,
+            endpoints={k[len(prefix) :]: url for k, url in env.items() if k.startswith(prefix)},
         )
 
     def env(self) -> dict[str, str]:
         """Environment for Terraform's provider and other AWS SDK subprocesses."""
         env = {"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region, **self.credentials}
         if self.endpoint_url:
-            env["AWS_ENDPOINT_URL"] = self.endpoint_url
+            env[_ENDPOINT_ENV] = self.endpoint_url
+        for key, url in self.endpoints.items():
+            env[f"{_ENDPOINT_ENV}_{key}"] = url
         if self.max_attempts:
             env["AWS_MAX_ATTEMPTS"] = str(self.max_attempts)
         return env
@@ -70,4 +80,24 @@ class AwsAccess:
             read_timeout=30,
             user_agent_extra=self.agent or None,
         )
-        return session.client(service, endpoint_url=self.endpoint_url, config=config)
+        return session.client(service, endpoint_url=self.endpoint(service), config=config)
+
+    def endpoint(self, service: str) -> str | None:
+        """Where `service` (a boto3 name) is served; None: AWS's own endpoint."""
+        if not self.endpoints:
+            return self.endpoint_url
+        return self.endpoints.get(endpoint_key(service), self.endpoint_url)
+
+    def routed(self, endpoints: Mapping[str, str]) -> "AwsAccess":
+        """This access with `endpoints` (by boto3 service name) served elsewhere."""
+        keyed = {endpoint_key(service): url for service, url in endpoints.items()}
+        return replace(self, endpoints={**self.endpoints, **keyed})
+
+
+@functools.cache
+def endpoint_key(service: str) -> str:
+    """The SDKs' name for a service in `AWS_ENDPOINT_URL_<SERVICE>` (its model's serviceId,
+    upper case, spaces as underscores: `dms` -> `DATABASE_MIGRATION_SERVICE`), which
+    boto3 and Terraform's AWS provider both read."""
+    service_id = _LOADER.load_service_model(service, "service-2")["metadata"]["serviceId"]
+    return str(service_id).upper().replace(" ", "_")

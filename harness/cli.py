@@ -1,9 +1,10 @@
-"""The `cdcbench` command: run, check, report, compare, publish, patterns, doctor."""
+"""The `cdcbench` command: run, check, report, compare, publish, gc, patterns, doctor."""
 
 import argparse
 import json
 import sys
 import traceback
+from datetime import timedelta
 from pathlib import Path
 from typing import NoReturn
 
@@ -16,7 +17,7 @@ from harness.report.html import write_html
 from harness.report.results import Results
 from harness.run_files import REPORT
 from harness.settings import Settings
-from harness.targets import TARGETS
+from harness.targets import TARGETS, TargetOptions
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,9 +30,29 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from harness.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, args.pattern)
+    target = args.target or settings.target
+    if target not in TARGETS:
+        raise UserError(
+            f"unknown target {target!r} (CDCBENCH_TARGET): choose one of {', '.join(TARGETS)}"
+        )
+    options = TargetOptions(
+        source_dsn=args.source_dsn,
+        source_secret=args.source_secret,
+        yes=args.yes or settings.yes,
+        state=args.state,
+    )
+    if args.state:
+        from harness.terraform import RemoteState
+
+        RemoteState.parse(args.state)  # a bad location is one line before anything starts
+    if args.plan_only:
+        from harness.plan_summary import print_plans
+
+        print_plans(pipeline.plan_only(scenario, target, settings, options))
+        return 0
     if args.reports_dir:
         settings = settings.model_copy(update={"reports_dir": args.reports_dir})
-    outcome = pipeline.run(scenario, args.target, settings)
+    outcome = pipeline.run(scenario, target, settings, options)
     return _summarise(outcome.results, outcome.run_dir / REPORT)
 
 
@@ -72,6 +93,35 @@ def _publish(args: argparse.Namespace, _: Settings) -> int:
 
     print(f"Published {len(args.run_dirs)} runs: {publish(args.run_dirs, args.to)}")
     return 0
+
+
+def _gc(args: argparse.Namespace, settings: Settings) -> int:
+    from harness import gc
+    from harness.targets.preflight import confirm, standard_access
+
+    aws = standard_access()
+    leftovers = gc.find_leftovers(aws, args.older_than)
+    for leftover in leftovers:
+        print(f"{leftover.run_id}  {leftover.resource_type:<28} {leftover.arn}")
+    if not leftovers:
+        print("No leftovers tagged cdcbench:run-id.")
+        return 0
+    runs = len({leftover.run_id for leftover in leftovers})
+    confirm(f"Delete these {len(leftovers)} resources of {runs} runs?", args.yes)
+    failed = gc.delete_leftovers(aws, leftovers, print)
+    for line in failed:
+        print(f"not deleted: {line}")
+    print(f"Deleted {len(leftovers) - len(failed)} of {len(leftovers)} resources.")
+    return 1 if failed else 0
+
+
+def _age(text: str) -> timedelta:
+    from harness.gc import parse_age
+
+    try:
+        return parse_age(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _summarise(results: Results, report: Path | None) -> int:
@@ -152,9 +202,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="run only this pattern (repeatable; replaces the scenario's list)",
     )
     run.add_argument(
-        "--target", default="local", choices=sorted(TARGETS), help="where to run (default: local)"
+        "--target",
+        choices=sorted(TARGETS),
+        help="where to run (default: CDCBENCH_TARGET, else local)",
     )
     run.add_argument("--reports-dir", type=Path, help="where run directories go (default: reports)")
+    run.add_argument(
+        "--plan-only",
+        action="store_true",
+        help="plan every pattern on the target, print what it would create and its hourly cost",
+    )
+    run.add_argument(
+        "--source-dsn",
+        metavar="DSN",
+        help="aws: the source database, a libpq string without its password (PGPASSWORD)",
+    )
+    run.add_argument(
+        "--source-secret",
+        metavar="ARN",
+        help="aws: a Secrets Manager secret with the source's username and password",
+    )
+    run.add_argument(
+        "--yes", action="store_true", help="aws: create billable resources without asking"
+    )
+    run.add_argument(
+        "--state",
+        metavar="S3_URL",
+        help="keep Terraform state in S3 (s3://bucket/prefix, locked), not in the run folder",
+    )
     run.set_defaults(func=_run)
 
     check = commands.add_parser(
@@ -206,6 +281,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--to", required=True, metavar="DEST", help="a folder, or s3://bucket/prefix (boto3)"
     )
     publish.set_defaults(func=_publish)
+
+    gc = commands.add_parser(
+        "gc",
+        parents=[common],
+        help="find resources left by runs (by their cdcbench:run-id tag) and delete them",
+    )
+    gc.add_argument(
+        "--older-than",
+        type=_age,
+        default=timedelta(hours=2),
+        metavar="AGE",
+        help="only runs started longer ago than this, e.g. 30m, 2h, 1d (default 2h)",
+    )
+    gc.add_argument("--yes", action="store_true", help="delete without asking")
+    gc.set_defaults(func=_gc)
 
     patterns = commands.add_parser("patterns", parents=[common], help="list the patterns")
     patterns.set_defaults(func=_patterns)

@@ -9,6 +9,7 @@ stops, and the results gathered so far are written.
 import os
 import secrets
 import socket
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -24,7 +25,7 @@ from harness.check.protocol import Convergence
 from harness.check.saturation import busy_while
 from harness.companions import companions
 from harness.convergence import await_convergence
-from harness.cost.resources import summarize_state
+from harness.cost.resources import extract_resources
 from harness.errors import UserError
 from harness.evaluation import evaluate
 from harness.load import schema
@@ -34,12 +35,14 @@ from harness.load.locust_runner import run_locust
 from harness.observe import Observer, make_observer
 from harness.observe.base import write_snapshot
 from harness.patterns import Pattern, patterns
+from harness.patterns.root_module import resource_types
 from harness.report.html import write_html
 from harness.report.results import PatternResult, ProjectionResult, Results, Status
 from harness.run_files import PatternFiles
 from harness.scenario import Entry, Scenario
 from harness.settings import Settings
-from harness.targets import Target, make_target
+from harness.targets import Target, TargetOptions, make_target
+from harness.targets.services import services_of
 from harness.teardown import dms_task_stopper
 
 
@@ -49,7 +52,12 @@ class RunOutcome:
     results: Results
 
 
-def run(scenario: Scenario, target_name: str, settings: Settings) -> RunOutcome:
+def run(
+    scenario: Scenario,
+    target_name: str,
+    settings: Settings,
+    options: TargetOptions | None = None,
+) -> RunOutcome:
     """Run every pattern of the scenario on the target; always writes the report."""
     run_id = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{scenario.name}-{secrets.token_hex(2)}"
     run_dir = _make_run_dir(settings.reports_dir.resolve() / run_id)
@@ -73,8 +81,11 @@ def run(scenario: Scenario, target_name: str, settings: Settings) -> RunOutcome:
     try:
         results.environment.tools["terraform"] = terraform.terraform_version(settings)
         checkpoint()
-        with make_target(target_name, settings, run_dir / "target") as target:
+        options = replace(options or TargetOptions(), services=needed_services(scenario))
+        with make_target(target_name, settings, run_dir / "target", options) as target:
             results.target = target.describe()
+            if target.needs_plans:
+                target.preflight(plan_patterns(scenario, target, settings, run_id))
             for entry in scenario.entries():
                 pattern = patterns()[entry.pattern]
                 results.patterns[entry.name] = result = PatternResult(
@@ -115,23 +126,14 @@ def _run_pattern(
     `checkpoint` writes the results known so far."""
     identities = (scenario.source.replica_identity, pattern.replica_identity)
     schema.reset(target.source_dsn, "full" if "full" in identities else "default")
-    overrides = entry.variables
-    result.variables = pattern.effective_variables(overrides)
+    result.variables = pattern.effective_variables(entry.variables)
     files = PatternFiles(run_dir / entry.name)
     # the run directory's name is the run id
-    provided = pattern.provided_values(run_dir.name, target.source_dsn, target.connector_plugin)
-    deployment = terraform.Deployment(
-        pattern.name,
-        files.root,
-        target.aws.env(),
-        {**overrides, **provided},
-        settings,
-        before_destroy=dms_task_stopper(target.aws),
-    )
+    deployment = _deployment(entry, pattern, target, settings, files.root, run_dir.name)
     try:
         with deployment:
             outputs = deployment.outputs
-            result.resources = summarize_state(deployment.state_path)
+            result.resources = extract_resources(deployment.state())
             floors_ms = pattern.floors_ms(outputs)
             interrupted = _measure(
                 pattern, scenario, target, outputs, files, result, floors_ms, checkpoint
@@ -140,6 +142,59 @@ def _run_pattern(
         result.terraform_s = deployment.timings
     if interrupted:
         raise KeyboardInterrupt
+
+
+def _deployment(
+    entry: Entry, pattern: Pattern, target: Target, settings: Settings, workdir: Path, run_id: str
+) -> terraform.Deployment:
+    """The pattern's root module with the scenario's variables and what the harness provides,
+    in `workdir`, on the target's AWS API; its state in S3 when the target was given one."""
+    provided = pattern.provided_values(run_id, target.source_dsn, target.connector_plugin)
+    state = target.options.state
+    return terraform.Deployment(
+        pattern.name,
+        workdir,
+        target.aws.env(),
+        {**entry.variables, **provided},
+        settings,
+        before_destroy=dms_task_stopper(target.aws),
+        remote=(terraform.RemoteState.parse(state), f"{run_id}/{entry.name}.tfstate")
+        if state
+        else None,
+    )
+
+
+def needed_services(scenario: Scenario) -> frozenset[str]:
+    """The AWS services the scenario's patterns create resources in (boto3 names)."""
+    found = patterns()
+    types = {t for entry in scenario.entries() for t in resource_types(found[entry.pattern].root)}
+    return services_of(types)
+
+
+def plan_patterns(
+    scenario: Scenario, target: Target, settings: Settings, run_id: str
+) -> dict[str, dict[str, Any]]:
+    """Each pattern's Terraform plan on the target (`terraform show -json`), made in a
+    temporary folder that goes with the plan files (they hold the variables' values)."""
+    plans = {}
+    for entry in scenario.entries():
+        with tempfile.TemporaryDirectory(prefix="cdcbench-plan-") as workdir:
+            pattern = patterns()[entry.pattern]
+            deployment = _deployment(entry, pattern, target, settings, Path(workdir), run_id)
+            plans[entry.name] = deployment.plan()
+    return plans
+
+
+def plan_only(
+    scenario: Scenario, target_name: str, settings: Settings, options: TargetOptions
+) -> dict[str, dict[str, Any]]:
+    """Plan every pattern of the scenario on the target; create nothing. Each plan by entry."""
+    run_id = f"plan-{secrets.token_hex(3)}"
+    options = replace(options, services=needed_services(scenario))
+    with tempfile.TemporaryDirectory(prefix="cdcbench-target-") as log_dir:
+        Path(log_dir).chmod(0o755)  # the embedded PostgreSQL's OS user writes there
+        with make_target(target_name, settings, Path(log_dir), options) as target:
+            return plan_patterns(scenario, target, settings, run_id)
 
 
 def _measure(

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from harness.slo import Objective
 
 _PLUGIN = "cdcbench-slo"
+TARGET_VARIABLE = "CDCBENCH_TARGET"
 REPORT_PROPERTY = "cdcbench_report"
 RESULTS_PROPERTY = "cdcbench_results"
 VERDICT_PROPERTY = "cdcbench_slo"
@@ -42,9 +43,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--cdcbench-target",
-        default="local",
+        default=os.environ.get(TARGET_VARIABLE, "local"),
         metavar="T",
-        help="where the scenario runs (default: local; see `cdcbench run --help`)",
+        help="where the scenario and the e2e tests' runs go (default: CDCBENCH_TARGET, else "
+        "local; see `cdcbench run --help`)",
     )
     group.addoption(
         "--cdcbench-reports-dir",
@@ -55,7 +57,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """With a scenario, the session gets its objectives (the hooks of `ScenarioRun`)."""
+    """The chosen target becomes `CDCBENCH_TARGET` for the runs the session starts (`pytest -m
+    e2e --cdcbench-target localstack`); with a scenario, the session gets its objectives (the
+    hooks of `ScenarioRun`)."""
+    os.environ[TARGET_VARIABLE] = config.getoption("cdcbench_target")
     if config.getoption("cdcbench_scenario") is None:
         return
     config.addinivalue_line("markers", "e2e: full deploy / load / verify runs against a target")

@@ -25,6 +25,15 @@ class Settings(BaseSettings):
     pg_os_user: str = "postgres"
     """OS user that runs the throwaway PostgreSQL cluster when the harness runs as root."""
     aws_region: str = "us-east-1"
+    """Region of the emulated targets (the `aws` target takes the standard chain's)."""
+    target: str = "local"
+    """Where `cdcbench run` runs when `--target` is not given (CDCBENCH_TARGET)."""
+    yes: bool = False
+    """Create billable resources without asking, as `--yes` (CDCBENCH_YES=1: unattended
+    runs on AWS, e.g. `pytest -m e2e --cdcbench-target aws`)."""
+    localstack_image: str = "localstack/localstack:4.4"
+    """The image the `localstack` target starts when no endpoint is given (pinned: images
+    after 2026-03-23 need LOCALSTACK_AUTH_TOKEN)."""
     connector_plugins_dir: Path = Path("plugins")
     """MSK Connect plugin archives, `<name>.zip` (e.g. confluentinc-kafka-connect-s3.zip),
     for targets that run real MSK Connect; the local target needs none."""

@@ -1,20 +1,25 @@
-"""Apply a pattern's root module, read its outputs, and always destroy it.
+"""Apply a pattern's root module, read its outputs, and always destroy it; or only plan it.
 
 tftest runs the commands. Each deployment works in its own copy of the
 `terraform/` tree inside the run directory (tftest runs Terraform in the module
 directory itself, and two runs must never share state), with variables in an
-auto-loaded tfvars file, endpoints in the environment, and one log per command.
+auto-loaded tfvars file, endpoints in the environment, and one log per command. A plan
+(`Deployment.plan()`, for a plan-only run or a preflight) is saved in the module directory and
+returned as Terraform's JSON plan; it creates nothing, so it needs no destroy.
 """
 
 import json
 import logging
+import os
 import shutil
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO, TypeVar
+from urllib.parse import urlparse
 
 import tftest
 
@@ -25,6 +30,9 @@ from harness.settings import Settings
 
 TERRAFORM_DIR = Path(__file__).resolve().parents[1] / "terraform"
 _MIRRORED_NAMESPACE = "registry.terraform.io/hashicorp/*"
+PLAN_FILE = "cdcbench.tfplan"
+BACKEND_FILE = "cdcbench_backend.tf"
+"""Written into a root module whose state goes to S3 (the modules declare no backend)."""
 R = TypeVar("R")
 
 
@@ -81,8 +89,42 @@ class _LineLog(logging.Handler):
             self.detail(line)
 
 
+@dataclass(frozen=True)
+class RemoteState:
+    """Terraform state in S3 (`s3://bucket/prefix`), locked by a lock file beside it, so a
+    deployment whose host is lost can still be destroyed."""
+
+    bucket: str
+    prefix: str
+
+    @classmethod
+    def parse(cls, url: str) -> "RemoteState":
+        parsed = urlparse(url)
+        if parsed.scheme != "s3" or not parsed.netloc:
+            raise UserError(f"--state {url!r}: give an S3 location, s3://bucket/prefix")
+        return cls(parsed.netloc, parsed.path.strip("/"))
+
+    def backend_config(self, key: str, env: dict[str, str]) -> dict[str, str]:
+        """`-backend-config` values for the state at `prefix/key` (path-style addressing
+        where S3 is an emulator's endpoint)."""
+        config = {
+            "bucket": self.bucket,
+            "key": "/".join(p for p in (self.prefix, key) if p),
+            "region": env.get("AWS_REGION") or os.environ.get("AWS_REGION") or "us-east-1",
+            "use_lockfile": "true",
+        }
+        endpoints = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+        if any(env.get(v) or os.environ.get(v) for v in endpoints):
+            config["use_path_style"] = "true"
+        return config
+
+
 class Deployment:
-    """`with Deployment(...) as d:` applies, exposes `d.outputs`, and destroys on any exit."""
+    """`with Deployment(...) as d:` applies, exposes `d.outputs`, and destroys on any exit.
+
+    `Deployment(...).plan()`, without `with`, only plans: nothing is created, nothing is left
+    to destroy.
+    """
 
     def __init__(
         self,
@@ -92,9 +134,11 @@ class Deployment:
         variables: dict[str, Any],
         settings: Settings,
         before_destroy: Callable[["Deployment"], None] | None = None,
+        remote: tuple[RemoteState, str] | None = None,
     ) -> None:
         """`before_destroy` runs before every destroy (its failure is logged, not raised):
-        e.g. stopping what the provider would stop more slowly."""
+        e.g. stopping what the provider would stop more slowly. `remote`: the state goes
+        to S3 under that key (e.g. `<run id>/<pattern>.tfstate`), not into `workdir`."""
         self.module = module
         self.before_destroy = before_destroy
         self.workdir = workdir = workdir.resolve()
@@ -102,6 +146,7 @@ class Deployment:
         self.outputs: dict[str, Any] = {}
         self._logs = workdir / "logs"
         self._root = workdir / "terraform" / "patterns" / module
+        self._initialised = False
         binary = find_terraform(settings)
         workdir.mkdir(parents=True, exist_ok=True)
         shutil.copytree(
@@ -112,6 +157,10 @@ class Deployment:
         (self._root / "terraform.tfvars.json").write_text(json.dumps(variables, indent=2))
         build_packages(self._root)
         self._logs.mkdir(exist_ok=True)
+        self._backend: dict[str, str] = {}
+        if remote is not None:
+            (self._root / BACKEND_FILE).write_text('terraform {\n  backend "s3" {}\n}\n')
+            self._backend = remote[0].backend_config(remote[1], env)
         self._tf = tftest.TerraformTest(
             str(self._root), binary=binary, env={**automation_env(settings, workdir), **env}
         )
@@ -119,7 +168,7 @@ class Deployment:
     def __enter__(self) -> "Deployment":
         try:
             with signals.deferred(f"terraform apply of {self.module}"):
-                self._command("init", lambda: self._tf.init(input=False))
+                self._init()
                 self._command("apply", lambda: self._tf.apply(input=False))
                 raw = self._command("output", lambda: self._tf.output(json_format=True))
                 self.outputs = {name: raw[name] for name in raw}
@@ -136,14 +185,45 @@ class Deployment:
     ) -> None:
         self.destroy()
 
-    @property
-    def state_path(self) -> Path:
-        """The deployment's Terraform state (what it applied, until destroyed)."""
-        return self._root / "terraform.tfstate"
+    def plan(self) -> dict[str, Any]:
+        """What an apply would do, without doing it: `terraform plan` saved to a file,
+        then its `terraform show -json` (`planned_values`, `resource_changes`, ...), parsed.
+
+        Reads data sources and checks the configuration against the endpoints and
+        credentials of the environment; writes no state, so there is nothing to destroy.
+        """
+        plan_file = self._root / PLAN_FILE
+        args = ("-no-color", "-input=false", "-lock-timeout=300s", f"-out={plan_file}")
+        self._init()
+        self._command("plan", lambda: self._tf.execute_command("plan", *args))
+        shown = self._command(
+            "show", lambda: self._tf.execute_command("show", "-no-color", "-json", str(plan_file))
+        )
+        try:
+            parsed = json.loads(shown.out)
+        except json.JSONDecodeError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            log = self._logs / "show.log"
+            raise TerraformError(f"terraform show of {self.module} gave no JSON plan (log: {log})")
+        return parsed
+
+    def state(self) -> dict[str, Any]:
+        """The deployment's Terraform state (what it applied, until destroyed), wherever it
+        is kept; {} before anything was applied."""
+        if self._backend:
+            if not self._initialised:
+                return {}
+            pulled = self._command("state", lambda: self._tf.execute_command("state", "pull"))
+            return dict(json.loads(pulled.out or "{}"))
+        state_file = self._root / "terraform.tfstate"
+        return dict(json.loads(state_file.read_text() or "{}")) if state_file.exists() else {}
 
     def destroy(self) -> None:
         """Destroy whatever the state records; waits for a lock an interrupted apply still holds."""
-        if not (self._root / "terraform.tfstate").exists():
+        if not (self._root / "terraform.tfstate").exists() and not (
+            self._backend and self._initialised
+        ):
             return
         args = ("-no-color", "-input=false", "-auto-approve", "-lock-timeout=300s")
         with signals.deferred(f"terraform destroy of {self.module}"):
@@ -156,6 +236,7 @@ class Deployment:
                     )
             self._command("destroy", lambda: self._tf.execute_command("destroy", *args))
         shutil.rmtree(self._root / ".terraform", ignore_errors=True)
+        self._initialised = False
 
     def state_attributes(self, resource_type: str, attribute: str) -> list[Any]:
         """`attribute` of every managed resource of `resource_type` the state records."""
@@ -171,9 +252,14 @@ class Deployment:
         return [f"{r['type']}.{r['name']}" for r in self._managed()]
 
     def _managed(self) -> list[dict[str, Any]]:
-        state_file = self._root / "terraform.tfstate"
-        state = json.loads(state_file.read_text() or "{}") if state_file.exists() else {}
-        return [r for r in state.get("resources", []) if r["mode"] == "managed"]
+        return [r for r in self.state().get("resources", []) if r["mode"] == "managed"]
+
+    def _init(self) -> None:
+        """`terraform init`, once per working copy (again after a destroy removed it)."""
+        if not self._initialised:
+            config = self._backend or None
+            self._command("init", lambda: self._tf.init(input=False, init_vars=config))
+            self._initialised = True
 
     def _command(self, name: str, run: Callable[[], R]) -> R:
         log_path = self._logs / f"{name}.log"

@@ -37,13 +37,18 @@ SELECT_ALL = {
 
 
 def run_cli(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 600
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+    unset: list[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`cdcbench ARGS` in a subprocess from the repository root."""
+    """`cdcbench ARGS` in a subprocess from the repository root, with `env` added to this
+    process's environment and `unset` removed from it."""
+    environment = {k: v for k, v in os.environ.items() if k not in (unset or [])}
     return subprocess.run(
         [sys.executable, "-m", "harness", *args],
         cwd=REPO,
-        env={**os.environ, **(env or {})},
+        env={**environment, **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,

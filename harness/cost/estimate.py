@@ -6,14 +6,18 @@ quantity one change consumes in that price's units (0.01 Lambda requests per cha
 a batch carries a hundred changes, one PUT payload unit per change, ...), scaled by the
 rate over a 730-hour month. Every line carries its unit price and the page it comes from;
 the assumptions name the table's date and Region and what could not be priced.
+
+`hourly_cost` gives what the same resources cost per hour before any change flows (a
+preflight's figure): the fixed lines only, monthly prices spread over the 730 hours, and
+the per-use prices they would incur named beside it.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from harness.cost.prices import PriceTable, default_prices
+from harness.cost.prices import Price, PriceTable, default_prices
 from harness.cost.resources import Resource
 
 HOURS_PER_MONTH = 730
@@ -58,6 +62,29 @@ class Assumptions(BaseModel):
     usage_not_given: list[str]  # per-use prices deployed resources incur, costed at 0
 
 
+class HourlyLine(BaseModel):
+    """One fixed charge per hour of a resource."""
+
+    model_config = ConfigDict(frozen=True)
+
+    address: str
+    price_key: str
+    usd_per_hour: float
+
+
+class HourlyCost(BaseModel):
+    """What resources cost per hour with nothing flowing: fixed charges only (monthly ones
+    spread over `HOURS_PER_MONTH`); `per_use_keys` are the per-use prices they would incur
+    on top, and `unpriced` what the table cannot price."""
+
+    model_config = ConfigDict(frozen=True)
+
+    usd_per_hour: float
+    lines: list[HourlyLine]
+    unpriced: list[Unpriced]
+    per_use_keys: list[str]
+
+
 class CostEstimate(BaseModel):
     """A monthly cost: its lines, fixed and per-use subtotals, total and assumptions."""
 
@@ -87,15 +114,10 @@ def monthly_cost(
     if changes_per_s < 0:
         raise ValueError(f"changes per second must be >= 0, got {changes_per_s}")
     resources = list(resources)
-    lines: list[CostLine] = []
-    for resource in resources:
-        if resource.price_key is None:
-            continue
-        price = table.price(resource.price_key)
-        if price.charged == "use":
-            raise ValueError(f"{resource.address}: {price.key} is a per-use price, not a fixed one")
-        quantity = resource.count * (HOURS_PER_MONTH if price.charged == "hour" else 1)
-        lines.append(_line(price.key, "fixed", resource.address, quantity, table))
+    lines = [
+        _line(price.key, "fixed", resource.address, _units_per_month(resource, price), table)
+        for resource, price in _fixed_prices(resources, table)
+    ]
 
     for key, per_change in usage_per_change.items():
         if key not in table.prices:
@@ -109,7 +131,6 @@ def monthly_cost(
 
     fixed = sum(line.usd_per_month for line in lines if line.basis == "fixed")
     per_use = sum(line.usd_per_month for line in lines if line.basis == "per use")
-    incurred = {key for resource in resources for key in resource.usage_keys}
     return CostEstimate(
         changes_per_s=changes_per_s,
         lines=lines,
@@ -120,14 +141,61 @@ def monthly_cost(
             hours_per_month=HOURS_PER_MONTH,
             prices_as_of=table.as_of.isoformat(),
             region=table.region,
-            unpriced=[
-                Unpriced(address=r.address, kind=r.kind, reason=r.reason)
-                for r in resources
-                if r.price_key is None and r.reason is not None
-            ],
-            usage_not_given=sorted(incurred - set(usage_per_change)),
+            unpriced=_unpriced(resources),
+            usage_not_given=sorted(_incurred(resources) - set(usage_per_change)),
         ),
     )
+
+
+def hourly_cost(resources: Iterable[Resource], prices: PriceTable | None = None) -> HourlyCost:
+    """The fixed cost per hour of `resources` (e.g. those a plan would create): hourly prices
+    as they are, monthly ones divided by `HOURS_PER_MONTH`; per-use prices are only named.
+    ValueError for a resource whose price key is a per-use price."""
+    table = prices or default_prices()
+    resources = list(resources)
+    lines = [
+        HourlyLine(
+            address=resource.address,
+            price_key=price.key,
+            usd_per_hour=price.usd_for(_units_per_month(resource, price)) / HOURS_PER_MONTH,
+        )
+        for resource, price in _fixed_prices(resources, table)
+    ]
+    return HourlyCost(
+        usd_per_hour=sum(line.usd_per_hour for line in lines),
+        lines=lines,
+        unpriced=_unpriced(resources),
+        per_use_keys=sorted(_incurred(resources)),
+    )
+
+
+def _fixed_prices(resources: list[Resource], table: PriceTable) -> Iterator[tuple[Resource, Price]]:
+    """Each resource with a fixed price, and that price; ValueError for a per-use one."""
+    for resource in resources:
+        if resource.price_key is None:
+            continue
+        price = table.price(resource.price_key)
+        if price.charged == "use":
+            raise ValueError(f"{resource.address}: {price.key} is a per-use price, not a fixed one")
+        yield resource, price
+
+
+def _units_per_month(resource: Resource, price: Price) -> float:
+    """The units a month of `resource` bills at its fixed `price`."""
+    return resource.count * (HOURS_PER_MONTH if price.charged == "hour" else 1)
+
+
+def _unpriced(resources: list[Resource]) -> list[Unpriced]:
+    return [
+        Unpriced(address=r.address, kind=r.kind, reason=r.reason)
+        for r in resources
+        if r.price_key is None and r.reason is not None
+    ]
+
+
+def _incurred(resources: list[Resource]) -> set[str]:
+    """The per-use prices `resources` incur as they work."""
+    return {key for resource in resources for key in resource.usage_keys}
 
 
 def _line(

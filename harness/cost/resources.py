@@ -6,6 +6,10 @@ or a per-use sizing (Lambda memory and architecture, on-demand tables, queues, b
 naming the per-use prices it incurs, for the estimator. Something the price table cannot
 price comes back with `price_key` None and the reason, never an error.
 
+A plan converted to that shape (`harness.cost.plan`) is read the same way. There, values
+unknown before apply are absent: one that a price depends on (an interface endpoint's
+subnets) leaves that resource unpriced, with the reason.
+
 Only non-secret sizing attributes are copied (and never one that Terraform marks
 sensitive), so a summary can be stored in a run folder as JSON.
 """
@@ -304,9 +308,21 @@ class _Extractor:
     def vpc_endpoint(self, address: str, attrs: dict[str, Any]) -> list[Resource]:
         if attrs.get("vpc_endpoint_type") != "Interface":
             return []
-        # An interface endpoint has at most one subnet per Availability Zone.
-        azs = len(set(attrs.get("subnet_ids") or []))
         service = str(attrs.get("service_name") or "")
+        subnets = attrs.get("subnet_ids") or []
+        if "subnet_ids" not in attrs or None in subnets:  # a plan: subnets are not known yet
+            return [
+                Resource(
+                    kind="vpc_interface_endpoint",
+                    address=address,
+                    count=0,
+                    usage_keys=("vpc.interface_endpoint_gb",),
+                    detail={"service": service.rsplit(".", 1)[-1]},
+                    reason="its subnets (hence its Availability Zones) are unknown before apply",
+                )
+            ]
+        # An interface endpoint has at most one subnet per Availability Zone.
+        azs = len(set(subnets))
         return [
             self.fixed(
                 "vpc_interface_endpoint",

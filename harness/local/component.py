@@ -13,6 +13,9 @@ from typing import ClassVar
 class Component(ABC):
     title: ClassVar[str]
     """What it is, for people: "moto server", "DMS engine"."""
+    serves: ClassVar[str | None] = None
+    """The AWS service (boto3 name) whose resources it runs, for an engine: where another
+    API serves that service, the engine is not needed."""
 
     @abstractmethod
     def start(self) -> None:

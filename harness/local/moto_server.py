@@ -25,9 +25,13 @@ class MotoServer(Component):
         log_dir: Path,
         kafka_bootstrap: str | None = None,
         postgres_address: str | None = None,
+        account_id: str | None = None,
     ) -> None:
         """`kafka_bootstrap`: the brokers behind every MSK cluster; `postgres_address`: the
-        `host:port` of the PostgreSQL server behind every PostgreSQL-compatible database."""
+        `host:port` of the PostgreSQL server behind every PostgreSQL-compatible database;
+        `account_id`: the account it answers as (moto's own by default), e.g. that of the
+        API it serves beside."""
+        self.account_id = account_id
         self.log_path = log_dir / "moto.log"
         self.kafka_bootstrap = kafka_bootstrap
         self.postgres_address = postgres_address
@@ -56,7 +60,8 @@ class MotoServer(Component):
         args = ["--kafka-bootstrap", self.kafka_bootstrap] if self.kafka_bootstrap else []
         if self.postgres_address:
             args += ["--postgres-address", self.postgres_address]
-        self._proc = spawn("harness.local.moto_child", args, self.log_path)
+        env = {"MOTO_ACCOUNT_ID": self.account_id} if self.account_id else None
+        self._proc = spawn("harness.local.moto_child", args, self.log_path, env)
         try:
             ready = read_json_line(self._proc, _READY_TIMEOUT_S)
             if "error" in ready:  # a moto fix does not fit the installed moto: one line

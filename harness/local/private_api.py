@@ -27,9 +27,10 @@ class PrivateApi:
     """Private routes of one emulated service (`service` as in the SigV4 credential scope)."""
 
     def __init__(self, aws: AwsAccess, service: str, read_timeout_s: float = 60) -> None:
-        if not aws.endpoint_url:
+        endpoint = aws.endpoint(service)
+        if not endpoint:
             raise ValueError(f"the local {service} engine needs an emulated AWS API endpoint")
-        self.endpoint_url = aws.endpoint_url.rstrip("/")
+        self.endpoint_url = endpoint.rstrip("/")
         self.region = aws.region
         self.service = service
         self._credentials = Credentials(

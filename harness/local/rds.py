@@ -41,6 +41,7 @@ class Database:
 
 class RdsEngine(ControlLoop):
     title = "RDS engine"
+    serves = "rds"
     subject = "RDS database"
 
     def __init__(self, aws: AwsAccess, admin_dsn: str, poll_s: float = POLL_S) -> None:

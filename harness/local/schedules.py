@@ -283,6 +283,7 @@ class _Rule:
 
 class ScheduleEngine(ControlLoop):
     title = "schedule engine"
+    serves = "events"
     subject = "schedule rule"
     """Failures: rule name -> one line: why the rule, or one of its targets, cannot fire."""
 

@@ -69,3 +69,26 @@ def _variable(tf: Path, name: str, body: dict[str, Any]) -> Variable:
         default=body.get("default"),
         description=str(body.get("description", "")),
     )
+
+
+def resource_types(path: Path) -> frozenset[str]:
+    """The resource types a module creates: those its `*.tf` files declare and, recursively,
+    those of the local modules (`source = "./..."` or `"../..."`) it calls."""
+    types: set[str] = set()
+    seen: set[Path] = set()
+    pending = [path.resolve()]
+    while pending:
+        module = pending.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        for tf in sorted(module.glob("*.tf")):
+            blocks = _parse(tf)
+            for block in blocks.get("resource", []):
+                types.update(block)
+            for block in blocks.get("module", []):
+                for body in block.values():
+                    source = str(body.get("source", ""))
+                    if source.startswith(("./", "../")):
+                        pending.append((module / source).resolve())
+    return frozenset(types)

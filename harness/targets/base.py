@@ -1,6 +1,7 @@
 """What every target provides: a source database DSN and an AWS API to deploy into."""
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar
@@ -11,6 +12,23 @@ from harness.errors import UserError
 from harness.settings import Settings
 
 
+@dataclass(frozen=True)
+class TargetOptions:
+    """What the user says about a target on the command line (each target reads what
+    concerns it and ignores the rest)."""
+
+    source_dsn: str | None = None
+    """An existing source database (libpq string, without its password)."""
+    source_secret: str | None = None
+    """A Secrets Manager secret (ARN or name) holding the source's `username`/`password`."""
+    yes: bool = False
+    """Create billable resources without asking."""
+    state: str | None = None
+    """`s3://bucket/prefix`: Terraform state in S3 (with locking), not in the run folder."""
+    services: frozenset[str] = frozenset()
+    """The AWS services the run's patterns need (boto3 names)."""
+
+
 class Target(ABC):
     """A place to run patterns. Use as a context manager: stopped on any exit, Ctrl-C included."""
 
@@ -19,9 +37,12 @@ class Target(ABC):
     emulated: ClassVar[bool] = False
     """The AWS services are emulated: lag past saturation is the emulator's, not the pattern's."""
 
-    def __init__(self, settings: Settings, log_dir: Path) -> None:
+    def __init__(
+        self, settings: Settings, log_dir: Path, options: TargetOptions | None = None
+    ) -> None:
         self.settings = settings
         self.log_dir = log_dir
+        self.options = options or TargetOptions()
 
     @property
     @abstractmethod
@@ -38,6 +59,15 @@ class Target(ABC):
     @abstractmethod
     def stop(self) -> None:
         """Release everything `start` made, even after a partial start. Idempotent."""
+
+    def preflight(self, plans: dict[str, dict[str, Any]]) -> None:
+        """Before the first apply, given each pattern's plan (`terraform show -json`):
+        UserError when something the plans need is missing or the user declines. Targets
+        that create nothing billable check nothing."""
+        return None
+
+    needs_plans: ClassVar[bool] = False
+    """The preflight reads the plans (planning every pattern first costs a minute)."""
 
     def engine_failures(self) -> dict[str, str]:
         """Emulated services that failed (e.g. a DMS task), by name: reason. Empty on AWS,

@@ -29,7 +29,7 @@ from harness.local.postgres import PostgresCluster, find_bindir
 from harness.local.rds import RdsEngine
 from harness.local.schedules import ScheduleEngine
 from harness.settings import Settings
-from harness.targets.base import Target
+from harness.targets.base import Target, TargetOptions
 
 C = TypeVar("C", bound=Component)
 
@@ -39,8 +39,10 @@ class LocalTarget(Target):
     emulated = True
     summary = "embedded: throwaway PostgreSQL + moto server (no account, no Docker)"
 
-    def __init__(self, settings: Settings, log_dir: Path) -> None:
-        super().__init__(settings, log_dir)
+    def __init__(
+        self, settings: Settings, log_dir: Path, options: TargetOptions | None = None
+    ) -> None:
+        super().__init__(settings, log_dir, options)
         self._makers: list[Callable[[], Component]] = [
             # Each is made once those before it run (moto takes the Kafka bootstrap, the
             # engines moto's endpoint), started in this order and stopped in reverse: the
@@ -51,6 +53,7 @@ class LocalTarget(Target):
                 log_dir,
                 kafka_bootstrap=self.component(KafkaBroker).bootstrap,
                 postgres_address=f"127.0.0.1:{self.component(PostgresCluster).port}",
+                account_id=self.account_id,
             ),
             lambda: DmsEngine(self.aws),
             lambda: RdsEngine(self.aws, self.source_dsn),
@@ -64,12 +67,19 @@ class LocalTarget(Target):
         self._limits: list[str] = []
         """Every emulator limit met, in the order first seen."""
 
+    account_id: str | None = None
+    """The account moto answers as (None: moto's own)."""
+
     def component(self, kind: type[C]) -> C:
         """The running component of this kind: `target.component(DmsEngine)`."""
         for component in self._components:
             if isinstance(component, kind):
                 return component
         raise LookupError(f"no {kind.__name__} running: target not started")
+
+    def runs(self, component: Component) -> bool:
+        """Whether this target runs `component` (the local target: every one)."""
+        return True
 
     @property
     def source_dsn(self) -> str:
@@ -88,6 +98,8 @@ class LocalTarget(Target):
     def start(self) -> None:
         for make in self._makers:
             component = make()
+            if not self.runs(component):
+                continue
             self._components.append(component)
             with progress.step(f"Starting {component.title}"):
                 component.start()

@@ -232,9 +232,11 @@ def test_a_dms_subnet_group_describes_its_own_subnets(bare_cloud: BareCloud) -> 
 def test_a_moto_the_fixes_do_not_fit_stops_the_server_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outdated: dict[str, str], line: str
 ) -> None:
-    def outdated_child(module: str, args: list[str], log_path: Path) -> Any:
+    def outdated_child(
+        module: str, args: list[str], log_path: Path, env: dict[str, str] | None = None
+    ) -> Any:
         assert module == "harness.local.moto_child"
-        return spawn("tests.outdated_moto_child", args, log_path)
+        return spawn("tests.outdated_moto_child", args, log_path, env)
 
     monkeypatch.setattr(moto_server, "spawn", outdated_child)
     for name, value in outdated.items():

@@ -1,12 +1,14 @@
 """The Terraform runner applies the real provider to moto, reads outputs, and always destroys."""
 
+import json
 from pathlib import Path
 
 import pytest
 
+from harness.errors import UserError
 from harness.settings import Settings
 from harness.targets import Target
-from harness.terraform import Deployment, TerraformError, cli_config_env
+from harness.terraform import Deployment, RemoteState, TerraformError, cli_config_env
 
 pytestmark = pytest.mark.slow
 
@@ -74,3 +76,40 @@ def test_cli_config_points_terraform_at_an_existing_mirror_only(tmp_path: Path) 
     assert f'path    = "{mirror}"' in config
     assert 'exclude = ["registry.terraform.io/hashicorp/*"]' in config
     assert cli_config_env(Settings(tf_plugin_mirror=tmp_path / "absent"), tmp_path) == {}
+
+
+def test_state_in_s3_is_kept_there_locked_and_destroyed_from_there(
+    local_target: Target, tmp_path: Path
+) -> None:
+    s3 = local_target.aws.client("s3")
+    s3.create_bucket(Bucket="runner-states")
+    key = "states/runner-remote/direct.tfstate"
+    remote = (RemoteState.parse("s3://runner-states/states/"), "runner-remote/direct.tfstate")
+    deployment = Deployment(
+        "direct",
+        tmp_path / "work",
+        local_target.aws.env(),
+        {"run_id": "runner-remote"},
+        Settings(),
+        remote=remote,
+    )
+
+    with deployment:
+        kept = json.loads(s3.get_object(Bucket="runner-states", Key=key)["Body"].read())
+        assert [r["type"] for r in kept["resources"] if r["mode"] == "managed"]
+        assert deployment.state_resources() == ["aws_dynamodb_table.this"]
+        root = tmp_path / "work" / "terraform" / "patterns" / "direct"
+        assert not (root / "terraform.tfstate").exists()  # .terraform/ holds the backend's
+
+    after = json.loads(s3.get_object(Bucket="runner-states", Key=key)["Body"].read())
+    assert after["resources"] == []
+    listed = s3.list_objects_v2(Bucket="runner-states").get("Contents", [])
+    assert [o["Key"] for o in listed] == [key]  # the lock file went with the apply
+    assert "direct-read-model" not in " ".join(
+        local_target.aws.client("dynamodb").list_tables()["TableNames"]
+    )
+
+
+def test_a_state_location_that_is_not_s3_is_one_line() -> None:
+    with pytest.raises(UserError, match=r"give an S3 location, s3://bucket/prefix"):
+        RemoteState.parse("/tmp/states")

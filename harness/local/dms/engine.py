@@ -27,6 +27,7 @@ STOP_WAIT_S = 30.0
 
 class DmsEngine(ControlLoop):
     title = "DMS engine"
+    serves = "dms"
     subject = "DMS task"
     """Failures: task identifier -> its last failure message."""
 

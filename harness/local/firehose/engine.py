@@ -37,6 +37,7 @@ POLL_S = 0.5
 
 class FirehoseEngine(ControlLoop):
     title = "Firehose engine"
+    serves = "firehose"
     subject = "Firehose delivery stream"
     """Failures: delivery stream name -> one line: why its S3 delivery is failing, and why
     its Kinesis stream source cannot be read."""

@@ -66,6 +66,7 @@ class _Running:
 
 class LambdaRuntime(ControlLoop):
     title = "Lambda runtime"
+    serves = "lambda"
 
     def __init__(self, aws: AwsAccess, run_dir: Path, timing: LambdaTiming | None = None) -> None:
         super().__init__("lambda-runtime", _DISCOVER_S)

@@ -42,6 +42,7 @@ MODULES = (
     "additions.msk",
     "additions.awslambda",
     "additions.dms",
+    "additions.iam",
     "additions.usage",
     "data_plane.awslambda",
     "data_plane.dms",

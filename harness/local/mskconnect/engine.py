@@ -38,6 +38,7 @@ class _Run:
 
 class MskConnectEngine(ControlLoop):
     title = "MSK Connect engine"
+    serves = "kafkaconnect"
     subject = "MSK Connect"
     """Failures: connector name -> one line saying why it does not run."""
 
