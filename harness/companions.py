@@ -1,9 +1,11 @@
 """Processes the harness runs beside the load while a pattern runs: the application's
 companion (an outbox relay, named by its `harness.apps` module) and the pattern's own (a
 change publisher, its descriptor's `companion`). Each runs from before the load until the
-projections converged, with the target's AWS environment; a pattern's companion is waited
-for until it says it is ready (the load may start), and one that stops early is a failure
-that ends the pattern's wait for convergence, as a failed engine's does."""
+projections converged, with the target's AWS environment and the source's DSN (in
+`CDCBENCH_DSN`, never on its command line, which other users of the host can read); a
+pattern's companion is waited for until it says it is ready (the load may start), and one
+that stops early is a failure that ends the pattern's wait for convergence, as a failed
+engine's does."""
 
 import json
 from collections.abc import Iterator
@@ -52,8 +54,7 @@ def companions(
         module = apps.companion(application) if application is not None else None
         if application is not None and module is not None:
             spec = application.write(files.root / "application.json")
-            args = ["--spec", str(spec), "--dsn", target.source_dsn]
-            args += ["--ledger-dir", str(files.ledger)]
+            args = ["--spec", str(spec), "--ledger-dir", str(files.ledger)]
             name = module.rsplit(".", 1)[-1]
             _start(running, stack, name, module, args, files, target)
         own = pattern.companion
@@ -61,8 +62,7 @@ def companions(
             name = Path(own.script).stem
             settings = files.root / f"{name}-settings.json"
             settings.write_text(json.dumps(outputs[own.settings]))
-            args = ["--settings", str(settings), "--dsn", target.source_dsn]
-            args += ["--records-dir", str(files.root / name)]
+            args = ["--settings", str(settings), "--records-dir", str(files.root / name)]
             proc = _start(running, stack, name, pattern.root / own.script, args, files, target)
             _await_ready(name, proc, running.processes[name][1])
         yield running
@@ -78,7 +78,7 @@ def _start(
     target: Target,
 ) -> Popen[bytes]:
     log = files.root / f"{name}.log"
-    proc = spawn(program, args, log, target.aws.env())
+    proc = spawn(program, args, log, {**target.aws.env(), apps.DSN_VARIABLE: target.source_dsn})
     stack.callback(stop, proc)
     running.processes[name] = (proc, log)
     return proc

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from harness.aws import AwsAccess
 
 ROLE = "cdcbench-test-lambda-role"
-_TRUST = {
+LAMBDA_TRUST = {
     "Version": "2012-10-17",
     "Statement": [
         {
@@ -32,9 +32,8 @@ def role_arn(aws: AwsAccess) -> str:
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "NoSuchEntity":
             raise
-    return str(
-        iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(_TRUST))["Role"]["Arn"]
-    )
+    created = iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
+    return str(created["Role"]["Arn"])
 
 
 def create_function(

@@ -26,6 +26,10 @@ from harness.aws import AwsAccess
 from harness.load.ledger import Change
 from harness.load.transactions import BeforeCommit, Image
 
+DSN_VARIABLE = "CDCBENCH_DSN"
+"""The environment variable that gives a companion process the source's connection string
+(with its password): not the command line, which other users of the host can read."""
+
 AfterCommit = Callable[[list[Change], list[Image]], None]
 """Called after a transaction committed, with its changes and their row images."""
 

@@ -1,6 +1,6 @@
 """The transactional outbox's relay: a small process on the application's side that sends
 the rows of `event_outbox` to the queue (`python -m harness.apps.outbox_relay --spec FILE
---dsn DSN --ledger-dir DIR`; the harness runs it while the pattern runs).
+--ledger-dir DIR`, the source's DSN in CDCBENCH_DSN; the harness runs it while the pattern runs).
 
 It keeps no watermark. Each poll locks the oldest committed rows still in the outbox
 (`FOR UPDATE SKIP LOCKED`, so several relays could share it), sends them with
@@ -23,7 +23,7 @@ from typing import Any
 
 import psycopg
 
-from harness.apps import Spec
+from harness.apps import DSN_VARIABLE, Spec
 from harness.apps.emits import Emit, emit_writer, refusal
 from harness.apps.event_gateway import OUTBOX_TABLE
 from harness.aws import AwsAccess
@@ -90,9 +90,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parent-pid", type=int, required=True)
     parser.add_argument("--spec", required=True, help="JSON file {application, outputs}")
-    parser.add_argument("--dsn", required=True, help="libpq connection string of the source")
+    parser.add_argument(
+        "--dsn",
+        default=os.environ.get(DSN_VARIABLE),
+        help=f"libpq connection string of the source (or {DSN_VARIABLE})",
+    )
     parser.add_argument("--ledger-dir", required=True, help="where to record what it sent")
     args = parser.parse_args()
+    if not args.dsn:
+        parser.error(f"the source's connection string: --dsn or {DSN_VARIABLE}")
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())

@@ -104,6 +104,8 @@ class LocalStackTarget(LocalTarget):
         return {
             **super().describe(),
             "name": self.name,
+            "aws_endpoint": self.endpoint,
+            "embedded_endpoint": self.component(MotoServer).endpoint_url,
             "localstack": {
                 "endpoint": self.endpoint,
                 "edition": self.health.get("edition", "unknown"),

@@ -62,6 +62,7 @@ def test_patterns_run_across_the_endpoint_and_the_embedded_cloud(tmp_path: Path)
         committed = [c for c in read_ledger(run_dir / name / "ledger") if c.status == "committed"]
         for projection in results["patterns"][name]["projections"].values():
             assert_exact(projection, len(committed))
+    assert "dms: embedded" in (run_dir / "index.html").read_text()  # the report says where
     requests = log.read_text()
     assert re.search(r'"PUT /cdcbench-\S+-events/\S+\.csv', requests)  # the event store's objects
     assert '"POST / HTTP/1.1" 200' in requests  # and DynamoDB's calls

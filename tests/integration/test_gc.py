@@ -15,20 +15,11 @@ from botocore.exceptions import ClientError
 from harness.aws import AwsAccess
 from harness.gc import Leftover, delete_leftovers, find_leftovers
 from tests.conftest import BareCloud
+from tests.lambda_support import LAMBDA_TRUST
 
 pytestmark = pytest.mark.slow
 
 PATTERN = "sqs_lambda_eventstore"
-_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
 _POLICY = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "sqs:ReceiveMessage", "Resource": "*"}],
@@ -138,7 +129,7 @@ def _old_run(aws: AwsAccess) -> Run:
     iam = aws.client("iam")
     role = iam.create_role(
         RoleName=f"{name}-fn",
-        AssumeRolePolicyDocument=json.dumps(_TRUST),
+        AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST),
         Tags=run.tag_list(),
     )["Role"]
     iam.put_role_policy(

@@ -17,11 +17,12 @@ from harness.patterns import Pattern
 from harness.run_files import PatternFiles
 
 READY_THEN_WAIT = """
-import argparse, json, sys, time
+import argparse, json, os, sys, time
 parser = argparse.ArgumentParser()
-for flag in ("--settings", "--dsn", "--records-dir", "--parent-pid"):
+for flag in ("--settings", "--records-dir", "--parent-pid"):
     parser.add_argument(flag)
-args = parser.parse_args()
+args = parser.parse_args()  # the DSN is not on the command line: it carries the password
+assert os.environ["CDCBENCH_DSN"] == "host=nowhere"
 settings = json.load(open(args.settings))
 print(json.dumps({"ready": True}), flush=True)
 time.sleep(settings["then_exit_after_s"])

@@ -2,7 +2,7 @@
 in the data centre, beside the legacy database, that polls the database's change tracking
 and sends one event per changed row to the cloud (a Kinesis stream, or a DynamoDB table).
 
-    python publisher.py --settings FILE --dsn DSN --records-dir DIR [--parent-pid PID]
+    python publisher.py --settings FILE --records-dir DIR [--dsn DSN] [--parent-pid PID]
 
 `--settings`: a JSON object, the pattern's `publisher` output: `variant` (correct | naive),
 `poll_interval_ms`, `batch_size`, `tables`, `sink` (kinesis | dynamodb) and its
@@ -38,6 +38,9 @@ from change_tracking import START, UNBOUNDED, install, read_changes, snapshot_xm
 from sinks import DynamoDBSink, KinesisSink, Sink, pause
 
 CONNECT_TIMEOUT_S = 10
+DSN_VARIABLE = "CDCBENCH_DSN"
+"""Where the source's connection string (with its password) comes from: not the command line,
+which other users of the host can read."""
 GIVE_UP_AFTER_S = 30.0
 """A sink still failing after this long ends the publisher (exit 2); settings may say
 otherwise (`give_up_after_s`)."""
@@ -114,10 +117,12 @@ def _say(problem: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--settings", type=Path, required=True)
-    parser.add_argument("--dsn", required=True)
+    parser.add_argument("--dsn", default=os.environ.get(DSN_VARIABLE), help=f"or {DSN_VARIABLE}")
     parser.add_argument("--records-dir", type=Path, required=True)
     parser.add_argument("--parent-pid", type=int)
     args = parser.parse_args(argv)
+    if not args.dsn:
+        parser.error(f"the source's connection string: --dsn or {DSN_VARIABLE}")
     settings = json.loads(args.settings.read_text())
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
