@@ -9,6 +9,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message,
 from harness.aws import AwsAccess
 from harness.observe.base import Observation, Observer
 from harness.observe.formats.messages import MessageDecoder
+from harness.observe.kafka_security import client_security
 
 _BATCH = 1000
 _WAIT_S = 0.1
@@ -38,9 +39,11 @@ class KafkaTopicObserver(Observer):
         topic: str,
         format: str = "dms_json",
     ) -> None:
-        """`aws` is not used: the topic is reached through `bootstrap`."""
+        """The topic is reached through `bootstrap` (TLS or IAM by its port, on `aws`'s
+        region: `kafka_security`)."""
         super().__init__(projection, log_path)
         self.bootstrap = bootstrap
+        self._security = client_security(bootstrap, aws.region)
         self.topic = topic
         self.group = f"cdcbench-observer-{uuid.uuid4().hex}"
         self.behind = 0
@@ -64,6 +67,7 @@ class KafkaTopicObserver(Observer):
                     # Only where the mock broker dropped records not yet read.
                     "auto.offset.reset": "earliest",
                     "log.connection.close": False,
+                    **self._security,
                 }
             )
         if time.monotonic() - self._refreshed_at >= self.refresh_s:

@@ -7,6 +7,9 @@ engine is reachable, LocalStack is started with testcontainers (image
 what it serves; `routing.route` places each service the run's patterns need, and every
 client, Terraform's provider included, reaches each service at its own endpoint
 (`AWS_ENDPOINT_URL_<SERVICE>`). The results record which service ran where.
+
+Clients come from `AwsAccess`, as on every target, not from `localstack-client`: its
+sessions point every service at LocalStack, where here each service has its own endpoint.
 """
 
 import json
