@@ -223,6 +223,7 @@ def _measure(
             files.observations(p.name),
             watching,
             p.observer_parameters(outputs),
+            target.observer_budget,
         )
         for p in pattern.projections
     }

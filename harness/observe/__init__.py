@@ -1,5 +1,6 @@
 """Observers: tail each projection and record (entity, version, seen_at)."""
 
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from harness.observe.kafka_topic import KafkaTopicObserver
 from harness.observe.kinesis_stream import KinesisStreamObserver
 from harness.observe.postgres_replica import PostgresReplicaObserver
 from harness.observe.s3_objects import S3ObjectsObserver
+from harness.observe.shards import UNPACED, ReadBudget
 
 OBSERVERS: dict[str, Callable[..., Observer]] = {
     "dynamodb_stream": DynamoDBStreamObserver,
@@ -30,11 +32,27 @@ OBSERVERS: dict[str, Callable[..., Observer]] = {
 
 
 def make_observer(
-    kind: str, projection: str, log_path: Path, aws: AwsAccess, parameters: dict[str, Any]
+    kind: str,
+    projection: str,
+    log_path: Path,
+    aws: AwsAccess,
+    parameters: dict[str, Any],
+    budget: ReadBudget = UNPACED,
 ) -> Observer:
     """An observer of `kind` for `projection`, with its parameters (the resources Terraform
-    created for it and the options its pattern fixes)."""
-    return OBSERVERS[kind](projection, log_path, aws, **parameters)
+    created for it and the options its pattern fixes); observers that read stream shards
+    (their constructor takes a `budget`) read them within the target's `budget`."""
+    constructor = OBSERVERS[kind]
+    if "budget" in inspect.signature(constructor).parameters:
+        parameters = {**parameters, "budget": budget}
+    return constructor(projection, log_path, aws, **parameters)
 
 
-__all__ = ["OBSERVERS", "Observation", "Observer", "make_observer", "read_observations"]
+__all__ = [
+    "OBSERVERS",
+    "Observation",
+    "Observer",
+    "ReadBudget",
+    "make_observer",
+    "read_observations",
+]

@@ -123,6 +123,10 @@ class ObserverStats(BaseModel):
     control_records: dict[str, int] | None = None
     """Control records it read, by operation (DMS's add-column...); None where the
     projection's format has none."""
+    read_share: float | None = None
+    """Stream observers: the most GetRecords calls it made on one shard within one second,
+    as a share of what the shard allows all its readers together (`observe.shards`); None
+    for other observers and in older results."""
 
 
 BEHIND_AFTER_S = 2.0
@@ -206,12 +210,30 @@ class Observer(ABC):
             longest_behind_s=round(self._longest_behind_s, 3),
             falling_behind=self._longest_behind_s >= BEHIND_AFTER_S,
             control_records=self.control_records(),
+            read_share=self.read_share(),
         )
 
     def control_records(self) -> dict[str, int] | None:
         """Control records read so far, by operation, where the projection's format has
         them (streams of DMS messages)."""
         return None
+
+    def read_share(self) -> float | None:
+        """Stream observers: their peak share of a shard's per-second reads so far (None:
+        the projection is not read by shard)."""
+        return None
+
+    def pause(self, seconds: float) -> None:
+        """Wait inside `poll` (e.g. until a paced read is due), not counted as busy; cut
+        short when told to stop, except in the last poll, which waits in full."""
+        if seconds <= 0:
+            return
+        started = time.monotonic()
+        if self.stopping:
+            time.sleep(seconds)
+        else:
+            self._stopping.wait(seconds)
+        self.waited_s += time.monotonic() - started
 
     def _run(self) -> None:
         while not self._stopping.is_set():

@@ -10,18 +10,30 @@ from harness.aws import AwsAccess
 from harness.observe.base import Observation, Observer
 from harness.observe.dynamodb_stream import STREAM_READ_LIMIT
 from harness.observe.formats.event_items import read_event, sightings
-from harness.observe.shards import ShardFollower
+from harness.observe.shards import UNPACED, ReadBudget, ShardFollower
 
 
 class DynamoDBEventsObserver(Observer):
-    """The table's stream (`stream_arn`, NEW_AND_OLD_IMAGES) from TRIM_HORIZON."""
+    """The table's stream (`stream_arn`, NEW_AND_OLD_IMAGES) from TRIM_HORIZON, read within
+    `budget` (a shard's second reader on AWS: `dynamodb_stream.StreamedTables`)."""
 
-    def __init__(self, projection: str, log_path: Path, aws: AwsAccess, stream_arn: str) -> None:
+    def __init__(
+        self,
+        projection: str,
+        log_path: Path,
+        aws: AwsAccess,
+        stream_arn: str,
+        budget: ReadBudget = UNPACED,
+    ) -> None:
         super().__init__(projection, log_path)
         streams = aws.client("dynamodbstreams")
-        self._shards = ShardFollower(streams, {"StreamArn": stream_arn}, STREAM_READ_LIMIT)
+        self._shards = ShardFollower(streams, {"StreamArn": stream_arn}, STREAM_READ_LIMIT, budget)
+
+    def read_share(self) -> float:
+        return self._shards.read_share()
 
     def poll(self) -> list[Observation]:
+        self.pause(self._shards.due_in_s())
         batches = self._shards.read()
         self.lagging = any(batch.more for batch in batches)
         return [

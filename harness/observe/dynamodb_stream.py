@@ -11,7 +11,7 @@ from harness.load.row_image import row_digest
 from harness.observe.base import Observation, Observer, SnapshotRow
 from harness.observe.dynamodb_items import READ_MODEL, ItemLayout, deserialize
 from harness.observe.dynamodb_scan import scan_rows
-from harness.observe.shards import ShardFollower
+from harness.observe.shards import UNPACED, ReadBudget, ShardFollower
 from harness.read_model import VERSION_ATTRIBUTE
 
 STREAM_READ_LIMIT = 1000
@@ -28,7 +28,10 @@ class _Followed:
 class StreamedTables(Observer):
     """Reads every shard of each table's stream from TRIM_HORIZON, following shard rollover.
     A removal is seen in its old image (NEW_AND_OLD_IMAGES): its version is the deleted
-    one + 1. `tables`: (table, stream ARN, how its items stand for source rows)."""
+    one + 1. `tables`: (table, stream ARN, how its items stand for source rows). On AWS it is
+    one of the two readers of a shard DynamoDB advises at most (a Lambda mapping being the
+    other), so `budget` paces its GetRecords calls on each shard (`observe.shards`: no more
+    often than a mapping's 4 a second there)."""
 
     def __init__(
         self,
@@ -36,18 +39,32 @@ class StreamedTables(Observer):
         log_path: Path,
         aws: AwsAccess,
         tables: list[tuple[str, str, ItemLayout]],
+        budget: ReadBudget = UNPACED,
     ) -> None:
         super().__init__(projection, log_path)
         self._dynamodb = aws.client("dynamodb")
         streams = aws.client("dynamodbstreams")
         self._followed = [
-            _Followed(table, layout, ShardFollower(streams, {"StreamArn": arn}, STREAM_READ_LIMIT))
+            _Followed(
+                table,
+                layout,
+                ShardFollower(streams, {"StreamArn": arn}, STREAM_READ_LIMIT, budget),
+            )
             for table, arn, layout in tables
         ]
+
+    @property
+    def followers(self) -> list[ShardFollower]:
+        """The readers of each table's stream, in table order."""
+        return [f.shards for f in self._followed]
+
+    def read_share(self) -> float:
+        return max((f.read_share() for f in self.followers), default=0.0)
 
     def poll(self) -> list[Observation]:
         seen: list[Observation] = []
         lagging = False
+        self.pause(min((f.due_in_s() for f in self.followers), default=0.0))
         for followed in self._followed:
             batches = followed.shards.read()
             lagging = lagging or any(batch.more for batch in batches)
@@ -85,9 +102,15 @@ class DynamoDBStreamObserver(StreamedTables):
     """One read-model table."""
 
     def __init__(
-        self, projection: str, log_path: Path, aws: AwsAccess, table: str, stream_arn: str
+        self,
+        projection: str,
+        log_path: Path,
+        aws: AwsAccess,
+        table: str,
+        stream_arn: str,
+        budget: ReadBudget = UNPACED,
     ) -> None:
-        super().__init__(projection, log_path, aws, [(table, stream_arn, READ_MODEL)])
+        super().__init__(projection, log_path, aws, [(table, stream_arn, READ_MODEL)], budget)
 
 
 class DynamoDBTableCopiesObserver(StreamedTables):
@@ -96,10 +119,15 @@ class DynamoDBTableCopiesObserver(StreamedTables):
     numbers (each table's stream numbers its own)."""
 
     def __init__(
-        self, projection: str, log_path: Path, aws: AwsAccess, tables: dict[str, dict[str, str]]
+        self,
+        projection: str,
+        log_path: Path,
+        aws: AwsAccess,
+        tables: dict[str, dict[str, str]],
+        budget: ReadBudget = UNPACED,
     ) -> None:
         copies = [
             (copy["table"], copy["stream_arn"], ItemLayout(copy_of=source))
             for source, copy in sorted(tables.items())
         ]
-        super().__init__(projection, log_path, aws, copies)
+        super().__init__(projection, log_path, aws, copies, budget)

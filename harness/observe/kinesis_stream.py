@@ -6,7 +6,7 @@ from pathlib import Path
 from harness.aws import AwsAccess
 from harness.observe.base import Observation, Observer
 from harness.observe.formats.messages import MessageDecoder
-from harness.observe.shards import ShardFollower
+from harness.observe.shards import UNPACED, ReadBudget, ShardFollower
 
 _READ_LIMIT = 10_000
 """GetRecords' largest Limit on Kinesis."""
@@ -14,9 +14,10 @@ _READ_LIMIT = 10_000
 
 class KinesisStreamObserver(Observer):
     """An extra reader of every shard of the stream, from TRIM_HORIZON, with its own
-    iterators (GetRecords only: no consumer registration, no checkpoints), so the pattern's
-    consumers are undisturbed. On AWS it shares each shard's 5 reads/s and 2 MB/s with them;
-    an enhanced fan-out consumer would get its own throughput instead.
+    iterators (GetRecords only: no consumer registration, no checkpoints). On AWS it shares
+    each shard's 5 reads/s and 2 MB/s with the pattern's consumers, so `budget` paces its
+    GetRecords calls on each shard (`observe.shards`: once a second there); an enhanced
+    fan-out consumer would get its own throughput instead.
 
     Positions are `<shardId>:<SequenceNumber>`; `behind_ms` is the largest MillisBehindLatest
     of the last poll (None before the first), to tell when the observer falls behind.
@@ -29,22 +30,27 @@ class KinesisStreamObserver(Observer):
         aws: AwsAccess,
         stream_name: str,
         format: str = "dms_json",
+        budget: ReadBudget = UNPACED,
     ) -> None:
         super().__init__(projection, log_path)
         self.stream_name = stream_name
         self.behind_ms: int | None = None
         self._decoder = MessageDecoder(projection, format)
-        self._shards = ShardFollower(
-            aws.client("kinesis"), {"StreamName": stream_name}, _READ_LIMIT
+        self.shards = ShardFollower(
+            aws.client("kinesis"), {"StreamName": stream_name}, _READ_LIMIT, budget
         )
 
     def control_records(self) -> dict[str, int]:
         return dict(self._decoder.messages.control)
 
+    def read_share(self) -> float:
+        return self.shards.read_share()
+
     def poll(self) -> list[Observation]:
         seen: list[Observation] = []
         behind: list[int] = []
-        batches = self._shards.read()
+        self.pause(self.shards.due_in_s())
+        batches = self.shards.read()
         self.lagging = any(batch.more for batch in batches)
         for batch in batches:
             if batch.millis_behind_latest is not None:

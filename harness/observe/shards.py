@@ -11,22 +11,23 @@ seen out of order across the two.
 Per-shard read limits, which an observer shares with the pattern's own readers of the shard
 (a Lambda event-source mapping, a Firehose delivery stream):
 - Kinesis Data Streams: each shard supports up to five read transactions (GetRecords calls)
-  per second, and up to 2 MB/s read through GetRecords in total, shared by every reader without
-  enhanced fan-out (Kinesis Data Streams Developer Guide, "Quotas and limits",
-  service-sizes-and-limits: "GetRecords | 5 TPS" per shard). A Lambda mapping with a standard
-  iterator polls each shard "at a base rate of once per second" and keeps reading faster while
-  it catches up (Lambda Developer Guide, "Using AWS Lambda with Amazon Kinesis", with-kinesis).
+  per second and up to 2 MB/s read through GetRecords (Kinesis Data Streams Developer Guide,
+  "Quotas and limits", service-sizes-and-limits: "GetRecords | 5 TPS" per shard); readers
+  without enhanced fan-out share that throughput (same guide, building-consumers). A Lambda
+  mapping with a standard iterator polls each shard "at a base rate of once per second", and
+  while more records are available keeps reading batches until it catches up (Lambda
+  Developer Guide, "Using AWS Lambda with Amazon Kinesis", with-kinesis).
   Enhanced fan-out (RegisterStreamConsumer + SubscribeToShard) gives a consumer its own 2 MB/s
   per shard over HTTP/2, not shared with the other readers (Kinesis Data Streams Developer
   Guide, enhanced-consumers; the same Lambda page). It is not used: moto 5.2.5 serves
   RegisterStreamConsumer but not SubscribeToShard, so it could not be tested here.
 - DynamoDB Streams: "No more than two processes at most should be reading from the same
   streams shard at the same time. Having more than two readers per shard can result in
-  throttling" (DynamoDB Developer Guide, "Change data capture for DynamoDB Streams", Streams;
-  the DynamoDB Streams API's LimitExceededException says the same). No per-shard call rate is
-  published. A Lambda mapping "polls shards in your DynamoDB stream for records at a base rate
-  of 4 times per second" (Lambda Developer Guide, "Using AWS Lambda with Amazon DynamoDB",
-  with-ddb).
+  throttling" (DynamoDB Developer Guide, the DynamoDB Streams page, Streams, "Reading and
+  processing a stream"; the SDKs' LimitExceededException text says the same). No per-shard
+  call rate is published. A Lambda mapping "polls shards in your DynamoDB stream for records
+  at a base rate of 4 times per second" (Lambda Developer Guide, "Using AWS Lambda with Amazon
+  DynamoDB", with-ddb).
 
 Budgets (`ReadBudget`): on emulated targets observers read every shard as fast as they poll
 (`UNPACED`: no per-shard limits there). On AWS (`SHARED_SHARDS`) an observer calls GetRecords
@@ -34,17 +35,18 @@ on one shard at most once per second on Kinesis (it plus a Lambda mapping at its
 2 of the 5 calls, leaving room for a second consumer such as Firehose and for the mapping's
 catch-up reads), and at most 4 times per second on DynamoDB Streams: the observer is the
 second of the two advised readers (the mapping being the first) and reads no faster than the
-mapping does, so the pair looks like the two Lambda readers AWS itself allows. Pacing adds up
-to one interval to measured lag (a change is seen at the first call after it lands): 1 s on
-Kinesis, 0.25 s on DynamoDB Streams. What the observer reads also counts against Kinesis's
-shared 2 MB/s: it reads each record once, so at most the shard's write rate (1 MB/s); only
-enhanced fan-out would avoid that.
+mapping does, so the pair stays within the advice, each reading at a mapping's rate. Pacing
+adds up to one interval to measured lag (a change is seen at the first call after it lands):
+1 s on Kinesis, 0.25 s on DynamoDB Streams. What the observer reads also counts against
+Kinesis's shared 2 MB/s: it reads each record once, so at most the shard's write rate (1 MB/s,
+same quotas page); only enhanced fan-out would avoid that. Not paced: DescribeStream every
+few seconds and GetShardIterator once per shard, each far below their own limits.
 
 Read share (`ShardFollower.read_share`): the most GetRecords calls the observer made on one
-shard within any one second, over the shard's allowance for all its readers together. Kinesis:
-÷ 5 (the documented quota). DynamoDB Streams: ÷ 8 = 2 advised readers × 4 calls/s (a reader
-polling as a Lambda mapping does; derived, not a published quota), so a share of 0.5 is one
-reader's worth and above 0.5 the observer reads harder than one of the two advised readers.
+shard within any one second, divided by what the shard allows all its readers together.
+Kinesis: 5 calls/s (the documented quota). DynamoDB Streams: 8 calls/s, the 2 advised readers
+at 4 calls/s each, a mapping's rate (derived, not a published quota): a share of 0.5 is one
+reader's worth, and above 0.5 the observer reads harder than one of the two advised readers.
 """
 
 import time
@@ -101,7 +103,9 @@ class ReadBudget:
 
 UNPACED = ReadBudget()
 """Emulated services: no per-shard read limits, observers read as fast as they poll."""
-SHARED_SHARDS = ReadBudget(kinesis_per_s=1.0, dynamodb_streams_per_s=LAMBDA_DYNAMODB_POLLS_PER_SHARD_S)
+SHARED_SHARDS = ReadBudget(
+    kinesis_per_s=1.0, dynamodb_streams_per_s=LAMBDA_DYNAMODB_POLLS_PER_SHARD_S
+)
 """Real AWS: each shard's reads are shared with the pattern's own readers (module docstring)."""
 
 
@@ -176,8 +180,10 @@ class ShardFollower:
         now = time.monotonic()
         return max(
             0.0,
-            min(self._last_call.get(s, -self._interval_s) + self._interval_s - now
-                for s in self._iterators),
+            min(
+                self._last_call.get(s, -self._interval_s) + self._interval_s - now
+                for s in self._iterators
+            ),
         )
 
     def read(self) -> list[ShardBatch]:

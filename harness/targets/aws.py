@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from harness import progress
 from harness.aws import AwsAccess
 from harness.errors import UserError
+from harness.observe.shards import SHARED_SHARDS
 from harness.targets import preflight
 from harness.targets.base import Target
 
@@ -25,6 +26,7 @@ class AwsTarget(Target):
     name = "aws"
     summary = "real AWS: the standard credential chain and region, an existing source database"
     needs_plans = True
+    observer_budget = SHARED_SHARDS  # observers share each shard's reads with the pattern's
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
