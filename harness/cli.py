@@ -125,9 +125,11 @@ def _age(text: str) -> timedelta:
 
 
 def _summarise(results: Results, report: Path | None) -> int:
-    """Per projection: lag and anomalies, one line each; the report; the exit code (0: every
-    pattern valid)."""
+    """Per projection: lag and anomalies, one line each (a skipped pattern: why); the report;
+    the exit code (0: every pattern that ran is valid)."""
     for name, pattern in results.patterns.items():
+        if pattern.status == "skipped":
+            print(f"{name}: {pattern.error}")
         for projection_name, projection in pattern.projections.items():
             lag = projection.lag.from_commit_ms if projection.lag else None
             figures = (
@@ -144,7 +146,8 @@ def _summarise(results: Results, report: Path | None) -> int:
                 print(f"{name}/{projection_name}: {describe(projection.schema_change)}")
     if report is not None:
         print(f"Report: {report}")
-    return 0 if all(p.valid is True for p in results.patterns.values()) else 1
+    ran = [p for p in results.patterns.values() if p.status != "skipped"]
+    return 0 if ran and all(p.valid is True for p in ran) else 1
 
 
 def _patterns(_: argparse.Namespace, __: Settings) -> int:

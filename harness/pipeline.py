@@ -91,9 +91,15 @@ def run(
                 results.patterns[entry.name] = result = PatternResult(
                     summary=pattern.summary, pattern=entry.pattern
                 )
-                _run_pattern(
-                    entry, pattern, scenario, target, settings, run_dir, result, checkpoint
-                )
+                why_not = target.cannot_run(pattern_services(pattern))
+                if why_not is not None:
+                    result.status, result.error = "skipped", f"skipped on {target_name}: {why_not}"
+                    line = f"{entry.name}: {result.error}"
+                    progress.console.print(line, style="yellow", markup=False, soft_wrap=True)
+                else:
+                    _run_pattern(
+                        entry, pattern, scenario, target, settings, run_dir, result, checkpoint
+                    )
                 checkpoint()
         results.status = "completed"
     except KeyboardInterrupt:
@@ -164,11 +170,15 @@ def _deployment(
     )
 
 
+def pattern_services(pattern: Pattern) -> frozenset[str]:
+    """The AWS services the pattern creates resources in (boto3 names)."""
+    return services_of(resource_types(pattern.root))
+
+
 def needed_services(scenario: Scenario) -> frozenset[str]:
-    """The AWS services the scenario's patterns create resources in (boto3 names)."""
+    """The AWS services the scenario's patterns create resources in."""
     found = patterns()
-    types = {t for entry in scenario.entries() for t in resource_types(found[entry.pattern].root)}
-    return services_of(types)
+    return frozenset().union(*(pattern_services(found[e.pattern]) for e in scenario.entries()))
 
 
 def plan_patterns(
@@ -178,8 +188,10 @@ def plan_patterns(
     temporary folder that goes with the plan files (they hold the variables' values)."""
     plans = {}
     for entry in scenario.entries():
+        pattern = patterns()[entry.pattern]
+        if target.cannot_run(pattern_services(pattern)) is not None:
+            continue
         with tempfile.TemporaryDirectory(prefix="cdcbench-plan-") as workdir:
-            pattern = patterns()[entry.pattern]
             deployment = _deployment(entry, pattern, target, settings, Path(workdir), run_id)
             plans[entry.name] = deployment.plan()
     return plans

@@ -70,6 +70,11 @@ class Target(ABC):
         that create nothing billable check nothing."""
         return None
 
+    def cannot_run(self, services: frozenset[str]) -> str | None:
+        """Why a pattern needing these services (boto3 names) cannot run here, in one line;
+        None when it can."""
+        return None
+
     needs_plans: ClassVar[bool] = False
     """The preflight reads the plans (planning every pattern first costs a minute)."""
 

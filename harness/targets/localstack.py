@@ -92,6 +92,15 @@ class LocalStackTarget(LocalTarget):
         what it serves itself)."""
         return component.serves is None or component.serves in self.routing.embedded
 
+    def cannot_run(self, services: frozenset[str]) -> str | None:
+        missing = sorted(services & self.routing.missing)
+        if not missing:
+            return None
+        return (
+            f"needs {', '.join(missing)}, which neither the LocalStack endpoint nor the "
+            "embedded cloud serves"
+        )
+
     @property
     def aws(self) -> AwsAccess:
         moto = self.component(MotoServer).endpoint_url

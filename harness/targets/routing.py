@@ -21,6 +21,15 @@ ENGINE_ONLY = {
     "kafkaconnect": "LocalStack does not emulate MSK Connect",
     "rds": "the patterns' databases are the embedded PostgreSQL (logical replication)",
 }
+EMBEDDED = frozenset(
+    {
+        *("dms", "kafka", "kafkaconnect", "lambda", "firehose", "events", "rds"),
+        *("dynamodb", "dynamodbstreams", "kinesis", "s3", "sqs", "logs", "ec2"),
+        *("iam", "sts", "kms", "secretsmanager"),
+    }
+)
+"""What the embedded cloud serves as the patterns use it (moto, with the local engines where
+a service runs something: DMS tasks, functions, connectors, deliveries, rules, databases)."""
 LAMBDA_SOURCES = frozenset({"sqs", "kinesis", "dynamodb", "dynamodbstreams", "kafka"})
 COUPLED: dict[str, frozenset[str]] = {
     "dms": frozenset({"ec2"}),
@@ -36,11 +45,14 @@ class Routing:
     localstack: frozenset[str]
     embedded: dict[str, str]
     """Service -> why it is served by the embedded cloud."""
+    missing: frozenset[str] = frozenset()
+    """Services needed that neither serves: a pattern needing one cannot run."""
 
     def where(self) -> dict[str, str]:
-        """Service -> "localstack" or "embedded", for the results."""
+        """Service -> "localstack", "embedded" or "nowhere", for the results."""
         placed = {s: "localstack" for s in self.localstack}
-        return dict(sorted({**placed, **{s: "embedded" for s in self.embedded}}.items()))
+        placed |= {s: "embedded" for s in self.embedded} | {s: "nowhere" for s in self.missing}
+        return dict(sorted(placed.items()))
 
 
 def served(health: Mapping[str, object]) -> frozenset[str]:
@@ -78,4 +90,7 @@ def route(needed: Iterable[str], serving: frozenset[str]) -> Routing:
         for service, why in pulled.items():
             if service not in embedded:
                 embedded[service], changed = why, True
-    return Routing(localstack=needed - set(embedded), embedded=embedded)
+    missing = frozenset(s for s in embedded if s not in EMBEDDED)
+    for service in missing:
+        del embedded[service]
+    return Routing(localstack=needed - set(embedded) - missing, embedded=embedded, missing=missing)

@@ -3,23 +3,27 @@ LocalStack's health probe from a recorded answer): the probe, its one-line failu
 routing of each service a pattern needs to the endpoint or to the embedded cloud, which runs
 only the engines of what it serves and answers as the endpoint's account."""
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from harness import pipeline
 from harness.errors import UserError
 from harness.local.dms.engine import DmsEngine
 from harness.local.lambda_runtime.runtime import LambdaRuntime
 from harness.local.moto_server import MotoServer
 from harness.patterns import patterns
 from harness.patterns.root_module import resource_types
+from harness.scenario import load_scenario
 from harness.settings import Settings
-from harness.targets import TargetOptions, make_target
+from harness.targets import TargetOptions, make_target, routing
 from harness.targets.localstack import LocalStackTarget, probe
 from harness.targets.services import services_of
 from tests.conftest import BareCloud
-from tests.localstack_standin import ACCOUNT, standin
+from tests.helpers import REPO
+from tests.localstack_standin import ACCOUNT, HEALTH, standin
 
 pytestmark = pytest.mark.slow
 
@@ -87,3 +91,33 @@ def test_each_service_goes_where_it_is_served_and_only_needed_engines_run(
         assert described["services"]["s3"] == "localstack"
         assert described["localstack"]["endpoint"] == endpoint
         assert "Kinesis" in described["embedded_because"]["dms"]
+
+
+def test_a_pattern_needing_a_service_served_nowhere_is_skipped_in_one_line(
+    endpoint: str,
+    shared_tmp: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("LOCALSTACK_ENDPOINT", endpoint)
+    # as if the embedded cloud did not serve DynamoDB, which `direct` needs and the health
+    # answer below says LocalStack does not serve either
+    monkeypatch.setattr(routing, "EMBEDDED", routing.EMBEDDED - {"dynamodb", "dynamodbstreams"})
+    health = json.loads(HEALTH.read_text())
+    health["services"]["dynamodb"] = health["services"]["dynamodbstreams"] = "disabled"
+    (shared_tmp / "health-no-dynamodb.json").write_text(json.dumps(health))
+    scenario = load_scenario(REPO / "scenarios" / "smoke.yaml")
+    settings = Settings(reports_dir=shared_tmp / "skip-reports")
+
+    with standin(shared_tmp / "standin-skip.log", shared_tmp / "health-no-dynamodb.json") as other:
+        monkeypatch.setenv("LOCALSTACK_ENDPOINT", other)
+        outcome = pipeline.run(scenario, "localstack", settings)
+
+    direct = outcome.results.patterns["direct"]
+    assert direct.status == "skipped" and direct.projections == {}
+    assert direct.error == (
+        "skipped on localstack: needs dynamodb, which neither the LocalStack endpoint nor the "
+        "embedded cloud serves"
+    )
+    assert outcome.results.target["services"]["dynamodb"] == "nowhere"
+    assert f"direct: {direct.error}\n" in capsys.readouterr().err  # one line

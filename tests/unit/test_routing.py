@@ -97,3 +97,11 @@ def test_resource_types_follow_local_module_calls(tmp_path: Path) -> None:
     )
 
     assert resource_types(root) == {"aws_sqs_queue", "aws_s3_bucket"}
+
+
+def test_a_service_neither_serves_is_missing_and_placed_nowhere() -> None:
+    routing = route({"ecs", "s3", "sts"}, served(HEALTH))
+
+    assert routing.missing == {"ecs"}
+    assert "ecs" not in routing.embedded and "ecs" not in routing.localstack
+    assert routing.where()["ecs"] == "nowhere"
