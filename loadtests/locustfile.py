@@ -5,6 +5,18 @@ scenarios/smoke.yaml: its workload, rate, users and shape), --dsn (CDCBENCH_DSN;
 empty uses libpq's PG* variables), --ledger-dir (CDCBENCH_LEDGER_DIR, default
 ./ledger). The scenario's shape drives the user count, so -u/-r/-t are not needed.
 
+Distributed (`--master` here, `locust --worker --master-host H -f loadtests/locustfile.py`
+elsewhere): the master checks the database and runs the shape, and hands its scenario (and
+application) to the workers. A worker keeps its own --dsn and --ledger-dir (or
+CDCBENCH_DSN and CDCBENCH_LEDGER_DIR) where it has them, and otherwise takes the
+master's (workers on the master's host). Given --workers-file, the master records there
+the id of every worker that connected. A worker whose environment names a bucket
+(CDCBENCH_LEDGER_BUCKET, with CDCBENCH_LEDGER_PREFIX) writes its ledger into a folder of
+its own, `<ledger dir>/<worker id>/`, and puts that folder under
+`s3://$CDCBENCH_LEDGER_BUCKET/$CDCBENCH_LEDGER_PREFIX<worker id>/` when its load stops
+(the master ends it, or SIGTERM: Locust stops the users gracefully first), with boto3's
+standard credentials; see harness.load.ledger_store.
+
 Each user paces itself on a fixed schedule (rate_per_s / users) and records, for
 every change, the intended and the commit-acknowledged time in this process's
 ledger file. The schedule's wait happens in `wait_time`, and the stop timeout is
@@ -14,6 +26,8 @@ with gevent by itself once Locust has monkey-patched (it waits with gevent's
 poll), so users never block each other.
 """
 
+import json
+import logging
 import os
 import random
 import sys
@@ -26,7 +40,7 @@ import gevent
 import psycopg
 from locust import User, events, task
 from locust.env import Environment
-from locust.runners import MasterRunner
+from locust.runners import MasterRunner, WorkerRunner
 from locust.user.task import LOCUST_STATE_STOPPING, LOCUST_STATE_WAITING
 
 from harness.apps import Hooks, Spec, hooks
@@ -35,6 +49,7 @@ from harness.errors import UserError
 from harness.load import schema
 from harness.load.clock import measure_offset, write_offset
 from harness.load.ledger import Change, ledger_writer
+from harness.load.ledger_store import upload_ledger
 from harness.load.schema_change import DDL_REQUEST, add_column
 from harness.load.transactions import Outcome, connect, execute
 from harness.load.workload import KeySpace, Workload
@@ -48,6 +63,12 @@ gevent_wait.install()
 
 _DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "smoke.yaml"
 _MIN_STOP_TIMEOUT_S = 30.0
+BUCKET_VARIABLE = "CDCBENCH_LEDGER_BUCKET"
+PREFIX_VARIABLE = "CDCBENCH_LEDGER_PREFIX"
+_OWN_OPTIONS = {"dsn": "", "ledger_dir": "ledger"}
+"""A worker's own settings (option -> default) that win over the master's where it has
+them: how it reaches the database from its host, and where it writes on its disk."""
+_logger = logging.getLogger("cdcbench")
 
 
 @events.init_command_line_parser.add_listener
@@ -79,11 +100,26 @@ def _arguments(parser) -> None:  # type: ignore[no-untyped-def]
         "harness.apps, built from a deployment's outputs) in and after each transaction",
     )
     group.add_argument(
+        "--workers-file",
+        default="",
+        help="master: record the ids of the workers that connected in this JSON file",
+    )
+    group.add_argument(
         "--parent-pid",
         type=int,
         default=0,
         help="stop the load (gracefully) when this process is gone, e.g. the harness killed",
     )
+
+
+@dataclass(frozen=True)
+class _Upload:
+    """Where a worker puts its ledger folder when its load stops."""
+
+    folder: Path
+    bucket: str
+    prefix: str
+    writer: str
 
 
 @dataclass
@@ -94,6 +130,7 @@ class _Process:
     scenario: Scenario
     dsn: str
     ledger: RecordWriter[Change]
+    upload: _Upload | None = None
     keys: KeySpace = field(default_factory=KeySpace)
     hooks: Hooks = field(default_factory=Hooks)
     keys_refreshed: float = 0.0
@@ -101,9 +138,14 @@ class _Process:
     schema_changing: bool = False
     schema_changed: bool = False
     """The scenario's column exists: users write it."""
+    finished: bool = False
+    """The ledger is closed and the hooks are too."""
+    uploaded: bool = False
 
 
 _process: _Process | None = None
+_own: dict[str, str] = {}
+"""This worker's own `_OWN_OPTIONS`, read before the master's settings replace them."""
 
 
 def _fail(message: str) -> NoReturn:
@@ -113,14 +155,35 @@ def _fail(message: str) -> NoReturn:
 
 
 def _scenario(environment: Environment) -> Scenario:
-    return load_scenario(Path(environment.parsed_options.scenario))
+    """The scenario file's; on a worker, the master's (whose shape sets the user count)."""
+    options = environment.parsed_options
+    shipped = getattr(options, "scenario_json", "")
+    if options.worker and shipped:
+        return Scenario.model_validate_json(shipped)
+    return load_scenario(Path(options.scenario))
+
+
+def _application(environment: Environment) -> Spec | None:
+    """The --application file's spec; on a worker, the master's."""
+    options = environment.parsed_options
+    shipped = getattr(options, "application_json", "")
+    if options.worker and shipped:
+        data = json.loads(shipped)
+        return Spec(data["application"], data["outputs"])
+    return Spec.read(Path(options.application)) if options.application else None
 
 
 @events.init.add_listener
 def _check(environment: Environment, **_: object) -> None:
-    """Master or single process: the scenario parses, the database answers, the schema exists."""
-    if environment.parsed_options is None or environment.parsed_options.worker:
+    """Master or single process: the scenario parses, the database answers, the schema exists.
+    A worker keeps its own settings."""
+    if environment.parsed_options is None:
         return
+    if environment.parsed_options.worker:
+        _worker_init(environment)
+        return
+    if isinstance(environment.runner, MasterRunner) and environment.parsed_options.workers_file:
+        _record_workers(environment, Path(environment.parsed_options.workers_file))
     try:
         scenario = _scenario(environment)
         with psycopg.connect(
@@ -138,8 +201,49 @@ def _check(environment: Environment, **_: object) -> None:
     # Users must finish a transaction they started (commit, then ledger) when the run stops:
     # without a stop timeout Locust kills them mid-commit. Workers get it from the master.
     environment.stop_timeout = max(environment.stop_timeout, _MIN_STOP_TIMEOUT_S)
-    if environment.parsed_options.parent_pid:
-        gevent.spawn(_quit_with_parent, environment, environment.parsed_options.parent_pid)
+    # Workers elsewhere have neither file: they get the contents with the master's options.
+    options = environment.parsed_options
+    options.scenario_json = scenario.model_dump_json()
+    if options.application:
+        options.application_json = Path(options.application).read_text()
+    if options.parent_pid:
+        gevent.spawn(_quit_with_parent, environment, options.parent_pid)
+
+
+def _worker_init(environment: Environment) -> None:
+    """Keep the worker's own settings: each spawn message from the master overwrites the
+    options with the master's. (Runs before any spawn: the init event fires right after
+    the worker connected, before the master's first message is handled.)"""
+    options = environment.parsed_options
+    _own.clear()
+    _own.update(
+        {
+            name: value
+            for name, default in _OWN_OPTIONS.items()
+            if (value := getattr(options, name)) != default
+        }
+    )
+    if options.parent_pid:
+        gevent.spawn(_quit_with_parent, environment, options.parent_pid)
+
+
+def _record_workers(environment: Environment, path: Path) -> None:
+    """The ids of the workers that connected, in `path` (rewritten whole at each). Workers
+    may connect as soon as the master listens, before this runs: those are known already."""
+    connected: list[str] = []
+
+    def record(client_id: str, **_: object) -> None:
+        if client_id not in connected:
+            connected.append(client_id)
+        part = path.with_name(path.name + ".part")
+        part.write_text(json.dumps({"connected": connected}))
+        part.replace(path)
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    environment.events.worker_connect.add_listener(record)
+    for client_id in list(environment.runner.clients):
+        record(client_id)
 
 
 def _quit_with_parent(environment: Environment, parent_pid: int) -> None:
@@ -155,25 +259,69 @@ def _start(environment: Environment, **_: object) -> None:
     if isinstance(environment.runner, MasterRunner):
         return
     options = environment.parsed_options
-    ledger_dir = Path(options.ledger_dir)
+    dsn = _own.get("dsn", options.dsn)
+    ledger_dir = Path(_own.get("ledger_dir", options.ledger_dir))
+    upload = None
+    bucket = os.environ.get(BUCKET_VARIABLE, "")
+    if bucket and isinstance(environment.runner, WorkerRunner):
+        writer = str(environment.runner.client_id)  # its id at the master: host, random part
+        ledger_dir = ledger_dir / writer  # this process's own: the folder it uploads
+        upload = _Upload(ledger_dir, bucket, os.environ.get(PREFIX_VARIABLE, ""), writer)
     ledger_dir.mkdir(parents=True, exist_ok=True)
-    _process = _Process(_scenario(environment), options.dsn, ledger_writer(ledger_dir))
+    _process = _Process(_scenario(environment), dsn, ledger_writer(ledger_dir), upload)
     change = _process.scenario.schema_change
     if change is not None:
         schema.register_added(change.table, change.column, change.sql_type)
-    with psycopg.connect(options.dsn, autocommit=True, connect_timeout=5) as conn:
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
         write_offset(_process.ledger.path, measure_offset(conn))
-    if options.application:
-        spec = Spec.read(Path(options.application))
+    spec = _application(environment)
+    if spec is not None:
         _process.hooks = hooks(spec, AwsAccess.from_env(os.environ), ledger_dir)
 
 
 @events.test_stop.add_listener
 def _stop(environment: Environment, **_: object) -> None:
-    if _process is not None:
-        _process.ledger.close()
-        if _process.hooks.close is not None:
-            _process.hooks.close()
+    _finish(environment)
+
+
+@events.quit.add_listener
+def _quit(**_: object) -> None:
+    """The process ends: what the load recorded is closed and uploaded, whichever way it
+    stopped (a SIGTERM whose shutdown cut an upload short, say)."""
+    _finish(None)  # too late to change the exit code: the error is logged
+
+
+def _finish(environment: Environment | None) -> None:
+    """Close the ledger and the hooks (once), then upload what they wrote (until it worked)."""
+    process = _process
+    if process is None:
+        return
+    if not process.finished:
+        process.finished = True
+        process.ledger.close()
+        try:
+            if process.hooks.close is not None:
+                process.hooks.close()
+        finally:
+            _upload(process, environment)
+    else:
+        _upload(process, environment)
+
+
+def _upload(process: _Process, environment: Environment | None) -> None:
+    upload = process.upload
+    if upload is None or process.uploaded:
+        return
+    where = f"s3://{upload.bucket}/{upload.prefix}{upload.writer}/"
+    try:
+        keys = upload_ledger(upload.folder, upload.bucket, upload.prefix, upload.writer)
+    except Exception as exc:  # the harness names this worker when its ledger never arrives
+        _logger.error("cdcbench: could not put the ledger into %s: %s", where, exc)
+        if environment is not None:
+            environment.process_exit_code = 1
+        return
+    process.uploaded = True
+    _logger.info("cdcbench: put %d ledger file(s) into %s", len(keys) - 1, where)
 
 
 class SourceWriter(User):

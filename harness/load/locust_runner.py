@@ -3,21 +3,31 @@
 Locust runs as a subprocess: it monkey-patches the process for gevent, which
 must not happen to the harness (its observers are threads). Its CSV and HTML
 reports, its log and the ledger land in the pattern's run directory.
+
+`run_locust` runs the whole load in one process (or `load.processes` on this host).
+`run_locust_distributed` runs only the master here, for workers elsewhere (ECS Fargate:
+terraform/modules/locust_workers; `worker_command` is what they run): it waits for them
+to connect, runs the scenario's shape, then waits for each worker that connected to put
+its ledger into S3 and merges them all into the ledger folder (harness.load.ledger_store).
 """
 
 import csv
+import json
 import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from pydantic import BaseModel
 
 from harness import progress
-from harness.apps import Spec
+from harness.apps import DSN_VARIABLE, Spec
 from harness.errors import UserError
 from harness.load.ledger import ABORTED, COMMITTED, Change
+from harness.load.ledger_store import LedgerBucket, await_ledgers, download_ledgers
 from harness.load.schema_change import DDL_REQUEST
 from harness.process import stop
 from harness.scenario import Scenario
@@ -26,6 +36,10 @@ LOCUSTFILE = Path(__file__).resolve().parents[2] / "loadtests" / "locustfile.py"
 LOCUST = Path(sys.executable).with_name("locust")
 _STOP_GRACE_S = 90
 """Longer than the locustfile's stop timeout, in which users finish their transaction."""
+MASTER_PORT = 5557
+"""Locust's own default, and the locust_workers module's `master_port`."""
+_GAVE_UP = "Gave up waiting for workers to connect"
+"""What the Locust master logs when --expect-workers-max-wait passed."""
 
 
 class LoadStats(BaseModel):
@@ -57,6 +71,29 @@ def run_locust(
     application: Spec | None = None,
 ) -> None:
     """Offer the scenario's load; the ledger goes to `workdir/ledger/`."""
+    cmd = _command(scenario, workdir, application)
+    if scenario.load.processes > 1:
+        cmd += ["--processes", str(scenario.load.processes)]
+    log_path = workdir / "locust.log"
+    load = scenario.load
+    with open(log_path, "wb") as log:
+        proc = _start(cmd, log, dsn, env)
+        try:
+            _follow(
+                proc,
+                f"Locust: {load.rate_per_s:g}/s, {load.users} users, {load.shape.kind}",
+                load.duration_s,
+            )
+        finally:
+            stop(proc, grace_s=_STOP_GRACE_S)  # SIGTERM: Locust stops its users gracefully
+    if proc.returncode != 0:
+        tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        raise UserError(f"locust exited with {proc.returncode}: {tail[0]} (log: {log_path})")
+
+
+def _command(scenario: Scenario, workdir: Path, application: Spec | None) -> list[str]:
+    """Locust on the locustfile, headless, with the scenario (written into `workdir`), the
+    ledger folder, its reports and the application; the DSN goes in the environment."""
     workdir.mkdir(parents=True, exist_ok=True)
     scenario_file = workdir / "scenario.json"
     scenario_file.write_text(scenario.model_dump_json(indent=2))
@@ -65,7 +102,6 @@ def run_locust(
         "-f", str(LOCUSTFILE),
         "--headless",
         "--scenario", str(scenario_file),
-        "--dsn", dsn,
         "--ledger-dir", str(workdir / "ledger"),
         "--csv", str(workdir / "locust"),
         "--html", str(workdir / "locust.html"),
@@ -73,30 +109,138 @@ def run_locust(
         "--loglevel", "WARNING",
         "--parent-pid", str(os.getpid()),
     ]  # fmt: skip
-    if scenario.load.processes > 1:
-        cmd += ["--processes", str(scenario.load.processes)]
     if application:
         cmd += ["--application", str(application.write(workdir / "application.json"))]
-    log_path = workdir / "locust.log"
-    load = scenario.load
+    return cmd
+
+
+def _start(
+    cmd: list[str], log: BinaryIO, dsn: str, env: dict[str, str] | None
+) -> subprocess.Popen[bytes]:
+    """Locust in a session of its own, the source's DSN in `CDCBENCH_DSN` (never on its
+    command line, which other users of the host can read)."""
+    return subprocess.Popen(
+        cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {}), DSN_VARIABLE: dsn}, start_new_session=True,
+    )  # fmt: skip
+
+
+def _follow(proc: subprocess.Popen[bytes], label: str, duration_s: float) -> None:
+    """Show the load's progress until Locust exits."""
     started = time.monotonic()
-    label = f"Locust: {load.rate_per_s:g}/s, {load.users} users, {load.shape.kind}"
+    with progress.step(label, total=duration_s) as update:
+        while proc.poll() is None:
+            elapsed = time.monotonic() - started
+            update(f"{elapsed:.0f}/{duration_s:g}s", completed=elapsed)
+            time.sleep(0.5)
+
+
+def worker_command(master_host: str, master_port: int = MASTER_PORT) -> list[str]:
+    """A Locust worker of `run_locust_distributed`'s master on this host, as the
+    locust_workers module runs one in its image; its environment gives CDCBENCH_DSN,
+    CDCBENCH_LEDGER_DIR, CDCBENCH_LEDGER_BUCKET and CDCBENCH_LEDGER_PREFIX."""
+    return [
+        str(LOCUST), "--worker",
+        "--master-host", master_host, "--master-port", str(master_port),
+        "-f", str(LOCUSTFILE),
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DistributedLoad:
+    workers: list[str]
+    """Ids of the workers that connected to the master (each one's folder in the bucket)."""
+    files: list[Path]
+    """Their files merged into the ledger folder: ledgers, clock offsets, what else they
+    recorded."""
+
+
+def run_locust_distributed(
+    dsn: str,
+    scenario: Scenario,
+    workdir: Path,
+    workers: int,
+    ledgers: LedgerBucket,
+    *,
+    port: int = MASTER_PORT,
+    bind_host: str = "*",
+    connect_timeout_s: float = 300.0,
+    upload_timeout_s: float = 180.0,
+    env: dict[str, str] | None = None,
+    application: Spec | None = None,
+) -> DistributedLoad:
+    """Offer the scenario's load through `workers` Locust workers running elsewhere: the
+    master listens on `bind_host:port` and starts once all have connected (a UserError if
+    they do not within `connect_timeout_s`). After the load, each worker that connected
+    puts its ledger folder under `ledgers` (within `upload_timeout_s`), and they are merged
+    into `workdir/ledger/`, as `run_locust` leaves its own: `read_ledger`, `writer_offsets`
+    and `load_stats` read them the same way. The master reaches the database at `dsn` (it
+    creates the source tables); the workers at their own CDCBENCH_DSN."""
+    if workers < 1:
+        raise UserError(f"--workers must be at least 1, not {workers}")
+    load = scenario.load
+    if load.users < workers:
+        raise UserError(
+            f"scenario {scenario.name!r} has {load.users} Locust users for {workers} workers: "
+            "some workers would idle; raise load.users or lower the worker count"
+        )
+    ledger_dir = workdir / "ledger"
+    workers_file = workdir / "locust-workers.json"
+    cmd = _command(scenario, workdir, application)
+    cmd += [
+        "--master",
+        "--expect-workers", str(workers),
+        "--expect-workers-max-wait", f"{connect_timeout_s:g}",
+        "--master-bind-host", bind_host,
+        "--master-bind-port", str(port),
+        "--workers-file", str(workers_file),
+    ]  # fmt: skip
+    log_path = workdir / "locust.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})}, start_new_session=True,
-        )  # fmt: skip
+        proc = _start(cmd, log, dsn, env)
         try:
-            with progress.step(label, total=load.duration_s) as update:
-                while proc.poll() is None:
-                    elapsed = time.monotonic() - started
-                    update(f"{elapsed:.0f}/{load.duration_s:g}s", completed=elapsed)
+            with progress.step(f"Locust master on port {port}: {workers} worker(s)") as update:
+                while proc.poll() is None and len(_connected(workers_file)) < workers:
+                    update(f"{len(_connected(workers_file))}/{workers} connected")
                     time.sleep(0.5)
+            if proc.poll() is None:
+                label = (
+                    f"Locust: {load.rate_per_s:g}/s, {load.users} users on {workers} worker(s), "
+                    f"{load.shape.kind}"
+                )
+                _follow(proc, label, load.duration_s)
         finally:
-            stop(proc, grace_s=_STOP_GRACE_S)  # SIGTERM: Locust stops its users gracefully
+            stop(proc, grace_s=_STOP_GRACE_S)
+    connected = _connected(workers_file)
+    output = log_path.read_text(errors="replace")
+    if _GAVE_UP in output:
+        raise UserError(
+            f"{len(connected)} of {workers} Locust workers connected to the master on port "
+            f"{port} within {connect_timeout_s:g} s: check that the workers run (the ECS "
+            f"service's tasks and their logs), reach this host on port {port} (master_host, "
+            "security groups) and run the same Locust version"
+        )
     if proc.returncode != 0:
-        tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        tail = output.strip().splitlines()[-1:] or ["no output"]
         raise UserError(f"locust exited with {proc.returncode}: {tail[0]} (log: {log_path})")
+    where = ledgers.url()
+    with progress.step(f"Locust workers' ledgers from {where}") as update:
+        await_ledgers(
+            ledgers.aws, ledgers.bucket, ledgers.prefix, connected, upload_timeout_s,
+            lambda n: update(f"{n}/{len(connected)} uploaded"),
+        )  # fmt: skip
+        files = download_ledgers(
+            ledgers.aws, ledgers.bucket, ledgers.prefix, ledger_dir, writers=connected
+        )
+    return DistributedLoad(connected, files)
+
+
+def _connected(workers_file: Path) -> list[str]:
+    """The workers the master saw connect (the locustfile's --workers-file)."""
+    try:
+        return list(json.loads(workers_file.read_text())["connected"])
+    except (OSError, ValueError, KeyError):
+        return []
 
 
 def load_stats(changes: list[Change], workdir: Path, offered_per_s: float) -> LoadStats:
