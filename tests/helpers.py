@@ -19,6 +19,7 @@ import psutil
 from botocore.stub import Stubber
 
 from harness import read_model
+from harness.aws import AwsAccess
 from harness.settings import Settings
 from harness.terraform import automation_env, find_terraform
 
@@ -177,3 +178,17 @@ def versioned_put(table: str, item: dict[str, Any]) -> dict[str, Any]:
         "ExpressionAttributeNames": {"#v": "version"},
         "ExpressionAttributeValues": {":v": item["version"]},
     }
+
+
+def read_model_table(aws: AwsAccess, name: str) -> str:
+    """A read-model table (the harness's key attribute) with a NEW_AND_OLD_IMAGES stream:
+    the stream's ARN."""
+    dynamodb = aws.client("dynamodb")
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": read_model.KEY_ATTRIBUTE, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": read_model.KEY_ATTRIBUTE, "KeyType": "HASH"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    return str(dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"])

@@ -12,26 +12,15 @@ from harness.observe.base import SnapshotRow, live_versions
 from harness.observe.dynamodb_stream import DynamoDBStreamObserver
 from harness.read_model import KEY_ATTRIBUTE, item_key, to_item, tombstone
 from harness.targets import Target
+from tests.helpers import read_model_table
 
 pytestmark = pytest.mark.slow
-
-
-def _table(target: Target, name: str) -> str:
-    dynamodb = target.aws.client("dynamodb")
-    dynamodb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": KEY_ATTRIBUTE, "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": KEY_ATTRIBUTE, "KeyType": "HASH"}],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
-    return str(dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"])
 
 
 def test_observer_logs_upserts_and_tombstones_and_snapshots_state(
     local_target: Target, tmp_path: Path
 ) -> None:
-    stream_arn = _table(local_target, "observer-test")
+    stream_arn = read_model_table(local_target.aws, "observer-test")
     dynamodb = local_target.aws.client("dynamodb")
     observer = DynamoDBStreamObserver(
         "read_model", tmp_path / "obs.csv", local_target.aws, "observer-test", stream_arn
@@ -82,7 +71,7 @@ def test_observer_logs_upserts_and_tombstones_and_snapshots_state(
 def test_direct_writes_survive_arriving_out_of_order(local_target: Target, tmp_path: Path) -> None:
     """Post-commit writes of concurrent writers land in any order; the newest version wins
     and a late write can neither resurrect a deleted row nor roll a row back."""
-    stream_arn = _table(local_target, "direct-order-test")
+    stream_arn = read_model_table(local_target.aws, "direct-order-test")
     spec = Spec("read_model_writer", {"read_model_table": "direct-order-test"})
     write = hooks(spec, local_target.aws, tmp_path).after_commit
     assert write is not None

@@ -15,9 +15,9 @@ from harness.observe import read_observations
 from harness.observe.dynamodb_stream import DynamoDBStreamObserver
 from harness.observe.kinesis_stream import KinesisStreamObserver
 from harness.observe.shards import SHARED_SHARDS, UNPACED, ReadBudget
-from harness.read_model import KEY_ATTRIBUTE, to_item
+from harness.read_model import to_item
 from tests.conftest import BareCloud
-from tests.helpers import unique, wait_for
+from tests.helpers import read_model_table, unique, wait_for
 from tests.integration.test_stream_observers import dms, new_stream, put
 
 pytestmark = pytest.mark.slow
@@ -142,23 +142,11 @@ def test_kinesis_observer_on_aws_reads_each_shard_at_most_once_a_second(
     assert (observers["emulated"].stats().read_share or 0) > 1
 
 
-def _stream_table(aws: AwsAccess, name: str) -> str:
-    dynamodb = aws.client("dynamodb")
-    dynamodb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": KEY_ATTRIBUTE, "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": KEY_ATTRIBUTE, "KeyType": "HASH"}],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
-    return str(dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"])
-
-
 def test_dynamodb_stream_observer_on_aws_reads_as_one_of_two_readers(
     bare_cloud: BareCloud, tmp_path: Path
 ) -> None:
     table = unique("observed")
-    stream_arn = _stream_table(bare_cloud.aws, table)
+    stream_arn = read_model_table(bare_cloud.aws, table)
     dynamodb = bare_cloud.aws.client("dynamodb")
     for key in ("1", "2", "3"):
         dynamodb.put_item(TableName=table, Item=to_item("widgets", key, {"version": 1}))
