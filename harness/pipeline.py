@@ -35,7 +35,6 @@ from harness.load.locust_runner import run_locust
 from harness.observe import Observer, make_observer
 from harness.observe.base import write_snapshot
 from harness.patterns import Pattern, patterns
-from harness.patterns.root_module import resource_types
 from harness.report.html import write_html
 from harness.report.results import PatternResult, ProjectionResult, Results, Status
 from harness.run_files import PatternFiles
@@ -172,7 +171,7 @@ def _deployment(
 
 def pattern_services(pattern: Pattern) -> frozenset[str]:
     """The AWS services the pattern creates resources in (boto3 names)."""
-    return services_of(resource_types(pattern.root))
+    return services_of(pattern.resource_types)
 
 
 def needed_services(scenario: Scenario) -> frozenset[str]:

@@ -60,7 +60,9 @@ def pytest_configure(config: pytest.Config) -> None:
     """The chosen target becomes `CDCBENCH_TARGET` for the runs the session starts (`pytest -m
     e2e --cdcbench-target localstack`); with a scenario, the session gets its objectives (the
     hooks of `ScenarioRun`)."""
-    os.environ[TARGET_VARIABLE] = config.getoption("cdcbench_target")
+    target = config.getoption("cdcbench_target")
+    if target != os.environ.get(TARGET_VARIABLE, "local"):  # other sessions' environment untouched
+        os.environ[TARGET_VARIABLE] = target
     if config.getoption("cdcbench_scenario") is None:
         return
     config.addinivalue_line("markers", "e2e: full deploy / load / verify runs against a target")

@@ -7,6 +7,7 @@ marks a value sensitive). `resources_from_plan` regroups those objects into the 
 state shape `extract_resources` reads, so a plan and a state are priced by the same code.
 """
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -78,14 +79,16 @@ def resources_from_plan(plan: dict[str, Any], prices: PriceTable | None = None) 
     return extract_resources(plan_as_state(plan), prices)
 
 
-def planned_types(plan: dict[str, Any]) -> list[str]:
-    """The distinct types of the managed resources the plan creates (replacements included),
-    sorted."""
-    return sorted(
-        {
-            change["type"]
-            for change in plan.get("resource_changes") or []
-            if change.get("mode") == "managed"
-            and _CREATING in (change.get("change") or {}).get("actions", [])
-        }
+def created(plan: dict[str, Any]) -> Counter[str]:
+    """How many managed resources of each type the plan creates (replacements included)."""
+    return Counter(
+        change["type"]
+        for change in plan.get("resource_changes") or []
+        if change.get("mode") == "managed"
+        and _CREATING in (change.get("change") or {}).get("actions", [])
     )
+
+
+def planned_types(plan: dict[str, Any]) -> list[str]:
+    """The distinct types of the managed resources the plan creates, sorted."""
+    return sorted(created(plan))

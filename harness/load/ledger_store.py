@@ -16,14 +16,12 @@ overwritten.
 """
 
 import json
+import os
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import boto3
-from botocore.config import Config
 
 from harness.aws import AwsAccess
 from harness.errors import UserError
@@ -51,14 +49,14 @@ def upload_ledger(
     folder: Path, bucket: str, prefix: str, writer: str, s3: Any | None = None
 ) -> list[str]:
     """Put every file of `folder` (one writer's own) under `<prefix><writer>/`, then the
-    manifest; the keys put, manifest last. `s3`: a boto3 S3 client, by default one from the
-    standard credential chain (AWS_ENDPOINT_URL honoured)."""
+    manifest; the keys put, manifest last. `s3`: a boto3 S3 client, by default the process
+    environment's (`AwsAccess.from_env`: the standard chain, AWS_ENDPOINT_URL honoured)."""
     if not writer or "/" in writer:
         raise ValueError(f"writer must be a non-empty name without slashes, not {writer!r}")
     files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
     if any(p.name == MANIFEST for p in files):
         raise ValueError(f"{folder / MANIFEST}: that name is the upload's manifest")
-    client = s3 if s3 is not None else boto3.client("s3", config=_config())
+    client = s3 if s3 is not None else AwsAccess.from_env(os.environ).client("s3")
     base = f"{prefix}{writer}/"
     keys = []
     sizes: dict[str, int] = {}
@@ -175,7 +173,3 @@ def _listing(client: Any, bucket: str, prefix: str) -> dict[str, dict[str, int]]
 
 def _client(aws: AwsAccess | Any) -> Any:
     return aws.client("s3") if isinstance(aws, AwsAccess) else aws
-
-
-def _config() -> Config:
-    return Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5)

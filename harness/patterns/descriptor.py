@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from harness.check.projection import Feed
 from harness.errors import UserError
 from harness.observe.base import ProjectionKind
-from harness.patterns.root_module import RootModule, Variable, read_root_module
+from harness.patterns.root_module import RootModule, Variable, read_root_module, resource_types
 from harness.patterns.terraform_types import conform
 from harness.yaml_file import read_yaml
 
@@ -167,6 +167,12 @@ class Pattern:
     @cached_property
     def module(self) -> RootModule:
         return read_root_module(self.root)
+
+    @cached_property
+    def resource_types(self) -> frozenset[str]:
+        """The resource types its root module creates, its local modules' included (read
+        once: parsing the HCL takes a fraction of a second per pattern)."""
+        return resource_types(self.root)
 
     @property
     def source_access(self) -> bool:

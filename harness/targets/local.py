@@ -87,11 +87,15 @@ class LocalTarget(Target):
 
     @property
     def aws(self) -> AwsAccess:
-        credentials = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+        return self.emulator(self.component(MotoServer).endpoint_url)
+
+    def emulator(self, endpoint: str) -> AwsAccess:
+        """An emulated AWS API at `endpoint`: any credentials do, and no retries (an
+        emulator answers what it lacks with HTTP 500)."""
         return AwsAccess(
             region=self.settings.aws_region,
-            endpoint_url=self.component(MotoServer).endpoint_url,
-            credentials=credentials,
+            endpoint_url=endpoint,
+            credentials={"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"},
             max_attempts=1,
         )
 

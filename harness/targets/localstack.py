@@ -30,7 +30,6 @@ from harness.targets.routing import Routing, route, served
 
 HEALTH_PATH = "/_localstack/health"
 ENDPOINT_VARIABLES = ("LOCALSTACK_ENDPOINT", "AWS_ENDPOINT_URL")
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 
 
 def probe(endpoint: str, timeout_s: float = 5.0) -> dict[str, Any]:
@@ -75,8 +74,8 @@ class LocalStackTarget(LocalTarget):
         self.health = probe(self.endpoint)
         self.routing = route(self.options.services, served(self.health))
         # ARNs cross between the two APIs: moto answers as LocalStack's account
-        remote = AwsAccess(self.settings.aws_region, self.endpoint, CREDENTIALS, max_attempts=1)
-        self.account_id = str(remote.client("sts").get_caller_identity()["Account"])
+        remote = self.emulator(self.endpoint).client("sts")
+        self.account_id = str(remote.get_caller_identity()["Account"])
         super().start()
 
     def stop(self) -> None:
@@ -104,13 +103,8 @@ class LocalStackTarget(LocalTarget):
     @property
     def aws(self) -> AwsAccess:
         moto = self.component(MotoServer).endpoint_url
-        access = AwsAccess(
-            region=self.settings.aws_region,
-            endpoint_url=self.endpoint,
-            credentials=CREDENTIALS,
-            max_attempts=1,
-        )
-        return access.routed({service: moto for service in self.routing.embedded})
+        embedded = {service: moto for service in self.routing.embedded}
+        return self.emulator(self.endpoint).routed(embedded)
 
     def describe(self) -> dict[str, Any]:
         return {

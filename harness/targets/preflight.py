@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from harness import progress
 from harness.aws import AwsAccess
 from harness.cost.estimate import hourly_cost
-from harness.cost.plan import planned_types, resources_from_plan
+from harness.cost.plan import created, planned_types, resources_from_plan
 from harness.errors import UserError
 from harness.targets.permissions import (
     RUN_ACTIONS,
@@ -164,13 +164,7 @@ def check_plans(
         (plan.get("variables") or {}).get("kms_key_arn", {}).get("value") for plan in plans.values()
     )
     permissions(aws, who, types, customer_managed_key=keyed)
-    vpcs = sum(
-        1
-        for plan in plans.values()
-        for change in plan.get("resource_changes", [])
-        if change.get("type") == "aws_vpc" and "create" in change["change"]["actions"]
-    )
-    quotas(aws, vpcs)
+    quotas(aws, sum(created(plan)["aws_vpc"] for plan in plans.values()))
     return hourly_costs(plans)
 
 

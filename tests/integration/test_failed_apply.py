@@ -9,10 +9,9 @@ import pytest
 
 from harness.aws import AwsAccess
 from harness.patterns import patterns
-from harness.patterns.root_module import resource_types
+from harness.pipeline import pattern_services
 from harness.settings import Settings
 from harness.targets import Target, TargetOptions, make_target
-from harness.targets.services import services_of
 from harness.terraform import Deployment, TerraformError
 from tests.localstack_standin import standin
 
@@ -27,7 +26,7 @@ def target(
     if request.param == "local":
         yield local_target
         return
-    needs = services_of(resource_types(patterns()[PATTERN].root))
+    needs = pattern_services(patterns()[PATTERN])
     with standin(shared_tmp / "failed-apply-standin.log") as endpoint:
         monkeypatch = pytest.MonkeyPatch()
         monkeypatch.setenv("LOCALSTACK_ENDPOINT", endpoint)

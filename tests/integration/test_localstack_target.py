@@ -15,12 +15,11 @@ from harness.local.dms.engine import DmsEngine
 from harness.local.lambda_runtime.runtime import LambdaRuntime
 from harness.local.moto_server import MotoServer
 from harness.patterns import patterns
-from harness.patterns.root_module import resource_types
+from harness.pipeline import pattern_services
 from harness.scenario import load_scenario
 from harness.settings import Settings
 from harness.targets import TargetOptions, make_target, routing
 from harness.targets.localstack import LocalStackTarget, probe
-from harness.targets.services import services_of
 from tests.conftest import BareCloud
 from tests.helpers import REPO
 from tests.localstack_standin import ACCOUNT, HEALTH, standin
@@ -70,7 +69,7 @@ def test_each_service_goes_where_it_is_served_and_only_needed_engines_run(
     endpoint: str, shared_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LOCALSTACK_ENDPOINT", endpoint)
-    needs = services_of(resource_types(patterns()["dms_s3_dynamodb"].root))
+    needs = pattern_services(patterns()["dms_s3_dynamodb"])
     options = TargetOptions(services=needs)
 
     with make_target("localstack", Settings(), shared_tmp / "ls-routing", options) as target:

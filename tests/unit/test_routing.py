@@ -10,15 +10,16 @@ import pytest
 
 from harness.patterns import patterns
 from harness.patterns.root_module import resource_types
+from harness.pipeline import pattern_services
 from harness.targets.routing import ENGINE_ONLY, route, served
-from harness.targets.services import service_of, services_of
+from harness.targets.services import service_of
 from tests.helpers import REPO
 
 HEALTH = json.loads((REPO / "tests/data/localstack/health-community.json").read_text())
 
 
 def needs(pattern: str) -> frozenset[str]:
-    return services_of(resource_types(patterns()[pattern].root))
+    return pattern_services(patterns()[pattern])
 
 
 def test_a_service_is_served_when_available_or_running() -> None:
@@ -79,7 +80,7 @@ def test_what_the_endpoint_does_not_serve_is_embedded_and_says_why() -> None:
 
 def test_every_type_the_patterns_create_has_a_service(tmp_path: Path) -> None:
     for pattern in patterns().values():
-        assert services_of(resource_types(pattern.root))
+        assert pattern_services(pattern)
     with pytest.raises(ValueError, match="aws_made_up_thing"):
         service_of("aws_made_up_thing")
 
