@@ -69,8 +69,12 @@ _SINGLE_STATEMENT = ("insert", "update")
 
 
 def connect(dsn: str) -> psycopg.Connection[dict[str, Any]]:
-    """A connection as `execute` wants it: autocommit, rows as dicts."""
-    return psycopg.connect(dsn, autocommit=True, row_factory=dict_row)
+    """A connection as `execute` wants it: autocommit, rows as dicts, nothing prepared.
+
+    Another load process may add a column mid-run; a statement prepared here with
+    `RETURNING *` would then fail once ("cached plan must not change result type").
+    """
+    return psycopg.connect(dsn, autocommit=True, row_factory=dict_row, prepare_threshold=None)
 
 
 @dataclass(frozen=True, slots=True)
