@@ -28,6 +28,7 @@ class _Parser(argparse.ArgumentParser):
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from harness import pipeline
     from harness.scenario import load_scenario
+    from harness.workers import read_config
 
     scenario = load_scenario(args.scenario, args.pattern)
     target = args.target or settings.target
@@ -40,7 +41,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         source_secret=args.source_secret,
         yes=args.yes or settings.yes,
         state=args.state,
+        workers=args.workers,
+        workers_config=read_config(args.workers_config) if args.workers_config else {},
     )
+    if args.workers < 0:
+        raise UserError(f"--workers must be 0 or more, not {args.workers}")
+    if args.workers_config and not args.workers:
+        raise UserError("--workers-config describes the workers of --workers N: give both")
     if args.state:
         from harness.terraform import RemoteState
 
@@ -232,6 +239,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--state",
         metavar="S3_URL",
         help="keep Terraform state in S3 (s3://bucket/prefix, locked), not in the run folder",
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="offer the load from N Locust workers on ECS (terraform/modules/locust_workers); "
+        "0, the default, runs it on this host",
+    )
+    run.add_argument(
+        "--workers-config",
+        type=Path,
+        metavar="FILE",
+        help="YAML: the workers module's image and network (aws: image, vpc_id, subnet_ids, "
+        "master_host, master_cidr_blocks, source_security_group_id or source_cidr_blocks)",
     )
     run.set_defaults(func=_run)
 

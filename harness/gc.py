@@ -111,7 +111,8 @@ def find_leftovers(
     aws: AwsAccess, older_than: timedelta | None = None, now: datetime | None = None
 ) -> list[Leftover]:
     """Every resource tagged with a run id, in deletion order; with `older_than`, only those
-    of runs at least that old. KMS keys already scheduled for deletion are left out."""
+    of runs at least that old. What is listed though deleted already (`_being_deleted`) is
+    left out."""
     tagged: dict[str, dict[str, str]] = {}
     pages = (
         aws.client("resourcegroupstaggingapi")
@@ -128,7 +129,7 @@ def find_leftovers(
     if older_than is not None:
         found = select_older(found, older_than, now or datetime.now(UTC))
     clients = _Clients(aws)
-    found = [item for item in found if not _key_pending_deletion(clients, item)]
+    found = [item for item in found if not _being_deleted(clients, item)]
     return sorted(found, key=_deletion_order)
 
 
@@ -216,10 +217,18 @@ def _kinesis_streams(aws: AwsAccess) -> Iterator[tuple[str, dict[str, str]]]:
                 yield stream["StreamARN"], _tag_dict(tags["Tags"])
 
 
+def _being_deleted(clients: _Clients, item: Leftover) -> bool:
+    """Listed by tag, but deleted already: a KMS key scheduled for deletion (until its
+    waiting period ends), an INACTIVE ECS service or cluster (AWS lists them for a while)."""
+    check = {
+        ("kms", "key"): _key_pending_deletion,
+        ("ecs", "service"): _ecs_service_gone,
+        ("ecs", "cluster"): _ecs_cluster_gone,
+    }.get((item.service, item.resource_type))
+    return check is not None and check(clients, item)
+
+
 def _key_pending_deletion(clients: _Clients, item: Leftover) -> bool:
-    """A KMS key already scheduled for deletion (listed until its waiting period ends)."""
-    if (item.service, item.resource_type) != ("kms", "key"):
-        return False
     described = _ignoring_gone(lambda: clients("kms").describe_key(KeyId=item.resource_id))
     if described is None:
         return True
@@ -405,6 +414,36 @@ def _dms_task_gone(c: _Clients, item: Leftover) -> bool:
         Filters=[{"Name": "replication-task-arn", "Values": [item.arn]}], WithoutSettings=True
     )
     return not found["ReplicationTasks"]
+
+
+def _delete_ecs_service(c: _Clients, item: Leftover) -> None:
+    """Its tasks stop with it (`force`: whatever its desired count)."""
+    cluster, service = item.resource_id.split("/", 1)
+    c("ecs").delete_service(cluster=cluster, service=service, force=True)
+
+
+def _ecs_service_gone(c: _Clients, item: Leftover) -> bool:
+    cluster, service = item.resource_id.split("/", 1)
+    found = _ignoring_gone(lambda: c("ecs").describe_services(cluster=cluster, services=[service]))
+    return found is None or all(s["status"] == "INACTIVE" for s in found["services"])
+
+
+def _delete_task_definition(c: _Clients, item: Leftover) -> None:
+    """Deregistered (INACTIVE), then deleted: an INACTIVE revision is still listed by tag."""
+    ecs = c("ecs")
+    found = ecs.describe_task_definition(taskDefinition=item.arn)["taskDefinition"]
+    if found["status"] == "ACTIVE":
+        ecs.deregister_task_definition(taskDefinition=item.arn)
+    ecs.delete_task_definitions(taskDefinitions=[item.arn])
+
+
+def _delete_ecs_cluster(c: _Clients, item: Leftover) -> None:
+    c("ecs").delete_cluster(cluster=item.arn)
+
+
+def _ecs_cluster_gone(c: _Clients, item: Leftover) -> bool:
+    found = c("ecs").describe_clusters(clusters=[item.arn])["clusters"]
+    return all(cluster["status"] == "INACTIVE" for cluster in found)
 
 
 def _delete_dms_endpoint(c: _Clients, item: Leftover) -> None:
@@ -678,6 +717,12 @@ _ORDER: list[dict[tuple[str, str], _Kind]] = [
         ("lambda", "event-source-mapping"): _Kind(_delete_mapping),
     },
     {("lambda", "function"): _Kind(_delete_function)},
+    # ECS: services (their tasks with them), then task definitions and clusters.
+    {("ecs", "service"): _Kind(_delete_ecs_service, _ecs_service_gone)},
+    {
+        ("ecs", "task-definition"): _Kind(_delete_task_definition),
+        ("ecs", "cluster"): _Kind(_delete_ecs_cluster),
+    },
     # DMS: tasks (stopped first), endpoints, replication instances, subnet groups.
     {_DMS_TASK: _Kind(_delete_dms_task, _dms_task_gone)},
     {("dms", "endpoint"): _Kind(_delete_dms_endpoint)},

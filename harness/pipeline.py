@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 
 from harness import apps, progress, terraform
+from harness import workers as workers_module
 from harness.aws import HARNESS_AGENT
 from harness.check.protocol import Convergence
 from harness.check.saturation import busy_while
@@ -43,6 +44,9 @@ from harness.settings import Settings
 from harness.targets import Target, TargetOptions, make_target
 from harness.targets.services import services_of
 from harness.teardown import dms_task_stopper
+
+Load = Callable[[Path, apps.Spec | None], None]
+"""Offers the scenario's load for one pattern: its ledger into `<folder>/ledger/`."""
 
 
 @dataclass
@@ -80,26 +84,32 @@ def run(
     try:
         results.environment.tools["terraform"] = terraform.terraform_version(settings)
         checkpoint()
-        options = replace(options or TargetOptions(), services=needed_services(scenario))
+        options = options or TargetOptions()
+        options = replace(options, services=needed_services(scenario, options.workers))
         with make_target(target_name, settings, run_dir / "target", options) as target:
-            results.target = target.describe()
+            results.target = target.describe() | (
+                {"workers": options.workers} if options.workers else {}
+            )
             if target.needs_plans:
                 target.preflight(plan_patterns(scenario, target, settings, run_id))
-            for entry in scenario.entries():
-                pattern = patterns()[entry.pattern]
-                results.patterns[entry.name] = result = PatternResult(
-                    summary=pattern.summary, pattern=entry.pattern
-                )
-                why_not = target.cannot_run(pattern_services(pattern))
-                if why_not is not None:
-                    result.status, result.error = "skipped", f"skipped on {target_name}: {why_not}"
-                    line = f"{entry.name}: {result.error}"
-                    progress.console.print(line, style="yellow", markup=False, soft_wrap=True)
-                else:
-                    _run_pattern(
-                        entry, pattern, scenario, target, settings, run_dir, result, checkpoint
+            with _load(target, scenario, settings, run_dir, run_id) as load:
+                for entry in scenario.entries():
+                    pattern = patterns()[entry.pattern]
+                    results.patterns[entry.name] = result = PatternResult(
+                        summary=pattern.summary, pattern=entry.pattern
                     )
-                checkpoint()
+                    why_not = target.cannot_run(pattern_services(pattern))
+                    if why_not is not None:
+                        result.status = "skipped"
+                        result.error = f"skipped on {target_name}: {why_not}"
+                        line = f"{entry.name}: {result.error}"
+                        progress.console.print(line, style="yellow", markup=False, soft_wrap=True)
+                    else:
+                        _run_pattern(
+                            entry, pattern, scenario, target, settings, run_dir, result, load,
+                            checkpoint,
+                        )  # fmt: skip
+                    checkpoint()
         results.status = "completed"
     except KeyboardInterrupt:
         _end_running(results, "interrupted", None)
@@ -124,11 +134,12 @@ def _run_pattern(
     settings: Settings,
     run_dir: Path,
     result: PatternResult,
+    load: Load,
     checkpoint: Callable[[], None],
 ) -> None:
     """Fresh source schema, deploy, measure, destroy; re-raises an interrupt after destroy.
     `entry`: the pattern or the variant of it that runs, with the variables it sets;
-    `checkpoint` writes the results known so far."""
+    `load` offers the scenario's load; `checkpoint` writes the results known so far."""
     identities = (scenario.source.replica_identity, pattern.replica_identity)
     schema.reset(target.source_dsn, "full" if "full" in identities else "default")
     result.variables = pattern.effective_variables(entry.variables)
@@ -141,7 +152,7 @@ def _run_pattern(
             result.resources = extract_resources(deployment.state())
             floors_ms = pattern.floors_ms(outputs)
             interrupted = _measure(
-                pattern, scenario, target, outputs, files, result, floors_ms, checkpoint
+                pattern, scenario, target, outputs, files, result, floors_ms, load, checkpoint
             )
     finally:
         result.terraform_s = deployment.timings
@@ -155,7 +166,6 @@ def _deployment(
     """The pattern's root module with the scenario's variables and what the harness provides,
     in `workdir`, on the target's AWS API; its state in S3 when the target was given one."""
     provided = pattern.provided_values(run_id, target.source_dsn, target.connector_plugin)
-    state = target.options.state
     return terraform.Deployment(
         pattern.name,
         workdir,
@@ -163,9 +173,7 @@ def _deployment(
         {**entry.variables, **provided},
         settings,
         before_destroy=dms_task_stopper(target.aws),
-        remote=(terraform.RemoteState.parse(state), f"{run_id}/{entry.name}.tfstate")
-        if state
-        else None,
+        remote=terraform.RemoteState.of_run(target.options.state, run_id, entry.name),
     )
 
 
@@ -174,10 +182,26 @@ def pattern_services(pattern: Pattern) -> frozenset[str]:
     return services_of(pattern.resource_types)
 
 
-def needed_services(scenario: Scenario) -> frozenset[str]:
-    """The AWS services the scenario's patterns create resources in."""
+def needed_services(scenario: Scenario, workers: int = 0) -> frozenset[str]:
+    """The AWS services the scenario's patterns (and its Locust workers) create resources in."""
     found = patterns()
-    return frozenset().union(*(pattern_services(found[e.pattern]) for e in scenario.entries()))
+    own = workers_module.services() if workers else frozenset()
+    return own.union(*(pattern_services(found[e.pattern]) for e in scenario.entries()))
+
+
+@contextmanager
+def _load(
+    target: Target, scenario: Scenario, settings: Settings, run_dir: Path, run_id: str
+) -> Iterator[Load]:
+    """How the run offers its load: Locust on this host, or its workers on ECS (applied for
+    the whole run)."""
+    dsn, env = target.source_dsn, target.aws.env()
+    if not target.options.workers:
+        yield lambda folder, app: run_locust(dsn, scenario, folder, env, app)
+        return
+    workdir = run_dir / workers_module.NAME
+    with workers_module.deployed_workers(target, settings, workdir, run_id) as workers:
+        yield lambda folder, app: workers.load(dsn, scenario, folder, env, app)
 
 
 def plan_patterns(
@@ -193,6 +217,10 @@ def plan_patterns(
         with tempfile.TemporaryDirectory(prefix="cdcbench-plan-") as workdir:
             deployment = _deployment(entry, pattern, target, settings, Path(workdir), run_id)
             plans[entry.name] = deployment.plan()
+    if target.options.workers:
+        with tempfile.TemporaryDirectory(prefix="cdcbench-plan-") as workdir:
+            workers_plan = workers_module.plan(target, settings, Path(workdir), run_id)
+            plans[workers_module.NAME] = workers_plan
     return plans
 
 
@@ -201,7 +229,7 @@ def plan_only(
 ) -> dict[str, dict[str, Any]]:
     """Plan every pattern of the scenario on the target; create nothing. Each plan by entry."""
     run_id = f"plan-{secrets.token_hex(3)}"
-    options = replace(options, services=needed_services(scenario))
+    options = replace(options, services=needed_services(scenario, options.workers))
     with tempfile.TemporaryDirectory(prefix="cdcbench-target-") as log_dir:
         Path(log_dir).chmod(0o755)  # the embedded PostgreSQL's OS user writes there
         with make_target(target_name, settings, Path(log_dir), options) as target:
@@ -216,6 +244,7 @@ def _measure(
     files: PatternFiles,
     result: PatternResult,
     floors_ms: dict[str, float],
+    load: Load,
     checkpoint: Callable[[], None],
 ) -> bool:
     """Observe while loading, await convergence, record, evaluate. True if interrupted
@@ -257,12 +286,7 @@ def _measure(
 
         try:
             used_before = target.usage()
-            busy = busy_while(
-                target.cpu_seconds,
-                lambda: run_locust(
-                    target.source_dsn, scenario, files.root, target.aws.env(), application
-                ),
-            )
+            busy = busy_while(target.cpu_seconds, lambda: load(files.root, application))
             changes = read_ledger(files.ledger, clock)  # complete: the load has ended
             convergence = await_convergence(
                 final_state(changes),

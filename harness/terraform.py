@@ -104,6 +104,12 @@ class RemoteState:
             raise UserError(f"--state {url!r}: give an S3 location, s3://bucket/prefix")
         return cls(parsed.netloc, parsed.path.strip("/"))
 
+    @classmethod
+    def of_run(cls, url: str | None, run_id: str, name: str) -> "tuple[RemoteState, str] | None":
+        """A `Deployment`'s `remote` for deployment `name` of run `run_id` when the run keeps
+        its state at `url` (`--state`); None when it keeps it locally."""
+        return (cls.parse(url), f"{run_id}/{name}.tfstate") if url else None
+
     def backend_config(self, key: str, env: dict[str, str]) -> dict[str, str]:
         """`-backend-config` values for the state at `prefix/key` (path-style addressing
         where S3 is an emulator's endpoint)."""
@@ -135,17 +141,20 @@ class Deployment:
         settings: Settings,
         before_destroy: Callable[["Deployment"], None] | None = None,
         remote: tuple[RemoteState, str] | None = None,
+        folder: str = "patterns",
     ) -> None:
-        """`before_destroy` runs before every destroy (its failure is logged, not raised):
-        e.g. stopping what the provider would stop more slowly. `remote`: the state goes
-        to S3 under that key (e.g. `<run id>/<pattern>.tfstate`), not into `workdir`."""
+        """`module`: a root module in `terraform/<folder>/` (a pattern, or a module applied
+        as a root of its own). `before_destroy` runs before every destroy (its failure is
+        logged, not raised): e.g. stopping what the provider would stop more slowly.
+        `remote`: the state goes to S3 under that key (e.g. `<run id>/<pattern>.tfstate`),
+        not into `workdir`."""
         self.module = module
         self.before_destroy = before_destroy
         self.workdir = workdir = workdir.resolve()
         self.timings: dict[str, float] = {}
         self.outputs: dict[str, Any] = {}
         self._logs = workdir / "logs"
-        self._root = workdir / "terraform" / "patterns" / module
+        self._root = workdir / "terraform" / folder / module
         self._initialised = False
         binary = find_terraform(settings)
         workdir.mkdir(parents=True, exist_ok=True)

@@ -19,11 +19,11 @@ import json
 import os
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from harness.aws import AwsAccess
+from harness.aws import HARNESS_AGENT, AwsAccess
 from harness.errors import UserError
 
 MANIFEST = "_manifest.json"
@@ -50,13 +50,16 @@ def upload_ledger(
 ) -> list[str]:
     """Put every file of `folder` (one writer's own) under `<prefix><writer>/`, then the
     manifest; the keys put, manifest last. `s3`: a boto3 S3 client, by default the process
-    environment's (`AwsAccess.from_env`: the standard chain, AWS_ENDPOINT_URL honoured)."""
+    environment's (`AwsAccess.from_env`: the standard chain, AWS_ENDPOINT_URL honoured),
+    marked as the harness's own (not the pattern's usage)."""
     if not writer or "/" in writer:
         raise ValueError(f"writer must be a non-empty name without slashes, not {writer!r}")
     files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
     if any(p.name == MANIFEST for p in files):
         raise ValueError(f"{folder / MANIFEST}: that name is the upload's manifest")
-    client = s3 if s3 is not None else AwsAccess.from_env(os.environ).client("s3")
+    if s3 is None:
+        s3 = replace(AwsAccess.from_env(os.environ), agent=HARNESS_AGENT).client("s3")
+    client = s3
     base = f"{prefix}{writer}/"
     keys = []
     sizes: dict[str, int] = {}

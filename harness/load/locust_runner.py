@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import psycopg
 from pydantic import BaseModel
 
 from harness import progress
@@ -118,11 +119,23 @@ def _start(
     cmd: list[str], log: BinaryIO, dsn: str, env: dict[str, str] | None
 ) -> subprocess.Popen[bytes]:
     """Locust in a session of its own, the source's DSN in `CDCBENCH_DSN` (never on its
-    command line, which other users of the host can read)."""
+    command line, which other users of the host can read) and its password apart, in
+    PGPASSWORD: a master hands its options, the DSN among them, to its workers."""
+    without, password = split_password(dsn)
+    own = {DSN_VARIABLE: without} | ({"PGPASSWORD": password} if password is not None else {})
     return subprocess.Popen(
         cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        env={**os.environ, **(env or {}), DSN_VARIABLE: dsn}, start_new_session=True,
+        env={**os.environ, **(env or {}), **own}, start_new_session=True,
     )  # fmt: skip
+
+
+def split_password(dsn: str) -> tuple[str, str | None]:
+    """`dsn` without its password, and the password (None when it has none)."""
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    password = info.pop("password", None)
+    return psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items()}), (
+        None if password is None else str(password)
+    )
 
 
 def _follow(proc: subprocess.Popen[bytes], label: str, duration_s: float) -> None:

@@ -21,6 +21,9 @@ from harness.observe.shards import SHARED_SHARDS
 from harness.targets import preflight
 from harness.targets.base import Target
 
+_WORKER_NETWORK = ("image", "vpc_id", "subnet_ids", "master_host", "master_cidr_blocks")
+"""The locust_workers module's variables only the user knows on AWS."""
+
 
 class AwsTarget(Target):
     name = "aws"
@@ -68,6 +71,29 @@ class AwsTarget(Target):
             f"({self.aws.region}), about ${total:,.2f} per hour while deployed?",
             self.options.yes,
         )
+
+    def worker_variables(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The network and image are the user's (`--workers-config`); the source's port,
+        and its secret when the run was given one, are known here."""
+        missing = [name for name in _WORKER_NETWORK if name not in config]
+        if missing:
+            raise UserError(
+                f"--workers on aws needs --workers-config naming {', '.join(missing)}: the "
+                "workers' image and network (README: Load past one machine)"
+            )
+        if not config.get("source_security_group_id") and not config.get("source_cidr_blocks"):
+            raise UserError(
+                "--workers-config must name the source's security group "
+                "(source_security_group_id) or network (source_cidr_blocks)"
+            )
+        port = psycopg.conninfo.conninfo_to_dict(self.source_dsn).get("port", 5432)
+        values: dict[str, Any] = {"source_port": int(port)}
+        if self.options.source_secret:
+            secrets = self.aws.client("secretsmanager")
+            values["source_secret_arn"] = secrets.describe_secret(
+                SecretId=self.options.source_secret
+            )["ARN"]
+        return values
 
     def describe(self) -> dict[str, Any]:
         info = psycopg.conninfo.conninfo_to_dict(self.source_dsn)

@@ -1,7 +1,7 @@
 """What every target provides: a source database DSN and an AWS API to deploy into."""
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar
@@ -28,6 +28,10 @@ class TargetOptions:
     """`s3://bucket/prefix`: Terraform state in S3 (with locking), not in the run folder."""
     services: frozenset[str] = frozenset()
     """The AWS services the run's patterns need (boto3 names)."""
+    workers: int = 0
+    """Locust workers on ECS (`--workers`); 0 runs the load on this host."""
+    workers_config: dict[str, Any] = field(default_factory=dict)
+    """The locust_workers module's variables the user gives (`--workers-config`)."""
 
 
 class Target(ABC):
@@ -110,6 +114,11 @@ class Target(ABC):
                 "or set CDCBENCH_CONNECTOR_PLUGINS_DIR to the folder holding it"
             )
         return path.resolve()
+
+    def worker_variables(self, config: dict[str, Any]) -> dict[str, Any]:
+        """What this target gives terraform/modules/locust_workers for `--workers` (the
+        network, the image), before `config`, the user's own values, is laid over it."""
+        raise UserError(f"--workers is not available on the {self.name} target")
 
     def describe(self) -> dict[str, Any]:
         """Facts about the target worth keeping with the results (versions, endpoints)."""

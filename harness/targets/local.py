@@ -1,8 +1,8 @@
 """The `local` target: a throwaway PostgreSQL (the source, and every RDS database as a
 database of its own), a Kafka-protocol broker behind every MSK cluster, moto's server, and
 the local engines that run what Terraform creates there: DMS tasks, RDS databases, Lambda
-functions and their event-source mappings, MSK Connect S3 sinks, Firehose deliveries to S3
-and EventBridge schedules."""
+functions and their event-source mappings, MSK Connect S3 sinks, Firehose deliveries to S3,
+EventBridge schedules and ECS services (the Locust workers of `--workers`)."""
 
 import contextlib
 import importlib.metadata
@@ -19,6 +19,7 @@ from harness import progress
 from harness.aws import AwsAccess
 from harness.local.component import Component
 from harness.local.dms.engine import DmsEngine
+from harness.local.ecs import EcsEngine
 from harness.local.firehose.engine import FirehoseEngine
 from harness.local.kafka_broker import KafkaBroker
 from harness.local.lambda_runtime.runtime import LambdaRuntime
@@ -61,6 +62,7 @@ class LocalTarget(Target):
             lambda: MskConnectEngine(self.aws),
             lambda: FirehoseEngine(self.aws),
             lambda: ScheduleEngine(self.aws),
+            lambda: EcsEngine(self.aws, log_dir / "ecs"),
         ]
         self._components: list[Component] = []
         """Those made so far, in start order (one whose start failed included)."""
@@ -98,6 +100,24 @@ class LocalTarget(Target):
             credentials={"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"},
             max_attempts=1,
         )
+
+    def worker_variables(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The ECS engine runs the workers on this host: in the default VPC's subnets, with
+        the master and the source on the loopback interface (the image is not pulled)."""
+        ec2 = self.aws.client("ec2")
+        vpcs = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
+        vpc = vpcs[0]["VpcId"]
+        subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
+        port = psycopg.conninfo.conninfo_to_dict(self.source_dsn).get("port", 5432)
+        return {
+            "image": "cdcbench:local",
+            "vpc_id": vpc,
+            "subnet_ids": sorted(s["SubnetId"] for s in subnets)[:2],
+            "master_host": "127.0.0.1",
+            "master_cidr_blocks": ["127.0.0.1/32"],
+            "source_cidr_blocks": ["127.0.0.1/32"],
+            "source_port": int(port),
+        }
 
     def start(self) -> None:
         for make in self._makers:

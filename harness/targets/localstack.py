@@ -91,6 +91,17 @@ class LocalStackTarget(LocalTarget):
         what it serves itself)."""
         return component.serves is None or component.serves in self.routing.embedded
 
+    def worker_variables(self, config: dict[str, Any]) -> dict[str, Any]:
+        """Those of the local target while the embedded ECS engine runs the workers; where
+        LocalStack runs ECS tasks itself, they are containers of a cdcbench image that must
+        reach the master on this host."""
+        if "ecs" not in self.routing.embedded and not {"image", "master_host"} <= set(config):
+            raise UserError(
+                "the LocalStack endpoint runs ECS tasks itself: give --workers-config with "
+                "image (a cdcbench image) and master_host (this host as its containers see it)"
+            )
+        return super().worker_variables(config)
+
     def cannot_run(self, services: frozenset[str]) -> str | None:
         missing = sorted(services & self.routing.missing)
         if not missing:

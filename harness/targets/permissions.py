@@ -528,6 +528,15 @@ OBSERVER_ACTIONS = (
     "kafka:GetBootstrapBrokers",
 )
 TEARDOWN_ACTIONS = ("dms:DescribeReplicationTasks", "dms:StopReplicationTask")
+WORKER_ACTIONS = (
+    "ecs:UpdateService",  # the workers scaled for each load
+    "secretsmanager:CreateSecret",  # the source's password for them, when not in a secret
+    "secretsmanager:DeleteSecret",
+    "secretsmanager:DescribeSecret",  # --source-secret's ARN for their task definition
+    "secretsmanager:TagResource",
+    "s3:GetObject",  # their ledgers
+    "s3:ListBucket",
+)
 GC_ACTIONS = (
     "tag:GetResources",
     "iam:ListPolicies",
@@ -545,6 +554,13 @@ GC_ACTIONS = (
     "dms:DescribeReplicationTasks",
     "dms:StopReplicationTask",
     "dynamodb:DeleteTable",
+    "ecs:DeleteCluster",
+    "ecs:DeleteService",
+    "ecs:DeleteTaskDefinitions",
+    "ecs:DeregisterTaskDefinition",
+    "ecs:DescribeClusters",
+    "ecs:DescribeServices",
+    "ecs:DescribeTaskDefinition",
     "ec2:DeleteRouteTable",
     "ec2:DeleteSecurityGroup",
     "ec2:DeleteSubnet",
@@ -594,12 +610,13 @@ RUN_ACTIONS: tuple[str, ...] = tuple(
             *APPLICATION_ACTIONS,
             *OBSERVER_ACTIONS,
             *TEARDOWN_ACTIONS,
+            *WORKER_ACTIONS,
             *GC_ACTIONS,
         }
     )
 )
 """What the harness calls itself on AWS: the preflight, the application and the publishers,
-the observers, stopping DMS tasks before destroy, and `cdcbench gc`."""
+the observers, stopping DMS tasks before destroy, the Locust workers, and `cdcbench gc`."""
 
 KEY_ACTIONS = (
     "kms:CreateGrant",  # services encrypting with the key (tables, clusters, instances)

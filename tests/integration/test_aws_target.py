@@ -212,3 +212,43 @@ def test_a_whole_run_on_aws_measures_and_destroys(
     assert projection["check"]["valid"] is True and projection["lag"]["seen"] > 0
     tables = bare_cloud.aws.client("dynamodb").list_tables()["TableNames"]
     assert not [t for t in tables if results["run_id"] in t]
+
+
+def test_workers_on_aws_need_their_image_and_network(
+    bare_cloud: BareCloud, local_target: Target, tmp_path: Path, deployer: dict[str, str]
+) -> None:
+    env = aws_env(bare_cloud, tmp_path, **deployer)
+    source = ("--source-dsn", local_target.source_dsn)
+
+    code, _, err = run_aws(tmp_path, env, *source, "--yes", "--workers", "2")
+
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and "--workers on aws needs --workers-config naming image, vpc_id" in last
+    assert "Traceback" not in err
+
+
+def test_plan_only_with_workers_plans_their_service(
+    bare_cloud: BareCloud, local_target: Target, tmp_path: Path
+) -> None:
+    config = tmp_path / "workers.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/cdcbench:1.0",
+                "vpc_id": "vpc-0abc",
+                "subnet_ids": ["subnet-0aaa", "subnet-0bbb"],
+                "master_host": "10.0.0.10",
+                "master_cidr_blocks": ["10.0.0.10/32"],
+                "source_cidr_blocks": ["10.0.1.0/24"],
+            }
+        )
+    )
+    env = aws_env(bare_cloud, tmp_path)
+    source = ("--source-dsn", local_target.source_dsn)
+    workers = ("--workers", "3", "--workers-config", str(config))
+
+    code, out, err = run_aws(tmp_path, env, *source, "--plan-only", *workers)
+
+    assert code == 0, out[-2000:] + err[-2000:]
+    assert "\nlocust-workers: " in out and "aws_ecs_service" in out, out
+    assert bare_cloud.aws.client("ecs").list_clusters()["clusterArns"] == []

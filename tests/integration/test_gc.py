@@ -101,7 +101,8 @@ def _young_run(aws: AwsAccess) -> Run:
 def _old_run(aws: AwsAccess) -> Run:
     """A pattern's worth of leftovers: queue, table, stream, versioned bucket, function with
     its role and policies and event source mapping, a DMS task with its endpoints and
-    instance, logs, secret, key, network."""
+    instance, an ECS service with its cluster and task definition, logs, secret, key,
+    network."""
     run = Run(_run_id(timedelta(hours=3)))
     name, tags = run.name, run.tags
     queue = _queue(aws, f"{name}-events", tags)
@@ -199,6 +200,23 @@ def _old_run(aws: AwsAccess) -> Run:
     key = aws.client("kms").create_key(Tags=run.tag_list("TagKey", "TagValue"))
     run.arns |= {secret["ARN"], key["KeyMetadata"]["Arn"]}
 
+    ecs = aws.client("ecs")
+    ecs_tags = run.tag_list("key", "value")
+    cluster = ecs.create_cluster(clusterName=f"{name}-load", tags=ecs_tags)["cluster"]
+    definition = ecs.register_task_definition(
+        family=f"{name}-load",
+        containerDefinitions=[{"name": "worker", "image": "cdcbench:1", "memory": 512}],
+        tags=ecs_tags,
+    )["taskDefinition"]["taskDefinitionArn"]
+    service = ecs.create_service(
+        cluster=cluster["clusterArn"],
+        serviceName=f"{name}-load",
+        taskDefinition=definition,
+        desiredCount=1,
+        tags=ecs_tags,
+    )["service"]["serviceArn"]
+    run.arns |= {cluster["clusterArn"], definition, service}
+
     ec2 = aws.client("ec2")
 
     def spec(kind: str) -> list[dict[str, object]]:
@@ -270,6 +288,8 @@ def test_old_runs_leftovers_are_found_and_deleted_others_stay(
         for first, then in [
             (("lambda", "function"), ("sqs", "queue")),
             (("lambda", "function"), ("iam", "role")),
+            (("ecs", "service"), ("ecs", "cluster")),
+            (("ecs", "service"), ("ecs", "task-definition")),
             (("dms", "task"), ("dms", "endpoint")),
             (("dms", "endpoint"), ("dms", "rep")),
             (("ec2", "security-group"), ("ec2", "subnet")),

@@ -376,6 +376,12 @@ resource "aws_ecs_service" "this" {
     assign_public_ip = false
   }
 
+  # The harness scales the service for each load (UpdateService): a later apply or destroy
+  # leaves that count alone.
+  lifecycle {
+    ignore_changes = [desired_count]
+  }
+
   # A worker that cannot start (a wrong image, say) stops the deployment instead of being
   # retried for the whole run.
   deployment_circuit_breaker {

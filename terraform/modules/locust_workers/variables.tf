@@ -72,13 +72,13 @@ variable "master_cidr_blocks" {
 }
 
 variable "worker_count" {
-  description = "Number of worker tasks (the service's desired count); each runs one Locust worker process."
+  description = "Number of worker tasks the service starts with (its desired count); each runs one Locust worker process. The harness creates the service with 0 and scales it for each load: Terraform leaves the count alone after creating the service."
   type        = number
   default     = 2
 
   validation {
-    condition     = var.worker_count >= 1 && var.worker_count <= 1000 && floor(var.worker_count) == var.worker_count
-    error_message = "worker_count must be a whole number from 1 to 1000."
+    condition     = var.worker_count >= 0 && var.worker_count <= 1000 && floor(var.worker_count) == var.worker_count
+    error_message = "worker_count must be a whole number from 0 to 1000."
   }
 }
 

@@ -340,11 +340,11 @@ run "https_goes_anywhere_by_default" {
 
 # --- what the variables refuse ---------------------------------------------------------------------
 
-run "rejects_no_workers" {
+run "rejects_a_negative_worker_count" {
   command = plan
 
   variables {
-    worker_count = 0
+    worker_count = -1
   }
 
   expect_failures = [var.worker_count]
