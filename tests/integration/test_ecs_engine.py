@@ -3,8 +3,7 @@ task definition's environment, secrets and mounts, follow the desired count, and
 that fails is named."""
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,21 +12,13 @@ import pytest
 
 from harness.local.ecs import EcsEngine, secret_value
 from tests.conftest import BareCloud
+from tests.helpers import wait_for
 
 SCRIPT = (
     "import os, sys, time; "
     "open(os.environ['OUT'], 'w').write(os.environ['PW'] + ' ' + os.environ.get('TMPDIR', '')); "
     "sys.exit(int(os.environ['EXIT'])) if 'EXIT' in os.environ else time.sleep(120)"
 )
-
-
-def _until(condition: Callable[[], Any], timeout_s: float = 30) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if found := condition():
-            return found
-        time.sleep(0.2)
-    raise AssertionError("timed out")
 
 
 def _tasks(out: str) -> list[int]:
@@ -83,14 +74,14 @@ def test_a_service_runs_its_desired_count_of_tasks(
     ecs = _service(bare_cloud, "runs", {"OUT": str(out), "TMPDIR": "/scratch/tmp"})
 
     ecs.update_service(cluster="runs", service="runs", desiredCount=1)
-    written = _until(lambda: out.exists() and out.read_text())
+    written = wait_for(lambda: out.exists() and out.read_text(), "the task's output")
     password, tmpdir = written.split(" ")
     assert password == "p4ss"
     assert tmpdir.startswith(str(tmp_path / "ecs")) and tmpdir.endswith("/scratch/tmp")
     assert len(_tasks(str(out))) == 1
 
     ecs.update_service(cluster="runs", service="runs", desiredCount=0)
-    _until(lambda: not _tasks(str(out)))
+    wait_for(lambda: not _tasks(str(out)), "the task to stop")
     assert engine.failures() == {}
 
 
@@ -101,8 +92,9 @@ def test_a_failing_task_is_named_and_replaced(
     ecs = _service(bare_cloud, "fails", {"OUT": str(out), "EXIT": "3"})
 
     ecs.update_service(cluster="fails", service="fails", desiredCount=1)
-    why = _until(lambda: engine.failures().get("ECS service fails"))
+    why = wait_for(lambda: engine.failures().get("ECS service fails"), "the failure")
     assert "a task exited with code 3" in why and "container.log" in why
+    wait_for(lambda: len(list((tmp_path / "ecs").glob("fails-*"))) >= 2, "a second task")
     ecs.update_service(cluster="fails", service="fails", desiredCount=0)
 
 
