@@ -115,8 +115,7 @@ def deployed_workers(
     emulated target the master listens on a free port of the loopback interface (the
     workers run on this host), elsewhere on Locust's port on every interface."""
     port, bind_host = (free_port(), "127.0.0.1") if target.emulated else (MASTER_PORT, "*")
-    config = target.options.workers_config
-    given = {**target.worker_variables(config), **config}
+    given = _given(target)
     with _source_secret(target.aws, run_id, target.source_dsn, given) as secret_arn:
         variables = _variables(target, run_id, given, port, secret_arn)
         with _deployment(target, settings, workdir, run_id, variables) as deployment:
@@ -132,12 +131,19 @@ def deployed_workers(
 def plan(target: Target, settings: Settings, workdir: Path, run_id: str) -> dict[str, Any]:
     """The workers' module's plan (`terraform show -json`); the secret the run would make
     for the source's password named, not made."""
-    config = target.options.workers_config
-    given = {**target.worker_variables(config), **config}
+    given = _given(target)
     planned_secret = f"arn:aws:secretsmanager:{target.aws.region}:000000000000:secret:planned"
     secret_arn = str(given.get("source_secret_arn") or planned_secret)
     variables = _variables(target, run_id, given, MASTER_PORT, secret_arn)
     return _deployment(target, settings, workdir, run_id, variables).plan()
+
+
+def _given(target: Target) -> dict[str, Any]:
+    """The module's variables from the source's port, the target and the user's config (each
+    laid over the one before)."""
+    port = psycopg.conninfo.conninfo_to_dict(target.source_dsn).get("port", 5432)
+    config = target.options.workers_config
+    return {"source_port": int(port), **target.worker_variables(config), **config}
 
 
 def _deployment(

@@ -73,8 +73,8 @@ class AwsTarget(Target):
         )
 
     def worker_variables(self, config: dict[str, Any]) -> dict[str, Any]:
-        """The network and image are the user's (`--workers-config`); the source's port,
-        and its secret when the run was given one, are known here."""
+        """The network and image are the user's (`--workers-config`); the source's secret,
+        when the run was given one, is known here."""
         missing = [name for name in _WORKER_NETWORK if name not in config]
         if missing:
             raise UserError(
@@ -86,8 +86,7 @@ class AwsTarget(Target):
                 "--workers-config must name the source's security group "
                 "(source_security_group_id) or network (source_cidr_blocks)"
             )
-        port = psycopg.conninfo.conninfo_to_dict(self.source_dsn).get("port", 5432)
-        values: dict[str, Any] = {"source_port": int(port)}
+        values: dict[str, Any] = {}
         if self.options.source_secret:
             secrets = self.aws.client("secretsmanager")
             values["source_secret_arn"] = secrets.describe_secret(

@@ -108,7 +108,6 @@ class LocalTarget(Target):
         vpcs = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
         vpc = vpcs[0]["VpcId"]
         subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
-        port = psycopg.conninfo.conninfo_to_dict(self.source_dsn).get("port", 5432)
         return {
             "image": "cdcbench:local",
             "vpc_id": vpc,
@@ -116,7 +115,6 @@ class LocalTarget(Target):
             "master_host": "127.0.0.1",
             "master_cidr_blocks": ["127.0.0.1/32"],
             "source_cidr_blocks": ["127.0.0.1/32"],
-            "source_port": int(port),
         }
 
     def start(self) -> None:
