@@ -1,6 +1,7 @@
-"""One run: the target starts; then for each pattern: a fresh source schema, deploy, observe
-while the load runs, wait for convergence, record what was measured, check it, destroy; then
-results.json and index.html; the target stops.
+"""One run: the target starts; then for each group of patterns that share a load (each pattern
+alone unless `load.isolation: shared`): a fresh source schema, deploy them at once, observe
+while the load runs, wait for convergence, record what was measured, check it, destroy them at
+once; then results.json and index.html; the target stops.
 
 Whatever happens (errors, Ctrl-C, SIGTERM), Terraform destroys what it applied, the target
 stops, and the results gathered so far are written.
@@ -8,10 +9,11 @@ stops, and the results gathered so far are written.
 
 import os
 import secrets
+import shutil
 import socket
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +31,7 @@ from harness.convergence import await_convergence
 from harness.cost.resources import extract_resources
 from harness.errors import UserError
 from harness.evaluation import evaluate
+from harness.isolation import account_owner, groups
 from harness.load import schema
 from harness.load.clock import measure_offset, writer_offsets
 from harness.load.ledger import Change, final_state, read_ledger
@@ -93,23 +96,7 @@ def run(
             if target.needs_plans:
                 target.preflight(plan_patterns(scenario, target, settings, run_id))
             with _load(target, scenario, settings, run_dir, run_id) as load:
-                for entry in scenario.entries():
-                    pattern = patterns()[entry.pattern]
-                    results.patterns[entry.name] = result = PatternResult(
-                        summary=pattern.summary, pattern=entry.pattern
-                    )
-                    why_not = target.cannot_run(pattern_services(pattern))
-                    if why_not is not None:
-                        result.status = "skipped"
-                        result.error = f"skipped on {target_name}: {why_not}"
-                        line = f"{entry.name}: {result.error}"
-                        progress.console.print(line, style="yellow", markup=False, soft_wrap=True)
-                    else:
-                        _run_pattern(
-                            entry, pattern, scenario, target, settings, run_dir, result, load,
-                            checkpoint,
-                        )  # fmt: skip
-                    checkpoint()
+                _run_groups(scenario, target, settings, run_dir, results, load, checkpoint)
         results.status = "completed"
     except KeyboardInterrupt:
         _end_running(results, "interrupted", None)
@@ -126,38 +113,114 @@ def run(
     return RunOutcome(run_dir, results)
 
 
-def _run_pattern(
-    entry: Entry,
-    pattern: Pattern,
+def _run_groups(
     scenario: Scenario,
     target: Target,
     settings: Settings,
     run_dir: Path,
-    result: PatternResult,
+    results: Results,
     load: Load,
     checkpoint: Callable[[], None],
 ) -> None:
-    """Fresh source schema, deploy, measure, destroy; re-raises an interrupt after destroy.
-    `entry`: the pattern or the variant of it that runs, with the variables it sets;
-    `load` offers the scenario's load; `checkpoint` writes the results known so far."""
-    identities = (scenario.source.replica_identity, pattern.replica_identity)
-    schema.reset(target.source_dsn, "full" if "full" in identities else "default")
-    result.variables = pattern.effective_variables(entry.variables)
-    files = PatternFiles(run_dir / entry.name)
-    # the run directory's name is the run id
-    deployment = _deployment(entry, pattern, target, settings, files.root, run_dir.name)
+    """Each group of entries that shares a load (`isolation.groups`) in turn; an entry the
+    target cannot run is skipped. A group's destroys overlap the next group's applies."""
+    found = patterns()
+    teardown = terraform.Teardown()
     try:
-        with deployment:
-            outputs = deployment.outputs
-            result.resources = extract_resources(deployment.state())
-            floors_ms = pattern.floors_ms(outputs)
-            interrupted = _measure(
-                pattern, scenario, target, outputs, files, result, floors_ms, load, checkpoint
-            )
+        for group in groups(
+            scenario.entries(),
+            scenario.load.isolation,
+            lambda name: found[name].application is not None,
+        ):
+            members = []
+            for entry in group:
+                pattern = found[entry.pattern]
+                results.patterns[entry.name] = result = PatternResult(
+                    summary=pattern.summary, pattern=entry.pattern
+                )
+                why_not = target.cannot_run(pattern_services(pattern))
+                if why_not is None:
+                    members.append(_Member(entry, pattern, result, run_dir / entry.name))
+                    continue
+                result.status = "skipped"
+                result.error = f"skipped on {target.name}: {why_not}"
+                line = f"{entry.name}: {result.error}"
+                progress.console.print(line, style="yellow", markup=False, soft_wrap=True)
+            if members:
+                _run_group(members, scenario, target, settings, run_dir, load, checkpoint, teardown)
+            checkpoint()
     finally:
-        result.terraform_s = deployment.timings
-    if interrupted:
-        raise KeyboardInterrupt
+        teardown.finish()
+
+
+class _Member:
+    """One entry of a group that shares a load, and what the run learns of it."""
+
+    def __init__(self, entry: Entry, pattern: Pattern, result: PatternResult, root: Path) -> None:
+        self.entry, self.pattern, self.result = entry, pattern, result
+        self.files = PatternFiles(root)
+        self.outputs: dict[str, Any] = {}
+        self.floors_ms: dict[str, float] = {}
+        self.observers: dict[str, Observer] = {}
+        self.names: set[str] = set()
+        """What its deployment named (ids, names, ARNs): whose an engine's failure is."""
+
+
+def _run_group(
+    members: list[_Member],
+    scenario: Scenario,
+    target: Target,
+    settings: Settings,
+    run_dir: Path,
+    load: Load,
+    checkpoint: Callable[[], None],
+    teardown: terraform.Teardown,
+) -> None:
+    """Fresh source schema; deploy every member at once; measure them under one load (once
+    the previous group's destroys have ended); leave their destroys to `teardown`; re-raises an
+    interrupt after destroying. Each member is a pattern or a variant of one, with the
+    variables it sets; `load` offers the scenario's load; `checkpoint` writes the results
+    known so far."""
+    identities = {scenario.source.replica_identity} | {m.pattern.replica_identity for m in members}
+    schema.reset(target.source_dsn, "full" if "full" in identities else "default")
+    effective = [m.pattern.effective_variables(m.entry.variables) for m in members]
+    extra, owner = account_owner(effective)
+    deployments = []
+    for member, values, more in zip(members, effective, extra, strict=True):
+        member.result.variables = {**values, **more}
+        member.result.shared_load = [m.entry.name for m in members if m is not member]
+        entry = member.entry.model_copy(update={"variables": {**member.entry.variables, **more}})
+        run_id = run_dir.name
+        deployments.append(
+            _deployment(entry, member.pattern, target, settings, member.files.root, run_id)
+        )
+    try:
+        with terraform.deployed(deployments, owner, teardown):
+            for member, deployment in zip(members, deployments, strict=True):
+                member.outputs = deployment.outputs
+                state = deployment.state()
+                member.result.resources = extract_resources(state)
+                member.names = _named(state) if len(members) > 1 else set()
+                member.floors_ms = member.pattern.floors_ms(member.outputs)
+            teardown.finish()
+            interrupted = _measure(members, scenario, target, load, checkpoint)
+            if interrupted:
+                raise KeyboardInterrupt  # destroys now, not in the background
+    finally:
+        for member, deployment in zip(members, deployments, strict=True):
+            member.result.terraform_s = deployment.timings  # destroy_s once the teardown ends
+
+
+def _named(state: dict[str, Any]) -> set[str]:
+    """The ids, names and ARNs of the resources a Terraform state records."""
+    return {
+        value
+        for resource in state.get("resources", [])
+        if resource.get("mode") == "managed"
+        for instance in resource.get("instances", [])
+        for key in ("id", "name", "arn")
+        if isinstance(value := instance.get("attributes", {}).get(key), str) and len(value) >= 8
+    }
 
 
 def _deployment(
@@ -237,77 +300,142 @@ def plan_only(
 
 
 def _measure(
-    pattern: Pattern,
+    members: list[_Member],
     scenario: Scenario,
     target: Target,
-    outputs: dict[str, Any],
-    files: PatternFiles,
-    result: PatternResult,
-    floors_ms: dict[str, float],
     load: Load,
     checkpoint: Callable[[], None],
 ) -> bool:
-    """Observe while loading, await convergence, record, evaluate. True if interrupted
-    (what was measured until then is kept and evaluated)."""
+    """Observe every member while one load runs, await convergence, record, evaluate. True if
+    interrupted (what was measured until then is kept and evaluated). The load writes its
+    ledger into the first member's folder, linked into the others'; only a member alone has
+    an application (`isolation.groups`)."""
     with psycopg.connect(target.source_dsn, autocommit=True) as conn:
         clock = measure_offset(conn)
-    result.clocks = [clock]
-    application = apps.Spec(pattern.application, outputs) if pattern.application else None
+    lead = members[0]
+    application = (
+        apps.Spec(lead.pattern.application, lead.outputs) if lead.pattern.application else None
+    )
     if application is not None:
         apps.prepare(application, target.source_dsn)
-    watching = replace(target.aws, agent=HARNESS_AGENT)  # not the pattern's usage
-    observers = {
-        p.name: make_observer(
-            p.observer,
-            p.name,
-            files.observations(p.name),
-            watching,
-            p.observer_parameters(outputs),
-            target.observer_budget,
-        )
-        for p in pattern.projections
-    }
-    result.projections = {  # what `cdcbench report` reads if the run dies from here on
-        p.name: ProjectionResult(
-            kind=p.kind, observer=p.observer, floor_ms=floors_ms[p.name], observed=0
-        )
-        for p in pattern.projections
-    }
+    watching = replace(target.aws, agent=HARNESS_AGENT)  # not the patterns' usage
+    for member in members:
+        member.result.clocks = [clock]
+        member.observers = {
+            p.name: make_observer(
+                p.observer,
+                p.name,
+                member.files.observations(p.name),
+                watching,
+                p.observer_parameters(member.outputs),
+                target.observer_budget,
+            )
+            for p in member.pattern.projections
+        }
+        member.result.projections = {  # what `cdcbench report` reads if the run dies from here
+            p.name: ProjectionResult(
+                kind=p.kind, observer=p.observer, floor_ms=member.floors_ms[p.name], observed=0
+            )
+            for p in member.pattern.projections
+        }
     checkpoint()
     limits_before = len(target.emulator_limits())
     busy: dict[str, float] = {}
     changes: list[Change] | None = None
     convergence: dict[str, Convergence] = {}
     interrupted = False
-    with _observing(observers), companions(pattern, application, outputs, target, files) as own:
+    with ExitStack() as stack:
+        own = {}
+        for member in members:
+            stack.enter_context(_observing(member.observers))
+            own[member.entry.name] = stack.enter_context(
+                companions(member.pattern, application, member.outputs, target, member.files)
+            )
 
-        def failures() -> dict[str, str]:
-            return {**target.engine_failures(), **own.failures()}
+        def failures(member: _Member) -> dict[str, str]:
+            engines = _theirs(target.engine_failures(), member, members)
+            return {**engines, **own[member.entry.name].failures()}
 
         try:
             used_before = target.usage()
-            busy = busy_while(target.cpu_seconds, lambda: load(files.root, application))
-            changes = read_ledger(files.ledger, clock)  # complete: the load has ended
+            busy = busy_while(target.cpu_seconds, lambda: load(lead.files.root, application))
+            for member in members[1:]:
+                _link_tree(lead.files.ledger, member.files.ledger)
+            changes = read_ledger(lead.files.ledger, clock)  # complete: the load has ended
+            whose = {f"{m.entry.name}/{p}": m for m in members for p in m.observers}
             convergence = await_convergence(
                 final_state(changes),
-                observers,
-                {name: floor / 1000 for name, floor in floors_ms.items()},
+                {key: m.observers[key.split("/", 1)[1]] for key, m in whose.items()},
+                {key: m.floors_ms[key.split("/", 1)[1]] / 1000 for key, m in whose.items()},
                 scenario.check.converge_timeout_s,
                 scenario.check.settle_s,
-                failures,
+                lambda key: bool(failures(whose[key])),
             )
-            _record_failures(failures(), result)
-            result.usage = _spent(used_before, target.usage())
-            result.dead_letters = _dead_letters(pattern, outputs, target)
+            used = _spent(used_before, target.usage())
+            for member in members:
+                _record_failures(failures(member), member.result)
+                member.result.usage = _attributed(used, member, members)
+                member.result.dead_letters = _dead_letters(member.pattern, member.outputs, target)
         except KeyboardInterrupt:
             interrupted = True
-    result.emulator_limits = target.emulator_limits()[limits_before:]
-    result.clocks = [clock, *writer_offsets(files.ledger)]
-    result.projections = _record(pattern, observers, files, convergence, floors_ms)
+    limits = target.emulator_limits()[limits_before:]
     spec, offered = scenario.check, scenario.load.rate_per_s
-    evaluate(files.root.name, result, files, spec, offered, busy, target.emulated, changes)
-    result.status = "interrupted" if interrupted else "completed"
+    for member in members:
+        result, files = member.result, member.files
+        result.emulator_limits = limits
+        result.clocks = [clock, *writer_offsets(files.ledger)]
+        converged = {
+            key.split("/", 1)[1]: done
+            for key, done in convergence.items()
+            if key.startswith(f"{member.entry.name}/")
+        }
+        result.projections = _record(
+            member.pattern, member.observers, files, converged, member.floors_ms
+        )
+        evaluate(files.root.name, result, files, spec, offered, busy, target.emulated, changes)
+        result.status = "interrupted" if interrupted else "completed"
     return interrupted
+
+
+def _theirs(failures: dict[str, str], member: _Member, members: list[_Member]) -> dict[str, str]:
+    """The failures of the emulated services that are the member's: all of them when it runs
+    alone; else those naming one of its resources, or no member's."""
+    if len(members) == 1:
+        return failures
+    mine = {}
+    for name, why in failures.items():
+        owners = [m for m in members if any(n in name for n in m.names)]
+        if member in owners or not owners:
+            mine[name] = why
+    return mine
+
+
+def _attributed(
+    used: dict[str, float], member: _Member, members: list[_Member]
+) -> dict[str, float]:
+    """What the target counted, as the member's usage: all of it when it runs alone; in a
+    shared load, only the prices no other member's resources incur (the rest is not
+    attributable, and its cost shows as not counted)."""
+    if len(members) == 1:
+        return used
+
+    def incurred(m: _Member) -> set[str]:
+        return {key for r in m.result.resources or [] for key in r.usage_keys}
+
+    others = set().union(*(incurred(m) for m in members if m is not member))
+    return {key: n for key, n in used.items() if key in incurred(member) and key not in others}
+
+
+def _link_tree(source: Path, destination: Path) -> None:
+    """Hard-link every file under `source` into `destination` (copies across file systems)."""
+    for path in source.rglob("*"):
+        if path.is_file():
+            target = destination / path.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(path, target)
+            except OSError:
+                shutil.copy2(path, target)
 
 
 @contextmanager

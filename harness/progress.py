@@ -1,5 +1,6 @@
 """Progress display for long steps (rich), on stderr so stdout stays for results."""
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,13 +19,14 @@ Update = Callable[..., None]
 def step(label: str, total: float | None = None) -> Iterator[Update]:
     """Show a spinner (or a bar, given `total`) while the block runs, then one line with its time.
 
+    Steps run by other threads (side by side) print a line when they start and when they end.
     The block receives `update(detail="", completed=None)` to show a short detail
     beside the label and, with a total, to move the bar.
     """
     started = time.monotonic()
     label = escape(label)
     try:
-        if console.is_terminal:
+        if console.is_terminal and threading.current_thread() is threading.main_thread():
             columns = [SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()]
             if total is not None:
                 columns.insert(2, BarColumn())

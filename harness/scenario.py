@@ -64,6 +64,13 @@ class LoadSpec(_Strict):
     users: int = Field(4, ge=1, le=10_000, description="Locust users at the full count.")
     processes: int = Field(1, ge=1, le=64, description="Locust worker processes.")
     shape: Shape = SteadyShape()
+    isolation: Literal["sequential", "shared"] = Field(
+        "sequential",
+        description="`sequential`: each pattern is deployed, loaded and destroyed alone. "
+        "`shared`: patterns are deployed at once and observe one load (the same changes); a "
+        "pattern whose application writes around its commits, or a second variant of a "
+        "pattern, gets a load of its own.",
+    )
 
     @property
     def rate_per_user(self) -> float:

@@ -13,8 +13,11 @@ import logging
 import os
 import shutil
 import subprocess
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -74,13 +77,17 @@ def automation_env(settings: Settings, workdir: Path) -> dict[str, str]:
 
 
 class _LineLog(logging.Handler):
-    """Receives tftest's per-line output: appends it to the command log, shows progress."""
+    """Receives tftest's per-line output of the command its thread runs: appends it to the
+    command log, shows progress."""
 
     def __init__(self, log: TextIO, detail: progress.Update) -> None:
         super().__init__(logging.INFO)
         self.log, self.detail = log, detail
+        self.thread = threading.get_ident()
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.thread != self.thread:  # another deployment's command, run at the same time
+            return
         if record.levelno != logging.INFO:  # tftest repeats the whole output in its error record
             return
         line = record.getMessage()
@@ -156,6 +163,7 @@ class Deployment:
         self._logs = workdir / "logs"
         self._root = workdir / "terraform" / folder / module
         self._initialised = False
+        self._destroyed = False
         binary = find_terraform(settings)
         workdir.mkdir(parents=True, exist_ok=True)
         shutil.copytree(
@@ -177,6 +185,7 @@ class Deployment:
     def __enter__(self) -> "Deployment":
         try:
             with signals.deferred(f"terraform apply of {self.module}"):
+                self._destroyed = False
                 self._init()
                 self._command("apply", lambda: self._tf.apply(input=False))
                 raw = self._command("output", lambda: self._tf.output(json_format=True))
@@ -229,23 +238,31 @@ class Deployment:
         return dict(json.loads(state_file.read_text() or "{}")) if state_file.exists() else {}
 
     def destroy(self) -> None:
-        """Destroy whatever the state records; waits for a lock an interrupted apply still holds."""
-        if not (self._root / "terraform.tfstate").exists() and not (
-            self._backend and self._initialised
+        """Destroy whatever the state records; waits for a lock an interrupted apply still holds.
+        Once destroyed, again is a no-op until the next apply."""
+        if self._destroyed or (
+            not (self._root / "terraform.tfstate").exists()
+            and not (self._backend and self._initialised)
         ):
             return
         args = ("-no-color", "-input=false", "-auto-approve", "-lock-timeout=300s")
         with signals.deferred(f"terraform destroy of {self.module}"):
-            if self.before_destroy is not None:
-                try:
-                    self.before_destroy(self)
-                except Exception as exc:
-                    progress.console.print(
-                        f"[yellow]before destroying {self.module}: {type(exc).__name__}: {exc}[/]"
-                    )
+            self.stop()
             self._command("destroy", lambda: self._tf.execute_command("destroy", *args))
         shutil.rmtree(self._root / ".terraform", ignore_errors=True)
         self._initialised = False
+        self._destroyed = True
+
+    def stop(self) -> None:
+        """Run `before_destroy` (its failure is shown, not raised)."""
+        if self.before_destroy is None or self._destroyed:
+            return
+        try:
+            self.before_destroy(self)
+        except Exception as exc:
+            progress.console.print(
+                f"[yellow]before destroying {self.module}: {type(exc).__name__}: {exc}[/]"
+            )
 
     def state_attributes(self, resource_type: str, attribute: str) -> list[Any]:
         """`attribute` of every managed resource of `resource_type` the state records."""
@@ -289,6 +306,91 @@ class Deployment:
             finally:
                 logger.removeHandler(handler)
                 self.timings[f"{name}_s"] = round(time.monotonic() - started, 3)
+
+
+class Teardown:
+    """Destroys left to run in the background while the next deployments apply (a run's
+    patterns one after another: the provider's waits overlap), finished before anything is
+    measured again (`finish`) and before the run ends."""
+
+    def __init__(self) -> None:
+        self._pending: list[threading.Thread] = []
+        self._failures: list[BaseException] = []
+
+    def later(self, deployments: Sequence[Deployment], owner: int | None) -> None:
+        """Destroy `deployments` (the `owner` last) in the background. What must stop before
+        anything else runs (`before_destroy`: the DMS tasks) stops now."""
+        for deployment in deployments:
+            deployment.stop()
+
+        def destroy() -> None:
+            try:
+                _destroy_all(deployments, owner)
+            except BaseException as exc:
+                self._failures.append(exc)
+
+        thread = threading.Thread(target=destroy, name="tf-destroy", daemon=True)
+        thread.start()
+        self._pending.append(thread)
+
+    def finish(self) -> None:
+        """Wait for the destroys under way (an interrupt waits too); raise the first failure."""
+        with signals.deferred("terraform destroys"):
+            for thread in self._pending:
+                thread.join()
+        self._pending.clear()
+        if self._failures:
+            failure, self._failures = self._failures[0], []
+            raise failure
+
+
+@contextmanager
+def deployed(
+    deployments: Sequence[Deployment], owner: int | None = None, teardown: Teardown | None = None
+) -> Iterator[None]:
+    """Apply the deployments at once, and destroy them all at once when the block ends, however
+    it ends (the provider's waits are sleeps: side by side, they overlap). An interrupt is held
+    off until every apply (or destroy) has finished; the first failure is raised after the rest
+    have finished, and then everything is destroyed. `owner`: the deployment holding what the
+    others need (an account's single dms-vpc-role), destroyed after them. `teardown`: a block
+    that ends without an error leaves its destroys to it."""
+    try:
+        if len(deployments) == 1:
+            deployments[0].__enter__()
+        else:
+            _at_once("terraform applies", [d.__enter__ for d in deployments])
+    except BaseException:
+        _destroy_all(deployments, owner)
+        raise
+    try:
+        yield
+    except BaseException:
+        _destroy_all(deployments, owner)
+        raise
+    if teardown is None:
+        _destroy_all(deployments, owner)
+    else:
+        teardown.later(deployments, owner)
+
+
+def _destroy_all(deployments: Sequence[Deployment], owner: int | None) -> None:
+    others = [d for i, d in enumerate(deployments) if i != owner]
+    try:
+        if len(others) == 1:
+            others[0].destroy()
+        elif others:
+            _at_once("terraform destroys", [d.destroy for d in others])
+    finally:
+        if owner is not None:
+            deployments[owner].destroy()
+
+
+def _at_once(what: str, steps: Sequence[Callable[[], object]]) -> None:
+    with signals.deferred(what), ThreadPoolExecutor(len(steps), thread_name_prefix="tf") as pool:
+        futures = [pool.submit(step) for step in steps]
+    failures = [f.exception() for f in futures if f.exception() is not None]
+    if failures:
+        raise failures[0]  # type: ignore[misc]
 
 
 def _first_error(stderr: str) -> str:

@@ -30,12 +30,12 @@ from harness.observe.base import ObserverStats, ProjectionKind
 from harness.report.results_schema import major, schema_problem
 from harness.run_files import RESULTS
 
-SCHEMA_MAJOR, SCHEMA_MINOR = 3, 1
+SCHEMA_MAJOR, SCHEMA_MINOR = 3, 2
 SCHEMA_VERSION = f"{SCHEMA_MAJOR}.{SCHEMA_MINOR}"
 """Older results are read as they are; a newer major is refused. 2: state projections keep
 their final snapshot beside their observations (`run_files`). 3.0: MAJOR.MINOR, checked
 against a JSON Schema; lag counts `skipped` changes. 3.1: stream observers' `read_share` of
-each shard's per-second reads."""
+each shard's per-second reads. 3.2: a pattern's `shared_load`."""
 SNAPSHOTS_SINCE = 2
 """The first major version whose runs `cdcbench check` can recompute."""
 CLOCK = "harness host wall clock (time.time_ns), shared by writer and observers"
@@ -89,6 +89,8 @@ class PatternResult(BaseModel):
     """Messages left in each of the pattern's dead-letter queues once it converged."""
     throughput: Throughput | None = None
     """Changes offered, committed and observed per second over the run."""
+    shared_load: list[str] = Field(default_factory=list)
+    """The entries deployed beside it that observed the same load (`load.isolation: shared`)."""
     usage: dict[str, float] = Field(default_factory=dict)
     """What its services were asked for from the load's start until it converged, in billed
     units by price key, as the target counted them (empty where it cannot count)."""

@@ -47,7 +47,7 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> SmokeRun:
     scenario = {
         "name": "e2e-patterns",
         "patterns": NAMES,
-        "load": {"duration_s": 20, "rate_per_s": 20, "users": 2},
+        "load": {"duration_s": 20, "rate_per_s": 20, "users": 2, "isolation": "shared"},
         "workload": {
             "mix": {"insert": 40, "update": 40, "delete": 5, "order": 15},
             "abort_ratio": 0.03,

@@ -35,13 +35,13 @@ def wait(
     floor_s: float,
     timeout_s: float,
     settle_s: float,
-    failures: Callable[[], dict[str, str]] = dict,
+    failed: Callable[[str], bool] = lambda _name: False,
 ) -> tuple[Convergence, float]:
     observer.start()
     started = time.monotonic()
     try:
         done = await_convergence(
-            EXPECTED, {"p": observer}, {"p": floor_s}, timeout_s, settle_s, failures
+            EXPECTED, {"p": observer}, {"p": floor_s}, timeout_s, settle_s, failed
         )["p"]
     finally:
         observer.stop()
@@ -82,10 +82,28 @@ def test_a_failed_service_ends_the_wait_and_what_shows_then_is_final(tmp_path: P
     observer = Scripted(tmp_path / "obs.csv", lambda n: 1 if n == 1 else None)
     started = time.monotonic()
 
-    def failures() -> dict[str, str]:
-        return {"Lambda mapping f <- s": "broken"} if time.monotonic() - started > 0.5 else {}
+    def failed(name: str) -> bool:
+        return name == "p" and time.monotonic() - started > 0.5
 
-    done, took = wait(observer, floor_s=0, timeout_s=30, settle_s=20, failures=failures)
+    done, took = wait(observer, floor_s=0, timeout_s=30, settle_s=20, failed=failed)
 
     assert not done.converged and done.settled
     assert 0.5 <= took < 5
+
+
+def test_a_failed_service_ends_the_wait_for_its_own_projections_only(tmp_path: Path) -> None:
+    stuck = Scripted(tmp_path / "stuck.csv", lambda n: 1 if n == 1 else None)
+    late = Scripted(tmp_path / "late.csv", lambda n: 2 if n == 15 else None)
+    observers = {"a/p": stuck, "b/p": late}
+    for observer in observers.values():
+        observer.start()
+    try:
+        done = await_convergence(
+            EXPECTED, observers, dict.fromkeys(observers, 0.0), 30, 20, lambda n: n == "a/p"
+        )
+    finally:
+        for observer in observers.values():
+            observer.stop()
+
+    assert not done["a/p"].converged and done["a/p"].settled
+    assert done["b/p"].converged and done["b/p"].seconds >= done["a/p"].seconds
