@@ -35,7 +35,7 @@ from tests.conftest import BareCloud
 from tests.helpers import unique, wait_for
 from tests.integration.test_locust_driver import assert_ledger_matches_db
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 MIX = {"insert": 40, "update": 30, "delete": 10, "order": 20}
 

@@ -299,10 +299,8 @@ def test_deleting_a_task_drops_its_slot(local_target: Target) -> None:
 
 
 def test_unreachable_source_fails_the_task_with_the_reason(local_target: Target) -> None:
-    from harness.process import free_port
-
     dest = Destination("kinesis", local_target, "unreachable", None)
-    source = dms.source_endpoint(local_target, "unreachable-src", port=free_port())
+    source = dms.source_endpoint(local_target, "unreachable-src", port=1)  # nothing listens
     arn = dms.create_task(local_target, "unreachable", source, dest.arn, [dms.selection()])
     local_target.aws.client("dms").start_replication_task(
         ReplicationTaskArn=arn, StartReplicationTaskType="start-replication"
@@ -397,6 +395,7 @@ def test_s3_event_store_replays_into_dynamodb(local_target: Target) -> None:
         dms.stop(local_target, arn)
 
 
+@pytest.mark.serial
 def test_s3_target_writes_one_file_per_batch_interval(local_target: Target) -> None:
     table, bucket = "cadence", "cadence-out"
     dsn = local_target.source_dsn

@@ -18,7 +18,7 @@ from harness.local.firehose.engine import FirehoseEngine
 from tests.conftest import BareCloud
 from tests.helpers import wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 ROLE = "arn:aws:iam::123456789012:role/firehose"
 MIB = 1024 * 1024

@@ -25,7 +25,7 @@ from tests.conftest import BareCloud
 from tests.helpers import alive, processes_mentioning, unique
 from tests.lambda_support import role_arn
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 ECHO = """\
 import logging

@@ -21,7 +21,7 @@ from tests.conftest import BareCloud
 from tests.helpers import processes_mentioning, unique
 from tests.integration.test_lambda_functions import SLOW, deploy, zip_of
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 RECORDER = """\
 import json

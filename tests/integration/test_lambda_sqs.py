@@ -23,7 +23,7 @@ from tests.conftest import BareCloud
 from tests.helpers import DOC_EXAMPLES, wait_for
 from tests.lambda_support import create_function, recorded
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 HANDLER = """\
 import json

@@ -32,7 +32,7 @@ from tests.conftest import BareCloud
 from tests.helpers import DOC_EXAMPLES, unique, wait_for
 from tests.lambda_support import RECORDING_HANDLER, create_function, recorded, role_arn
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 FAST = LambdaTiming(kinesis_poll_s=0.05, dynamodb_poll_s=0.05)
 

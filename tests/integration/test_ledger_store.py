@@ -23,7 +23,7 @@ from harness.records import RecordWriter
 from tests.conftest import BareCloud
 from tests.helpers import unique
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 PREFIX = "ledger/run-1/"
 

@@ -20,6 +20,7 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+@pytest.mark.serial  # its freed ports are checked closed: no other test may take them
 def test_target_serves_logical_postgres_and_aws_api_then_leaves_nothing(tmp_path: Path) -> None:
     target = LocalTarget(Settings(), tmp_path / "logs")
     with target:

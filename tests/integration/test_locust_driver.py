@@ -43,7 +43,7 @@ from harness.records import read_records
 from harness.targets import Target
 from tests.helpers import REPO
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 LOCUST = str(Path(sys.executable).with_name("locust"))
 LOCUSTFILE = "loadtests/locustfile.py"

@@ -279,6 +279,7 @@ def test_flush_size_three_cuts_objects_per_partition_and_commits_after_writing(
     assert committed(bare_cloud, f"connect-{name}", orders, 2) == [6, 3]
 
 
+@pytest.mark.serial
 def test_scheduled_rotation_writes_partial_objects_without_new_records(
     bare_cloud: BareCloud, connectors: Connectors, engine: MskConnectEngine, bucket: str
 ) -> None:

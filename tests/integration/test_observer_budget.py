@@ -20,7 +20,7 @@ from tests.conftest import BareCloud
 from tests.helpers import read_model_table, unique, wait_for
 from tests.integration.test_stream_observers import dms, new_stream, put
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 RUN_S = 3.5
 """How long each observer reads: a few of its paced intervals."""

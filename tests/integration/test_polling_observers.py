@@ -26,7 +26,6 @@ from harness.observe.base import GONE, SnapshotRow
 from harness.observe.dynamodb_scan import DynamoDBScanObserver
 from harness.observe.polling import PollingObserver
 from harness.observe.postgres_replica import PostgresReplicaObserver
-from harness.process import free_port
 from harness.read_model import KEY_ATTRIBUTE, item_key, to_item, tombstone
 from harness.settings import Settings
 from tests.conftest import BareCloud
@@ -308,7 +307,7 @@ def test_postgres_replica_observer_logs_inserts_updates_and_deletes(
 
 
 def test_postgres_replica_observer_reports_an_unreachable_database(tmp_path: Path) -> None:
-    dsn = f"host=127.0.0.1 port={free_port()} user=postgres dbname=replica"
+    dsn = "host=127.0.0.1 port=1 user=postgres dbname=replica"  # nothing listens on 1
     observer = PostgresReplicaObserver("replica", tmp_path / "obs.csv", NO_AWS, dsn)
     observer.start()
     try:

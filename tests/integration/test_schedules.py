@@ -20,7 +20,7 @@ from tests.conftest import BareCloud
 from tests.helpers import wait_for
 from tests.lambda_support import create_function
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 HANDLER = """\
 import json, os, uuid
