@@ -10,12 +10,13 @@ CHECKOV := .tools/checkov/bin/checkov
 demo: $(STAMP)
 	$(VENV)/bin/cdcbench run scenarios/smoke.yaml
 
-# Two passes: the tests that only wait (on Terraform, on emulators) two at a time, then the
-# e2e runs and the tests with timing bounds alone. Both run, whatever the first gives.
+# Two passes: every test but the `serial` ones two at a time (most of their time is waiting
+# on Terraform's sleeps and the emulators), a test file per worker; then the tests with
+# timing bounds alone. Both run, whatever the first gives.
 test: $(STAMP) $(CHECKOV)
 	export PYTHONDONTWRITEBYTECODE=1; \
-	$(VENV)/bin/pytest -n 2 --dist loadfile -m "not e2e and not serial"; parallel=$$?; \
-	$(VENV)/bin/pytest -m "e2e or serial"; alone=$$?; \
+	$(VENV)/bin/pytest -n 2 --dist loadfile -m "not serial"; parallel=$$?; \
+	$(VENV)/bin/pytest -m serial; alone=$$?; \
 	test $$parallel -eq 0 -a $$alone -eq 0
 
 lint: $(STAMP) $(CHECKOV)

@@ -4,10 +4,12 @@ it ran (clock offsets, convergence, the emulator's CPU). `run` calls it once the
 is over and `cdcbench check` on a finished run: one function over the same files, so both
 give the same figures."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from harness import progress
 from harness.apps.emits import read_emits, summarize
+from harness.busy import BusySeries
+from harness.check.attribution import attribute
 from harness.check.hops import hop_lag
 from harness.check.lag import lag_report, sightings
 from harness.check.projection import check_projection
@@ -17,10 +19,10 @@ from harness.check.saturation import assess
 from harness.check.schema_change import judge_schema_change
 from harness.check.throughput import measure_throughput
 from harness.cost.estimate import monthly_cost
-from harness.load.ledger import Change, read_ledger
+from harness.load.ledger import Change, Ledger
 from harness.load.locust_runner import load_stats
 from harness.load.schema_change import read_schema_change
-from harness.observe.base import read_observations, read_snapshot, standing
+from harness.observe.base import Observations, SnapshotRows, standing
 from harness.patterns import AddedColumn, patterns
 from harness.report.results import PatternResult
 from harness.run_files import PatternFiles
@@ -47,15 +49,18 @@ def evaluate(
     offered_per_s: float,
     busy: Mapping[str, float],
     emulated: bool,
-    changes: list[Change] | None = None,
+    changes: Sequence[Change] | None = None,
+    busy_over_time: Mapping[str, BusySeries] | None = None,
 ) -> None:
-    """Fill in `result`'s load, the application's sends, each projection's lag and check,
-    the saturation verdict and the pattern's validity. `busy`: the share of a core each
-    emulator process used during the load. `changes`: the whole ledger if the caller read it
-    already (on the clock of `result.clocks[0]`); else it is read here."""
+    """Fill in `result`'s load, the application's sends, each projection's lag (each window
+    attributed) and check, the saturation verdict and the pattern's validity. `busy`: the
+    share of a core each emulator process used during the load; `busy_over_time`: the same,
+    second by second until the projections converged. `changes`: the whole ledger if the
+    caller read it already (on the clock of `result.clocks[0]`); else it is read here."""
     with progress.step(f"Checking {name}"):
         if changes is None:
-            changes = read_ledger(files.ledger, result.clocks[0] if result.clocks else None)
+            changes = Ledger.merge(files.ledger, result.clocks[0] if result.clocks else None)
+        changes = Ledger.of(changes)  # held column by column: millions of changes fit
         result.load = load_stats(changes, files.root, offered_per_s)
         result.schema_change = ddl = read_schema_change(files.ledger)
         result.emits = summarize(read_emits(files.ledger), changes)
@@ -67,14 +72,16 @@ def evaluate(
         observed = {}
         seen_at = {}
         for projection_name, projection in result.projections.items():
-            logged = read_observations(files.observations(projection_name))
+            logged = Observations.read(files.observations(projection_name))
             projection.observed = len(logged)  # what its observer logged (also of a killed run)
-            observations = observed[projection_name] = standing(logged)
+            observations = standing(logged)
+            del logged  # what still stands is all that is judged
+            observed[projection_name] = observations.numbers("seen_ns")  # all throughput needs
             snapshot_path = files.snapshot(projection_name)
             evidence = Evidence(
                 changes,
                 observations,
-                read_snapshot(snapshot_path) if snapshot_path.exists() else None,
+                SnapshotRows.read(snapshot_path) if snapshot_path.exists() else None,
                 projection.convergence or UNREACHED,
                 spec.max_examples,
             )
@@ -95,17 +102,34 @@ def evaluate(
                     added.note,
                     stats.control_records if stats else None,
                 )
+            del observations, evidence  # one projection's log in memory at a time
         for projection_name, upstream in upstreams.items():
             if projection_name in seen_at and upstream in seen_at:
                 result.projections[projection_name].hop = hop_lag(
                     upstream, seen_at[upstream], seen_at[projection_name]
                 )
         result.throughput = measure_throughput(changes, observed, spec.lag_window_s)
+        if result.throughput is not None:
+            origin_s = result.throughput.origin_ns / 1e9
+            for projection in result.projections.values():
+                stats = projection.observer_stats
+                windows = projection.lag.over_time if projection.lag else []
+                bounds = attribute(
+                    windows,
+                    spec.lag_window_s,
+                    origin_s,
+                    stats.busy_over_time if stats else None,
+                    (busy_over_time or {}) if emulated else {},
+                )
+                for window, bound in zip(windows, bounds, strict=True):
+                    window.bound = bound
         if result.resources is not None:
             result.cost = monthly_cost(
                 result.resources, usage_per_change(result), result.load.committed_per_s
             )
-        result.saturation = saturation = assess(result.load, busy, result.projections, emulated)
+        result.saturation = saturation = assess(
+            result.load, busy, result.projections, emulated, busy_over_time
+        )
         result.valid = merge_validity(p.check.valid for p in result.projections.values())
     if saturation.emulator_bound:
         reasons = "; ".join(saturation.reasons)

@@ -53,3 +53,20 @@ def account_owner(variables: list[dict[str, Any]]) -> tuple[list[dict[str, Any]]
                 else:
                     extra[index][name] = False
     return extra, owner
+
+
+def failures_of(failures: dict[str, str], mine: set[str], others: list[set[str]]) -> dict[str, str]:
+    """Of the failures of emulated services (by name: reason), those that are one
+    deployment's: naming one of its resources (`mine`: ids, names, ARNs), or no other's."""
+    return {
+        name: why
+        for name, why in failures.items()
+        if any(n in name for n in mine) or not any(n in name for o in others for n in o)
+    }
+
+
+def usage_of(used: dict[str, float], mine: set[str], others: set[str]) -> dict[str, float]:
+    """Of what the target counted under a shared load (by price key), one deployment's: the
+    prices only its resources incur (`mine`, and `others` for the rest of the group). The
+    rest cannot be told apart: it is left out, and its cost shows as not counted."""
+    return {key: n for key, n in used.items() if key in mine and key not in others}

@@ -24,6 +24,7 @@ import psycopg
 from harness import apps, progress, terraform
 from harness import workers as workers_module
 from harness.aws import HARNESS_AGENT
+from harness.busy import BusySeries, sampled
 from harness.check.protocol import Convergence
 from harness.check.saturation import busy_while
 from harness.companions import companions
@@ -31,7 +32,7 @@ from harness.convergence import await_convergence
 from harness.cost.resources import extract_resources
 from harness.errors import UserError
 from harness.evaluation import evaluate
-from harness.isolation import account_owner, groups
+from harness.isolation import account_owner, failures_of, groups, usage_of
 from harness.load import schema
 from harness.load.clock import measure_offset, writer_offsets
 from harness.load.ledger import Change, final_state, read_ledger
@@ -341,6 +342,7 @@ def _measure(
     checkpoint()
     limits_before = len(target.emulator_limits())
     busy: dict[str, float] = {}
+    over_time: dict[str, BusySeries] = {}
     changes: list[Change] | None = None
     convergence: dict[str, Convergence] = {}
     interrupted = False
@@ -358,19 +360,20 @@ def _measure(
 
         try:
             used_before = target.usage()
-            busy = busy_while(target.cpu_seconds, lambda: load(lead.files.root, application))
-            for member in members[1:]:
-                _link_tree(lead.files.ledger, member.files.ledger)
-            changes = read_ledger(lead.files.ledger, clock)  # complete: the load has ended
-            whose = {f"{m.entry.name}/{p}": m for m in members for p in m.observers}
-            convergence = await_convergence(
-                final_state(changes),
-                {key: m.observers[key.split("/", 1)[1]] for key, m in whose.items()},
-                {key: m.floors_ms[key.split("/", 1)[1]] / 1000 for key, m in whose.items()},
-                scenario.check.converge_timeout_s,
-                scenario.check.settle_s,
-                lambda key: bool(failures(whose[key])),
-            )
+            with sampled(target.cpu_seconds) as over_time:
+                busy = busy_while(target.cpu_seconds, lambda: load(lead.files.root, application))
+                for member in members[1:]:
+                    _link_tree(lead.files.ledger, member.files.ledger)
+                changes = read_ledger(lead.files.ledger, clock)  # complete: the load has ended
+                whose = {f"{m.entry.name}/{p}": m for m in members for p in m.observers}
+                convergence = await_convergence(
+                    final_state(changes),
+                    {key: m.observers[key.split("/", 1)[1]] for key, m in whose.items()},
+                    {key: m.floors_ms[key.split("/", 1)[1]] / 1000 for key, m in whose.items()},
+                    scenario.check.converge_timeout_s,
+                    scenario.check.settle_s,
+                    lambda key: bool(failures(whose[key])),
+                )
             used = _spent(used_before, target.usage())
             for member in members:
                 _record_failures(failures(member), member.result)
@@ -392,30 +395,25 @@ def _measure(
         result.projections = _record(
             member.pattern, member.observers, files, converged, member.floors_ms
         )
-        evaluate(files.root.name, result, files, spec, offered, busy, target.emulated, changes)
+        evaluate(
+            files.root.name, result, files, spec, offered, busy, target.emulated, changes,
+            over_time,
+        )  # fmt: skip
         result.status = "interrupted" if interrupted else "completed"
     return interrupted
 
 
 def _theirs(failures: dict[str, str], member: _Member, members: list[_Member]) -> dict[str, str]:
-    """The failures of the emulated services that are the member's: all of them when it runs
-    alone; else those naming one of its resources, or no member's."""
+    """The failures of the emulated services that are the member's (all of them alone)."""
     if len(members) == 1:
         return failures
-    mine = {}
-    for name, why in failures.items():
-        owners = [m for m in members if any(n in name for n in m.names)]
-        if member in owners or not owners:
-            mine[name] = why
-    return mine
+    return failures_of(failures, member.names, [m.names for m in members if m is not member])
 
 
 def _attributed(
     used: dict[str, float], member: _Member, members: list[_Member]
 ) -> dict[str, float]:
-    """What the target counted, as the member's usage: all of it when it runs alone; in a
-    shared load, only the prices no other member's resources incur (the rest is not
-    attributable, and its cost shows as not counted)."""
+    """What the target counted, as the member's usage (all of it alone)."""
     if len(members) == 1:
         return used
 
@@ -423,7 +421,7 @@ def _attributed(
         return {key for r in m.result.resources or [] for key in r.usage_keys}
 
     others = set().union(*(incurred(m) for m in members if m is not member))
-    return {key: n for key, n in used.items() if key in incurred(member) and key not in others}
+    return usage_of(used, incurred(member), others)
 
 
 def _link_tree(source: Path, destination: Path) -> None:

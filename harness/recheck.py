@@ -50,7 +50,8 @@ def recheck(run_dir: Path) -> Results:
         saturation = result.saturation
         busy = saturation.busy if saturation else {}
         emulated = saturation.emulated if saturation else False
-        evaluate(name, result, files, spec, load.rate_per_s, busy, emulated)
+        over_time = saturation.busy_over_time if saturation else {}
+        evaluate(name, result, files, spec, load.rate_per_s, busy, emulated, None, over_time)
     return results
 
 

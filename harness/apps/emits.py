@@ -4,14 +4,18 @@ per process, `emits-*.csv`): sent, refused by the API, or never sent because the
 a change missing from the event store because it was never sent, against one lost on the
 way."""
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel
 
-from harness.load.ledger import COMMITTED, Change
-from harness.records import RecordWriter, process_writer, read_records
+from harness.load.ledger import Change, Ledger
+from harness.records import Columns, RecordWriter, concat, process_writer, read_columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,23 +57,47 @@ def refusal(exc: Exception) -> str:
     return " ".join(f"{type(exc).__name__}: {exc}".split())
 
 
-def read_emits(directory: Path) -> list[Emit]:
-    return [e for path in sorted(directory.glob("emits-*.csv")) for e in read_records(path, Emit)]
+class Emits(Columns[Emit]):
+    """Emit records held column by column (see `Columns`)."""
+
+    record_type = Emit
+    repeated = ("table",)
 
 
-def summarize(emits: list[Emit], changes: Iterable[Change]) -> EmitSummary | None:
+def read_emits(directory: Path) -> Emits:
+    paths = sorted(directory.glob("emits-*.csv"))
+    tables = [read_columns(path, Emit, Emits.repeated) for path in paths]
+    return Emits(concat(tables)) if tables else Emits.of([])
+
+
+def summarize(emits: Sequence[Emit], changes: Sequence[Change]) -> EmitSummary | None:
     """The sends of a run with this ledger; None when nothing was recorded (the application
     emits nothing). A change whose transaction died before its commit is not committed; one
     that died after it may still be sent by someone else (an outbox's relay)."""
-    if not emits:
+    log = Emits.of(emits)
+    if not len(log):
         return None
-    sent = {(e.table, e.key, e.version) for e in emits if e.sent}
-    committed = {(c.table, c.key, c.version) for c in changes if c.status == COMMITTED}
-    died = {(e.table, e.key, e.version) for e in emits if e.crashed}
+    sent, crashed = log.numbers("sent"), log.numbers("crashed")
+    failed = ~log.equals("error", "")
+    died = {(e.table, e.key, e.version) for e in log.records(np.flatnonzero(crashed))}
+    # only what concerns the changes that died: their keys' sends and committed versions
+    keys = pa.array(sorted({key for _, key, _ in died}), pa.string())
+    sends = np.flatnonzero(sent & _keyed(log, keys))
+    ledger = Ledger.of(changes)
+    versions = ledger.records(np.flatnonzero(ledger.committed & _keyed(ledger, keys)))
+    errors = np.flatnonzero(failed)
     return EmitSummary(
-        sent=sum(e.sent for e in emits),
-        failed=sum(bool(e.error) for e in emits),
-        crashed_transactions=len({e.txid for e in emits if e.crashed}),
-        unsent=len((died & committed) - sent),
-        first_error=next((e.error for e in emits if e.error), None),
+        sent=int(np.count_nonzero(sent)),
+        failed=len(errors),
+        crashed_transactions=len(np.unique(log.numbers("txid")[crashed])),
+        unsent=len(
+            (died & {(c.table, c.key, c.version) for c in versions})
+            - {(e.table, e.key, e.version) for e in log.records(sends)}
+        ),
+        first_error=log.records(errors[:1])[0].error if len(errors) else None,
     )
+
+
+def _keyed(records: Columns[Any], keys: pa.Array) -> np.ndarray:
+    """Where the records' key is one of `keys`."""
+    return pc.is_in(records.texts("key"), value_set=keys).to_numpy(zero_copy_only=False)

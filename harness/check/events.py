@@ -28,12 +28,15 @@ nothing of the key was shown, stale if an older version was; both may be lag, as
 above. Resurrected, duplicate and out_of_order count observations; missing and stale keys.
 """
 
-import dataclasses
+from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from harness.check.protocol import Evidence
 from harness.check.result import CheckResult, judge
-from harness.load.ledger import COMMITTED, Entity
+from harness.load.ledger import COMMITTED, Change, Entity, Ledger
+from harness.observe.base import Observation, Observations
 
 _LAG_LIKE = frozenset({"missing"})
 _NET_LAG_LIKE = frozenset({"missing", "stale"})
@@ -57,11 +60,82 @@ class _Findings:
 def check_events(evidence: Evidence) -> CheckResult:
     """`evidence.observations`: what the log holds, in log order (by position within it). A
     log that settled stopped growing past its floor without converging (see `judge`)."""
-    changes, observations = evidence.changes, evidence.observations
+    return _check_log(evidence, Observations.of(evidence.observations))
+
+
+def _check_log(
+    evidence: Evidence, log: Observations, order: np.ndarray | None = None
+) -> CheckResult:
+    """`check_events` of the log, taken in `order` (indices of its observations) if given."""
+    ledger = Ledger.of(evidence.changes)
+    found = _Findings(evidence.max_examples)
+    entity, version = ledger.entity_of(log), log.numbers("version")
+    phantom = ledger.rolled_back_in(log.numbers("txid"))
+    if order is not None:
+        entity, version, phantom = entity[order], version[order], phantom[order]
+    wrong = _out_of_step(ledger, entity, version, phantom)
+    if len(wrong):
+        shown = np.flatnonzero(np.isin(entity, wrong))
+        _judge_events(
+            ledger.records(np.flatnonzero(np.isin(ledger.entity, wrong))),
+            set(ledger.rolled_back.tolist()),
+            log.records(shown if order is None else order[shown]),
+            found,
+        )
+    counts = found.counts
+    reached = evidence.convergence
+    valid = judge(counts, _LAG_LIKE, reached.converged, reached.settled)
+    return CheckResult(valid=valid, counts=counts, examples=found.examples)
+
+
+def _out_of_step(
+    ledger: Ledger, entity: np.ndarray, version: np.ndarray, phantom: np.ndarray
+) -> np.ndarray:
+    """The entities whose events (of `entity` and `version`, in log order; `phantom`: of a
+    rolled-back transaction) are not exactly each committed version once, in version order
+    (1, 2, ... the last): those the log shows something wrong of, or lacks something of;
+    every other entity is right."""
+    order = np.argsort(entity, kind="stable")
+    grouped, version = entity[order], version[order]
+    first = np.ones(len(grouped), dtype=bool)
+    first[1:] = grouped[1:] != grouped[:-1]
+    # in step: each entity's first event of version 1, every next one of the version after
+    in_step = version == 1
+    in_step[1:] = np.where(first[1:], in_step[1:], version[1:] == version[:-1] + 1)
+    in_step &= ~phantom[order]
+    del order, version
+    starts = np.flatnonzero(first)
+    shown = grouped[starts]
+    step_ok = np.logical_and.reduceat(in_step, starts) if len(starts) else in_step[:0]
+    lengths = np.diff(np.append(starts, len(grouped)))
+    last = ledger.last
+    committed = np.flatnonzero(last >= 0)
+    size = max(ledger.entities, int(shown.max(initial=-1)) + 1)
+    top = np.zeros(size, dtype=np.int64)
+    top[committed] = ledger.numbers("version")[last[committed]]
+    count = np.zeros(size, dtype=np.int64)
+    count[shown] = lengths
+    judged = np.zeros(size, dtype=bool)
+    judged[committed] = judged[shown] = True
+    good = np.zeros(size, dtype=bool)
+    good[committed] = True
+    good[shown] &= step_ok
+    good &= count == top
+    return np.flatnonzero(judged & ~good)
+
+
+def _judge_events(
+    changes: Sequence[Change],
+    rolled_back: set[int],
+    observations: Sequence[Observation],
+    found: _Findings,
+) -> None:
+    """Place every observation and every committed change as the module says (`changes`
+    and `observations`: those of the entities judged, in the ledger's and the log's order;
+    `rolled_back`: the transactions the whole ledger rolled back)."""
     keys: dict[Entity, list[int]] = {}
     """entity -> [last committed version, highest of them seen so far in the log]"""
     aborted: set[Entity] = set()
-    rolled_back = {c.txid for c in changes if c.status != COMMITTED}
     for change in changes:
         if change.status == COMMITTED:
             entity = (change.table, change.key)
@@ -73,7 +147,6 @@ def check_events(evidence: Evidence) -> CheckResult:
         else:
             aborted.add((change.table, change.key))
 
-    found = _Findings(evidence.max_examples)
     holes: dict[Entity, set[int]] = {}
     """entity -> committed versions below the highest seen, not seen so far"""
     for seen in observations:
@@ -109,28 +182,78 @@ def check_events(evidence: Evidence) -> CheckResult:
         for version in range(high + 1, top + 1):
             found.add("missing", table, key, version)
 
-    counts = found.counts
-    reached = evidence.convergence
-    valid = judge(counts, _LAG_LIKE, reached.converged, reached.settled)
-    return CheckResult(valid=valid, counts=counts, examples=found.examples)
-
 
 def check_event_store(evidence: Evidence) -> CheckResult:
     """`check_events` over each key's events in version order (a stable sort keeps copies
     of one change in log order)."""
-    ordered = sorted(evidence.observations, key=lambda o: o.version)
-    return check_events(dataclasses.replace(evidence, observations=ordered))
+    log = Observations.of(evidence.observations)
+    return _check_log(evidence, log, np.argsort(log.numbers("version"), kind="stable"))
 
 
 def check_net_changes(evidence: Evidence) -> CheckResult:
     """`evidence.observations`: what the feed holds, in log order."""
+    ledger, log = Ledger.of(evidence.changes), Observations.of(evidence.observations)
+    found = _Findings(evidence.max_examples)
+    entity = ledger.entity_of(log)
+    wrong = _not_netted(ledger, entity, log.numbers("version"), log.numbers("txid"))
+    if len(wrong):
+        _judge_net_changes(
+            ledger.records(np.flatnonzero(np.isin(ledger.entity, wrong))),
+            set(ledger.rolled_back.tolist()),
+            log.records(np.flatnonzero(np.isin(entity, wrong))),
+            found,
+        )
+    counts = found.counts
+    reached = evidence.convergence
+    valid = judge(counts, _NET_LAG_LIKE, reached.converged, reached.settled)
+    return CheckResult(valid=valid, counts=counts, examples=found.examples)
+
+
+def _not_netted(
+    ledger: Ledger, entity: np.ndarray, version: np.ndarray, txid: np.ndarray
+) -> np.ndarray:
+    """The entities whose events (of `entity`, `version`, `txid`, in log order) are not
+    each a higher committed version than the one before, the last the last committed: those
+    the feed shows something wrong of, or lacks something of; every other one is right."""
+    order = np.argsort(entity, kind="stable")
+    grouped, version = entity[order], version[order]
+    first = np.ones(len(grouped), dtype=bool)
+    first[1:] = grouped[1:] != grouped[:-1]
+    rising = version >= 1
+    rising[1:] &= first[1:] | (version[1:] > version[:-1])
+    rising &= ~ledger.rolled_back_in(txid)[order]
+    starts = np.flatnonzero(first)
+    shown = grouped[starts]
+    netted = np.logical_and.reduceat(rising, starts) if len(starts) else rising[:0]
+    newest = version[np.append(starts[1:], len(grouped))[: len(starts)] - 1]
+    last = ledger.last
+    committed = np.flatnonzero(last >= 0)
+    size = max(ledger.entities, int(shown.max(initial=-1)) + 1)
+    top = np.zeros(size, dtype=np.int64)
+    top[committed] = ledger.numbers("version")[last[committed]]
+    good = np.zeros(size, dtype=bool)
+    good[shown] = netted & (newest == top[shown])
+    good &= top >= 1
+    judged = np.zeros(size, dtype=bool)
+    judged[committed] = judged[shown] = True
+    return np.flatnonzero(judged & ~good)
+
+
+def _judge_net_changes(
+    changes: Sequence[Change],
+    rolled_back: set[int],
+    observations: Sequence[Observation],
+    found: _Findings,
+) -> None:
+    """Place every observation and every key's final change as the module says (`changes`
+    and `observations`: those of the entities judged, in the ledger's and the feed's order;
+    `rolled_back`: the transactions the whole ledger rolled back)."""
     last: dict[Entity, int] = {}
     """entity -> its last committed version"""
     deletes: set[tuple[str, str, int]] = set()
     """(table, key, tombstone) of every committed delete"""
     aborted: set[Entity] = set()
-    rolled_back: set[int] = set()
-    for change in evidence.changes:
+    for change in changes:
         entity = (change.table, change.key)
         if change.status == COMMITTED:
             if change.version > last.get(entity, 0):
@@ -139,13 +262,11 @@ def check_net_changes(evidence: Evidence) -> CheckResult:
                 deletes.add((change.table, change.key, change.version))
         else:
             aborted.add(entity)
-            rolled_back.add(change.txid)
 
-    found = _Findings(evidence.max_examples)
     shown: dict[Entity, set[int]] = {}
     """entity -> its committed versions shown so far"""
     newest: dict[Entity, int] = {}
-    for seen in evidence.observations:
+    for seen in observations:
         table, key, version = seen.table, seen.key, seen.version
         entity = (table, key)
         top = last.get(entity)
@@ -177,8 +298,3 @@ def check_net_changes(evidence: Evidence) -> CheckResult:
             found.add("missing", table, key, top)
         elif top not in versions:
             found.add("stale", table, key, top, newest_seen=newest[table, key])
-
-    counts = found.counts
-    reached = evidence.convergence
-    valid = judge(counts, _NET_LAG_LIKE, reached.converged, reached.settled)
-    return CheckResult(valid=valid, counts=counts, examples=found.examples)

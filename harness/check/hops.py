@@ -16,8 +16,9 @@ class HopLag(BaseModel):
 
 
 def hop_lag(upstream: str, upstream_seen: Sightings, seen: Sightings) -> HopLag:
-    both = upstream_seen.keys() & seen.keys()
+    """`upstream_seen` and `seen`: sightings of the changes of one ledger."""
+    both = upstream_seen.seen & seen.seen
     return HopLag(
         upstream=upstream,
-        ms=percentiles_ms((seen[c] - upstream_seen[c]) // 1000 for c in both),
+        ms=percentiles_ms((seen.seen_ns[both] - upstream_seen.seen_ns[both]) // 1000),
     )

@@ -14,18 +14,21 @@ unseen, whatever came after.
 Sightings of a rolled-back transaction's change (where the projection names the
 transaction) are no one's; a change shown before its commit was acknowledged (an event sent
 before the commit) lags 1 µs.
+
+Everything is computed column by column over the whole ledger and log; the histograms are
+sorted arrays of their values each rounded down to its HDR bucket, read at a percentile as
+`hdrh`'s HdrHistogram(1, 1 h, 3 digits) reads its counts.
 """
 
-import bisect
-import itertools
-from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import cached_property
+from typing import Literal
 
-from hdrh.histogram import HdrHistogram
+import numpy as np
 from pydantic import BaseModel
 
-from harness.load.ledger import COMMITTED, Change, Entity, final_state
-from harness.observe.base import Observation
+from harness.load.ledger import Change, Ledger
+from harness.observe.base import Observation, Observations
 
 _MAX_LAG_US = 3_600 * 1_000_000
 _PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
@@ -51,6 +54,8 @@ class LagWindow(BaseModel):
     p50: float
     p99: float
     max: float
+    bound: Literal["pattern", "emulator", "observer"] | None = None
+    """Whose the window's lag is (`check.attribution`); None where it was not judged."""
 
 
 class CdfPoint(BaseModel):
@@ -74,163 +79,259 @@ class LagReport(BaseModel):
     """The distribution of lag from commit, sampled at fixed percentiles."""
 
 
-def _histogram(lags_us: Iterable[int]) -> HdrHistogram:
-    """An HDR histogram of the lags. Each lag is first rounded down to the lowest value of
-    its histogram bucket (what recording it would do) and equal ones are recorded once with
-    their count: recording value by value costs most of the whole lag computation."""
-    counts: Counter[int] = Counter()
-    for lag in lags_us:
-        shift = lag.bit_length() - _SUB_BUCKET_BITS
-        counts[lag if shift <= 0 else lag >> shift << shift] += 1
-    histogram = HdrHistogram(1, _MAX_LAG_US, 3)
-    for lag, count in counts.items():
-        histogram.record_value(lag, count)
-    return histogram
+class _Histogram:
+    """Lags (µs) as an HDR histogram of 3 significant digits holds them: `values`, each
+    rounded down to the lowest value of its bucket (`_bucket`), sorted."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        values.sort()
+        self.values = values
+
+    @property
+    def count(self) -> int:
+        return len(self.values)
+
+    def at(self, percentiles: Iterable[float]) -> dict[float, int]:
+        """Percentile -> value, as HdrHistogram.get_percentile_to_value_dict gives it."""
+        return {p: _value_at(self.values, p) for p in percentiles}
+
+    @property
+    def max(self) -> int:
+        return _highest(int(self.values[-1]))
 
 
-def _summary(histogram: HdrHistogram) -> Percentiles:
-    count = histogram.get_total_count()
+_POWERS = np.left_shift(1, np.arange(63, dtype=np.int64))
+
+
+def _bucket(lags_us: np.ndarray) -> np.ndarray:
+    """Each lag (at least 1) rounded down in place to the lowest value of its HDR bucket
+    (what recording it does); the lags."""
+    shift = np.searchsorted(_POWERS, lags_us, side="right")  # the bit length
+    shift -= _SUB_BUCKET_BITS
+    np.maximum(shift, 0, out=shift)
+    lags_us >>= shift
+    lags_us <<= shift
+    return lags_us
+
+
+def _lags_us(until_ns: np.ndarray, since_ns: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """`until_ns - since_ns` at `at` in µs, between 1 and `_MAX_LAG_US`, bucketed."""
+    lags = until_ns[at]
+    lags -= since_ns[at]
+    lags //= 1000
+    return _bucket(np.clip(lags, 1, _MAX_LAG_US, out=lags))
+
+
+def _highest(value: int) -> int:
+    """The highest value of the bucket whose lowest is `value`."""
+    return value + (1 << max(value.bit_length() - _SUB_BUCKET_BITS, 0)) - 1
+
+
+def _value_at(values: np.ndarray, percentile: float) -> int:
+    """The value at `percentile` of sorted bucket values: the bucket holding the target
+    count's value, its highest value (its lowest at 0)."""
+    target = max(int(min(percentile, 100.0) * len(values) / 100 + 0.5), 1)
+    value = int(values[target - 1])
+    return _highest(value) if percentile else value
+
+
+def _summary(histogram: _Histogram) -> Percentiles:
+    count = histogram.count
     if not count:
         return Percentiles(count=0)
-    at = histogram.get_percentile_to_value_dict(list(_PERCENTILES.values()))
+    at = histogram.at(_PERCENTILES.values())
     values = {name: at[p] / 1000 for name, p in _PERCENTILES.items()}
-    return Percentiles(count=count, max=histogram.get_max_value() / 1000, **values)
+    return Percentiles(count=count, max=histogram.max / 1000, **values)
 
 
-class _FirstShown:
-    """For one entity: when each version (or a newer one) first appeared."""
+class Sightings(Mapping[tuple[str, str, int], int]):
+    """When a projection first showed each committed change of a ledger, as its lag counts
+    it, by the change's index in the ledger: `seen` (it showed it), `seen_ns`, `later` (it
+    showed a later version then: superseded); `entities`: every row it showed, by the
+    ledger's entity number. As a mapping: (table, key, version) -> seen_ns of the changes
+    it showed."""
 
-    def __init__(self, observations: list[Observation]) -> None:
-        observations.sort(key=lambda o: o.seen_ns)
-        self.times = [o.seen_ns for o in observations]
-        self.versions = [o.version for o in observations]
-        self.newest = list(itertools.accumulate(self.versions, max))
-
-    def first(self, version: int, exact: bool = False) -> tuple[int, int] | None:
-        """(seen_ns, version shown) of the first observation at or past `version` (`exact`:
-        of `version` itself)."""
-        if exact:
-            i = self.versions.index(version) if version in self.versions else len(self.versions)
-            return (self.times[i], version) if i < len(self.versions) else None
-        i = bisect.bisect_left(self.newest, version)
-        if i == len(self.newest):
-            return None
-        return self.times[i], self.versions[i]
-
-
-def _shown(changes: list[Change], observations: Iterable[Observation]) -> dict[Entity, _FirstShown]:
-    rolled_back = {c.txid for c in changes if c.status != COMMITTED}
-    by_entity: dict[Entity, list[Observation]] = defaultdict(list)
-    for observation in observations:
-        if not observation.txid or observation.txid not in rolled_back:  # not a phantom
-            by_entity[observation.entity].append(observation)
-    return {entity: _FirstShown(obs) for entity, obs in by_entity.items()}
-
-
-class Sightings(dict[tuple[str, str, int], int]):
-    """When a projection first showed each committed change, as its lag counts it:
-    (table, key, version) -> seen_ns, for the changes it showed; `versions`: the version it
-    showed then (newer where the change was superseded); `entities`: every row it showed."""
-
-    def __init__(self, exact: bool, entities: set[Entity]) -> None:
-        super().__init__()
-        self.exact = exact
+    def __init__(
+        self,
+        ledger: Ledger,
+        exact: bool,
+        seen: np.ndarray,
+        seen_ns: np.ndarray,
+        later: np.ndarray,
+        entities: np.ndarray,
+    ) -> None:
+        self.ledger, self.exact = ledger, exact
+        self.seen, self.seen_ns, self.later = seen, seen_ns, later
         self.entities = entities
-        self.versions: dict[tuple[str, str, int], int] = {}
+
+    @cached_property
+    def _by_version(self) -> dict[tuple[str, str, int], int]:
+        shown = np.flatnonzero(self.seen)
+        changes = self.ledger.records(shown)
+        return {
+            (c.table, c.key, c.version): t
+            for c, t in zip(changes, self.seen_ns[shown].tolist(), strict=True)
+        }
+
+    def __getitem__(self, version: tuple[str, str, int]) -> int:
+        return self._by_version[version]
+
+    def __iter__(self) -> Iterator[tuple[str, str, int]]:
+        return iter(self._by_version)
+
+    def __len__(self) -> int:
+        return int(np.count_nonzero(self.seen))
 
 
 def sightings(
-    changes: Iterable[Change], observations: Iterable[Observation], exact: bool = False
+    changes: Sequence[Change], observations: Sequence[Observation], exact: bool = False
 ) -> Sightings:
     """Each committed change's first sighting; `exact`: only by its own version (event logs
     and stores)."""
-    changes = list(changes)
-    shown = _shown(changes, observations)
-    found = Sightings(exact, set(shown))
-    for change in changes:
-        entity_shown = shown.get(change.entity)
-        first = entity_shown.first(change.version, exact) if entity_shown else None
-        if change.status == COMMITTED and first is not None:
-            found[change.table, change.key, change.version] = first[0]
-            found.versions[change.table, change.key, change.version] = first[1]
-    return found
+    ledger, log = Ledger.of(changes), Observations.of(observations)
+    seen_ns = log.numbers("seen_ns")
+    # the observations that stand (no phantoms) in the order they were seen (by time, then
+    # in log order)
+    phantom = ledger.rolled_back_in(log.numbers("txid"))
+    if phantom.any():
+        stands = np.flatnonzero(~phantom)
+        order = stands[np.argsort(seen_ns[stands], kind="stable")]
+    else:
+        order = np.argsort(seen_ns, kind="stable")
+    del phantom
+    seen = np.zeros(len(ledger), dtype=bool)
+    first_ns = np.zeros(len(ledger), dtype=np.int64)
+    later = np.zeros(len(ledger), dtype=bool)
+    entity = ledger.entity_of(log)[order]
+    entities = np.zeros(ledger.entities, dtype=bool)
+    entities[entity[entity < ledger.entities]] = True
+    del entity
+    if len(order):
+        changed, first = _first_sightings(ledger, log, order, exact)
+        by = order[first]
+        seen[changed] = True
+        first_ns[changed] = seen_ns[by]
+        later[changed] = log.numbers("version")[by] > ledger.numbers("version")[changed]
+    return Sightings(ledger, exact, seen, first_ns, later, entities)
 
 
-def percentiles_ms(lags_us: Iterable[int]) -> Percentiles:
+def _first_sightings(
+    ledger: Ledger, log: Observations, order: np.ndarray, exact: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """For the sightings of `log` at `order` (in the order they were seen): the committed
+    changes of the ledger shown, and the sighting (its place in `order`) that first showed
+    each: of its version, or with `exact` false, of it or a later one."""
+    wanted, committed = ledger.committed_keys
+    if not len(committed):
+        return committed, committed
+    key = ledger.keys_of(
+        ledger.entity_of(log)[order], log.numbers("version")[order], or_later=not exact
+    )
+    by_key = np.argsort(key, kind="stable")  # a stable sort: each key's first sighting first
+    ordered = key[by_key]
+    del key
+    at = np.searchsorted(ordered, wanted)
+    np.minimum(at, len(ordered) - 1, out=at)
+    if exact:
+        hit = ordered[at] == wanted
+        return committed[hit], by_key[at[hit]]
+    hit = ordered[at] >= wanted
+    hit &= ledger.entity_in(ordered[at]) == ledger.entity_in(wanted)  # of the same entity
+    # within each entity, from each key on: the first sighting of it or of a later version,
+    # each sighting as (its entity's group, when it was seen) in one number, so that a
+    # running minimum from the end stays within the group
+    ordered = ledger.entity_in(ordered)
+    earliest = np.zeros(len(ordered), dtype=np.int64)
+    np.cumsum(ordered[1:] != ordered[:-1], out=earliest[1:])
+    del ordered
+    earliest *= len(by_key)
+    earliest += by_key
+    del by_key
+    earliest = np.minimum.accumulate(earliest[::-1])[::-1]
+    return committed[hit], earliest[at[hit]] % len(order)
+
+
+def percentiles_ms(lags_us: np.ndarray) -> Percentiles:
     """Percentiles in ms of lags in µs (each at least 1 µs), as lag reports them."""
-    return _summary(_histogram(min(max(1, lag), _MAX_LAG_US) for lag in lags_us))
+    lags = np.clip(lags_us, 1, _MAX_LAG_US).astype(np.int64)
+    return _summary(_Histogram(_bucket(lags)))
 
 
 def measure_lag(
-    changes: Iterable[Change],
-    observations: Iterable[Observation],
+    changes: Sequence[Change],
+    observations: Sequence[Observation],
     window_s: float,
     exact: bool = False,
 ) -> LagReport:
     """Lag of every committed change; `exact`: a change counts as shown only by its own
     version (event logs and stores)."""
-    changes = list(changes)
-    return lag_report(changes, sightings(changes, observations, exact), window_s)
+    ledger = Ledger.of(changes)
+    return lag_report(ledger, sightings(ledger, observations, exact), window_s)
 
 
-def lag_report(changes: Iterable[Change], sighted: Sightings, window_s: float) -> LagReport:
+def lag_report(changes: Sequence[Change], sighted: Sightings, window_s: float) -> LagReport:
     """Lag of every committed change from the projection's sightings of them."""
-    from_commit: list[int] = []
-    from_intent: list[int] = []
-    windows: dict[int, list[int]] = defaultdict(list)
-    seen = unseen = superseded = skipped = 0
-    committed = [c for c in changes if c.status == COMMITTED]
-    gone = (
-        set()
-        if sighted.exact
-        else {e for e, c in final_state(committed).items() if c.op == "delete"}
-    )
-    origin = min((c.acked_ns for c in committed), default=0)
-    window_ns = int(window_s * 1e9)
-    for change in committed:
-        version = (change.table, change.key, change.version)
-        seen_ns = sighted.get(version)
-        if seen_ns is None:
-            if change.entity not in sighted.entities and change.entity in gone:
-                skipped += 1
-            else:
-                unseen += 1
-            continue
-        version_shown = sighted.versions[version]
-        seen += 1
-        superseded += version_shown > change.version and change.op != "delete"
-        lag_us = min(max(1, (seen_ns - change.acked_ns) // 1000), _MAX_LAG_US)
-        from_commit.append(lag_us)
-        from_intent.append(min(max(1, (seen_ns - change.intended_ns) // 1000), _MAX_LAG_US))
-        windows[(change.acked_ns - origin) // window_ns].append(lag_us)
-
-    over_time = []
-    for index in sorted(windows):
-        summary = _summary(_histogram(windows[index]))
-        over_time.append(
-            LagWindow(
-                start_s=round(index * window_s, 3),
-                count=summary.count,
-                p50=summary.p50 or 0.0,
-                p99=summary.p99 or 0.0,
-                max=summary.max or 0.0,
-            )
-        )
-    commit_histogram = _histogram(from_commit)
+    ledger = Ledger.of(changes)
+    committed = np.flatnonzero(ledger.committed)
+    seen = sighted.seen[committed]
+    entity = ledger.entity[committed[~seen]]
+    skipped = np.zeros(len(entity), dtype=bool)
+    if not sighted.exact:  # rows deleted before the projection showed any of them
+        skipped = ~sighted.entities[entity] & ledger.deletes[ledger.last[entity]]
+    shown = committed[seen]
+    superseded = np.count_nonzero(sighted.later[shown] & ~ledger.deletes[shown])
+    acked = ledger.numbers("acked_ns")
+    origin = int(acked[committed].min()) if len(committed) else 0
+    del committed, seen, entity
+    from_commit = _lags_us(sighted.seen_ns, acked, shown)
+    window = acked[shown]
+    window -= origin
+    window //= int(window_s * 1e9)
+    over_time = _over_time(window, from_commit, window_s)
+    del window
+    commit_histogram = _Histogram(from_commit)
+    intent_histogram = _Histogram(_lags_us(sighted.seen_ns, ledger.numbers("intended_ns"), shown))
     return LagReport(
         from_commit_ms=_summary(commit_histogram),
-        from_intent_ms=_summary(_histogram(from_intent)),
+        from_intent_ms=_summary(intent_histogram),
         over_time=over_time,
-        seen=seen,
-        unseen=unseen,
-        superseded=superseded,
-        skipped=skipped,
+        seen=len(shown),
+        unseen=int(np.count_nonzero(~skipped)),
+        superseded=int(superseded),
+        skipped=int(np.count_nonzero(skipped)),
         cdf=_cdf(commit_histogram),
     )
 
 
-def _cdf(histogram: HdrHistogram) -> list[CdfPoint]:
-    if not histogram.get_total_count():
+def _over_time(window: np.ndarray, values: np.ndarray, window_s: float) -> list[LagWindow]:
+    """Per window of commit time (in order), the count, p50, p99 and max of its lags'
+    bucket `values`."""
+    if not len(window):
         return []
-    at = histogram.get_percentile_to_value_dict(list(_CDF_PERCENTILES))
+    if np.any(window[1:] < window[:-1]):  # a ledger not in commit order
+        order = np.argsort(window, kind="stable")
+        window, values = window[order], values[order]
+    starts = np.flatnonzero(np.diff(window, prepend=-1))
+    ends = np.append(starts[1:], len(window))
+    over_time = []
+    for index, start, end in zip(
+        window[starts].tolist(), starts.tolist(), ends.tolist(), strict=True
+    ):
+        lags = np.sort(values[start:end])
+        over_time.append(
+            LagWindow(
+                start_s=round(index * window_s, 3),
+                count=end - start,
+                p50=_value_at(lags, 50.0) / 1000,
+                p99=_value_at(lags, 99.0) / 1000,
+                max=_highest(int(lags[-1])) / 1000,
+            )
+        )
+    return over_time
+
+
+def _cdf(histogram: _Histogram) -> list[CdfPoint]:
+    if not histogram.count:
+        return []
+    at = histogram.at(_CDF_PERCENTILES)
     return [CdfPoint(ms=at[p] / 1000, fraction=round(p / 100, 6)) for p in _CDF_PERCENTILES]

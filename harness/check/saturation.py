@@ -7,9 +7,13 @@ Signals, each a reason in the verdict:
 - the load fell short: fewer changes committed per second than LOAD_SHORT of those offered
   (the write path could not keep up; `direct`'s path includes the emulator);
 - a backlog grew: lag from commit in the last third of the run's windows well above the
-  first third's, or a projection still catching up long after the load ended.
+  first third's, or a projection still catching up long after the load ended;
+- lag windows that are the emulator's (`check.attribution`: a process saturated while the
+  window's changes were carried).
 On an emulated target any signal marks the lag figures emulator-bound. On AWS the same
-signals are the pattern's own limits and are reported as such.
+signals are the pattern's own limits and are reported as such. Apart from these, lag windows
+that are a projection's observer's (it was saturated itself) mark the figures observer-bound,
+on any target: they include the instrument's delay.
 """
 
 import time
@@ -17,13 +21,15 @@ from collections.abc import Callable, Mapping
 from statistics import median
 from typing import Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from harness.busy import BusySeries
 from harness.check.lag import LagReport, LagWindow
 from harness.check.protocol import Convergence
 from harness.load.locust_runner import LoadStats
 
 EMULATOR_BUSY = 0.85
+OBSERVER_BUSY = 0.8
 LOAD_SHORT = 0.9
 BACKLOG_FACTOR = 2.0
 BACKLOG_MIN_S = 1.0
@@ -34,9 +40,14 @@ class Saturation(BaseModel):
     emulated: bool
     emulator_bound: bool
     """Some signal fired: the lag figures show a saturated system, not the pattern's floor."""
+    observer_bound: bool = False
+    """Some lag windows are an observer's: their figures include the instrument's delay."""
     reasons: list[str]
     busy: dict[str, float]
     """Process -> fraction of one core it used while the load ran."""
+    busy_over_time: dict[str, BusySeries] = Field(default_factory=dict)
+    """Process -> its share of a core in each second from the load's start until the
+    projections converged (empty in older results)."""
 
 
 class Measured(Protocol):
@@ -80,6 +91,7 @@ def assess(
     busy: Mapping[str, float],
     projections: Mapping[str, Measured],
     emulated: bool,
+    busy_over_time: Mapping[str, BusySeries] | None = None,
 ) -> Saturation:
     # judged as recorded (to a thousandth), so judging a recorded run again gives the same
     busy = {process: round(share, 3) for process, share in busy.items()}
@@ -93,10 +105,14 @@ def assess(
             f"load fell short: {load.committed_per_s:.0f} changes/s committed "
             f"of {load.offered_per_s:.0f}/s offered"
         )
+    instrument = []
     for name, projection in projections.items():
-        grew = _backlog_grew(name, projection.lag.over_time if projection.lag else [])
+        windows = projection.lag.over_time if projection.lag else []
+        grew = _backlog_grew(name, windows)
         if grew:
             reasons.append(grew)
+        reasons += _owned_by(name, windows, "emulator", EMULATOR_BUSY)
+        instrument += _owned_by(name, windows, "observer", OBSERVER_BUSY)
         grace = projection.floor_ms / 1000 + CATCH_UP_GRACE_S
         reached = projection.convergence
         # a projection that settled without converging was wrong (its anomalies), not slow
@@ -109,6 +125,20 @@ def assess(
     return Saturation(
         emulated=emulated,
         emulator_bound=emulated and bool(reasons),
-        reasons=reasons,
+        observer_bound=bool(instrument),
+        reasons=reasons + instrument,
         busy=busy,
+        busy_over_time=dict(busy_over_time or {}),
     )
+
+
+def _owned_by(name: str, windows: list[LagWindow], owner: str, busy: float) -> list[str]:
+    """A reason when some of the projection's lag windows are `owner`'s (`check.attribution`)."""
+    mine = [w for w in windows if w.bound == owner]
+    if not mine:
+        return []
+    judged = sum(w.bound is not None for w in windows)
+    return [
+        f"{name}: {len(mine)} of {judged} lag windows are the {owner}'s (busy {busy:.0%} of "
+        f"a core or more; p99 up to {max(w.p99 for w in mine):.0f} ms)"
+    ]

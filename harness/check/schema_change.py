@@ -11,20 +11,26 @@ skip versions, and need never hold a row the source deleted before it showed any
 and divergent when shown with another digest.
 """
 
-import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel
 
 from harness.check.divergent import SNAPSHOT_POSITION
 from harness.check.protocol import Evidence
-from harness.load.ledger import COMMITTED, Change, final_state
+from harness.load.ledger import Change, Ledger
 from harness.load.schema_change import SchemaChangeRecord
+from harness.observe.base import Observations, SnapshotRows
+from harness.records import Columns
 
 NEAR_DDL_S = 5.0
 ADD_COLUMN = "add-column"
 """DMS's control-record operation for a new column."""
-_Version = tuple[str, str, int]
+_SLICE = 1 << 20
+"""Images matched with the ledger at a time."""
 
 
 class FirstCarried(BaseModel):
@@ -72,41 +78,45 @@ def judge_schema_change(
     change it skipped is lost even if a later version of its row shows. `control_records`:
     what the projection's observer counted, by operation (None where its format has no
     control records)."""
-    near_ns = NEAR_DDL_S * 1e9
-    committed = [c for c in evidence.changes if c.status == COMMITTED]
-    holding = [c for c in committed if c.added]
-    near = [c for c in committed if abs(c.acked_ns - record.acked_ns) <= near_ns]
-    shown, latest = _shown(evidence, {(c.table, c.key, c.version) for c in (*holding, *near)})
-    skipped: set[tuple[str, str]] = set()
-    if exact:
-        latest = {}
-    else:
-        gone = {e for e, c in final_state(committed).items() if c.op == "delete"}
-        skipped = gone - latest.keys()
+    ledger = Ledger.of(evidence.changes)
+    images = (
+        _Images(ledger, Observations.of(evidence.observations)),
+        _Images(ledger, SnapshotRows.of(evidence.snapshot or ()), SNAPSHOT_POSITION),
+    )
+    committed = ledger.committed
+    acked = ledger.numbers("acked_ns")
+    holding = np.flatnonzero(committed & ledger.numbers("added"))
+    near = np.flatnonzero(committed & (np.abs(acked - record.acked_ns) <= NEAR_DDL_S * 1e9))
 
-    carried: list[tuple[Change, str]] = []
-    stripped = 0
-    for change in holding:
-        digests = shown.get((change.table, change.key, change.version))
-        if digests is None:
-            continue
-        if change.digest in digests:
-            carried.append((change, digests[change.digest]))
-        else:
-            stripped += 1
+    # a change that held the column: shown with the ledger's image (carried), or only with
+    # others (stripped)
+    shown = np.zeros(len(ledger), dtype=bool)
+    carried = np.zeros(len(ledger), dtype=bool)
+    for seen in images:
+        shown[seen.change[seen.change >= 0]] = True
+        carried[seen.change[seen.same]] = True
+    holding_shown = shown[holding]
+    holding_carried = holding[carried[holding]]
+    first = None
+    if len(holding_carried):
+        change = int(holding_carried[np.argmin(acked[holding_carried])])  # the first of equals
+        where = next(p for seen in images if (p := seen.first_position(change)) is not None)
+        first = _first(ledger.records([change])[0], where, record)
+
     lost = divergent = 0
-    for change in near:
-        digests = shown.get((change.table, change.key, change.version))
-        if digests is None:
-            lost += change.entity not in skipped and latest.get(change.entity, 0) <= change.version
-        elif change.op != "delete" and change.digest not in digests:
+    digests = _digests(images, near)
+    latest, skipped = ({}, set()) if exact else _latest(ledger, images, near)
+    rows = ledger.entity[near].tolist()
+    for index, row, change in zip(near.tolist(), rows, ledger.records(near), strict=True):
+        if index not in digests:
+            lost += row not in skipped and latest.get(row, 0) <= change.version
+        elif change.op != "delete" and change.digest not in digests[index]:
             divergent += 1
-    first = min(carried, key=lambda seen: seen[0].acked_ns, default=None)
     return SchemaChangeOutcome(
-        arrived=bool(carried),
-        carried=len(carried),
-        stripped=stripped,
-        first=None if first is None else _first(first[0], first[1], record),
+        arrived=first is not None,
+        carried=len(holding_carried),
+        stripped=int(np.count_nonzero(holding_shown & ~carried[holding])),
+        first=first,
         lost_near_ddl=lost,
         divergent_near_ddl=divergent,
         expected_arrival=expected_arrival,
@@ -115,26 +125,65 @@ def judge_schema_change(
     )
 
 
-def _shown(
-    evidence: Evidence, wanted: set[_Version]
-) -> tuple[dict[_Version, dict[str, str]], dict[tuple[str, str], int]]:
-    """For the versions wanted, digest shown -> where first; and each row's latest version
-    shown. From the observations and the final snapshot, in one pass."""
-    shown: dict[_Version, dict[str, str]] = {}
-    latest: dict[tuple[str, str], int] = {}
-    images = itertools.chain(
-        (((o.table, o.key, o.version), o.digest, o.position) for o in evidence.observations),
-        (
-            ((r.table, r.key, r.version), r.digest, SNAPSHOT_POSITION)
-            for r in evidence.snapshot or ()
-        ),
-    )
-    for version, digest, position in images:
-        if version in wanted:
-            shown.setdefault(version, {}).setdefault(digest, position)
-        row = version[:2]
-        latest[row] = max(version[2], latest.get(row, 0))
-    return shown, latest
+class _Images:
+    """The row images a log or a snapshot showed, placed against the ledger: the committed
+    change each shows (`change`: its index, or -1; the ledger's rule: (table, key, version)
+    names one) and whether with the ledger's image (`same`: the same digest)."""
+
+    def __init__(self, ledger: Ledger, shown: Columns[Any], position: str | None = None) -> None:
+        self.ledger, self.shown, self.position = ledger, shown, position
+        self.entity = ledger.entity_of(shown)
+        self.change = ledger.rows_of(self.entity, shown.numbers("version")).first
+        self.same = np.zeros(len(shown), dtype=bool)
+        digest = shown.texts("digest")
+        for start in range(0, len(shown), _SLICE):  # a slice at a time: little held at once
+            at = start + np.flatnonzero(self.change[start : start + _SLICE] >= 0)
+            expected = ledger.texts("digest").take(pa.array(self.change[at]))
+            same = pc.equal(expected, digest.take(pa.array(at)))
+            self.same[at] = same.to_numpy(zero_copy_only=False)
+
+    def first_position(self, change: int) -> str | None:
+        """Where it first showed `change` with the ledger's image."""
+        at = np.flatnonzero((self.change == change) & self.same)
+        if not len(at):
+            return None
+        return self.position or self.shown.texts("position")[int(at[0])].as_py()
+
+    def digests(self, changes: np.ndarray) -> list[tuple[int, str, str]]:
+        """(change, digest, where) of every image of `changes`, in order."""
+        at = np.flatnonzero(np.isin(self.change, changes))
+        texts = self.shown.texts("digest").take(pa.array(at, pa.int64())).to_pylist()
+        where = (
+            [self.position] * len(at)
+            if self.position
+            else self.shown.texts("position").take(pa.array(at, pa.int64())).to_pylist()
+        )
+        return list(zip(self.change[at].tolist(), texts, where, strict=True))
+
+
+def _digests(images: Sequence[_Images], changes: np.ndarray) -> dict[int, dict[str, str]]:
+    """For each of `changes` shown: digest shown -> where first."""
+    shown: dict[int, dict[str, str]] = {}
+    for seen in images:
+        for change, digest, where in seen.digests(changes):
+            shown.setdefault(change, {}).setdefault(digest, where)
+    return shown
+
+
+def _latest(
+    ledger: Ledger, images: Sequence[_Images], changes: np.ndarray
+) -> tuple[dict[int, int], set[int]]:
+    """For the rows (entities) of `changes`: the latest version shown of each row shown,
+    and those the source deleted before anything of them was shown."""
+    entities = np.unique(ledger.entity[changes])
+    latest: dict[int, int] = {}
+    for seen in images:
+        at = np.flatnonzero(np.isin(seen.entity, entities))
+        versions = seen.shown.numbers("version")[at]
+        for entity, version in zip(seen.entity[at].tolist(), versions.tolist(), strict=True):
+            latest[entity] = max(version, latest.get(entity, 0))
+    gone = entities[ledger.deletes[ledger.last[entities]]].tolist()
+    return latest, {entity for entity in gone if entity not in latest}
 
 
 def _first(change: Change, position: str, record: SchemaChangeRecord) -> FirstCarried:

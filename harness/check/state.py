@@ -8,21 +8,24 @@ Missing, stale and resurrected can be lag: if the projection had neither
 converged nor settled they make the result unknown, not false. Extra and phantom
 are wrong whatever the lag.
 
-The ledger is read once (its last committed change per entity, as `final_state`
-gives it); a snapshot showing exactly the live rows' last versions needs nothing
-more. Otherwise a second read collects what the anomalies need: the committed row
-versions of the entities shown at another version, and which of the entities
-absent from the final state the ledger touched at all.
+The ledger's last committed change per entity and the snapshot's rows are compared column
+by column; a snapshot showing exactly the live rows' last versions needs nothing more.
+Otherwise the entities shown otherwise (few, in a run worth judging) are judged one by one:
+for them the ledger is read again for what the anomalies need, the committed row versions
+of the entities shown at another version, and which of the entities absent from the final
+state the ledger touched at all.
 """
 
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from harness.check.protocol import Evidence
 from harness.check.result import CheckResult, judge
-from harness.load.ledger import COMMITTED, Change, Entity
-from harness.observe.base import live_versions
+from harness.load.ledger import COMMITTED, Change, Entity, Ledger
+from harness.observe.base import SnapshotRows
 
 _LAG_LIKE = ("missing", "stale", "resurrected")
 
@@ -32,18 +35,19 @@ def check_state(evidence: Evidence) -> CheckResult:
     that settled without converging has stopped changing past its floor (see `judge`)."""
     if evidence.snapshot is None:
         return CheckResult(valid="unknown")
-    changes, snapshot = evidence.changes, live_versions(evidence.snapshot)
-    tables, order = _last_changes(changes)
-    expected = {
-        (table, key): change.version
-        for table, by_key in tables.items()
-        for key, change in by_key.items()
-        if change.op != "delete"
-    }
+    ledger, rows = Ledger.of(evidence.changes), SnapshotRows.of(evidence.snapshot)
     found: dict[str, list[dict[str, Any]]] = {}
-    if expected != snapshot:
-        last = {entity: tables[entity[0]][entity[1]] for entity in order}
-        found = _anomalies(changes, snapshot, last)
+    live = _live(ledger, rows)
+    wrong = _shown_otherwise(ledger, live)
+    if len(wrong):
+        changes = ledger.records(np.flatnonzero(np.isin(ledger.entity, wrong)))
+        last = {
+            (c.table, c.key): c
+            for c in ledger.records(
+                ledger.last[ledger.by_first_commit[np.isin(ledger.by_first_commit, wrong)]]
+            )
+        }
+        found = _anomalies(changes, _snapshot_of(rows, live, wrong), last)
 
     counts = {kind: len(cases) for kind, cases in found.items()}
     reached = evidence.convergence
@@ -52,29 +56,46 @@ def check_state(evidence: Evidence) -> CheckResult:
     return CheckResult(valid=valid, counts=counts, examples=examples)
 
 
-def _last_changes(
-    changes: Sequence[Change],
-) -> tuple[dict[str, dict[str, Change]], list[Entity]]:
-    """What `final_state(changes)` gives, in one tight pass: table -> key -> last committed
-    change (no tuple built or hashed per change), and the entities in order of their first
-    committed change (the order of final_state's dict)."""
-    tables: dict[str, dict[str, Change]] = {}
-    order: list[Entity] = []
-    for change in changes:
-        if change.status != COMMITTED:
-            continue
-        table = change.table
-        by_key = tables.get(table)
-        if by_key is None:
-            by_key = tables[table] = {}
-        key = change.key
-        seen = by_key.get(key)
-        if seen is None:
-            by_key[key] = change
-            order.append((table, key))
-        elif change.version > seen.version:
-            by_key[key] = change
-    return tables, order
+Live = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""What `_live` finds of a snapshot."""
+
+
+def _live(ledger: Ledger, rows: SnapshotRows) -> Live:
+    """The entities the snapshot shows as present, in order of their first row, with the
+    version of the last row of each (`live_versions`) and the index of that first row."""
+    present = np.flatnonzero(~rows.numbers("tombstone"))
+    entity = ledger.entity_of(rows)[present]
+    versions = rows.numbers("version")[present]
+    shown, first = np.unique(entity, return_index=True)
+    _, from_end = np.unique(entity[::-1], return_index=True)
+    latest = versions[len(entity) - 1 - from_end]
+    order = np.argsort(first, kind="stable")
+    return shown[order], latest[order], present[first[order]]
+
+
+def _shown_otherwise(ledger: Ledger, live: Live) -> np.ndarray:
+    """The entities whose live version in the snapshot is not the last committed row version
+    of the ledger (shown at another, absent, or present where the ledger has none)."""
+    shown, latest, _ = live
+    last = ledger.last
+    final = np.flatnonzero(last >= 0)
+    final = final[~ledger.deletes[last[final]]]  # the live rows
+    size = max(ledger.entities, int(shown.max(initial=-1)) + 1)
+    expected = np.zeros(size, dtype=np.int64)
+    expected[final] = ledger.numbers("version")[last[final]]
+    live, present = np.zeros(size, dtype=bool), np.zeros(size, dtype=bool)
+    live[final], present[shown] = True, True
+    wrong_shown = shown[~live[shown] | (expected[shown] != latest)]
+    absent = final[~present[final]]
+    return np.union1d(wrong_shown, absent)
+
+
+def _snapshot_of(rows: SnapshotRows, live: Live, entities: np.ndarray) -> dict[Entity, int]:
+    """`live_versions` of the snapshot, for `entities` only."""
+    shown, latest, first = live
+    wanted = np.isin(shown, entities)
+    named = rows.records(first[wanted])
+    return {(r.table, r.key): int(v) for r, v in zip(named, latest[wanted], strict=True)}
 
 
 def _anomalies(

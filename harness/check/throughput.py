@@ -2,13 +2,12 @@
 acknowledgement) and observed in each projection (by sighting), per second in windows of
 the run's lag window, from the first commit on (the origin of the lag windows too)."""
 
-from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 
+import numpy as np
 from pydantic import BaseModel
 
-from harness.load.ledger import COMMITTED, Change
-from harness.observe.base import Observation
+from harness.load.ledger import Change, Ledger
 
 
 class Throughput(BaseModel):
@@ -22,29 +21,33 @@ class Throughput(BaseModel):
 
 
 def measure_throughput(
-    changes: list[Change], observed: Mapping[str, Iterable[Observation]], window_s: float
+    changes: Sequence[Change], observed: Mapping[str, np.ndarray], window_s: float
 ) -> Throughput | None:
-    """None without a committed change."""
-    committed = [c.acked_ns for c in changes if c.status == COMMITTED]
-    if not committed:
+    """`observed`: per projection, when each observation was seen (ns). None without a
+    committed change."""
+    ledger = Ledger.of(changes)
+    committed = ledger.numbers("acked_ns")[ledger.committed]
+    if not len(committed):
         return None
-    origin, window_ns = min(committed), int(window_s * 1e9)
+    origin, window_ns = int(committed.min()), int(window_s * 1e9)
 
-    def rates(times: Iterable[int]) -> Counter[int]:
-        return Counter(max(0, (t - origin) // window_ns) for t in times)
+    def rates(times: np.ndarray) -> np.ndarray:
+        """Count per window."""
+        return np.bincount(np.maximum(0, (times - origin) // window_ns))
 
-    offered = rates(c.intended_ns for c in changes)
-    series = {name: rates(o.seen_ns for o in seen) for name, seen in observed.items()}
-    width = 1 + max(max(s, default=0) for s in (offered, *series.values()))
-    width = max(width, 1 + max(rates(committed)))
+    offered, acknowledged = rates(ledger.numbers("intended_ns")), rates(committed)
+    series = {name: rates(seen) for name, seen in observed.items()}
+    width = max(1, *(len(counts) for counts in (offered, acknowledged, *series.values())))
 
-    def per_s(counts: Counter[int]) -> list[float]:
-        return [round(counts[i] / window_s, 3) for i in range(width)]
+    def per_s(counts: np.ndarray) -> list[float]:
+        padded = np.zeros(width, dtype=np.int64)
+        padded[: len(counts)] = counts
+        return [round(n / window_s, 3) for n in padded.tolist()]
 
     return Throughput(
         origin_ns=origin,
         window_s=window_s,
         offered_per_s=per_s(offered),
-        committed_per_s=per_s(rates(committed)),
+        committed_per_s=per_s(acknowledged),
         observed_per_s={name: per_s(counts) for name, counts in series.items()},
     )

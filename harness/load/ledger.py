@@ -14,11 +14,17 @@ acknowledgements out of version order (see `Change.acked_ns`).
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from harness.load.clock import ClockOffset, read_offset
-from harness.records import RecordWriter, process_writer, read_records
+from harness.records import Columns, RecordWriter, concat, process_writer, read_columns
 
 Entity = tuple[str, str]
 """(table, primary key as text)."""
@@ -68,20 +74,186 @@ def read_ledger(directory: Path, reference: ClockOffset | None = None) -> list[C
     key's versions may be out of version order: see `Change.acked_ns`). Given the harness
     host's offset `reference`, files written on other hosts are moved onto its clock by
     their own offsets."""
-    changes: list[Change] = []
-    for path in sorted(directory.glob("ledger-*.csv")):
-        records = read_records(path, Change)
-        writer = read_offset(path)
-        if reference is None or writer is None or writer.host == reference.host:
-            changes.extend(records)
-            continue
-        shift = writer.offset_ns - reference.offset_ns
-        changes.extend(
-            replace(c, intended_ns=c.intended_ns + shift, acked_ns=c.acked_ns + shift)
-            for c in records
-        )
-    changes.sort(key=lambda c: c.acked_ns)
-    return changes
+    return list(Ledger.merge(directory, reference))
+
+
+_NO_ENTITY = -1
+
+
+class Ledger(Columns[Change]):
+    """A ledger held column by column (see `Columns`), with what the checkers derive from it
+    once: each entity's number (`entity`, in order of its first change), its last committed
+    change, and the committed change of each (entity, version)."""
+
+    record_type = Change
+    repeated = ("table", "op", "status")
+
+    @classmethod
+    def merge(cls, directory: Path, reference: ClockOffset | None = None) -> "Ledger":
+        """What `read_ledger` reads, as columns."""
+        tables = []
+        for path in sorted(directory.glob("ledger-*.csv")):
+            table = read_columns(path, Change, cls.repeated)
+            writer = read_offset(path)
+            if reference is not None and writer is not None and writer.host != reference.host:
+                shift = writer.offset_ns - reference.offset_ns
+                for name in ("intended_ns", "acked_ns"):
+                    at = table.schema.get_field_index(name)
+                    table = table.set_column(at, name, pc.add(table.column(at), shift))
+            tables.append(table)
+        if not tables:
+            return cls.of([])
+        merged = concat(tables)
+        del tables
+        order = np.argsort(merged.column("acked_ns").to_numpy(), kind="stable")
+        columns = {name: merged.column(name) for name in merged.column_names}
+        del merged
+        for name, column in columns.items():  # one column at a time: one copy at a time
+            columns[name] = column.take(order)
+        return cls(pa.table(columns))
+
+    @cached_property
+    def _entities(self) -> pa.DictionaryArray:
+        return pc.dictionary_encode(entity_names(self))
+
+    @cached_property
+    def entity(self) -> np.ndarray:
+        """Each change's entity, numbered from 0 in order of its first change."""
+        return self._entities.indices.to_numpy()
+
+    @property
+    def entities(self) -> int:
+        """How many entities the ledger touched."""
+        return len(self._entities.dictionary)
+
+    def entity_of(self, records: Columns[Any]) -> np.ndarray:
+        """The entity of each record (with a `table` and a `key`) in this ledger's numbering;
+        entities it never touched are numbered after its own, in order of first appearance
+        (kept with the records)."""
+        source, found = records.derived.get("entity", (None, None))
+        if source is self and found is not None:
+            return found
+        names = entity_names(records)
+        known = pc.index_in(names, value_set=self._entities.dictionary)
+        found = known.to_numpy(zero_copy_only=False)
+        if known.null_count:
+            unknown = np.isnan(found)
+            others = pc.dictionary_encode(names.filter(pa.array(unknown))).indices.to_numpy()
+            found[unknown] = self.entities + others
+        found = found.astype(np.int32)
+        records.derived["entity"] = (self, found)
+        return found
+
+    @cached_property
+    def committed(self) -> np.ndarray:
+        return self.equals("status", COMMITTED)
+
+    @cached_property
+    def deletes(self) -> np.ndarray:
+        return self.equals("op", "delete")
+
+    @cached_property
+    def rolled_back(self) -> np.ndarray:
+        """The transaction ids of aborted changes (sorted, once each)."""
+        return np.unique(self.numbers("txid")[~self.committed])
+
+    def rolled_back_in(self, txid: np.ndarray) -> np.ndarray:
+        """Where `txid` names a transaction the ledger rolled back (0 names none)."""
+        named = np.flatnonzero(txid)
+        found = np.zeros(len(txid), dtype=bool)
+        found[named] = np.isin(txid[named], self.rolled_back)
+        return found
+
+    @cached_property
+    def last(self) -> np.ndarray:
+        """Per entity, the index of its last committed change (the highest version, the first
+        of equals), or -1."""
+        committed = np.flatnonzero(self.committed)
+        entity, version = self.entity[committed], self.numbers("version")[committed]
+        order = np.lexsort((committed, -version, entity))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = entity[order][1:] != entity[order][:-1]
+        last = np.full(self.entities, _NO_ENTITY, dtype=np.int64)
+        last[entity[order][first]] = committed[order][first]
+        return last
+
+    @cached_property
+    def by_first_commit(self) -> np.ndarray:
+        """The entities with a committed change, in order of their first one (`final_state`'s
+        order)."""
+        committed = np.flatnonzero(self.committed)
+        entities, first = np.unique(self.entity[committed], return_index=True)
+        return entities[np.argsort(first, kind="stable")]
+
+    @cached_property
+    def _committed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The versions the committed changes hold (sorted, once each); the committed
+        changes' (entity, version)s as keys (`keys_of`), sorted; their indices in that
+        order."""
+        committed = np.flatnonzero(self.committed)
+        version = self.numbers("version")[committed]
+        versions = np.unique(version)
+        keys = self.entity[committed].astype(np.int64) * (len(versions) + 1)
+        keys += np.searchsorted(versions, version) + 1
+        order = np.argsort(keys, kind="stable")
+        return versions, keys[order], committed[order]
+
+    @property
+    def committed_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        """The committed changes' (entity, version)s as keys (`keys_of`), sorted, and their
+        indices in that order."""
+        return self._committed[1:]
+
+    def keys_of(
+        self, entity: np.ndarray, version: np.ndarray, or_later: bool = False
+    ) -> np.ndarray:
+        """Each (entity, version) as one sortable key, of the committed changes' kind:
+        entity * (committed versions + 1) + the version's rank among them (1 up; 0: none of
+        them). `or_later`: the rank of the highest committed version at or below it, so that
+        a key at or past a committed change's, of its entity, shows it or a later version."""
+        versions = self._committed[0]
+        rank = np.searchsorted(versions, version, side="right" if or_later else "left")
+        if not or_later:
+            held = rank < len(versions)
+            held[held] = versions[rank[held]] == version[held]
+            rank = np.where(held, rank + 1, 0)
+        rank += entity.astype(np.int64) * (len(versions) + 1)
+        return rank
+
+    def entity_in(self, keys: np.ndarray) -> np.ndarray:
+        """The entity of each key (`keys_of`)."""
+        return keys // (len(self._committed[0]) + 1)
+
+    def rows_of(self, entity: np.ndarray, version: np.ndarray) -> "Committed":
+        """Where the committed changes of each (entity, version) are (one, in a ledger that
+        follows its rules)."""
+        keys, indices = self.committed_keys
+        wanted = self.keys_of(entity, version)
+        start = np.searchsorted(keys, wanted, side="left")
+        count = np.searchsorted(keys, wanted, side="right") - start
+        first = np.full(len(wanted), -1, dtype=np.int64)
+        first[count > 0] = indices[start[count > 0]]
+        return Committed(start, count, first)
+
+    def rows_at(self, start: int, count: int) -> np.ndarray:
+        """The indices of the committed changes `rows_of` found at `start`."""
+        return self.committed_keys[1][start : start + count]
+
+
+@dataclass(frozen=True)
+class Committed:
+    """The committed changes of some (entity, version)s: how many each (`count`), the first
+    (its index in the ledger, or -1), and where to find them all (`Ledger.rows_at`)."""
+
+    start: np.ndarray
+    count: np.ndarray
+    first: np.ndarray
+
+
+def entity_names(records: Columns[Any]) -> pa.Array:
+    """Each record's entity as one text: its table and key, apart by a NUL (which neither
+    a table name nor a PostgreSQL text holds)."""
+    return pc.binary_join_element_wise(records.texts("table"), records.texts("key"), "\x00")
 
 
 def final_state(changes: Iterable[Change]) -> dict[Entity, Change]:

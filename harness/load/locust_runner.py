@@ -17,17 +17,19 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import psycopg
 from pydantic import BaseModel
 
 from harness import progress
 from harness.apps import DSN_VARIABLE, Spec
 from harness.errors import UserError
-from harness.load.ledger import ABORTED, COMMITTED, Change
+from harness.load.ledger import ABORTED, Change, Ledger
 from harness.load.ledger_store import LedgerBucket, await_ledgers, download_ledgers
 from harness.load.schema_change import DDL_REQUEST
 from harness.process import stop
@@ -256,30 +258,29 @@ def _connected(workers_file: Path) -> list[str]:
         return []
 
 
-def load_stats(changes: list[Change], workdir: Path, offered_per_s: float) -> LoadStats:
+def load_stats(changes: Sequence[Change], workdir: Path, offered_per_s: float) -> LoadStats:
     """Sum up a run from its merged ledger and Locust's stats CSV in `workdir`."""
-    committed = [c for c in changes if c.status == COMMITTED]
+    ledger = Ledger.of(changes)
+    committed = ledger.committed
     rows = _locust_rows(workdir / "locust_stats.csv")
     none = {"Request Count": "0", "Failure Count": "0"}
     hooks, ddl = rows.pop("post-commit", none), rows.pop(DDL_REQUEST, none)
     aggregated, aside = rows.pop("Aggregated", none), (hooks, ddl)
-    duration = (
-        (max(c.acked_ns for c in changes) - min(c.intended_ns for c in changes)) / 1e9
-        if changes
-        else 0.0
-    )
+    intended, acked = ledger.numbers("intended_ns"), ledger.numbers("acked_ns")
+    duration = (int(acked.max()) - int(intended.min())) / 1e9 if len(ledger) else 0.0
+    count = int(np.count_nonzero(committed))
     return LoadStats(
         duration_s=round(duration, 3),
         offered_per_s=offered_per_s,
         requests=int(aggregated["Request Count"]) - sum(int(r["Request Count"]) for r in aside),
         failures=int(aggregated["Failure Count"]) - sum(int(r["Failure Count"]) for r in aside),
-        transactions=len({c.txid for c in committed}),
-        committed=len(committed),
-        aborted=sum(c.status == ABORTED for c in changes),
-        committed_per_s=round(len(committed) / duration, 2) if duration else 0.0,
-        max_ack_delay_ms=round(
-            max((c.acked_ns - c.intended_ns for c in changes), default=0) / 1e6, 3
+        transactions=len(np.unique(ledger.numbers("txid")[committed])),
+        committed=count,
+        aborted=int(
+            np.count_nonzero(ledger.texts("status").to_numpy(zero_copy_only=False) == ABORTED)
         ),
+        committed_per_s=round(count / duration, 2) if duration else 0.0,
+        max_ack_delay_ms=round(int((acked - intended).max()) / 1e6, 3) if len(ledger) else 0.0,
         post_commit_failures=int(hooks["Failure Count"]),
         schema_change_failures=int(ddl["Failure Count"]),
     )

@@ -8,11 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel
 
 from harness import progress
-from harness.load.ledger import Entity
-from harness.records import RecordWriter, read_records
+from harness.busy import BusyClock, BusySeries
+from harness.load.ledger import Entity, entity_names
+from harness.records import Columns, RecordWriter
 
 ProjectionKind = Literal["state", "event_log", "event_store"]
 """A state projection holds each row's latest version (judged by its final snapshot); an
@@ -55,19 +59,37 @@ class Observation:
         return (self.table, self.key)
 
 
-def standing(observations: Iterable[Observation]) -> list[Observation]:
+class Observations(Columns[Observation]):
+    """An observation log held column by column (see `Columns`)."""
+
+    record_type = Observation
+    repeated = ("projection", "table", "op")
+
+
+def standing(observations: Iterable[Observation]) -> Observations:
     """The observations whose sighting still stands: each retraction removes the latest
     earlier sighting of the same change (and is itself left out)."""
-    kept: list[Observation | None] = []
+    logged = Observations.of(observations)
+    retractions = logged.equals("op", RETRACTED)
+    if not retractions.any():
+        return logged
+    names = entity_names(logged)
+    # only sightings of the entities something retracted can go
+    involved = pc.is_in(names, value_set=names.filter(pa.array(retractions)))
+    involved = np.flatnonzero(involved.to_numpy(zero_copy_only=False))
+    keep = np.ones(len(logged), dtype=bool)
+    keep[involved] = False
+    kept: list[int | None] = []
     where: dict[tuple[str, str, int, str], list[int]] = {}
-    for observation in observations:
+    for index, observation in zip(involved, logged.records(involved), strict=True):
         change = (observation.table, observation.key, observation.version, observation.digest)
         if observation.op != RETRACTED:
             where.setdefault(change, []).append(len(kept))
-            kept.append(observation)
+            kept.append(index)
         elif where.get(change):
             kept[where[change].pop()] = None
-    return [o for o in kept if o is not None]
+    keep[np.array([index for index in kept if index is not None], dtype=np.int64)] = True
+    return Observations(logged.table.filter(pa.array(keep)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +121,15 @@ def write_snapshot(path: Path, rows: Iterable[SnapshotRow]) -> None:
             writer.append(row)
 
 
+class SnapshotRows(Columns[SnapshotRow]):
+    """A snapshot held column by column (see `Columns`)."""
+
+    record_type = SnapshotRow
+    repeated = ("table",)
+
+
 def read_snapshot(path: Path) -> list[SnapshotRow]:
-    return list(read_records(path, SnapshotRow))
+    return list(SnapshotRows.read(path))
 
 
 class ObserverStats(BaseModel):
@@ -127,13 +156,15 @@ class ObserverStats(BaseModel):
     """Stream observers: the most GetRecords calls it made on one shard within one second,
     as a share of what the shard allows all its readers together (`observe.shards`); None
     for other observers and in older results."""
+    busy_over_time: BusySeries | None = None
+    """The share of each second it spent polling (None in older results)."""
 
 
 BEHIND_AFTER_S = 2.0
 
 
 def read_observations(path: Path) -> list[Observation]:
-    return list(read_records(path, Observation))
+    return list(Observations.read(path))
 
 
 class Observer(ABC):
@@ -165,6 +196,7 @@ class Observer(ABC):
         self._busy_s = self._longest_behind_s = 0.0
         self._closed_behind_s = self._open_behind_s = 0.0
         self._behind_since: float | None = None
+        self._busy_clock = BusyClock()
 
     @property
     def observed(self) -> int:
@@ -211,6 +243,7 @@ class Observer(ABC):
             falling_behind=self._longest_behind_s >= BEHIND_AFTER_S,
             control_records=self.control_records(),
             read_share=self.read_share(),
+            busy_over_time=self._busy_clock.series(),
         )
 
     def control_records(self) -> dict[str, int] | None:
@@ -244,7 +277,7 @@ class Observer(ABC):
         """Poll once and record what was seen; 0 on nothing or on error (kept in `error`)."""
         if self.error:
             return 0
-        started, waited = time.monotonic(), self.waited_s
+        started, waited, wall = time.monotonic(), self.waited_s, time.time()
         self.lagging = False
         try:
             seen = self.poll()
@@ -253,7 +286,9 @@ class Observer(ABC):
             return 0
         finished = time.monotonic()
         self._polls += 1
-        self._busy_s += finished - started - (self.waited_s - waited)
+        busy = finished - started - (self.waited_s - waited)
+        self._busy_s += busy
+        self._busy_clock.add(wall, busy)
         self._track_behind(started, finished)
         self._log.extend(seen)
         for observation in seen:

@@ -17,6 +17,7 @@ import psycopg
 
 from harness import progress
 from harness.aws import AwsAccess
+from harness.busy import HARNESS_PROCESS
 from harness.local.component import Component
 from harness.local.dms.engine import DmsEngine
 from harness.local.ecs import EcsEngine
@@ -151,7 +152,7 @@ class LocalTarget(Target):
         """The emulator's processes (moto, the Kafka broker) and this process (the local
         engines and the observers)."""
         processes = {name: pid for c in self._components for name, pid in c.processes().items()}
-        processes["harness"] = os.getpid()
+        processes[HARNESS_PROCESS] = os.getpid()
         used = {}
         for name, pid in processes.items():
             with contextlib.suppress(psutil.Error):

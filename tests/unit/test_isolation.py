@@ -1,7 +1,7 @@
 """Which entries share a load: none in sequential runs; in shared runs every pattern without an
 application of its own, one entry per pattern in a group."""
 
-from harness.isolation import account_owner, groups
+from harness.isolation import account_owner, failures_of, groups, usage_of
 from harness.scenario import Entry
 
 
@@ -68,3 +68,25 @@ def test_only_the_first_deployment_creates_a_once_per_account_resource() -> None
 
 def test_no_owner_when_the_account_already_holds_the_resource() -> None:
     assert account_owner([{"create_dms_vpc_role": False}, {}]) == ([{}, {}], None)
+
+
+def test_a_failure_is_its_own_deployments_or_when_it_names_none_everyones() -> None:
+    failures = {
+        "DMS task arn:aws:dms:task:AAAA1111": "stopped",
+        "Lambda mapping f-bbbb2222 <- stream": "broken",
+        "Kafka broker": "gone",
+    }
+    mine, others = {"arn:aws:dms:task:AAAA1111"}, [{"f-bbbb2222"}]
+
+    assert failures_of(failures, mine, others) == {
+        "DMS task arn:aws:dms:task:AAAA1111": "stopped",
+        "Kafka broker": "gone",
+    }
+
+
+def test_only_usage_no_other_deployment_incurs_is_attributed() -> None:
+    used = {"dynamodb.write_unit": 40.0, "kinesis.put_unit": 9.0, "s3.put_request": 3.0}
+
+    owned = usage_of(used, {"dynamodb.write_unit", "kinesis.put_unit"}, {"dynamodb.write_unit"})
+
+    assert owned == {"kinesis.put_unit": 9.0}
