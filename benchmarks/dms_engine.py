@@ -15,6 +15,8 @@ local DMS engine) measures, on the same WAL:
    only confirms after the target's flush), and, as the server sees it, the slot's
    `confirmed_flush_lsn` in pg_replication_slots, each reaching the end LSN of the
    last generated commit. The S3 objects are then read back and their rows counted.
+   The source endpoint leaves SslMode at DMS's default (none): the engine reads without
+   TLS, as the reference does.
 3. The engine into a Kinesis target (4 shards, MessageFormat json), measured the same
    way; optionally (`--targets s3,kinesis,s3-txn`) an S3 target with
    PreserveTransactions=true and CdcPath. moto's Kinesis slows down as a shard fills,

@@ -1,10 +1,16 @@
-"""Parsing test_decoding output and typing PostgreSQL columns as DMS does."""
+"""Parsing test_decoding output, typing PostgreSQL columns as DMS does, the source's TLS mode."""
 
 from datetime import UTC, datetime
 
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+
 from harness.local.dms.changes import Column, typed
+from harness.local.dms.context import TaskContext
 from harness.local.dms.mapping import TableMapping, matches
 from harness.local.dms.sources import pg_types
+from harness.local.dms.sources.base import SourceError
+from harness.local.dms.sources.postgres import PostgresSource
 from harness.local.dms.sources.test_decoding import (
     UNCHANGED_TOAST,
     TupleShape,
@@ -12,6 +18,9 @@ from harness.local.dms.sources.test_decoding import (
     parse_header,
     parse_row,
 )
+from tests.helpers import SELECT_ALL
+
+SELECT = TableMapping({"rules": [SELECT_ALL]})
 
 
 def decode(line: str):  # type: ignore[no-untyped-def]
@@ -124,21 +133,55 @@ def test_wildcards_and_selection() -> None:
 def test_a_learnt_tuple_shape_parses_like_the_general_path() -> None:
     general = decode(
         "table public.w: INSERT: id[bigint]:1 \"Odd\"[text]:'a b' n[numeric]:null "
-        "t[timestamp with time zone]:'2026-01-02 03:04:05+00'"
+        "t[timestamp with time zone]:'2026-01-02 03:04:05+00' b[boolean]:true"
     )
     shape = TupleShape(general.columns)
-    for line in (
+    fits = [
         "table public.w: UPDATE: id[bigint]:2 \"Odd\"[text]:'x, y' n[numeric]:1.5 "
+        "t[timestamp with time zone]:null b[boolean]:false",
+        "table public.w: INSERT: id[bigint]:3 \"Odd\"[text]:'' n[numeric]:-0.5 "
+        "t[timestamp with time zone]:'2026-01-02 03:04:05+00' b[boolean]:null",
+        "table public.w: INSERT: id[bigint]:4 \"Odd\"[text]:'null' n[numeric]:NaN "
+        "t[timestamp with time zone]:'infinity' b[boolean]:true",
+        'table public.w: INSERT: id[bigint]:5 "Odd"[text]:null n[numeric]:2 '
+        "t[timestamp with time zone]:'x]:y z[text]:w' b[boolean]:true",
+    ]
+    general_only = [  # an escaped quote, unchanged TOAST, another layout
+        "table public.w: INSERT: id[bigint]:6 \"Odd\"[text]:'it''s' n[numeric]:2 "
+        "t[timestamp with time zone]:null b[boolean]:true",
+        "table public.w: INSERT: id[bigint]:7 \"Odd\"[text]:'''' n[numeric]:2 "
+        "t[timestamp with time zone]:'a'' b[boolean]:''c' b[boolean]:true",
+        'table public.w: UPDATE: id[bigint]:8 "Odd"[text]:unchanged-toast-datum n[numeric]:2 '
+        "t[timestamp with time zone]:null b[boolean]:true",
+        "table public.w: UPDATE: id[bigint]:9 \"Odd\"[text]:'x' n[numeric]:unchanged-toast-datum "
+        "t[timestamp with time zone]:null b[boolean]:true",
+        "table public.w: INSERT: id[bigint]:10 \"Odd\"[text]:'x' n[numeric]:2 "
         "t[timestamp with time zone]:null",
-        "table public.w: INSERT: id[bigint]:3 \"Odd\"[text]:'it''s' n[numeric]:2 "
-        "t[timestamp with time zone]:null",
-        'table public.w: UPDATE: id[bigint]:4 "Odd"[text]:unchanged-toast-datum n[numeric]:2 '
-        "t[timestamp with time zone]:null",
-    ):
+    ]
+    for line in fits + general_only:
         header = parse_header(line)
         assert header is not None
-        assert parse_row(line, header, shape) == parse_row(line, header)
-    body = "id[bigint]:2 \"Odd\"[text]:'x, y' n[numeric]:1.5 t[timestamp with time zone]:null"
-    assert shape.parse(body) == {"id": "2", "Odd": "x, y", "n": "1.5", "t": None}
-    assert shape.parse(body.replace("'x, y'", "'it''s'")) is None  # escaped quote: general path
-    assert shape.parse("id[bigint]:2 extra[text]:'x'") is None  # another layout
+        expected = decode(line).new if line in fits else None
+        assert shape.parse(line, header[3]) == expected, line
+    assert all(shape.parse(line) is None for line in fits)  # the header is not a tuple
+    unnamed = TupleShape([("id", "bigint"), ("Na me", "text")])
+    assert unnamed.parse("id[bigint]:1 \"Na me\"[text]:'a b'") == {"id": "1", "Na me": "a b"}
+    assert unnamed.parse('id[bigint]:null "Na me"[text]:null') == {"id": None, "Na me": None}
+
+
+@pytest.mark.parametrize(
+    ("ssl_mode", "sslmode"),
+    [(None, "disable"), ("none", "disable"), ("require", "require"), ("verify-full", "require")],
+)
+def test_the_source_connects_with_tls_as_the_endpoint_s_ssl_mode_asks(
+    ssl_mode: str | None, sslmode: str
+) -> None:
+    endpoint = {"ServerName": "db", "Port": 5432, "DatabaseName": "d", "SslMode": ssl_mode}
+    source = PostgresSource(TaskContext("t", "arn:t", endpoint, SELECT, {}, None))  # type: ignore[arg-type]
+    assert conninfo_to_dict(source.dsn)["sslmode"] == sslmode
+
+
+def test_an_unknown_ssl_mode_fails_the_task() -> None:
+    endpoint = {"ServerName": "db", "SslMode": "sometimes"}
+    with pytest.raises(SourceError, match="SslMode 'sometimes'"):
+        PostgresSource(TaskContext("t", "arn:t", endpoint, SELECT, {}, None))  # type: ignore[arg-type]

@@ -252,21 +252,23 @@ class TaskRunner(threading.Thread):
         if not item.changes:
             return False
         now = time.time()
-        identity, entries = True, self._entries
+        identity, entries, table = True, self._entries, None
         for change in item.changes:
-            entry = entries.get(id(change.table))
-            if entry is None or entry.table is not change.table:
-                entry = self._entry(change.table)
-            stats, op = entry.stats, change.op
+            if change.table is not table:  # a transaction's changes often share their table
+                table = change.table
+                entry = entries.get(id(table))
+                if entry is None or entry.table is not table:
+                    entry = self._entry(table)
+                stats = entry.stats
+                stats.last_update = now
+                identity = identity and entry.identity
+            op = change.op
             if op == "insert":
                 stats.inserts += 1
             elif op == "update":
                 stats.updates += 1
             else:
                 stats.deletes += 1
-            stats.last_update = now
-            if not entry.identity:
-                identity = False
         if not identity:
             item = Transaction(item.xid, item.commit_ts, item.position, self._mapped_changes(item))
         target.apply(item)

@@ -17,6 +17,10 @@ therefore come later here, at the table's next change, never after it).
 LOB columns an UPDATE did not touch arrive as `unchanged-toast-datum`; they are
 taken from the old image when there is one (REPLICA IDENTITY FULL), else looked
 up in the source table by key, which is what DMS's LOB lookup does too.
+
+The endpoint's SslMode (DMS's default: none) decides whether the connections use TLS;
+verify-ca and verify-full encrypt as require does, without checking the server's
+certificate (the local engine has no CertificateArn store to check it against).
 """
 
 import hashlib
@@ -47,6 +51,13 @@ from harness.local.dms.sources.test_decoding import (
 log = logging.getLogger("harness.local.dms")
 
 PLUGIN_OPTIONS = {"include-xids": "1", "include-timestamp": "1", "skip-empty-xacts": "1"}
+SSL_MODES = {
+    "none": "disable",
+    "require": "require",
+    "verify-ca": "require",
+    "verify-full": "require",
+}
+"""DMS SslMode -> libpq sslmode."""
 MAX_ROWS_PER_READ = 5_000
 FETCH_ROWS = 5_000
 
@@ -99,6 +110,9 @@ class PostgresSource(DmsSource):
             raise SourceError(f"PluginName {plugin!r}: the local DMS engine reads test_decoding")
         self.slot = str(settings.get("SlotName") or slot_name(ctx.task_arn))
         ep = ctx.endpoint
+        ssl_mode = str(ep.get("SslMode") or "none").lower()
+        if ssl_mode not in SSL_MODES:
+            raise SourceError(f"SslMode {ssl_mode!r}: expected one of {', '.join(SSL_MODES)}")
         self.dsn = psycopg.conninfo.make_conninfo(
             host=ep.get("ServerName"),
             port=ep.get("Port"),
@@ -106,6 +120,7 @@ class PostgresSource(DmsSource):
             user=ctx.credentials.get("Username") or ep.get("Username"),
             password=ctx.credentials.get("Password"),
             connect_timeout=10,
+            sslmode=SSL_MODES[ssl_mode],
             options="-c TimeZone=UTC",
         )
         self._repl: Any = None
@@ -114,10 +129,10 @@ class PostgresSource(DmsSource):
         self._snapshot: str | None = None
         self._confirmed: str | None = None
         self._known: dict[tuple[str, str], _Known | None] = {}
-        self._headers: dict[str, tuple[str, str, str, int]] = {}
+        self._headers: dict[str, tuple[tuple[str, str, str, int], _Known | None]] = {}
+        """Row header text -> its parse and its table (cleared when a table is (re)learnt)."""
         self._lookup_conn: psycopg.Connection[Any] | None = None
-        self._xid: int | None = None
-        self._changes: list[RowChange] = []
+        self._changes: list[RowChange] | None = None  # of the open transaction, if any
         self._ddl: list[tuple[str, Table, Column]] = []
 
     # -- life cycle -------------------------------------------------------------------------
@@ -182,12 +197,14 @@ class PostgresSource(DmsSource):
             payload: str = msg.payload
             first = payload[0]
             if first == "t":
-                self._row(payload)
+                if self._changes is not None:
+                    self._row(payload, self._changes)
             elif first == "B":
-                self._xid, self._changes = int(payload[6:]), []
-            elif first == "C" and self._xid is not None:
+                self._changes = []
+            elif first == "C" and self._changes is not None:
                 rows += len(self._changes)
-                out.extend(self._commit(payload, msg.data_start))
+                self._commit(payload, msg.data_start, self._changes, out)
+                self._changes = None
         return out
 
     def confirm(self, position: str) -> None:
@@ -259,6 +276,7 @@ class PostgresSource(DmsSource):
                 for c, pos in sorted((p for p in cols if p[1] is not None), key=lambda p: p[1])
             )
             self._known[(schema, name)] = _Known(Table(schema, name, tuple(c for c, _ in cols), pk))
+        self._headers.clear()
 
     def _known_table(self, schema: str, name: str) -> _Known | None:
         key = (schema, name)
@@ -301,34 +319,42 @@ class PostgresSource(DmsSource):
             raise SourceError(f"cannot stream slot {self.slot}: {_first_line(exc)}") from exc
         self._streaming = True
 
-    def _row(self, payload: str) -> None:
-        header = self._header(payload)
-        if header is None or self._xid is None:
-            return
-        known = self._known_table(header[0], header[1])
+    def _row(self, payload: str, changes: list[RowChange]) -> None:
+        # `table <schema>.<name>: <OP>: ` repeats for every row of a table: its parse and
+        # table are cached by its text (only when that text is what the parser consumed).
+        end = payload.find(": ", payload.find(": ", 6) + 2) + 2
+        cached = self._headers.get(payload[:end])
+        if cached is None:
+            header = parse_header(payload)
+            if header is None:
+                return
+            cached = header, self._known_table(header[0], header[1])
+            if header[3] == end:
+                self._headers[payload[:end]] = cached
+        header, known = cached
         if known is None:
             return
-        decoded = parse_row(payload, header, known.shape)
+        schema, name, op, at = header
+        shape = known.shape
+        if shape is not None and op != "delete":  # the usual row: one match, nothing else
+            row = shape.parse(payload, at)
+            if row is not None:
+                for column, convert in known.convert:
+                    value = row[column]
+                    if value is not None:
+                        row[column] = convert(value)  # type: ignore[arg-type]
+                changes.append(RowChange(op, known.table, row))  # type: ignore[arg-type]
+                return
+        decoded = parse_row(payload, header)
         if decoded.op == "truncate":
-            log.warning("TRUNCATE of %s.%s is not replicated", header[0], header[1])
+            log.warning("TRUNCATE of %s.%s is not replicated", schema, name)
             return
         if decoded.new is not None:
             if decoded.new.keys() != known.keys:
                 known = self._schema_changed(known, decoded)
             if known.shape is None:
                 known.shape = TupleShape(decoded.columns)
-        self._changes.append(self._change(known, decoded))
-
-    def _header(self, payload: str) -> tuple[str, str, str, int] | None:
-        # `table <schema>.<name>: <OP>: ` repeats for every row of a table: cache it by its
-        # text (only when that text is exactly what the parser consumed).
-        end = payload.find(": ", payload.find(": ", 6) + 2) + 2
-        header = self._headers.get(payload[:end])
-        if header is None:
-            header = parse_header(payload)
-            if header is not None and header[3] == end:
-                self._headers[payload[:end]] = header
-        return header
+        changes.append(self._change(known, decoded))
 
     def _change(self, known: _Known, decoded: Decoded) -> RowChange:
         old = decoded.old
@@ -354,22 +380,24 @@ class PostgresSource(DmsSource):
         columns = tuple(old.get(n) or pg_types.column(n, t) for n, t in decoded.columns)
         new = _Known(Table(table.schema, table.name, columns, table.primary_key))
         self._known[(table.schema, table.name)] = new
+        self._headers.clear()
         self._ddl += [("add-column", new.table, c) for c in columns if c.name not in known.keys]
         self._ddl += [
             ("drop-column", new.table, c) for c in table.columns if c.name not in new.keys
         ]
         return new
 
-    def _commit(self, payload: str, lsn: int) -> list[Item]:
+    def _commit(self, payload: str, lsn: int, changes: list[RowChange], out: list[Item]) -> None:
+        """Append the transaction the COMMIT line `payload` ends (after its DDL) to `out`."""
         parsed = parse_commit(payload)
         if parsed is None or parsed[1] is None:
             raise SourceError(f"unexpected commit line from test_decoding: {payload[:80]}")
         xid, at = parsed
         position = lsn_text(lsn)
-        items: list[Item] = [SchemaChange(op, t, at, position, c) for op, t, c in self._ddl]
-        items.append(Transaction(xid, at, position, self._changes))
-        self._xid, self._changes, self._ddl = None, [], []
-        return items
+        if self._ddl:
+            out += [SchemaChange(op, t, at, position, c) for op, t, c in self._ddl]
+            self._ddl = []
+        out.append(Transaction(xid, at, position, changes))
 
     def _fill_toast(
         self, table: Table, row: dict[str, object], old: dict[str, object] | None

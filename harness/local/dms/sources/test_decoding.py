@@ -24,7 +24,15 @@ _COLUMN = re.compile(
     r"('[^']*(?:''[^']*)*'|[^ ]+)"  # value
 )
 _OPS = {"INSERT": "insert", "UPDATE": "update", "DELETE": "delete", "TRUNCATE": "truncate"}
-_VALUE = r"('[^']*(?:''[^']*)*'|[^ ]+)"
+_BARE_TYPES = frozenset(
+    {"smallint", "integer", "bigint", "oid", "real", "double precision", "numeric", "boolean"}
+)
+"""Types test_decoding prints without quotes (its print_literal); it quotes every other value,
+doubling the quotes inside, and prints NULL as a bare `null`."""
+_BARE_VALUE = r"(?:null|(?!unchanged-toast-datum){}[^ ']+))"
+_QUOTED_VALUE = r"(?:'{}[^']*)'|null)"
+"""A value's pattern around its group's opening (`(` or `(?P<name>`): NULL leaves the group
+unset; an unchanged TOAST datum (a bare word) does not match."""
 _PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_$]*")
 
 
@@ -53,7 +61,7 @@ def parse_header(line: str) -> tuple[str, str, str, int] | None:
 
 
 def _tuple(text: str) -> tuple[list[tuple[str, str]], dict[str, object]]:
-    # The hot path of the engine: one C-level findall, then a plain loop.
+    # Any tuple a shape does not fit: one C-level findall, then a plain loop.
     columns, values = [], {}
     for name, typ, raw in _COLUMN.findall(text):
         if name[0] == '"':
@@ -77,28 +85,30 @@ def _tuple(text: str) -> tuple[list[tuple[str, str]], dict[str, object]]:
 class TupleShape:
     """One table's tuple layout as test_decoding prints it (names and types, in order),
     compiled into a single regex: a row of that layout is parsed by one C-level match
-    instead of column by column. Rows it does not fit (escaped quotes, unchanged TOAST,
+    instead of column by column, each group being the value itself (quotes stripped, an
+    unmatched group for `null`) and, when every name can name a group, the match giving
+    the row as its group dict. Rows it does not fit (escaped quotes, unchanged TOAST,
     another layout) return None and take the general path."""
 
     def __init__(self, columns: list[tuple[str, str]]) -> None:
         self.columns = columns
         self.names = tuple(name for name, _ in columns)
-        parts = [
-            f"{re.escape(_printed(name))}\\[{re.escape(typ)}\\]:{_VALUE}" for name, typ in columns
-        ]
-        self._pattern = re.compile(" ".join(parts))
+        self._named = all(name.isidentifier() for name in self.names)
+        parts = []
+        for name, typ in columns:
+            group = f"(?P<{name}>" if self._named else "("
+            value = _BARE_VALUE if typ in _BARE_TYPES else _QUOTED_VALUE
+            parts.append(f"{re.escape(_printed(name))}\\[{re.escape(typ)}\\]:{value.format(group)}")
+        self._match = re.compile(" ".join(parts)).fullmatch
 
-    def parse(self, body: str) -> dict[str, object] | None:
-        if "''" in body:
-            return None
-        m = self._pattern.fullmatch(body)
+    def parse(self, text: str, pos: int = 0) -> dict[str, object] | None:
+        """The values of the tuple in `text[pos:]`, or None if it does not fit the shape."""
+        m = self._match(text, pos)
         if m is None:
             return None
-        raw = m.groups()
-        if "unchanged-toast-datum" in raw:
-            return None
-        values = [v[1:-1] if v[0] == "'" else (None if v == "null" else v) for v in raw]
-        return dict(zip(self.names, values, strict=True))
+        if self._named:
+            return m.groupdict()
+        return dict(zip(self.names, m.groups(), strict=True))
 
 
 def _printed(name: str) -> str:
@@ -106,17 +116,10 @@ def _printed(name: str) -> str:
     return name if _PLAIN_NAME.fullmatch(name) else '"' + name.replace('"', '""') + '"'
 
 
-def parse_row(
-    line: str, header: tuple[str, str, str, int], shape: TupleShape | None = None
-) -> Decoded:
-    """The tuples of a row line whose header `parse_header` returned; `shape`, when given,
-    is tried first for inserts and updates."""
+def parse_row(line: str, header: tuple[str, str, str, int]) -> Decoded:
+    """The tuples of a row line whose header `parse_header` returned."""
     schema, table, op, at = header
     body = line[at:]
-    if shape is not None and op != "delete":
-        new = shape.parse(body)
-        if new is not None:
-            return Decoded(schema, table, op, shape.columns, new, None)
     old = None
     if body.startswith("old-key: "):
         split = body.find(" new-tuple: ")

@@ -227,27 +227,30 @@ class CsvFile:
         if None in fields:
             fields = [f or "" for f in fields]
         line = d.join(fields)  # type: ignore[arg-type]
-        if (
-            not self._plain
-            or line.count(d) != len(fields) - 1
-            or '"' in line
-            or "\n" in line
-            or "\r" in line
-        ):
-            line = d.join(self._quoted(fields))  # type: ignore[arg-type]
+        # Quote the fields holding a special character; the usual delimiters inline (no call
+        # or regex per field), and when the row has no line break only `"` and `d` can be one.
+        if not self._plain:
+            line = d.join([quote_field(f, self._specials) for f in fields])  # type: ignore[arg-type]
+        elif "\n" in line or "\r" in line:
+            line = d.join(
+                [
+                    '"' + f.replace('"', '""') + '"'
+                    if '"' in f or d in f or "\n" in f or "\r" in f
+                    else f
+                    for f in fields  # type: ignore[union-attr]
+                ]
+            )
+        elif '"' in line or line.count(d) != len(fields) - 1:
+            line = d.join(
+                [
+                    '"' + f.replace('"', '""') + '"' if '"' in f or d in f else f
+                    for f in fields  # type: ignore[union-attr]
+                ]
+            )
         line = (line or '""') + self._end  # a lone empty field must not read as a blank line
         self._lines.append(line)
         self.size += len(line)
         return len(line)
-
-    def _quoted(self, fields: list[str]) -> list[str]:
-        if not self._plain:
-            return [quote_field(f, self._specials) for f in fields]
-        d = self._delimiter  # the common case, inline: no call or regex per field
-        return [
-            '"' + f.replace('"', '""') + '"' if '"' in f or d in f or "\n" in f or "\r" in f else f
-            for f in fields
-        ]
 
     def body(self) -> bytes:
         return "".join(self._lines).encode()
