@@ -195,6 +195,7 @@ def _run_group(
         deployments.append(
             _deployment(entry, member.pattern, target, settings, member.files.root, run_id)
         )
+    teardown.clear_of(d.module for d in deployments)  # a variant of a pattern being destroyed
     try:
         with terraform.deployed(deployments, owner, teardown):
             for member, deployment in zip(members, deployments, strict=True):

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -316,12 +316,14 @@ class Teardown:
     def __init__(self) -> None:
         self._pending: list[threading.Thread] = []
         self._failures: list[BaseException] = []
+        self._modules: set[str] = set()
 
     def later(self, deployments: Sequence[Deployment], owner: int | None) -> None:
         """Destroy `deployments` (the `owner` last) in the background. What must stop before
         anything else runs (`before_destroy`: the DMS tasks) stops now."""
         for deployment in deployments:
             deployment.stop()
+        self._modules |= {d.module for d in deployments}
 
         def destroy() -> None:
             try:
@@ -333,12 +335,19 @@ class Teardown:
         thread.start()
         self._pending.append(thread)
 
+    def clear_of(self, modules: Iterable[str]) -> None:
+        """`finish` first if a destroy under way is of one of `modules`: the same root module
+        names the same resources, which an apply would meet while they are being deleted."""
+        if self._modules & set(modules):
+            self.finish()
+
     def finish(self) -> None:
         """Wait for the destroys under way (an interrupt waits too); raise the first failure."""
         with signals.deferred("terraform destroys"):
             for thread in self._pending:
                 thread.join()
         self._pending.clear()
+        self._modules.clear()
         if self._failures:
             failure, self._failures = self._failures[0], []
             raise failure

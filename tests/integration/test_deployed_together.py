@@ -68,3 +68,20 @@ def test_a_failing_apply_destroys_the_other_too(local_target: Target, tmp_path: 
         assert tagged(local_target.aws, run_id) == []
     finally:
         dynamodb.delete_table(TableName=taken)
+
+
+def test_a_module_being_destroyed_is_gone_before_it_is_applied_again(
+    local_target: Target, tmp_path: Path
+) -> None:
+    run_id = "side-by-side-again"
+    teardown = Teardown()
+    first = _deployments(local_target, run_id, tmp_path / "first")[:1]
+    with deployed(first, teardown=teardown):
+        pass
+
+    teardown.clear_of(["direct"])  # what the next apply of `direct` waits for
+
+    assert first[0].state_resources() == []
+    again = _deployments(local_target, run_id, tmp_path / "again")[:1]
+    with deployed(again):
+        assert again[0].state_resources()
