@@ -347,6 +347,8 @@ def _measure(
     changes: list[Change] | None = None
     convergence: dict[str, Convergence] = {}
     interrupted = False
+    # each projection of each member, by a key unique within the group
+    whose = {f"{m.entry.name}/{p}": (m, p) for m in members for p in m.observers}
     with ExitStack() as stack:
         own = {}
         for member in members:
@@ -366,14 +368,13 @@ def _measure(
                 for member in members[1:]:
                     _link_tree(lead.files.ledger, member.files.ledger)
                 changes = read_ledger(lead.files.ledger, clock)  # complete: the load has ended
-                whose = {f"{m.entry.name}/{p}": m for m in members for p in m.observers}
                 convergence = await_convergence(
                     final_state(changes),
-                    {key: m.observers[key.split("/", 1)[1]] for key, m in whose.items()},
-                    {key: m.floors_ms[key.split("/", 1)[1]] / 1000 for key, m in whose.items()},
+                    {key: m.observers[p] for key, (m, p) in whose.items()},
+                    {key: m.floors_ms[p] / 1000 for key, (m, p) in whose.items()},
                     scenario.check.converge_timeout_s,
                     scenario.check.settle_s,
-                    lambda key: bool(failures(whose[key])),
+                    lambda key: bool(failures(whose[key][0])),
                 )
             used = _spent(used_before, target.usage())
             for member in members:
@@ -389,9 +390,7 @@ def _measure(
         result.emulator_limits = limits
         result.clocks = [clock, *writer_offsets(files.ledger)]
         converged = {
-            key.split("/", 1)[1]: done
-            for key, done in convergence.items()
-            if key.startswith(f"{member.entry.name}/")
+            p: convergence[k] for k, (m, p) in whose.items() if m is member and k in convergence
         }
         result.projections = _record(
             member.pattern, member.observers, files, converged, member.floors_ms

@@ -28,7 +28,7 @@ nothing of the key was shown, stale if an older version was; both may be lag, as
 above. Resurrected, duplicate and out_of_order count observations; missing and stale keys.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -68,24 +68,37 @@ def _check_log(
 ) -> CheckResult:
     """`check_events` of the log, taken in `order` (indices of its observations) if given."""
     ledger = Ledger.of(evidence.changes)
-    found = _Findings(evidence.max_examples)
     entity, version = ledger.entity_of(log), log.numbers("version")
     phantom = ledger.rolled_back_in(log.numbers("txid"))
     if order is not None:
         entity, version, phantom = entity[order], version[order], phantom[order]
     wrong = _out_of_step(ledger, entity, version, phantom)
+    shown = np.flatnonzero(np.isin(entity, wrong))
+    shown = shown if order is None else order[shown]
+    return _judged(evidence, ledger, wrong, log.records(shown), _judge_events, _LAG_LIKE)
+
+
+def _judged(
+    evidence: Evidence,
+    ledger: Ledger,
+    wrong: np.ndarray,
+    shown: Sequence[Observation],
+    judge_records: Callable[[Sequence[Change], set[int], Sequence[Observation], _Findings], None],
+    lag_like: frozenset[str],
+) -> CheckResult:
+    """The result once the `wrong` entities (what the log `shown` of them, in order) went
+    through the per-record judge; every other entity is right."""
+    found = _Findings(evidence.max_examples)
     if len(wrong):
-        shown = np.flatnonzero(np.isin(entity, wrong))
-        _judge_events(
+        judge_records(
             ledger.records(np.flatnonzero(np.isin(ledger.entity, wrong))),
             set(ledger.rolled_back.tolist()),
-            log.records(shown if order is None else order[shown]),
+            shown,
             found,
         )
-    counts = found.counts
     reached = evidence.convergence
-    valid = judge(counts, _LAG_LIKE, reached.converged, reached.settled)
-    return CheckResult(valid=valid, counts=counts, examples=found.examples)
+    valid = judge(found.counts, lag_like, reached.converged, reached.settled)
+    return CheckResult(valid=valid, counts=found.counts, examples=found.examples)
 
 
 def _out_of_step(
@@ -193,20 +206,10 @@ def check_event_store(evidence: Evidence) -> CheckResult:
 def check_net_changes(evidence: Evidence) -> CheckResult:
     """`evidence.observations`: what the feed holds, in log order."""
     ledger, log = Ledger.of(evidence.changes), Observations.of(evidence.observations)
-    found = _Findings(evidence.max_examples)
     entity = ledger.entity_of(log)
     wrong = _not_netted(ledger, entity, log.numbers("version"), log.numbers("txid"))
-    if len(wrong):
-        _judge_net_changes(
-            ledger.records(np.flatnonzero(np.isin(ledger.entity, wrong))),
-            set(ledger.rolled_back.tolist()),
-            log.records(np.flatnonzero(np.isin(entity, wrong))),
-            found,
-        )
-    counts = found.counts
-    reached = evidence.convergence
-    valid = judge(counts, _NET_LAG_LIKE, reached.converged, reached.settled)
-    return CheckResult(valid=valid, counts=counts, examples=found.examples)
+    shown = log.records(np.flatnonzero(np.isin(entity, wrong)))
+    return _judged(evidence, ledger, wrong, shown, _judge_net_changes, _NET_LAG_LIKE)
 
 
 def _not_netted(
