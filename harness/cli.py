@@ -1,4 +1,4 @@
-"""The `cdcbench` command: run, check, report, compare, publish, gc, patterns, doctor."""
+"""The `cdcbench` command: run, capacity, check, report, compare, publish, gc, patterns, doctor."""
 
 import argparse
 import json
@@ -6,7 +6,7 @@ import sys
 import traceback
 from datetime import timedelta
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from harness import __version__, signals
 from harness.check.schema_change import describe
@@ -19,6 +19,9 @@ from harness.run_files import REPORT
 from harness.settings import Settings
 from harness.targets import TARGETS, TargetOptions
 
+if TYPE_CHECKING:
+    from harness.scenario import Scenario
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
@@ -27,6 +30,46 @@ class _Parser(argparse.ArgumentParser):
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from harness import pipeline
+
+    scenario, target, options, settings = _prepared(args, settings)
+    if args.plan_only:
+        from harness.plan_summary import print_plans
+
+        print_plans(pipeline.plan_only(scenario, target, settings, options))
+        return 0
+    outcome = pipeline.run(scenario, target, settings, options)
+    return _summarise(outcome.results, outcome.run_dir / REPORT)
+
+
+def _capacity(args: argparse.Namespace, settings: Settings) -> int:
+    from harness import pipeline
+    from harness.capacity.driver import stepped
+    from harness.capacity.report import print_capacity
+    from harness.capacity.search import RateSearch
+
+    scenario, target, options, settings = _prepared(args, settings)
+    if scenario.schema_change is not None:
+        raise UserError(f"{args.scenario}: capacity offers steady steps: drop its schema_change")
+    try:
+        search = RateSearch(args.start, args.max, refine=args.refine)
+    except ValueError as exc:
+        raise UserError(f"--start/--max: {exc}") from None
+    if args.refine < 0 or (args.step_s is not None and args.step_s <= 0):
+        raise UserError("--refine must be 0 or more and --step-s above 0")
+    step_s = args.step_s or scenario.load.duration_s
+    load = scenario.load.model_copy(update={"isolation": "sequential"})  # one pattern per load
+    scenario = scenario.model_copy(update={"load": load})
+    outcome = pipeline.run(scenario, target, settings, options, stepped(search, step_s))
+    print_capacity(outcome.results)
+    _summarise(outcome.results, outcome.run_dir / REPORT)
+    found = [p.capacity for p in outcome.results.patterns.values() if p.status != "skipped"]
+    return 0 if found and all(c and c.sustained_per_s for c in found) else 1
+
+
+def _prepared(
+    args: argparse.Namespace, settings: Settings
+) -> tuple["Scenario", str, TargetOptions, Settings]:
+    """The scenario, target name, target options and settings a run's flags ask for."""
     from harness.scenario import load_scenario
     from harness.workers import read_config
 
@@ -52,15 +95,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from harness.terraform import RemoteState
 
         RemoteState.parse(args.state)  # a bad location is one line before anything starts
-    if args.plan_only:
-        from harness.plan_summary import print_plans
-
-        print_plans(pipeline.plan_only(scenario, target, settings, options))
-        return 0
     if args.reports_dir:
         settings = settings.model_copy(update={"reports_dir": args.reports_dir})
-    outcome = pipeline.run(scenario, target, settings, options)
-    return _summarise(outcome.results, outcome.run_dir / REPORT)
+    return scenario, target, options, settings
 
 
 def _check(args: argparse.Namespace, _: Settings) -> int:
@@ -203,44 +240,41 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cdcbench {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    run = commands.add_parser("run", parents=[common], help="run a scenario and write a report")
-    run.add_argument("scenario", type=Path, help="scenario YAML file")
-    run.add_argument(
+    running = _Parser(add_help=False)  # what `run` and `capacity` share
+    running.add_argument("scenario", type=Path, help="scenario YAML file")
+    running.add_argument(
         "--pattern",
         action="append",
         metavar="P",
         help="run only this pattern (repeatable; replaces the scenario's list)",
     )
-    run.add_argument(
+    running.add_argument(
         "--target",
         choices=sorted(TARGETS),
         help="where to run (default: CDCBENCH_TARGET, else local)",
     )
-    run.add_argument("--reports-dir", type=Path, help="where run directories go (default: reports)")
-    run.add_argument(
-        "--plan-only",
-        action="store_true",
-        help="plan every pattern on the target, print what it would create and its hourly cost",
+    running.add_argument(
+        "--reports-dir", type=Path, help="where run directories go (default: reports)"
     )
-    run.add_argument(
+    running.add_argument(
         "--source-dsn",
         metavar="DSN",
         help="aws: the source database, a libpq string without its password (PGPASSWORD)",
     )
-    run.add_argument(
+    running.add_argument(
         "--source-secret",
         metavar="ARN",
         help="aws: a Secrets Manager secret with the source's username and password",
     )
-    run.add_argument(
+    running.add_argument(
         "--yes", action="store_true", help="aws: create billable resources without asking"
     )
-    run.add_argument(
+    running.add_argument(
         "--state",
         metavar="S3_URL",
         help="keep Terraform state in S3 (s3://bucket/prefix, locked), not in the run folder",
     )
-    run.add_argument(
+    running.add_argument(
         "--workers",
         type=int,
         default=0,
@@ -248,14 +282,51 @@ def build_parser() -> argparse.ArgumentParser:
         help="offer the load from N Locust workers on ECS (terraform/modules/locust_workers); "
         "0, the default, runs it on this host",
     )
-    run.add_argument(
+    running.add_argument(
         "--workers-config",
         type=Path,
         metavar="FILE",
         help="YAML: the workers module's image and network (aws: image, vpc_id, subnet_ids, "
         "master_host, master_cidr_blocks, source_security_group_id or source_cidr_blocks)",
     )
+    run = commands.add_parser(
+        "run", parents=[common, running], help="run a scenario and write a report"
+    )
+    run.add_argument(
+        "--plan-only",
+        action="store_true",
+        help="plan every pattern on the target, print what it would create and its hourly cost",
+    )
     run.set_defaults(func=_run)
+
+    capacity = commands.add_parser(
+        "capacity",
+        parents=[common, running],
+        help="find each pattern's highest sustained rate, step by step",
+        description="Offer each pattern of the scenario (its workload, one pattern at a time) a "
+        "steady load at rising rates until lag stops being bounded; report the highest rate "
+        "sustained, what bound the next, and the lag at 50% and 90% of it.",
+    )
+    capacity.add_argument(
+        "--start", type=float, default=25.0, metavar="R", help="first rate, changes/s (25)"
+    )
+    capacity.add_argument(
+        "--max", type=float, default=800.0, metavar="R", help="highest rate offered (800)"
+    )
+    capacity.add_argument(
+        "--step-s",
+        type=float,
+        metavar="S",
+        help="seconds per step (default: the scenario's load.duration_s)",
+    )
+    capacity.add_argument(
+        "--refine",
+        type=int,
+        default=2,
+        metavar="N",
+        help="bisections between the highest rate sustained and the next (2)",
+    )
+    capacity.set_defaults(func=_capacity)
 
     check = commands.add_parser(
         "check",

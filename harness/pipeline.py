@@ -12,7 +12,7 @@ import secrets
 import shutil
 import socket
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -25,8 +25,8 @@ from harness import apps, progress, terraform
 from harness import workers as workers_module
 from harness.aws import HARNESS_AGENT
 from harness.busy import BusySeries, sampled
+from harness.capacity.verdict import Capacity
 from harness.check.protocol import Convergence
-from harness.check.saturation import busy_while
 from harness.companions import companions
 from harness.convergence import await_convergence
 from harness.cost.resources import extract_resources
@@ -35,10 +35,11 @@ from harness.evaluation import evaluate
 from harness.isolation import account_owner, failures_of, groups, usage_of
 from harness.load import schema
 from harness.load.clock import measure_offset, writer_offsets
-from harness.load.ledger import Change, final_state, read_ledger
+from harness.load.ledger import Change, final_state
 from harness.load.locust_runner import run_locust
 from harness.observe import Observer, make_observer
 from harness.observe.base import write_snapshot
+from harness.offering import Drive, Offered, Offering, Watched, once
 from harness.patterns import Pattern, patterns
 from harness.report.html import write_html
 from harness.report.results import PatternResult, ProjectionResult, Results, Status
@@ -49,8 +50,8 @@ from harness.targets import Target, TargetOptions, make_target
 from harness.targets.services import services_of
 from harness.teardown import dms_task_stopper
 
-Load = Callable[[Path, apps.Spec | None], None]
-"""Offers the scenario's load for one pattern: its ledger into `<folder>/ledger/`."""
+Load = Callable[[Path, apps.Spec | None, Scenario], None]
+"""Offers a scenario's load for one pattern: its ledger into `<folder>/ledger/`."""
 
 
 @dataclass
@@ -64,8 +65,10 @@ def run(
     target_name: str,
     settings: Settings,
     options: TargetOptions | None = None,
+    drive: Drive = once,
 ) -> RunOutcome:
-    """Run every pattern of the scenario on the target; always writes the report."""
+    """Run every pattern of the scenario on the target, each load offered by `drive` (once,
+    or a capacity search's steps); always writes the report."""
     run_id = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{scenario.name}-{secrets.token_hex(2)}"
     run_dir = _make_run_dir(settings.reports_dir.resolve() / run_id)
     results = Results(
@@ -96,8 +99,8 @@ def run(
             )
             if target.needs_plans:
                 target.preflight(plan_patterns(scenario, target, settings, run_id))
-            with _load(target, scenario, settings, run_dir, run_id) as load:
-                _run_groups(scenario, target, settings, run_dir, results, load, checkpoint)
+            with _load(target, settings, run_dir, run_id) as load:
+                _run_groups(scenario, target, settings, run_dir, results, load, drive, checkpoint)
         results.status = "completed"
     except KeyboardInterrupt:
         _end_running(results, "interrupted", None)
@@ -121,6 +124,7 @@ def _run_groups(
     run_dir: Path,
     results: Results,
     load: Load,
+    drive: Drive,
     checkpoint: Callable[[], None],
 ) -> None:
     """Each group of entries that shares a load (`isolation.groups`) in turn; an entry the
@@ -148,7 +152,9 @@ def _run_groups(
                 line = f"{entry.name}: {result.error}"
                 progress.console.print(line, style="yellow", markup=False, soft_wrap=True)
             if members:
-                _run_group(members, scenario, target, settings, run_dir, load, checkpoint, teardown)
+                _run_group(
+                    members, scenario, target, settings, run_dir, load, drive, checkpoint, teardown
+                )
             checkpoint()
     finally:
         teardown.finish()
@@ -174,6 +180,7 @@ def _run_group(
     settings: Settings,
     run_dir: Path,
     load: Load,
+    drive: Drive,
     checkpoint: Callable[[], None],
     teardown: terraform.Teardown,
 ) -> None:
@@ -205,7 +212,7 @@ def _run_group(
                 member.names = _named(state) if len(members) > 1 else set()
                 member.floors_ms = member.pattern.floors_ms(member.outputs)
             teardown.finish()
-            interrupted = _measure(members, scenario, target, load, checkpoint)
+            interrupted = _measure(members, scenario, target, load, drive, checkpoint)
             if interrupted:
                 raise KeyboardInterrupt  # destroys now, not in the background
     finally:
@@ -255,18 +262,16 @@ def needed_services(scenario: Scenario, workers: int = 0) -> frozenset[str]:
 
 
 @contextmanager
-def _load(
-    target: Target, scenario: Scenario, settings: Settings, run_dir: Path, run_id: str
-) -> Iterator[Load]:
+def _load(target: Target, settings: Settings, run_dir: Path, run_id: str) -> Iterator[Load]:
     """How the run offers its load: Locust on this host, or its workers on ECS (applied for
     the whole run)."""
     dsn, env = target.source_dsn, target.aws.env()
     if not target.options.workers:
-        yield lambda folder, app: run_locust(dsn, scenario, folder, env, app)
+        yield lambda folder, app, offered: run_locust(dsn, offered, folder, env, app)
         return
     workdir = run_dir / workers_module.NAME
     with workers_module.deployed_workers(target, settings, workdir, run_id) as workers:
-        yield lambda folder, app: workers.load(dsn, scenario, folder, env, app)
+        yield lambda folder, app, offered: workers.load(dsn, offered, folder, env, app)
 
 
 def plan_patterns(
@@ -306,6 +311,7 @@ def _measure(
     scenario: Scenario,
     target: Target,
     load: Load,
+    drive: Drive,
     checkpoint: Callable[[], None],
 ) -> bool:
     """Observe every member while one load runs, await convergence, record, evaluate. True if
@@ -345,10 +351,15 @@ def _measure(
     busy: dict[str, float] = {}
     over_time: dict[str, BusySeries] = {}
     changes: list[Change] | None = None
+    offered: Offered | None = None
     convergence: dict[str, Convergence] = {}
     interrupted = False
-    # each projection of each member, by a key unique within the group
-    whose = {f"{m.entry.name}/{p}": (m, p) for m in members for p in m.observers}
+    # each projection of each member, by a key unique within the group (its name alone)
+    whose = {
+        (p if len(members) == 1 else f"{m.entry.name}/{p}"): (m, p)
+        for m in members
+        for p in m.observers
+    }
     with ExitStack() as stack:
         own = {}
         for member in members:
@@ -361,21 +372,38 @@ def _measure(
             engines = _theirs(target.engine_failures(), member, members)
             return {**engines, **own[member.entry.name].failures()}
 
+        def converge(changes: Sequence[Change]) -> dict[str, Convergence]:
+            return await_convergence(
+                final_state(changes),
+                {key: m.observers[p] for key, (m, p) in whose.items()},
+                {key: m.floors_ms[p] / 1000 for key, (m, p) in whose.items()},
+                scenario.check.converge_timeout_s,
+                scenario.check.settle_s,
+                lambda key: bool(failures(whose[key][0])),
+            )
+
+        def record(capacity: Capacity) -> None:
+            lead.result.capacity = capacity
+            checkpoint()
+
+        offering = Offering(
+            lead.files.root,
+            scenario,
+            lambda folder, loaded: load(folder, application, loaded),
+            target.cpu_seconds,
+            clock,
+            converge,
+            {key: _watched(m, p) for key, (m, p) in whose.items()},
+            target.emulated,
+            record,
+        )
         try:
             used_before = target.usage()
             with sampled(target.cpu_seconds) as over_time:
-                busy = busy_while(target.cpu_seconds, lambda: load(lead.files.root, application))
+                offered = drive(offering)
+                busy, changes, convergence = offered.busy, offered.changes, offered.convergence
                 for member in members[1:]:
                     _link_tree(lead.files.ledger, member.files.ledger)
-                changes = read_ledger(lead.files.ledger, clock)  # complete: the load has ended
-                convergence = await_convergence(
-                    final_state(changes),
-                    {key: m.observers[p] for key, (m, p) in whose.items()},
-                    {key: m.floors_ms[p] / 1000 for key, (m, p) in whose.items()},
-                    scenario.check.converge_timeout_s,
-                    scenario.check.settle_s,
-                    lambda key: bool(failures(whose[key][0])),
-                )
             used = _spent(used_before, target.usage())
             for member in members:
                 _record_failures(failures(member), member.result)
@@ -384,7 +412,8 @@ def _measure(
         except KeyboardInterrupt:
             interrupted = True
     limits = target.emulator_limits()[limits_before:]
-    spec, offered = scenario.check, scenario.load.rate_per_s
+    spec = scenario.check
+    offered_per_s = offered.offered_per_s if offered else scenario.load.rate_per_s
     for member in members:
         result, files = member.result, member.files
         result.emulator_limits = limits
@@ -396,11 +425,21 @@ def _measure(
             member.pattern, member.observers, files, converged, member.floors_ms
         )
         evaluate(
-            files.root.name, result, files, spec, offered, busy, target.emulated, changes,
+            files.root.name, result, files, spec, offered_per_s, busy, target.emulated, changes,
             over_time,
         )  # fmt: skip
         result.status = "interrupted" if interrupted else "completed"
     return interrupted
+
+
+def _watched(member: _Member, projection: str) -> Watched:
+    described = next(p for p in member.pattern.projections if p.name == projection)
+    return Watched(
+        member.observers[projection],
+        member.files.observations(projection),
+        member.floors_ms[projection],
+        described.kind != "state" and described.feed == "every_change",
+    )
 
 
 def _theirs(failures: dict[str, str], member: _Member, members: list[_Member]) -> dict[str, str]:

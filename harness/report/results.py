@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from harness import __version__
 from harness.apps.emits import EmitSummary
+from harness.capacity.verdict import Capacity
 from harness.check.hops import HopLag
 from harness.check.lag import LagReport
 from harness.check.projection import Feed
@@ -30,14 +31,14 @@ from harness.observe.base import ObserverStats, ProjectionKind
 from harness.report.results_schema import major, schema_problem
 from harness.run_files import RESULTS
 
-SCHEMA_MAJOR, SCHEMA_MINOR = 3, 2
+SCHEMA_MAJOR, SCHEMA_MINOR = 3, 3
 SCHEMA_VERSION = f"{SCHEMA_MAJOR}.{SCHEMA_MINOR}"
 """Older results are read as they are; a newer major is refused. 2: state projections keep
 their final snapshot beside their observations (`run_files`). 3.0: MAJOR.MINOR, checked
 against a JSON Schema; lag counts `skipped` changes. 3.1: stream observers' `read_share` of
 each shard's per-second reads. 3.2: a pattern's `shared_load`; whose each lag window is
 (`bound`), busy shares second by second (saturation's and each observer's `busy_over_time`),
-`observer_bound`."""
+`observer_bound`. 3.3: `capacity`, the steps of a rate search."""
 SNAPSHOTS_SINCE = 2
 """The first major version whose runs `cdcbench check` can recompute."""
 CLOCK = "harness host wall clock (time.time_ns), shared by writer and observers"
@@ -101,6 +102,8 @@ class PatternResult(BaseModel):
     cost: CostEstimate | None = None
     """Its monthly cost at the committed rate of the run: fixed from `resources`, per use
     from `usage` per committed change."""
+    capacity: Capacity | None = None
+    """The rate search of `cdcbench capacity` (None in a run)."""
 
 
 class Environment(BaseModel):

@@ -109,3 +109,42 @@ def test_check_of_a_run_it_cannot_recompute_is_one_line_and_exit_2(
     assert proc.returncode == 2
     [line] = proc.stderr.splitlines()
     assert line.startswith("cdcbench: error: ") and says in line, line
+
+
+CAPACITY_SCENARIO = """\
+name: capacity-smoke
+patterns: [direct]
+load: {duration_s: 6, rate_per_s: 10}
+"""
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--start", "100", "--max", "50"], "--start/--max: start 100 must be within 1..50"),
+        (["--step-s", "0"], "--refine must be 0 or more and --step-s above 0"),
+    ],
+)
+def test_a_search_that_cannot_run_is_one_line_and_exit_2(
+    tmp_path: Path, flags: list[str], message: str
+) -> None:
+    scenario = tmp_path / "capacity.yaml"
+    scenario.write_text(CAPACITY_SCENARIO)
+
+    result = cdcbench("capacity", str(scenario), *flags, "--reports-dir", str(tmp_path))
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"cdcbench: error: {message}"
+    assert not list(tmp_path.glob("*/results.json")), "nothing started"
+
+
+def test_capacity_refuses_a_scenario_with_a_schema_change(tmp_path: Path) -> None:
+    scenario = tmp_path / "capacity.yaml"
+    scenario.write_text(CAPACITY_SCENARIO + "schema_change: {at_s: 3, column: extra}\n")
+
+    result = cdcbench("capacity", str(scenario), "--reports-dir", str(tmp_path))
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"cdcbench: error: {scenario}: capacity offers steady steps: drop its schema_change"
+    )

@@ -1,0 +1,107 @@
+"""Whether one step of a capacity search was sustained, and if not, what bound it.
+
+A step is sustained when none of the run's saturation signals fire over it
+(`check.saturation.assess`: a process saturated, the load short of the offered rate, lag
+that grew through the step or a slow catch-up after it, lag windows that were an emulator's
+or an observer's). What bound an unsustained step is the first of:
+- the emulator: a server (moto, the Kafka broker) saturated, or lag windows that were its;
+- the local engines: the harness process (engines and observers) saturated;
+- the host CPU: every core busy (on a small machine the emulator, the engines, the load and
+  the source share them);
+- the load driver, or else the source, when the load fell short of the offered rate;
+- the observer: lag windows that were the instrument's;
+- else the pattern (its configured windows, batch sizes and concurrency).
+"""
+
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from harness.busy import HARNESS_PROCESS, BusySeries
+from harness.check.saturation import EMULATOR_BUSY, LOAD_SHORT, Measured, assess
+from harness.load.locust_runner import LoadStats
+
+Bound = Literal[
+    "emulator", "local engines", "host CPU", "load driver", "source", "observer", "pattern"
+]
+Purpose = Literal["search", "at 50%", "at 90%"]
+
+HOST_BUSY = 0.9
+"""Share of all cores in use at which the host itself is the limit."""
+DRIVER_BUSY = 0.85
+"""Share of a core per Locust process at which the load driver is the limit."""
+HOST = "host"
+LOAD_DRIVER = "load driver"
+
+
+class StepLag(BaseModel):
+    """One projection's lag from commit in a step (ms) and its catch-up after it."""
+
+    p50: float | None
+    p90: float | None
+    p99: float | None
+    seen: int
+    unseen: int
+    converge_s: float | None
+
+
+class CapacityStep(BaseModel):
+    purpose: Purpose
+    offered_per_s: float
+    users: int
+    committed_per_s: float
+    sustained: bool
+    bound: Bound | None = None
+    """What stopped it (None: sustained)."""
+    reasons: list[str] = Field(default_factory=list)
+    busy: dict[str, float] = Field(default_factory=dict)
+    """Share of a core each process used while the load ran, with `host` (share of all
+    cores) and `load driver` (Locust, all its processes)."""
+    lag: dict[str, StepLag] = Field(default_factory=dict)
+
+
+class Capacity(BaseModel):
+    sustained_per_s: float | None
+    """The highest rate offered that was sustained (None: not even the lowest)."""
+    bound: Bound | None
+    """What bound the lowest rate that was not sustained (None: the ceiling was reached)."""
+    ceiling_per_s: float
+    steps: list[CapacityStep]
+
+    def at(self, purpose: Purpose) -> CapacityStep | None:
+        return next((s for s in self.steps if s.purpose == purpose), None)
+
+
+def judge(
+    load: LoadStats,
+    busy: Mapping[str, float],
+    projections: Mapping[str, Measured],
+    emulated: bool,
+    over_time: Mapping[str, BusySeries],
+    processes: int,
+) -> tuple[Bound | None, list[str]]:
+    """What bound a step (None: sustained) and every signal that fired. `busy`: each
+    emulator process's share of a core, with `HOST` and `LOAD_DRIVER`; `projections`: their
+    lag over the step, windows attributed; `processes`: Locust's worker processes."""
+    emulator = {n: share for n, share in busy.items() if emulated and n not in (HOST, LOAD_DRIVER)}
+    reasons = assess(load, emulator, projections, emulated, over_time).reasons
+    host, driver = busy.get(HOST, 0.0), busy.get(LOAD_DRIVER, 0.0)
+    if not reasons:
+        return None, []
+    windows = [w.bound for p in projections.values() if p.lag for w in p.lag.over_time]
+    saturated = {n for n, share in emulator.items() if share >= EMULATOR_BUSY}
+    short = load.committed_per_s < LOAD_SHORT * load.offered_per_s
+    if saturated - {HARNESS_PROCESS}:
+        return "emulator", reasons
+    if HARNESS_PROCESS in saturated:
+        return "local engines", reasons
+    if "emulator" in windows:
+        return "emulator", reasons
+    if host >= HOST_BUSY:
+        return "host CPU", [*reasons, f"host CPU busy {host:.0%} of all cores"]
+    if short:
+        return ("load driver" if driver >= DRIVER_BUSY * processes else "source"), reasons
+    if "observer" in windows:
+        return "observer", reasons
+    return "pattern", reasons
