@@ -202,7 +202,8 @@ def _run_group(
         deployments.append(
             _deployment(entry, member.pattern, target, settings, member.files.root, run_id)
         )
-    teardown.clear_of(d.module for d in deployments)  # a variant of a pattern being destroyed
+    # a variant of a pattern being destroyed, or the account's dms-vpc-role being deleted
+    teardown.clear_of((d.module for d in deployments), account_wide=owner is not None)
     try:
         with terraform.deployed(deployments, owner, teardown):
             for member, deployment in zip(members, deployments, strict=True):

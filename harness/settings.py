@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from harness.local.lambda_runtime.timing import LambdaTiming
+from harness.local.moto_groups import DEFAULT_SPLIT
 
 
 class Settings(BaseSettings):
@@ -40,3 +41,7 @@ class Settings(BaseSettings):
     lambda_timing: LambdaTiming = LambdaTiming()
     """Poll cadences of the local Lambda runtime (AWS's by default), e.g.
     CDCBENCH_LAMBDA_TIMING__KINESIS_POLL_S=0; recorded with the results."""
+    moto_split: str = DEFAULT_SPLIT
+    """Groups of services the local target serves from a moto process each, beside the main
+    one serving the rest (`harness.local.moto_groups`), e.g. CDCBENCH_MOTO_SPLIT=sqs+kinesis;
+    `none`: one moto process serves every service."""

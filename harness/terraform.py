@@ -317,6 +317,8 @@ class Teardown:
         self._pending: list[threading.Thread] = []
         self._failures: list[BaseException] = []
         self._modules: set[str] = set()
+        self._account_wide = False
+        """A destroy under way deletes a resource an account holds once (its `owner`)."""
 
     def later(self, deployments: Sequence[Deployment], owner: int | None) -> None:
         """Destroy `deployments` (the `owner` last) in the background. What must stop before
@@ -324,6 +326,7 @@ class Teardown:
         for deployment in deployments:
             deployment.stop()
         self._modules |= {d.module for d in deployments}
+        self._account_wide |= owner is not None
 
         def destroy() -> None:
             try:
@@ -335,10 +338,12 @@ class Teardown:
         thread.start()
         self._pending.append(thread)
 
-    def clear_of(self, modules: Iterable[str]) -> None:
-        """`finish` first if a destroy under way is of one of `modules`: the same root module
-        names the same resources, which an apply would meet while they are being deleted."""
-        if self._modules & set(modules):
+    def clear_of(self, modules: Iterable[str], account_wide: bool = False) -> None:
+        """`finish` first if a destroy under way is of one of `modules` (the same root module
+        names the same resources, which an apply would meet while they are being deleted), or,
+        for deployments that create a resource an account holds once (`account_wide`: DMS's
+        dms-vpc-role), if one under way deletes it."""
+        if self._modules & set(modules) or (account_wide and self._account_wide):
             self.finish()
 
     def finish(self) -> None:
@@ -348,6 +353,7 @@ class Teardown:
                 thread.join()
         self._pending.clear()
         self._modules.clear()
+        self._account_wide = False
         if self._failures:
             failure, self._failures = self._failures[0], []
             raise failure

@@ -1,9 +1,10 @@
 """Entry point of the moto server child process: `python -m harness.local.moto_child`.
 
-Applies the moto fixes, serves on an OS-chosen port, prints `{"port": N}` on one
-line of stdout, and exits on SIGTERM/SIGINT or when its parent goes away. When a fix no
-longer fits the installed moto (`moto_fixes.guard`), it prints `{"error": "<one line>"}`
-instead and exits with code 2.
+Applies the moto fixes (`--peers`: the services other moto processes serve, where this one
+looks up what it would otherwise look up in-process), serves on an OS-chosen port, prints
+`{"port": N}` on one line of stdout, and exits on SIGTERM/SIGINT or when its parent goes
+away. When a fix no longer fits the installed moto (`moto_fixes.guard`), it prints
+`{"error": "<one line>"}` instead and exits with code 2.
 """
 
 import argparse
@@ -26,12 +27,16 @@ def main() -> None:
     parser.add_argument("--parent-pid", type=int, required=True)
     parser.add_argument("--kafka-bootstrap", help="the brokers every MSK cluster answers with")
     parser.add_argument("--postgres-address", help="host:port every PostgreSQL database has")
+    parser.add_argument("--peers", help="JSON: service -> endpoint of the moto serving it")
+    parser.add_argument("--services", help="those it is there for (a label in process lists)")
     args = parser.parse_args()
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
         moto_fixes.apply(
-            kafka_bootstrap=args.kafka_bootstrap, postgres_address=args.postgres_address
+            kafka_bootstrap=args.kafka_bootstrap,
+            postgres_address=args.postgres_address,
+            peers=args.peers,
         )
     except MotoFixOutdated as outdated:
         print(json.dumps({"error": str(outdated)}), flush=True)

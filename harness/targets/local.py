@@ -24,6 +24,7 @@ from harness.local.ecs import EcsEngine
 from harness.local.firehose.engine import FirehoseEngine
 from harness.local.kafka_broker import KafkaBroker
 from harness.local.lambda_runtime.runtime import LambdaRuntime
+from harness.local.moto_groups import describe_split, parse_split
 from harness.local.moto_server import MotoServer
 from harness.local.mskconnect.engine import MskConnectEngine
 from harness.local.mskconnect.plugin import placeholder_plugin
@@ -45,6 +46,7 @@ class LocalTarget(Target):
         self, settings: Settings, log_dir: Path, options: TargetOptions | None = None
     ) -> None:
         super().__init__(settings, log_dir, options)
+        split = parse_split(settings.moto_split)
         self._makers: list[Callable[[], Component]] = [
             # Each is made once those before it run (moto takes the Kafka bootstrap, the
             # engines moto's endpoint), started in this order and stopped in reverse: the
@@ -56,6 +58,7 @@ class LocalTarget(Target):
                 kafka_bootstrap=self.component(KafkaBroker).bootstrap,
                 postgres_address=f"127.0.0.1:{self.component(PostgresCluster).port}",
                 account_id=self.account_id,
+                split=split,
             ),
             lambda: DmsEngine(self.aws),
             lambda: RdsEngine(self.aws, self.source_dsn),
@@ -90,7 +93,8 @@ class LocalTarget(Target):
 
     @property
     def aws(self) -> AwsAccess:
-        return self.emulator(self.component(MotoServer).endpoint_url)
+        moto = self.component(MotoServer)
+        return self.emulator(moto.endpoint_url).routed(moto.endpoints)
 
     def emulator(self, endpoint: str) -> AwsAccess:
         """An emulated AWS API at `endpoint`: any credentials do, and no retries (an
@@ -149,7 +153,7 @@ class LocalTarget(Target):
         return dict(totals)
 
     def cpu_seconds(self) -> dict[str, float]:
-        """The emulator's processes (moto, the Kafka broker) and this process (the local
+        """The emulator's processes (moto's, the Kafka broker) and this process (the local
         engines and the observers)."""
         processes = {name: pid for c in self._components for name, pid in c.processes().items()}
         processes[HARNESS_PROCESS] = os.getpid()
@@ -166,11 +170,14 @@ class LocalTarget(Target):
     def describe(self) -> dict[str, Any]:
         with psycopg.connect(self.source_dsn) as conn:
             row = conn.execute("SHOW server_version").fetchone()
+        moto = self.component(MotoServer)
         return {
             "name": self.name,
             "postgres": row[0] if row else "unknown",
             "moto": importlib.metadata.version("moto"),
-            "aws_endpoint": self.component(MotoServer).endpoint_url,
+            "aws_endpoint": moto.endpoint_url,
+            "aws_endpoints": self.aws.endpoints,
+            "moto_split": describe_split(moto.split),
             "kafka_bootstrap": self.component(KafkaBroker).bootstrap,
             "lambda_timing": self.settings.lambda_timing.model_dump(),
         }

@@ -113,8 +113,8 @@ class LocalStackTarget(LocalTarget):
 
     @property
     def aws(self) -> AwsAccess:
-        moto = self.component(MotoServer).endpoint_url
-        embedded = {service: moto for service in self.routing.embedded}
+        moto = self.component(MotoServer)
+        embedded = {service: moto.endpoint(service) for service in self.routing.embedded}
         return self.emulator(self.endpoint).routed(embedded)
 
     def describe(self) -> dict[str, Any]:

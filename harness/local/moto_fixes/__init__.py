@@ -5,8 +5,8 @@ Grouped by what they are, one subpackage each and one module per service inside:
   `tests/unit/test_moto_corrections.py`, so a test there says when a fix can go);
 - `speed/`: moto answers rightly but too slowly for a benchmark;
 - `additions/`: API moto lacks (MSK Connect, GetBootstrapBrokers, Kafka event sources,
-  DescribeTableStatistics), the private routes of the local engines, and a meter of billed
-  usage;
+  DescribeTableStatistics), the private routes of the local engines, a meter of billed
+  usage, and lookups in the other moto processes of a split (`peers`);
 - `data_plane/`: what moto would run itself (Lambda delivery and Invoke, DMS tasks, Firehose
   delivery) handed over to the local engines in the harness process.
 
@@ -36,14 +36,17 @@ MODULES = (
     "corrections.sqs",
     "corrections.rds",
     "speed.dynamodb",
+    "speed.dynamodbstreams",
     "speed.kinesis",
     "speed.sqs",
+    "speed.s3",
     "additions.kafkaconnect",
     "additions.msk",
     "additions.awslambda",
     "additions.dms",
     "additions.iam",
     "additions.usage",
+    "additions.peers",
     "data_plane.awslambda",
     "data_plane.dms",
     "data_plane.firehose",
@@ -52,9 +55,14 @@ MODULES = (
 """Every fix module, in the order their fixes are installed (a fix that wraps a method another
 fix wraps comes after it: corrections before additions)."""
 
-ARGUMENTS = {"msk.bootstrap_brokers": "kafka_bootstrap", "rds.local_endpoints": "postgres_address"}
+ARGUMENTS = {
+    "msk.bootstrap_brokers": "kafka_bootstrap",
+    "rds.local_endpoints": "postgres_address",
+    "peers.lambda_event_sources": "peers",
+}
 """The fixes that take an argument, and which: the brokers every MSK cluster answers with,
-the embedded PostgreSQL's `host:port` every PostgreSQL-compatible database answers with."""
+the embedded PostgreSQL's `host:port` every PostgreSQL-compatible database answers with, the
+endpoints of the other moto processes of a split (JSON, by service)."""
 
 
 def _module(name: str) -> ModuleType:
