@@ -246,3 +246,266 @@ def test_a_moto_the_fixes_do_not_fit_stops_the_server_in_one_line(
         server.start()
     assert str(refused.value) == line
     assert server.pid is None, "the child is stopped"
+
+
+# Queues and streams as they fill (the speed fixes for history: each call's cost stays the
+# same however much a queue or stream has seen; the answers are AWS's, as moto gave them).
+
+
+def _history_queue(sqs: Any, prefix: str, **attributes: str) -> str:
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    if attributes.get("FifoQueue") == "true":
+        name += ".fifo"
+    return str(sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
+
+
+def _received(sqs: Any, url: str, count: int = 10, **more: Any) -> list[dict[str, Any]]:
+    answer = sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=count, AttributeNames=["All"], **more
+    )
+    return list(answer.get("Messages", []))
+
+
+def _depth(sqs: Any, url: str) -> tuple[int, int, int]:
+    """(visible, in flight, delayed)."""
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    names.append("ApproximateNumberOfMessagesDelayed")
+    found = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    visible, hidden, delayed = (int(found[name]) for name in names)
+    return visible, hidden, delayed
+
+
+def test_a_queue_hands_out_messages_in_order_around_those_in_flight(
+    bare_cloud: BareCloud,
+) -> None:
+    import time
+
+    sqs = bare_cloud.aws.client("sqs")
+    url = _history_queue(sqs, "history", VisibilityTimeout="30")
+    for start in range(0, 25, 10):
+        entries = [
+            {"Id": str(n), "MessageBody": f"m{n}"} for n in range(start, min(start + 10, 25))
+        ]
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+
+    def bodies(messages: list[dict[str, Any]]) -> list[str]:
+        return [m["Body"] for m in messages]
+
+    first = _received(sqs, url)
+    second = _received(sqs, url, VisibilityTimeout=2)
+    back_at = time.monotonic() + 2
+    assert bodies(first) == [f"m{n}" for n in range(10)]
+    assert bodies(second) == [f"m{n}" for n in range(10, 20)]
+    assert bodies(_received(sqs, url)) == [f"m{n}" for n in range(20, 25)]  # all there is
+    assert _received(sqs, url) == []
+    assert _depth(sqs, url) == (0, 25, 0)
+
+    sqs.change_message_visibility(
+        QueueUrl=url, ReceiptHandle=first[3]["ReceiptHandle"], VisibilityTimeout=0
+    )
+    [again] = _received(sqs, url, count=1)
+    assert (again["Body"], again["Attributes"]["ApproximateReceiveCount"]) == ("m3", "2")
+
+    time.sleep(max(0.0, back_at - time.monotonic()) + 0.2)
+    returned = _received(sqs, url)  # back from their visibility timeout, in order
+    assert bodies(returned) == [f"m{n}" for n in range(10, 20)]
+    assert {m["Attributes"]["ApproximateReceiveCount"] for m in returned} == {"2"}
+
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"])
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"])  # again: fine
+    sqs.delete_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(returned)
+        ],
+    )
+    assert _depth(sqs, url) == (0, 14, 0)
+    for call, more in (
+        (sqs.delete_message, {}),
+        (sqs.change_message_visibility, {"VisibilityTimeout": 0}),
+    ):
+        with pytest.raises(ClientError) as refused:
+            call(QueueUrl=url, ReceiptHandle="not-a-receipt-handle", **more)
+        assert refused.value.response["Error"]["Code"] == "ReceiptHandleIsInvalid"
+
+
+def test_a_delayed_message_waits_and_a_long_poll_returns_when_one_comes(
+    bare_cloud: BareCloud,
+) -> None:
+    import threading
+    import time
+
+    sqs = bare_cloud.aws.client("sqs")
+    url = _history_queue(sqs, "history-wait")
+    started = time.monotonic()
+    assert _received(sqs, url, WaitTimeSeconds=1) == []
+    assert time.monotonic() - started >= 0.9, "a long poll of an empty queue waits it out"
+
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=1)
+    assert _received(sqs, url) == []
+    assert _depth(sqs, url) == (0, 0, 1)
+    started = time.monotonic()
+    [late] = _received(sqs, url, WaitTimeSeconds=10)
+    assert late["Body"] == "later" and time.monotonic() - started < 5
+
+    sender = threading.Timer(0.5, lambda: sqs.send_message(QueueUrl=url, MessageBody="soon"))
+    sender.start()
+    started = time.monotonic()
+    [soon] = _received(sqs, url, WaitTimeSeconds=10)
+    sender.join()
+    assert soon["Body"] == "soon" and time.monotonic() - started < 5
+
+
+def test_a_message_received_too_often_moves_to_the_dead_letter_queue(
+    bare_cloud: BareCloud,
+) -> None:
+    sqs = bare_cloud.aws.client("sqs")
+    dlq = _history_queue(sqs, "history-dlq")
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]
+    redrive = {"deadLetterTargetArn": dlq_arn["QueueArn"], "maxReceiveCount": 2}
+    url = _history_queue(sqs, "history-redrive", RedrivePolicy=json.dumps(redrive))
+    for body in ("poison", "fine"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+
+    for count in ("1", "2"):
+        got = _received(sqs, url, VisibilityTimeout=0)
+        assert [(m["Body"], m["Attributes"]["ApproximateReceiveCount"]) for m in got] == [
+            ("poison", count),
+            ("fine", count),
+        ]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=got[1]["ReceiptHandle"])
+    assert _received(sqs, url) == []  # received twice already: moved, not handed out
+    assert _depth(sqs, url) == (0, 0, 0)
+    assert [m["Body"] for m in _received(sqs, dlq)] == ["poison"]
+    with pytest.raises(ClientError) as refused:  # its handles went with it
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+    assert refused.value.response["Error"]["Code"] == "ReceiptHandleIsInvalid"
+
+
+def test_a_fifo_group_waits_while_its_message_is_in_flight(bare_cloud: BareCloud) -> None:
+    sqs = bare_cloud.aws.client("sqs")
+    url = _history_queue(sqs, "history", FifoQueue="true", ContentBasedDeduplication="true")
+    for body, group in (("a1", "a"), ("b1", "b"), ("a2", "a"), ("b2", "b"), ("a3", "a")):
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group)
+
+    def bodies(messages: list[dict[str, Any]]) -> list[str]:
+        return [m["Body"] for m in messages]
+
+    [first] = _received(sqs, url, count=1)
+    assert first["Body"] == "a1"
+    assert bodies(_received(sqs, url)) == ["b1", "b2"]  # group a waits for a1
+    assert _received(sqs, url) == []
+    sqs.change_message_visibility(
+        QueueUrl=url, ReceiptHandle=first["ReceiptHandle"], VisibilityTimeout=0
+    )
+    again = _received(sqs, url)
+    assert bodies(again) == ["a1", "a2", "a3"]
+    numbers = [int(m["Attributes"]["SequenceNumber"]) for m in again]
+    assert numbers == sorted(numbers)
+
+
+def test_kinesis_reads_follow_their_iterators(bare_cloud: BareCloud) -> None:
+    import time
+
+    kinesis = bare_cloud.aws.client("kinesis")
+    stream = f"history-{uuid.uuid4().hex[:8]}"
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName=stream)
+    entries = [{"Data": f"r{n}".encode(), "PartitionKey": f"k{n}"} for n in range(20)]
+    kinesis.put_records(StreamName=stream, Records=entries)
+    time.sleep(0.1)
+    between = time.time()
+    time.sleep(0.1)
+    for n in range(20, 35):
+        kinesis.put_record(StreamName=stream, Data=f"r{n}".encode(), PartitionKey=f"k{n}")
+    shard = kinesis.list_shards(StreamName=stream)["Shards"][0]["ShardId"]
+
+    def iterator(kind: str, **more: Any) -> str:
+        answer = kinesis.get_shard_iterator(
+            StreamName=stream, ShardId=shard, ShardIteratorType=kind, **more
+        )
+        return str(answer["ShardIterator"])
+
+    def page(token: str, limit: int = 100) -> tuple[list[str], str, int]:
+        answer = kinesis.get_records(ShardIterator=token, Limit=limit)
+        data = [r["Data"].decode() for r in answer["Records"]]
+        return data, answer["NextShardIterator"], answer["MillisBehindLatest"]
+
+    read: list[str] = []
+    first = token = iterator("TRIM_HORIZON")
+    while True:
+        data, token, behind = page(token, 7)
+        if not data:
+            break
+        read += data
+    assert read == [f"r{n}" for n in range(35)]
+    assert behind == 0
+    assert page(first, 7)[0] == read[:7], "an iterator can be read again"
+    numbers = [
+        r["SequenceNumber"] for r in kinesis.get_records(ShardIterator=first, Limit=12)["Records"]
+    ]
+    at = page(iterator("AT_SEQUENCE_NUMBER", StartingSequenceNumber=numbers[10]), 3)[0]
+    after = page(iterator("AFTER_SEQUENCE_NUMBER", StartingSequenceNumber=numbers[10]), 3)[0]
+    assert (at, after) == (["r10", "r11", "r12"], ["r11", "r12", "r13"])
+    assert page(iterator("AT_TIMESTAMP", Timestamp=between), 2)[0] == ["r20", "r21"]
+    latest = iterator("LATEST")
+    assert page(latest)[0] == []
+    kinesis.put_record(StreamName=stream, Data=b"r35", PartitionKey="k")
+    assert page(latest)[0] == ["r35"]
+
+    now = time.time()
+    [point] = bare_cloud.aws.client("cloudwatch").get_metric_statistics(
+        Namespace="AWS/Kinesis",
+        MetricName="IncomingRecords",
+        Dimensions=[{"Name": "StreamName", "Value": stream}],
+        StartTime=now - 3600,
+        EndTime=now + 3600,
+        Period=3600,
+        Statistics=["Sum", "SampleCount", "Maximum"],
+    )["Datapoints"]
+    assert (point["Sum"], point["SampleCount"], point["Maximum"]) == (36.0, 17.0, 20.0)
+
+
+def test_dynamodb_stream_iterators_are_reusable_tokens(bare_cloud: BareCloud) -> None:
+    dynamodb = bare_cloud.aws.client("dynamodb")
+    streams = bare_cloud.aws.client("dynamodbstreams")
+    table = f"history-{uuid.uuid4().hex[:8]}"
+    arn = dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+    )["TableDescription"]["LatestStreamArn"]
+    for n in range(5):
+        dynamodb.put_item(TableName=table, Item={"pk": {"S": f"k{n}"}})
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+
+    def iterator(kind: str, **more: Any) -> str:
+        answer = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard, ShardIteratorType=kind, **more
+        )
+        return str(answer["ShardIterator"])
+
+    def page(token: str, limit: int = 100) -> tuple[list[str], list[str], str]:
+        answer = streams.get_records(ShardIterator=token, Limit=limit)
+        records = answer["Records"]
+        keys = [r["dynamodb"]["Keys"]["pk"]["S"] for r in records]
+        numbers = [r["dynamodb"]["SequenceNumber"] for r in records]
+        return keys, numbers, answer["NextShardIterator"]
+
+    first = iterator("TRIM_HORIZON")
+    keys, numbers, token = page(first, 2)
+    assert keys == ["k0", "k1"]
+    assert page(token, 2)[0] == ["k2", "k3"]
+    assert page(first, 3)[0] == ["k0", "k1", "k2"], "an iterator can be read again"
+    at = page(iterator("AT_SEQUENCE_NUMBER", SequenceNumber=numbers[1]))[0]
+    after = page(iterator("AFTER_SEQUENCE_NUMBER", SequenceNumber=numbers[1]))[0]
+    assert (at, after) == (["k1", "k2", "k3", "k4"], ["k2", "k3", "k4"])
+    tail = page(page(first)[2])
+    assert tail[0] == [] and page(tail[2])[0] == [], "at the tail, the position holds"
+    latest = iterator("LATEST")
+    assert page(latest)[0] == []
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "k5"}})
+    assert page(latest)[0] == ["k5"]
+    assert page(tail[2])[0] == ["k5"]

@@ -1,4 +1,7 @@
-"""The server itself: the list of moto's service modules is read once."""
+"""The server itself: the list of moto's service modules is read once, and the objects moto
+creates are kept only as long as its backends hold them."""
+
+from typing import Any
 
 from harness.local.moto_fixes.guard import fix
 
@@ -13,3 +16,19 @@ def module_list_once() -> None:
 
     modules = tuple(moto.backends.list_of_moto_modules())
     moto.backends.list_of_moto_modules = lambda: modules
+
+
+@fix("moto.core.common_models.BaseModel.__new__")
+def untracked_models() -> None:
+    # moto appends every model object it creates to its class's `instances_tracked`, for
+    # its dashboard (/moto-api/data.json), and never lets go: every SQS message (and the
+    # copy each ReceiveMessage makes), every version of a DynamoDB item, every DynamoDB
+    # Streams iterator and CloudWatch data point stays in memory, deleted or not (about
+    # 1.7 kB per SQS message sent, received and deleted). Nothing here reads the dashboard;
+    # objects are now created untracked, and freed once moto drops them.
+    from moto.core.common_models import BaseModel
+
+    def new(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return object.__new__(cls)
+
+    BaseModel.__new__ = staticmethod(new)  # type: ignore[assignment]
