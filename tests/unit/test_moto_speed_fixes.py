@@ -102,3 +102,35 @@ def test_sending_to_a_queue_does_not_count_its_messages(monkeypatch: pytest.Monk
     assert counted_per_send() >= 1, fixed_upstream("sqs.lazy_queue_attributes")
     with applied("sqs.lazy_queue_attributes"):
         assert counted_per_send() == 0
+
+
+def test_lazy_queue_attributes_show_what_the_corrections_show() -> None:
+    import json
+
+    def shown() -> list[dict[str, str]]:
+        with mock_aws():
+            sqs = boto3.client("sqs", region_name="us-east-1")
+            dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])
+            redrive = {"deadLetterTargetArn": arn["Attributes"]["QueueArn"], "maxReceiveCount": 5}
+            url = sqs.create_queue(QueueName="q", Attributes={"RedrivePolicy": json.dumps(redrive)})
+            allow = {"redrivePermission": "allowAll"}
+            sqs.set_queue_attributes(
+                QueueUrl=dlq, Attributes={"RedriveAllowPolicy": json.dumps(allow)}
+            )
+            plain = sqs.create_queue(QueueName="plain")["QueueUrl"]
+            return [
+                sqs.get_queue_attributes(QueueUrl=u, AttributeNames=["All"])["Attributes"]
+                for u in (dlq, url["QueueUrl"], plain)
+            ]
+
+    def timeless(answers: list[dict[str, str]]) -> list[dict[str, str]]:
+        return [{k: v for k, v in a.items() if "Timestamp" not in k} for a in answers]
+
+    with applied("sqs.redrive_attributes"):
+        corrected = timeless(shown())
+    with applied("sqs.redrive_attributes", "sqs.lazy_queue_attributes"):
+        lazy = timeless(shown())
+
+    assert lazy == corrected
+    assert "RedrivePolicy" not in lazy[2] and "RedriveAllowPolicy" not in lazy[2]

@@ -10,6 +10,8 @@ from typing import Any
 
 from harness.local.moto_fixes.guard import fix
 
+_POLICIES = {"RedrivePolicy": "redrive_policy", "RedriveAllowPolicy": "redrive_allow_policy"}
+
 
 class _Attributes(Mapping[str, Any]):
     """A queue's attributes, each computed when read (as moto's `Queue.attributes` would)."""
@@ -22,19 +24,19 @@ class _Attributes(Mapping[str, Any]):
         names = list(queue.BASE_ATTRIBUTES)
         names += queue.FIFO_ATTRIBUTES if queue.fifo_queue else []
         names += queue.KMS_ATTRIBUTES if queue.kms_master_key_id else []
-        names += ["Policy"] if queue.policy else []
-        names += ["RedrivePolicy"] if queue.redrive_policy else []
-        return names
+        if not getattr(queue, "redrive_allow_policy", None):  # shown only when set
+            names = [n for n in names if n != "RedriveAllowPolicy"]
+        return list(dict.fromkeys(names))
 
     def __getitem__(self, name: str) -> Any:
         from moto.core.utils import camelcase_to_underscores
 
         if name not in self._names():
             raise KeyError(name)
-        if name == "Policy":
-            return self._queue.policy
-        if name == "RedrivePolicy":
-            return json.dumps(self._queue.redrive_policy)
+        if name in _POLICIES:  # compact JSON, as AWS shows them (`sqs.redrive_attributes`)
+            policy = getattr(self._queue, _POLICIES[name], None)
+            policy = json.loads(policy) if isinstance(policy, str) else policy
+            return json.dumps(policy, separators=(",", ":")) if policy else None
         value = getattr(self._queue, camelcase_to_underscores(name))
         return str(value).lower() if isinstance(value, bool) else value
 
