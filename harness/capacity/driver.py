@@ -1,8 +1,9 @@
 """The load of a capacity search: steady steps at the rates `RateSearch` chooses, each into a
 folder of its own (`<pattern>/steps/NN-RATE/`), its ledger linked into the pattern's so the
 whole run is checked as one; after each step, the projections converge before the next
-starts, and the step is judged (`verdict.judge`) on its own changes. Then two steps at 50%
-and 90% of the highest rate sustained give the lag below capacity.
+starts, and the step is judged (`verdict.judge`) on its own changes. A warm-up step at the
+first rate comes before the search, and two steps at 50% and 90% of the highest rate
+sustained after it give the lag below capacity.
 
 Locust's CPU is read from this process's reaped children (it exits at each step's end, so
 sampling it by process would lose its last second); the host's from `psutil.cpu_times`.
@@ -41,6 +42,8 @@ from harness.scenario import LoadSpec, Scenario, SteadyShape
 
 RATE_PER_USER = 25.0
 """Changes/s a Locust user is asked for at most: a step adds users above the scenario's."""
+WARM_UP_SHARE = 0.5
+"""The warm-up step's length, as a share of a step's."""
 
 
 @dataclass(frozen=True)
@@ -64,15 +67,19 @@ def stepped(search: RateSearch, step_s: float) -> Drive:
         convergence: dict[str, Convergence] = {}
         started, cpu_before = time.monotonic(), offering.cpu_seconds()
 
-        def offer(rate: float, purpose: Purpose) -> CapacityStep:
+        def offer(rate: float, purpose: Purpose, seconds: float = step_s) -> CapacityStep:
             nonlocal convergence
             number = len(capacity.steps) + 1
-            step, convergence = _step(offering, rate, step_s, number, changes, purpose)
+            step, convergence = _step(offering, rate, seconds, number, changes, purpose)
             capacity.steps.append(step)
             _summarise(number, step)
             return step
 
         try:
+            # a deployment's first changes meet cold starts (functions, connections, a task's
+            # first batch): offered, judged and shown, but not taken as the search's answer
+            offer(search.start, "warm-up", step_s * WARM_UP_SHARE)
+            offering.record(capacity)
             history: list[tuple[float, bool]] = []
             while (rate := search.next(history)) is not None:
                 step = offer(rate, "search")
@@ -91,7 +98,7 @@ def stepped(search: RateSearch, step_s: float) -> Drive:
         wall = time.monotonic() - started
         cpu_after = offering.cpu_seconds()
         busy = {n: (cpu_after[n] - cpu_before[n]) / wall for n in cpu_after.keys() & cpu_before}
-        offered = _offered_per_s(capacity, step_s, changes)
+        offered = _offered_per_s(capacity, changes)
         return Offered(busy, changes, convergence, offered, capacity)
 
     return drive
@@ -133,6 +140,7 @@ def _step(
     step = CapacityStep(
         purpose=purpose,
         offered_per_s=rate,
+        seconds=step_s,
         users=scenario.load.users,
         committed_per_s=load.committed_per_s,
         sustained=bound is None,
@@ -197,21 +205,22 @@ def _update(capacity: Capacity, history: list[tuple[float, bool]]) -> None:
     above = [
         s
         for s in capacity.steps
-        if not s.sustained
+        if s.purpose == "search"
+        and not s.sustained
         and (capacity.sustained_per_s is None or s.offered_per_s > capacity.sustained_per_s)
     ]
     lowest = min(above, key=lambda s: s.offered_per_s, default=None)
     capacity.bound = lowest.bound if lowest else None
 
 
-def _offered_per_s(capacity: Capacity, step_s: float, changes: list[Change]) -> float:
+def _offered_per_s(capacity: Capacity, changes: list[Change]) -> float:
     """Changes offered per second from the first intent to the last acknowledgement (the
     waits between steps offer none)."""
     ledger = Ledger.of(changes)
     if not len(ledger):
         return 0.0
     span_ns = int(ledger.numbers("acked_ns").max()) - int(ledger.numbers("intended_ns").min())
-    offered = sum(s.offered_per_s for s in capacity.steps) * step_s
+    offered = sum(s.offered_per_s * s.seconds for s in capacity.steps)
     return round(offered / (span_ns / 1e9), 2) if span_ns > 0 else 0.0
 
 

@@ -25,7 +25,7 @@ from harness.load.locust_runner import LoadStats
 Bound = Literal[
     "emulator", "local engines", "host CPU", "load driver", "source", "observer", "pattern"
 ]
-Purpose = Literal["search", "at 50%", "at 90%"]
+Purpose = Literal["warm-up", "search", "at 50%", "at 90%"]
 
 HOST_BUSY = 0.9
 """Share of all cores in use at which the host itself is the limit."""
@@ -49,6 +49,8 @@ class StepLag(BaseModel):
 class CapacityStep(BaseModel):
     purpose: Purpose
     offered_per_s: float
+    seconds: float
+    """How long the load was offered."""
     users: int
     committed_per_s: float
     sustained: bool

@@ -45,23 +45,26 @@ def test_capacity_steps_one_deployment_and_judges_each_step(tmp_path: Path) -> N
     capacity = direct["capacity"]
     assert capacity["sustained_per_s"] == 40 and capacity["bound"] is None
     steps = capacity["steps"]
-    assert [(s["purpose"], s["offered_per_s"]) for s in steps] == [
-        ("search", 20),
-        ("search", 40),
-        ("at 50%", 20),
-        ("at 90%", 36),
+    assert [(s["purpose"], s["offered_per_s"], s["seconds"]) for s in steps] == [
+        ("warm-up", 20, 3),
+        ("search", 20, 6),
+        ("search", 40, 6),
+        ("at 50%", 20, 6),
+        ("at 90%", 36, 6),
     ]
     folders = sorted((run_dir / "direct" / "steps").iterdir())
-    assert [f.name for f in folders] == ["01-20", "02-40", "03-20", "04-36"]
+    assert [f.name for f in folders] == ["01-20", "02-20", "03-40", "04-20", "05-36"]
     committed = 0
     for step, folder in zip(steps, folders, strict=True):
-        assert step["sustained"] is True and step["bound"] is None, step["reasons"]
+        if step["purpose"] != "warm-up":  # a cold start may not be sustained
+            assert step["sustained"] is True and step["bound"] is None, step["reasons"]
         assert {"moto", "harness", "host", "load driver"} <= step["busy"].keys()
         mine = [c for c in read_ledger(folder / "ledger") if c.status == "committed"]
         lag = step["lag"]["read_model"]
         assert lag["seen"] == len(mine) > 0 and lag["unseen"] == 0
         assert 0 < lag["p50"] <= lag["p90"] <= lag["p99"]
-        assert step["committed_per_s"] > 0.9 * step["offered_per_s"]
+        if step["purpose"] != "warm-up":
+            assert step["committed_per_s"] > 0.9 * step["offered_per_s"]
         committed += len(mine)
     # the whole run is one ledger, checked as one
     assert direct["load"]["committed"] == committed
