@@ -12,6 +12,7 @@ sampling it by process would lose its last second); the host's from `psutil.cpu_
 import math
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import psutil
 
 from harness import progress
-from harness.busy import sampled
+from harness.busy import BusySeries, sampled
 from harness.capacity.search import RateSearch, sustained
 from harness.capacity.verdict import (
     HOST,
@@ -44,6 +45,8 @@ RATE_PER_USER = 25.0
 """Changes/s a Locust user is asked for at most: a step adds users above the scenario's."""
 WARM_UP_SHARE = 0.5
 """The warm-up step's length, as a share of a step's."""
+_BELOW: tuple[tuple[float, Purpose], ...] = ((0.5, "at 50%"), (0.9, "at 90%"))
+"""The steps after the search: the lag below capacity."""
 
 
 @dataclass(frozen=True)
@@ -89,9 +92,9 @@ def stepped(search: RateSearch, step_s: float) -> Drive:
                 if not all(c.converged for c in convergence.values()):
                     break  # a backlog left: a higher rate would measure it, not the pattern
             best = capacity.sustained_per_s
-            for share, purpose in ((0.5, "at 50%"), (0.9, "at 90%")):
+            for share, purpose in _BELOW:
                 if best is not None:
-                    offer(max(1.0, round(best * share)), purpose)  # type: ignore[arg-type]
+                    offer(max(1.0, round(best * share)), purpose)
                     offering.record(capacity)
         finally:
             offering.record(capacity)
@@ -167,7 +170,7 @@ def _lag(
     offering: Offering,
     mine: list[Change],
     convergence: dict[str, Convergence],
-    over_time: dict,
+    over_time: Mapping[str, BusySeries],
 ) -> dict[str, _Projection]:
     """Each projection's lag over the step's changes, each window attributed."""
     window_s = offering.scenario.check.lag_window_s
