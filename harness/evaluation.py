@@ -12,7 +12,7 @@ from harness.busy import BusySeries
 from harness.check.attribution import attribute
 from harness.check.hops import hop_lag
 from harness.check.lag import lag_report, sightings
-from harness.check.projection import check_projection
+from harness.check.projection import check_projection, shows_each_change
 from harness.check.protocol import Convergence, Evidence
 from harness.check.result import merge_validity
 from harness.check.saturation import assess
@@ -86,8 +86,7 @@ def evaluate(
                 spec.max_examples,
             )
             projection.feed = feeds.get(projection_name, projection.feed)
-            # an event log shows each change itself; a net-change feed may skip versions
-            exact = projection.kind != "state" and projection.feed == "every_change"
+            exact = shows_each_change(projection.kind, projection.feed)
             seen_at[projection_name] = sighted = sightings(changes, observations, exact)
             projection.lag = lag_report(changes, sighted, spec.lag_window_s)
             projection.check = check_projection(projection.kind, projection.feed, evidence)

@@ -3,7 +3,7 @@
 The run (`pipeline`) hands a driver an `Offering` and records what it returns."""
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness.capacity.verdict import Capacity
@@ -23,7 +23,7 @@ class Watched:
     observations: Path
     floor_ms: float
     exact: bool
-    """An event log of every change: a change counts as shown only by its own version."""
+    """A change counts as shown only by its own version (`check.projection.shows_each_change`)."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Offered:
     convergence: dict[str, Convergence]
     offered_per_s: float
     """Changes offered per second over the whole load."""
-    capacity: Capacity | None = field(default=None)
+    capacity: Capacity | None = None
 
 
 Drive = Callable[[Offering], Offered]

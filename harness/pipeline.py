@@ -9,7 +9,6 @@ stops, and the results gathered so far are written.
 
 import os
 import secrets
-import shutil
 import socket
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +25,7 @@ from harness import workers as workers_module
 from harness.aws import HARNESS_AGENT
 from harness.busy import BusySeries, sampled
 from harness.capacity.verdict import Capacity
+from harness.check.projection import shows_each_change
 from harness.check.protocol import Convergence
 from harness.companions import companions
 from harness.convergence import await_convergence
@@ -43,7 +43,7 @@ from harness.offering import Drive, Offered, Offering, Watched, once
 from harness.patterns import Pattern, patterns
 from harness.report.html import write_html
 from harness.report.results import PatternResult, ProjectionResult, Results, Status
-from harness.run_files import PatternFiles
+from harness.run_files import PatternFiles, link_tree
 from harness.scenario import Entry, Scenario
 from harness.settings import Settings
 from harness.targets import Target, TargetOptions, make_target
@@ -404,7 +404,7 @@ def _measure(
                 offered = drive(offering)
                 busy, changes, convergence = offered.busy, offered.changes, offered.convergence
                 for member in members[1:]:
-                    _link_tree(lead.files.ledger, member.files.ledger)
+                    link_tree(lead.files.ledger, member.files.ledger)
             used = _spent(used_before, target.usage())
             for member in members:
                 _record_failures(failures(member), member.result)
@@ -439,7 +439,7 @@ def _watched(member: _Member, projection: str) -> Watched:
         member.observers[projection],
         member.files.observations(projection),
         member.floors_ms[projection],
-        described.kind != "state" and described.feed == "every_change",
+        shows_each_change(described.kind, described.feed),
     )
 
 
@@ -462,18 +462,6 @@ def _attributed(
 
     others = set().union(*(incurred(m) for m in members if m is not member))
     return usage_of(used, incurred(member), others)
-
-
-def _link_tree(source: Path, destination: Path) -> None:
-    """Hard-link every file under `source` into `destination` (copies across file systems)."""
-    for path in source.rglob("*"):
-        if path.is_file():
-            target = destination / path.relative_to(source)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(path, target)
-            except OSError:
-                shutil.copy2(path, target)
 
 
 @contextmanager

@@ -3,6 +3,9 @@
 process), `observations-<projection>.csv` and, for state projections, the final
 `snapshot-<projection>.csv`; Locust's reports and Terraform's logs sit beside them."""
 
+import os
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,3 +28,16 @@ class PatternFiles:
 
     def snapshot(self, projection: str) -> Path:
         return self.root / f"snapshot-{projection}.csv"
+
+
+def link_tree(source: Path, destination: Path, name: Callable[[str], str] = str) -> None:
+    """Hard-link every file under `source` into `destination`, each file named `name(its
+    name)` (copies across file systems): one ledger in several folders, without copying."""
+    for path in source.rglob("*"):
+        if path.is_file():
+            target = destination / path.parent.relative_to(source) / name(path.name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(path, target)
+            except OSError:
+                shutil.copy2(path, target)

@@ -12,9 +12,8 @@ sampling it by process would lose its last second); the host's from `psutil.cpu_
 import math
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import psutil
@@ -39,6 +38,7 @@ from harness.load.ledger import Change, Ledger, read_ledger
 from harness.load.locust_runner import load_stats
 from harness.observe.base import Observations, standing
 from harness.offering import Drive, Offered, Offering
+from harness.run_files import link_tree
 from harness.scenario import LoadSpec, Scenario, SteadyShape
 
 RATE_PER_USER = 25.0
@@ -125,7 +125,8 @@ def _step(
         try:
             busy = busy_while(offering.cpu_seconds, lambda: offering.load(folder, scenario))
         finally:
-            _link_step(folder / "ledger", offering.root / "ledger", number)
+            # marked with the step (`ledger-s03-<host>-<pid>-0.csv`): the whole ledger reads as one
+            link_tree(folder / "ledger", offering.root / "ledger", _marked(number))
         wall = time.monotonic() - loading
         busy[LOAD_DRIVER] = round((_children_cpu_s() - driver_before) / wall, 3)
         busy[HOST] = round(_host_busy(host_before, psutil.cpu_times()), 3)
@@ -227,13 +228,14 @@ def _offered_per_s(capacity: Capacity, changes: list[Change]) -> float:
     return round(offered / (span_ns / 1e9), 2) if span_ns > 0 else 0.0
 
 
-def _link_step(step_ledger: Path, ledger: Path, number: int) -> None:
-    """Hard-link the step's ledger files into the pattern's, each name marked with the step
-    (`ledger-s03-<host>-<pid>-0.csv`), so the whole run's ledger reads as one."""
-    ledger.mkdir(parents=True, exist_ok=True)
-    for path in sorted(step_ledger.glob("*")) if step_ledger.is_dir() else []:
-        head, _, tail = path.name.partition("-")
-        os.link(path, ledger / f"{head}-s{number:02d}-{tail}")
+def _marked(number: int) -> Callable[[str], str]:
+    """A file's name with the step's number after its first word."""
+
+    def name(file: str) -> str:
+        head, _, tail = file.partition("-")
+        return f"{head}-s{number:02d}-{tail}"
+
+    return name
 
 
 def _children_cpu_s() -> float:

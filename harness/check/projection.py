@@ -26,6 +26,12 @@ NET_CHANGE_CHECKERS: tuple[Checker, ...] = (check_net_changes, check_divergent)
 """An event log of net changes is judged by its events in log order as a net-change feed."""
 
 
+def shows_each_change(kind: ProjectionKind, feed: Feed) -> bool:
+    """An event log or store of every change shows each change itself: a change counts as
+    shown only by its own version (a state or a net-change feed may skip versions)."""
+    return kind != "state" and feed == "every_change"
+
+
 def check_projection(kind: ProjectionKind, feed: Feed, evidence: Evidence) -> CheckResult:
     checkers = NET_CHANGE_CHECKERS if feed == "net_changes" else CHECKERS[kind]
     return compose((check(evidence) for check in checkers), evidence.max_examples)
