@@ -1,10 +1,11 @@
 """Entry point of the moto server child process: `python -m harness.local.moto_child`.
 
 Applies the moto fixes (`--peers`: the services other moto processes serve, where this one
-looks up what it would otherwise look up in-process), serves on an OS-chosen port, prints
-`{"port": N}` on one line of stdout, and exits on SIGTERM/SIGINT or when its parent goes
-away. When a fix no longer fits the installed moto (`moto_fixes.guard`), it prints
-`{"error": "<one line>"}` instead and exits with code 2.
+looks up what it would otherwise look up in-process), serves on an OS-chosen port with
+keep-alive connections (`moto_http`), prints `{"port": N}` on one line of stdout, and exits
+at once on SIGTERM/SIGINT or when its parent goes away. When a fix no longer fits the
+installed moto (`moto_fixes.guard`), it prints `{"error": "<one line>"}` instead and exits
+with code 2.
 """
 
 import argparse
@@ -15,9 +16,7 @@ import signal
 import sys
 import threading
 
-from moto.server import ThreadedMotoServer
-
-from harness.local import moto_fixes
+from harness.local import moto_fixes, moto_http
 from harness.local.moto_fixes.guard import MotoFixOutdated
 
 
@@ -41,9 +40,7 @@ def main() -> None:
     except MotoFixOutdated as outdated:
         print(json.dumps({"error": str(outdated)}), flush=True)
         sys.exit(2)
-    server = ThreadedMotoServer(ip_address=args.host, port=0, verbose=False)
-    server.start()
-    _, port = server.get_host_and_port()
+    port = moto_http.serve(args.host)
 
     done = threading.Event()
     for s in (signal.SIGTERM, signal.SIGINT):
@@ -52,8 +49,8 @@ def main() -> None:
     while not done.wait(1.0):
         if os.getppid() != args.parent_pid:
             break
-    server.stop()
-    sys.exit(0)
+    # at once, not after the requests in flight: a long poll would hold a clean stop 20 s
+    os._exit(0)
 
 
 if __name__ == "__main__":
