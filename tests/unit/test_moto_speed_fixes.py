@@ -75,6 +75,118 @@ def test_dynamodb_items_are_not_walked_member_by_member(monkeypatch: pytest.Monk
         assert walks() == 0
 
 
+_EVENT_QUERIES: list[dict[str, Any]] = [
+    {"KeyConditionExpression": "#p = :v AND #t >= :since"},
+    {"KeyConditionExpression": "#p = :v AND #t >= :since", "ScanIndexForward": False},
+    {"KeyConditionExpression": "#p = :v AND #t BETWEEN :since AND :until", "Limit": 7},
+    {"KeyConditionExpression": "#p = :v AND begins_with(#t, :day)"},
+    {"KeyConditionExpression": "#p = :v"},
+    {"KeyConditionExpression": "#p = :v AND #t < :since", "FilterExpression": "#n > :n"},
+    {"KeyConditionExpression": "#p = :v AND #t >= :since", "ProjectionExpression": "#n"},
+]
+
+
+def _event_table(dynamodb: Any, events: int) -> None:
+    """An event store as the SQS pattern's: (RequestId, Timestamp), a Type index."""
+    dynamodb.create_table(
+        TableName="event",
+        KeySchema=[
+            {"AttributeName": "RequestId", "KeyType": "HASH"},
+            {"AttributeName": "Timestamp", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": a, "AttributeType": "S"} for a in ("RequestId", "Timestamp", "Type")
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "Type-Index",
+                "KeySchema": [
+                    {"AttributeName": "Type", "KeyType": "HASH"},
+                    {"AttributeName": "Timestamp", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for n in range(events):
+        second = f"2026-12-0{1 + n // 200}T10:{n // 60 % 60:02d}:{n % 60:02d}Z"
+        item = {"RequestId": {"S": f"r{n}"}, "Timestamp": {"S": second}, "n": {"N": str(n)}}
+        if n % 10:  # some events lack the index's key: the index leaves them out
+            item["Type"] = {"S": ("INSERT", "UPDATE", "DELETE")[n % 3]}
+        dynamodb.put_item(TableName="event", Item=item)
+
+
+def _query_pages(dynamodb: Any, query: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every page of the query, without response metadata."""
+    pages, start = [], None
+    while True:
+        request = {"TableName": "event", "IndexName": "Type-Index", **query}
+        said = " ".join(v for k, v in query.items() if k.endswith("Expression"))
+        names = {"#p": "Type", "#t": "Timestamp", "#n": "n"}
+        values = {":v": {"S": "UPDATE"}, ":since": {"S": "2026-12-02T10:00:30Z"}}
+        values |= {":until": {"S": "2026-12-03T10:00:00Z"}, ":day": {"S": "2026-12-03"}}
+        values |= {":n": {"N": "100"}}
+        request["ExpressionAttributeNames"] = {k: v for k, v in names.items() if k in said}
+        request["ExpressionAttributeValues"] = {k: v for k, v in values.items() if k in said}
+        if start:
+            request["ExclusiveStartKey"] = start
+        page = dynamodb.query(**request)
+        page.pop("ResponseMetadata")
+        pages.append(page)
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return pages
+
+
+def test_dynamodb_index_queries_weigh_only_the_items_they_select(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.dynamodb.models.dynamo_type import Item
+
+    size = Item.size
+    sized: list[int] = []
+
+    def counted(self: Any) -> int:
+        sized.append(1)
+        return size(self)
+
+    monkeypatch.setattr(Item, "size", counted)
+
+    def answers() -> tuple[list[list[dict[str, Any]]], int]:
+        with mock_aws():
+            dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+            _event_table(dynamodb, 600)
+            got = [_query_pages(dynamodb, query) for query in _EVENT_QUERIES]
+            sized.clear()
+            first = dynamodb.query(
+                TableName="event",
+                IndexName="Type-Index",
+                KeyConditionExpression="#p = :v AND #t >= :since",
+                ExpressionAttributeNames={"#p": "Type", "#t": "Timestamp"},
+                ExpressionAttributeValues={":v": {"S": "UPDATE"}, ":since": {"S": "2026-12-03"}},
+            )
+            assert 0 < first["Count"] < 100
+            return got, len(sized) - 2 * first["Count"]  # each one found is sized twice
+
+    released, released_extra = answers()
+    assert released_extra >= 100, fixed_upstream("dynamodb.index_query_candidates")
+    with applied("dynamodb.index_query_candidates"):
+        fixed, fixed_extra = answers()
+    assert fixed == released
+    assert fixed_extra == 0, "items outside the key condition were sized"
+    assert [sum(page["Count"] for page in pages) for pages in fixed] == [
+        120,
+        120,
+        60,
+        60,
+        180,
+        30,
+        120,
+    ]
+    assert len(fixed[2]) == 9  # pages of Limit 7
+
+
 def test_sending_to_a_queue_does_not_count_its_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     from moto.sqs.models import Queue
 

@@ -1,6 +1,8 @@
-"""DynamoDB: items are answered in the wire form moto keeps them in, without re-walking them."""
+"""DynamoDB: items are answered in the wire form moto keeps them in, without re-walking them;
+index queries weigh only the items their key condition selects."""
 
 import functools
+import threading
 from typing import Any
 
 from harness.local.moto_fixes.guard import BotocoreShape, fix
@@ -51,3 +53,83 @@ def _wire_form(value: Any) -> bool:
     if kind == "M":
         return isinstance(content, dict) and all(_wire_form(v) for v in content.values())
     return False
+
+
+_chosen = threading.local()
+"""The items a query of this thread runs on: (table, items), or unset."""
+
+
+@fix(
+    "moto.dynamodb.models.table.Table.query",
+    "moto.dynamodb.models.table.Table.all_items",
+)
+def index_query_candidates() -> None:
+    # moto answers a Query on an index by sorting every item of the table, keeping those of
+    # the partition, sorting those, and sizing each of them (for the 1 MB page) before it
+    # tries the sort-key condition: every poll of an index costs the whole table, which
+    # grows through a run. Here the query runs on the items the key condition selects (the
+    # partition's, within the sort-key range), found in one pass: moto's own query keeps
+    # and orders exactly those, so its answer is the same, except that the 1 MB page now
+    # counts only items the condition selects, as DynamoDB does.
+    from moto.dynamodb.models.table import Table
+
+    query, all_items = Table.query, Table.all_items
+
+    @functools.wraps(all_items)
+    def items_of_query(self: Any) -> Any:
+        chosen = getattr(_chosen, "items", None)
+        if chosen is not None and chosen[0] is self:
+            return chosen[1]
+        return all_items(self)
+
+    @functools.wraps(query)
+    def narrowed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        items = _selected(self, *args, **kwargs)
+        if items is None:
+            return query(self, *args, **kwargs)
+        _chosen.items = (self, items)
+        try:
+            return query(self, *args, **kwargs)
+        finally:
+            _chosen.items = None
+
+    Table.query = narrowed
+    Table.all_items = items_of_query
+
+
+def _selected(
+    table: Any,
+    hash_key: Any,
+    range_comparison: str | None,
+    range_objs: list[Any],
+    limit: int,
+    exclusive_start_key: Any,
+    scan_index_forward: bool,
+    projection_expressions: Any,
+    index_name: str | None = None,
+    consistent_read: bool = False,
+    filter_expression: Any = None,
+    hash_key_conditions: list[tuple[str, Any]] | None = None,
+    range_key_conditions: list[tuple[str, str, list[Any]]] | None = None,
+    **filter_kwargs: Any,
+) -> list[Any] | None:
+    """The items an index query's key condition selects (its arguments bound as moto's
+    `Table.query` binds them), or None where moto's own search should run: a table query,
+    a legacy QueryFilter, no key condition expression."""
+    if not index_name or filter_kwargs or not hash_key_conditions:
+        return None
+    if range_comparison and not range_key_conditions:
+        return None
+    sort_key = range_key_conditions[-1][0] if range_key_conditions else None
+    chosen = []
+    for partition in list(table.items.values()):
+        for item in list(partition.values()) if table.range_key_attr else (partition,):
+            attrs = item.attrs
+            if any(not attrs.get(k) or attrs.get(k) != v for k, v in hash_key_conditions):
+                continue
+            if range_comparison:
+                value = attrs.get(sort_key)
+                if not value or not value.compare(range_comparison, range_objs):
+                    continue
+            chosen.append(item)
+    return chosen
