@@ -219,7 +219,9 @@ class TaskRunner(threading.Thread):
                     pending = False
                 if not pending:
                     durable = last
-            idle = not items and target.flush_when_idle
+            # the source gave all it had: what it gave is written now, not when a read
+            # finds nothing (a steady trickle never leaves a read empty)
+            idle = source.caught_up and target.flush_when_idle
             if pending and (idle or target.due(time.monotonic())):
                 target.flush()
                 pending, durable = False, last

@@ -24,6 +24,9 @@ class SourceError(RuntimeError):
 class DmsSource(ABC):
     def __init__(self, ctx: TaskContext) -> None:
         self.ctx = ctx
+        self.caught_up = False
+        """The last `read` gave everything there was (it did not stop at its size cap): the
+        source has nothing more right now."""
 
     @abstractmethod
     def open(self, checkpoint: str | None, full_load: bool) -> None:
@@ -36,7 +39,8 @@ class DmsSource(ABC):
 
     @abstractmethod
     def read(self, timeout_s: float) -> list[Item]:
-        """The next items available, in commit order; an empty list after `timeout_s`."""
+        """The next items available, in commit order; an empty list after `timeout_s`. Sets
+        `caught_up`."""
 
     @abstractmethod
     def confirm(self, position: str) -> None:

@@ -181,16 +181,16 @@ class PostgresSource(DmsSource):
             self._start_streaming()
         cur, out, rows = self._cursor, [], 0
         deadline = time.monotonic() + timeout_s
+        self.caught_up = False
         while rows < MAX_ROWS_PER_READ:
             try:
                 msg = cur.read_message()
             except psycopg2.Error as exc:
                 raise SourceError(f"replication stream broke: {_first_line(exc)}") from exc
             if msg is None:
-                if out:
-                    break
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if out or remaining <= 0:
+                    self.caught_up = True
                     break
                 select.select([self._repl], [], [], remaining)
                 continue

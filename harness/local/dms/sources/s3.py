@@ -169,6 +169,7 @@ class S3Source(DmsSource):
         deadline = time.monotonic() + timeout_s
         while True:
             keys = self._new_keys()
+            self.caught_up = len(keys) < MAX_FILES_PER_READ
             if keys:
                 return [self._transaction(obj) for obj in keys]
             if time.monotonic() >= deadline:

@@ -4,9 +4,10 @@ Durability contract: after `flush()` returns, every row given to `load_rows` and
 every transaction given to `apply` is durable on the target. The runner only
 then confirms the source position, so a crash replays (duplicates) but never
 loses. The runner asks `due()` after each batch read from the source (a batch
-interval or size reached); targets with `flush_when_idle` are also flushed when
-the source has nothing more to give, which is how streaming targets keep latency
-low while still batching under load.
+interval or size reached); targets with `flush_when_idle` are also flushed after
+every read that left the source with nothing more to give, which is how streaming
+targets keep latency low while still batching under load (the more changes arrive
+while a flush runs, the more the next read gathers).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from harness.local.dms.context import TaskContext
 
 class DmsTarget(ABC):
     flush_when_idle = True
-    """Write buffered changes as soon as the source runs dry (False: only when `due`)."""
+    """Write buffered changes whenever a read drains the source (False: only when `due`)."""
 
     def __init__(self, ctx: TaskContext) -> None:
         self.ctx = ctx
