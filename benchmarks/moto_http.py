@@ -27,6 +27,7 @@ _console = Console("moto_http")
 _SERVERS = {
     "per-request (werkzeug)": (
         "from harness.local import moto_fixes; moto_fixes.apply()\n"
+        "import logging; logging.getLogger('werkzeug').setLevel(logging.WARNING)\n"
         "from moto.server import ThreadedMotoServer\n"
         "server = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)\n"
         "server.start(); port = server.get_host_and_port()[1]\n"
