@@ -101,6 +101,27 @@ def test_changes_are_net_per_key_with_the_row_at_poll_time(
     assert deleted is not None and (deleted.op, deleted.version) == ("delete", 2)
 
 
+def test_a_column_added_during_a_poll_stays_out_of_its_rows(
+    source: psycopg.Connection[Any], local_target: Target
+) -> None:
+    """A column added after a poll's snapshot is taken, before it reads the rows, is not in
+    that snapshot's columns, though PostgreSQL reads the rows with it: each event's row holds
+    exactly its columns (the next change of the row carries the new column)."""
+    ct = tracking()
+    source.execute(WIDGET, ("before", "1"))
+    with psycopg.connect(local_target.source_dsn) as poller:
+        poller.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        with poller.transaction():
+            below = ct.snapshot_xmin(poller)  # the poll's snapshot is taken here
+            source.execute("ALTER TABLE widgets ADD COLUMN colour text DEFAULT 'red'")
+            (change,) = ct.read_changes(poller, ct.START, below, 1000)
+    try:
+        assert "colour" not in change.columns
+        assert change.row is not None and set(change.row) == set(change.columns)
+    finally:
+        source.execute("ALTER TABLE widgets DROP COLUMN colour")
+
+
 def helpers_event(change: Any) -> bytes:
     sinks = helpers.function_module(PUBLISHER, "sinks")
     data: bytes = sinks.change_event(change)

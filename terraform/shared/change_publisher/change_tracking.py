@@ -161,7 +161,7 @@ def read_changes(
     tables = sorted({row[0] for row in found})
     columns = {table: dict(conn.execute(_COLUMNS, (table,)).fetchall()) for table in tables}
     rows = {
-        table: _current_rows(conn, table, [r[1] for r in found if r[0] == table])
+        table: _current_rows(conn, table, [r[1] for r in found if r[0] == table], columns[table])
         for table in tables
     }
     return [
@@ -179,17 +179,20 @@ def read_changes(
 
 
 def _current_rows(
-    conn: psycopg.Connection[Any], table: str, keys: list[str]
+    conn: psycopg.Connection[Any], table: str, keys: list[str], columns: dict[str, str]
 ) -> dict[str, dict[str, Any]]:
-    """Key -> the row as `to_jsonb` writes it, of those of `keys` still in `table`."""
+    """Key -> the row as `to_jsonb` writes it, of those of `keys` still in `table`, with the
+    snapshot's `columns` only: PostgreSQL reads a table's row type as it is now, so a column
+    added since the snapshot was taken would show in the row (and not in `columns`)."""
     primary = conn.execute(_PRIMARY_KEY, (table,)).fetchone()
     assert primary is not None
     name, sql_type = primary
     query = sql.SQL(
-        "SELECT t.{key}::text, to_jsonb(t)::text FROM {table} t "
-        "WHERE t.{key} = ANY(%s::text[]::{type}[])"
+        "SELECT t.{key}::text, (SELECT jsonb_object_agg(c.key, c.value)"
+        " FROM jsonb_each(to_jsonb(t)) c WHERE c.key = ANY(%s::text[]))::text"
+        " FROM {table} t WHERE t.{key} = ANY(%s::text[]::{type}[])"
     ).format(key=sql.Identifier(name), table=sql.Identifier(table), type=sql.SQL(sql_type))
-    return dict(conn.execute(query, (keys,)).fetchall())
+    return dict(conn.execute(query, (list(columns), keys)).fetchall())
 
 
 def _exact(image: str) -> dict[str, Any]:
