@@ -45,18 +45,13 @@ class _MotoGateway(wsgi.Gateway_10):
         return environ
 
 
-class _Server(wsgi.Server):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.gateway = _MotoGateway
-
-
 def serve(host: str = "127.0.0.1") -> int:
     """Serve moto on `host` at an OS-chosen port, from threads of its own, until the process
     exits; the port. There is no stop: cheroot's waits for the requests in flight, and a long
     poll holds one for up to 20 s, so a moto process exits without one (`moto_child`)."""
     app = DomainDispatcherApplication(create_backend_app)
-    server = _Server((host, 0), app, numthreads=THREADS, timeout=IDLE_S)
+    server = wsgi.Server((host, 0), app, numthreads=THREADS, timeout=IDLE_S)
+    server.gateway = _MotoGateway
     server.prepare()
     threading.Thread(target=server.serve, name="moto-http", daemon=True).start()
     return int(server.bind_addr[1])
