@@ -1,4 +1,5 @@
-"""How busy a process (or an observer's thread) was, second by second of wall-clock time.
+"""How busy a process (or an observer's thread) was, second by second of wall-clock time,
+and an observer's own delay, second by second.
 
 The run's figures say how busy each emulator process and each observer was on average; lag,
 though, is judged window by window, so each window can be told apart as the pattern's, the
@@ -19,35 +20,59 @@ HARNESS_PROCESS = "harness"
 engines and the observers)."""
 
 
-class BusySeries(BaseModel):
+class SecondSeries(BaseModel):
+    """One figure per second of wall-clock time."""
+
     started_s: float
     """Wall-clock time (epoch seconds) at which the first second starts."""
     per_s: list[float]
-    """Share of one core used in each second from then."""
+
+    def overlapping(self, start_s: float, end_s: float) -> list[float]:
+        """The figures of the seconds overlapping [start_s, end_s)."""
+        first = max(0, int(start_s - self.started_s))
+        last = min(len(self.per_s), int(end_s - self.started_s) + 1)
+        return self.per_s[first:last]
+
+
+class BusySeries(SecondSeries):
+    """`per_s`: share of one core used in each second."""
 
     def share(self, start_s: float, end_s: float) -> float | None:
         """Mean share over the seconds overlapping [start_s, end_s); None where none do."""
-        first = max(0, int(start_s - self.started_s))
-        last = min(len(self.per_s), int(end_s - self.started_s) + 1)
-        if last <= first:
-            return None
-        return sum(self.per_s[first:last]) / (last - first)
+        shares = self.overlapping(start_s, end_s)
+        return sum(shares) / len(shares) if shares else None
 
 
-class BusyClock:
-    """Adds up busy intervals into seconds (an observer's polls)."""
+class PeakSeries(SecondSeries):
+    """`per_s`: the largest value seen in each second (0.0: none)."""
+
+    def peak(self, start_s: float, end_s: float) -> float | None:
+        """The largest value over the seconds overlapping [start_s, end_s); None where none do."""
+        return max(self.overlapping(start_s, end_s), default=None)
+
+
+class _Seconds:
+    """Figures kept second by second from when it was made."""
 
     def __init__(self) -> None:
         self.started_s = time.time()
         self._seconds: list[float] = []
+
+    def _grow(self, index: int) -> None:
+        """Make room up to second `index`."""
+        if index >= len(self._seconds):
+            self._seconds.extend([0.0] * (index + 1 - len(self._seconds)))
+
+
+class BusyClock(_Seconds):
+    """Adds up busy intervals into seconds (an observer's polls)."""
 
     def add(self, start_s: float, busy_s: float) -> None:
         """`busy_s` seconds of work from wall-clock `start_s` on."""
         at, left = start_s - self.started_s, busy_s
         while left > 0 and at >= 0:
             index = int(at)
-            if index >= len(self._seconds):
-                self._seconds.extend([0.0] * (index + 1 - len(self._seconds)))
+            self._grow(index)
             part = min(left, index + 1 - at)
             self._seconds[index] += part
             at, left = at + part, left - part
@@ -56,6 +81,23 @@ class BusyClock:
         return BusySeries(
             started_s=round(self.started_s, 3),
             per_s=[round(min(s, 1.0), 3) for s in self._seconds],
+        )
+
+
+class PeakClock(_Seconds):
+    """Keeps the largest value seen in each second (an observer's own delay)."""
+
+    def add(self, at_s: float, value: float) -> None:
+        """`value` seen at wall-clock `at_s`."""
+        index = int(at_s - self.started_s)
+        if index < 0:
+            return
+        self._grow(index)
+        self._seconds[index] = max(self._seconds[index], value)
+
+    def series(self) -> PeakSeries:
+        return PeakSeries(
+            started_s=round(self.started_s, 3), per_s=[round(s, 3) for s in self._seconds]
         )
 
 

@@ -117,7 +117,7 @@ def evaluate(
                     windows,
                     spec.lag_window_s,
                     origin_s,
-                    stats.busy_over_time if stats else None,
+                    stats,
                     (busy_over_time or {}) if emulated else {},
                 )
                 for window, bound in zip(windows, bounds, strict=True):

@@ -184,7 +184,7 @@ def _lag(
         observations = standing(Observations.read(watched.observations))
         report = lag_report(ledger, sightings(ledger, observations, watched.exact), window_s)
         stats = watched.observer.stats()
-        bounds = attribute(report.over_time, window_s, origin_s, stats.busy_over_time, emulator)
+        bounds = attribute(report.over_time, window_s, origin_s, stats, emulator)
         for window, bound in zip(report.over_time, bounds, strict=True):
             window.bound = bound
         found[name] = _Projection(report, convergence.get(name), watched.floor_ms)

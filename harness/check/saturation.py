@@ -12,8 +12,9 @@ Signals, each a reason in the verdict:
   window's changes were carried).
 On an emulated target any signal marks the lag figures emulator-bound. On AWS the same
 signals are the pattern's own limits and are reported as such. Apart from these, lag windows
-that are a projection's observer's (it was saturated itself) mark the figures observer-bound,
-on any target: they include the instrument's delay.
+that are a projection's observer's (it was saturated itself, and its own delay was a
+material share of their lag) mark the figures observer-bound, on any target: they include
+the instrument's delay.
 """
 
 import time
@@ -30,7 +31,14 @@ from harness.load.locust_runner import LoadStats
 
 EMULATOR_BUSY = 0.85
 OBSERVER_BUSY = 0.8
+OBSERVER_DELAY_SHARE = 0.25
+"""Share of a lag window's p99 an observer's own delay must reach for the window to be its."""
 LOAD_SHORT = 0.9
+_EMULATOR_WHY = f"busy {EMULATOR_BUSY:.0%} of a core or more"
+_OBSERVER_WHY = (
+    f"busy {OBSERVER_BUSY:.0%} of a core or more, its own delay {OBSERVER_DELAY_SHARE:.0%} "
+    "of their p99 or more"
+)
 BACKLOG_FACTOR = 2.0
 BACKLOG_MIN_S = 1.0
 CATCH_UP_GRACE_S = 5.0
@@ -111,8 +119,8 @@ def assess(
         grew = _backlog_grew(name, windows)
         if grew:
             reasons.append(grew)
-        reasons += _owned_by(name, windows, "emulator", EMULATOR_BUSY)
-        instrument += _owned_by(name, windows, "observer", OBSERVER_BUSY)
+        reasons += _owned_by(name, windows, "emulator", _EMULATOR_WHY)
+        instrument += _owned_by(name, windows, "observer", _OBSERVER_WHY)
         grace = projection.floor_ms / 1000 + CATCH_UP_GRACE_S
         reached = projection.convergence
         # a projection that settled without converging was wrong (its anomalies), not slow
@@ -132,13 +140,14 @@ def assess(
     )
 
 
-def _owned_by(name: str, windows: list[LagWindow], owner: str, busy: float) -> list[str]:
-    """A reason when some of the projection's lag windows are `owner`'s (`check.attribution`)."""
+def _owned_by(name: str, windows: list[LagWindow], owner: str, why: str) -> list[str]:
+    """A reason when some of the projection's lag windows are `owner`'s (`check.attribution`),
+    saying `why` they are."""
     mine = [w for w in windows if w.bound == owner]
     if not mine:
         return []
     judged = sum(w.bound is not None for w in windows)
     return [
-        f"{name}: {len(mine)} of {judged} lag windows are the {owner}'s (busy {busy:.0%} of "
-        f"a core or more; p99 up to {max(w.p99 for w in mine):.0f} ms)"
+        f"{name}: {len(mine)} of {judged} lag windows are the {owner}'s ({why}; p99 up to "
+        f"{max(w.p99 for w in mine):.0f} ms)"
     ]

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel
 
 from harness import progress
-from harness.busy import BusyClock, BusySeries
+from harness.busy import BusyClock, BusySeries, PeakClock, PeakSeries
 from harness.load.ledger import Entity, entity_names
 from harness.records import Columns, RecordWriter
 
@@ -158,6 +158,9 @@ class ObserverStats(BaseModel):
     for other observers and in older results."""
     busy_over_time: BusySeries | None = None
     """The share of each second it spent polling (None in older results)."""
+    delay_over_time: PeakSeries | None = None
+    """Its own delay: the longest a sighting made in each second can have waited on the
+    observer, in seconds (`Observer._own_delay_s`; None in older results)."""
 
 
 BEHIND_AFTER_S = 2.0
@@ -175,6 +178,9 @@ class Observer(ABC):
     keeps idle polling from taking the emulator's single core away from the pattern."""
     busy_s = 0.0
     """Pause after a poll that returned something (polling observers: their interval)."""
+    reads_everything = False
+    """Each poll reads all the projection holds (polling observers): a poll slower than its
+    interval is `lagging` (its sightings come late) but leaves nothing unread."""
 
     def __init__(self, projection: str, log_path: Path) -> None:
         self.projection = projection
@@ -197,6 +203,12 @@ class Observer(ABC):
         self._closed_behind_s = self._open_behind_s = 0.0
         self._behind_since: float | None = None
         self._busy_clock = BusyClock()
+        self._delay_clock = PeakClock()
+        self._paused_s = 0.0
+        """The part of `waited_s` spent in `pause` (paced, not waiting for data)."""
+        self._read_from = (0.0, 0.0)
+        """(start, `_blocked_s` then) of the last poll that read everything readable (at
+        first, when the observer started: nothing was read before)."""
 
     @property
     def observed(self) -> int:
@@ -218,6 +230,7 @@ class Observer(ABC):
 
     def start(self) -> None:
         self._started = time.monotonic()
+        self._read_from = (self._started, 0.0)
         self._thread.start()
 
     def stop(self) -> None:
@@ -244,6 +257,7 @@ class Observer(ABC):
             control_records=self.control_records(),
             read_share=self.read_share(),
             busy_over_time=self._busy_clock.series(),
+            delay_over_time=self._delay_clock.series(),
         )
 
     def control_records(self) -> dict[str, int] | None:
@@ -266,7 +280,9 @@ class Observer(ABC):
             time.sleep(seconds)
         else:
             self._stopping.wait(seconds)
-        self.waited_s += time.monotonic() - started
+        paused = time.monotonic() - started
+        self.waited_s += paused
+        self._paused_s += paused
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -278,6 +294,7 @@ class Observer(ABC):
         if self.error:
             return 0
         started, waited, wall = time.monotonic(), self.waited_s, time.time()
+        blocked = self._blocked_s
         self.lagging = False
         try:
             seen = self.poll()
@@ -290,6 +307,10 @@ class Observer(ABC):
         self._busy_s += busy
         self._busy_clock.add(wall, busy)
         self._track_behind(started, finished)
+        if seen:
+            self._delay_clock.add(time.time(), self._own_delay_s(finished))
+        if self.reads_everything or not self.lagging:
+            self._read_from = (started, blocked)
         self._log.extend(seen)
         for observation in seen:
             if observation.op == RETRACTED:
@@ -298,6 +319,20 @@ class Observer(ABC):
             if newest is None or observation.version >= newest[0]:
                 self.state[observation.entity] = (observation.version, observation.op != "delete")
         return len(seen)
+
+    @property
+    def _blocked_s(self) -> float:
+        """Time spent blocked waiting for data to arrive (a long poll), so far."""
+        return self.waited_s - self._paused_s
+
+    def _own_delay_s(self, finished: float) -> float:
+        """The longest a change seen by the poll that just `finished` can have waited on the
+        observer itself: a change not yet readable when the last poll that read everything
+        started is read by a later one, so it waited at most from that start until now, less
+        the time spent blocked waiting for data to arrive. Intervals and paced waits count:
+        they are the instrument's too."""
+        since, blocked_then = self._read_from
+        return finished - since - (self._blocked_s - blocked_then)
 
     def _track_behind(self, started: float, finished: float) -> None:
         """A stretch of lagging polls counts from the first one's start to the last one's

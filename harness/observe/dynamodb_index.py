@@ -28,6 +28,8 @@ class DynamoDBIndexObserver(Observer):
     """Index `index` of `table`, partitioned by `attribute`, one Query per value of
     `values` (e.g. Type: INSERT, UPDATE, DELETE)."""
 
+    reads_everything = True
+
     def __init__(
         self,
         projection: str,

@@ -28,6 +28,8 @@ POLL_INTERVAL_S = 0.1
 class PollingObserver(Observer):
     """Polls every `interval_s`; subclasses read the projection's versions and row images."""
 
+    reads_everything = True
+
     def __init__(
         self, projection: str, log_path: Path, interval_s: float = POLL_INTERVAL_S
     ) -> None:
