@@ -28,12 +28,18 @@ pytestmark = [pytest.mark.slow, pytest.mark.serial]
 HANDLER = """\
 import json
 import os
+import time
 
 
 def handler(event, context):
+    started = time.time()
     with open(os.environ["RECORD_TO"], "a") as out:
         out.write(json.dumps(event) + "\\n")
     mode = os.environ.get("MODE")
+    if mode == "slow":
+        time.sleep(0.5)
+        with open(os.environ["RECORD_TO"] + ".times", "a") as out:
+            out.write(f"{started} {time.time()}\\n")
     failed_once = os.environ["RECORD_TO"] + ".failed"
     if mode == "raise" or (mode == "raise-once" and not os.path.exists(failed_once)):
         open(failed_once, "w").close()
@@ -46,7 +52,8 @@ def handler(event, context):
     return None
 """
 """Records each event; then fails (always, or the first time), reports the "bad..." messages,
-or answers an invalid partial batch response, as MODE says."""
+answers an invalid partial batch response, or takes half a second and records when it ran,
+as MODE says."""
 
 
 @dataclass
@@ -254,6 +261,26 @@ def test_batches_fill_up_to_the_batch_size_within_the_window(map_queue: MapQueue
     batches = q.bodies()
     assert [len(b) for b in batches] == [25, 5]
     assert sorted(body for batch in batches for body in batch) == sorted(f"m{i}" for i in range(30))
+
+
+def test_a_backlog_is_worked_by_several_batches_at_once_within_maximum_concurrency(
+    map_queue: MapQueue,
+) -> None:
+    with map_queue(mode="slow", ScalingConfig={"MaximumConcurrency": 3}) as q:
+        for start in range(0, 60, 10):
+            entries = [{"Id": str(i), "MessageBody": f"m{i}"} for i in range(start, start + 10)]
+            q.sqs.send_message_batch(QueueUrl=q.url, Entries=entries)
+        q.start()
+        wait_for(
+            lambda: sum(map(len, q.bodies())) == 60 and q.depth() == (0, 0),
+            "all 60 messages",
+            timeout_s=30,
+        )
+    assert sorted(b for batch in q.bodies() for b in batch) == sorted(f"m{i}" for i in range(60))
+    runs = [tuple(map(float, line.split())) for line in q.record_to.with_name(
+        q.record_to.name + ".times").read_text().splitlines()]  # fmt: skip
+    at_once = max(sum(s <= start < e for s, e in runs) for start, _ in runs)
+    assert at_once == 3  # more than one, never past MaximumConcurrency
 
 
 def test_a_failing_batch_comes_back_then_goes_to_the_dead_letter_queue(

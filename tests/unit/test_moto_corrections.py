@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from unittest import mock
 
 import boto3
 import pytest
@@ -459,6 +460,40 @@ def test_fifo_messages_visible_again_come_back_in_group_order() -> None:
     assert again() != ["m0", "m1", "m2", "m3"], fixed_upstream("sqs.fifo_group_order")
     with applied("sqs.fifo_group_order"):
         assert again() == ["m0", "m1", "m2", "m3"]
+
+
+def test_receives_running_at_once_never_take_one_message_twice() -> None:
+    from moto.sqs.models import Message
+
+    mark = Message.mark_received
+
+    def slowly(self: Any, *args: Any, **kwargs: Any) -> None:
+        time.sleep(0.05)  # another thread runs between the visibility check and the mark
+        mark(self, *args, **kwargs)
+
+    def taken() -> list[str]:
+        bodies: list[str] = []
+        with mock_aws():
+            sqs = _client("sqs")
+            url = sqs.create_queue(QueueName="shared")["QueueUrl"]
+            for n in range(4):
+                sqs.send_message(QueueUrl=url, MessageBody=f"m{n}")
+
+            def receive() -> None:
+                answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)
+                bodies.extend(m["Body"] for m in answer.get("Messages", []))
+
+            with mock.patch.object(Message, "mark_received", slowly):
+                threads = [threading.Thread(target=receive) for _ in range(4)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+        return sorted(bodies)
+
+    assert taken() != ["m0", "m1", "m2", "m3"], fixed_upstream("sqs.one_receive_at_a_time")
+    with applied("sqs.one_receive_at_a_time"):
+        assert taken() == ["m0", "m1", "m2", "m3"]
 
 
 # The server

@@ -89,8 +89,13 @@ class Poller(ABC):
         return invocation
 
     def _main(self) -> None:
+        self.guarded(self.run)
+
+    def guarded(self, work: Callable[[], None]) -> None:
+        """Run `work` (the poller's loop, or one of its lanes): an exception is reported
+        through the context rather than lost with its thread."""
         try:
-            self.run()
+            work()
         except Exception as exc:  # a poller must never die silently
             self.ctx.fail(f"{type(exc).__name__}: {exc}")
             self.ctx.report(f"PROBLEM: {type(exc).__name__}: {exc}")

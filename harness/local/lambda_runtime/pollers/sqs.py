@@ -16,14 +16,22 @@ AWS semantics kept:
 - FIFO order per message group holds because the queue hands out one group's messages to
   one batch at a time.
 
-One batch is in flight per mapping at a time, so ScalingConfig.MaximumConcurrency (at least
-2) always holds. Long polls are cut into 1 s slices so `stop()` is prompt; a long poll
-returns as soon as a message arrives, so the slicing adds no latency.
+- Concurrent batches: "When messages are available, Lambda starts processing five batches at
+  a time with five concurrent invocations" (Lambda Developer Guide, services-sqs-scaling),
+  at most ScalingConfig.MaximumConcurrency. Here one lane gathers and delivers batches; a
+  lane that gathered a full batch (more are likely waiting) opens another, up to five or
+  MaximumConcurrency, and a lane other than the first closes when its long poll finds the
+  queue empty: a backlog is worked by several batches at once, a trickle by one. The
+  function's reserved concurrency bounds the invocations themselves (`Functions`).
+
+Long polls are cut into 1 s slices so `stop()` is prompt; a long poll returns as soon as a
+message arrives, so the slicing adds no latency.
 """
 
 from __future__ import annotations
 
 import base64
+import threading
 import time
 from typing import Any
 
@@ -40,6 +48,8 @@ from harness.local.lambda_runtime.pollers.base import (
 _SLICE_S = 1
 _SHORT_POLL_PAUSE_S = 0.1
 _RECEIVE_MAX = 10
+LANES = 5
+"""Batches Lambda processes at once when messages are available."""
 _ATTRIBUTE_ORDER = (
     "ApproximateReceiveCount",
     "SentTimestamp",
@@ -66,6 +76,12 @@ class SqsPoller(Poller):
         self.report_items = "ReportBatchItemFailures" in (
             self.mapping.get("FunctionResponseTypes") or ()
         )
+        scaling = self.mapping.get("ScalingConfig") or {}
+        self.max_lanes = min(LANES, int(scaling.get("MaximumConcurrency") or LANES))
+        self._lanes_lock = threading.Lock()
+        self._lanes: list[threading.Thread] = []
+        """The lanes opened besides the first (finished ones included)."""
+        self.open_lanes = 0
 
     def run(self) -> None:
         sqs = self.ctx.aws.client("sqs")
@@ -75,10 +91,49 @@ class SqsPoller(Poller):
         except ClientError as exc:
             self.ctx.fail(f"SQS queue {self.arn} cannot be read: {exc}")
             return
-        while not self.stopping.is_set():
-            records = self._gather(sqs, url)
-            if records and not self._deliver(sqs, url, records):
-                return
+        self._open_lane()
+        self._lane(sqs, url, first=True)
+        with self._lanes_lock:
+            lanes = list(self._lanes)
+        for lane in lanes:  # each returns soon after `stopping` is set
+            lane.join()
+
+    def _lane(self, sqs: Any, url: str, first: bool) -> None:
+        """Gather and deliver batches until stopped (or, unless `first`, the queue is empty)."""
+        try:
+            while not self.stopping.is_set():
+                records = self._gather(sqs, url)
+                if not records and not first:
+                    return
+                if len(records) >= self.batch_size:
+                    self._widen(url)
+                if records and not self._deliver(sqs, url, records):
+                    return  # failed for good: `invoke` stopped every lane
+        finally:
+            with self._lanes_lock:
+                self.open_lanes -= 1
+
+    def _widen(self, url: str) -> None:
+        """Open one more lane if the limit allows."""
+        if not self._open_lane():
+            return
+        sqs = self.ctx.aws.client("sqs")
+        lane = threading.Thread(
+            target=self.guarded,
+            args=(lambda: self._lane(sqs, url, first=False),),
+            name=f"esm-{self.mapping['UUID'][:8]}-lane",
+            daemon=True,
+        )
+        with self._lanes_lock:
+            self._lanes = [t for t in self._lanes if t.is_alive()] + [lane]
+        lane.start()
+
+    def _open_lane(self) -> bool:
+        with self._lanes_lock:
+            if self.open_lanes >= self.max_lanes:
+                return False
+            self.open_lanes += 1
+            return True
 
     def _gather(self, sqs: Any, url: str) -> list[dict[str, Any]]:
         """One batch: the first long poll's messages, then more until the batch is full, the

@@ -1,6 +1,7 @@
 """SQS: FIFO queues give every message an increasing SequenceNumber and hand messages that
-come back after their visibility timeout out again in their group's order; a queue shows its
-redrive attributes as AWS does."""
+come back after their visibility timeout out again in their group's order; concurrent
+receivers of one queue never get the same message nor one FIFO group's messages at once; a
+queue shows its redrive attributes as AWS does."""
 
 import itertools
 import threading
@@ -77,6 +78,28 @@ def fifo_group_order() -> None:
     SQSBackend.receive_message = receive_message
     Message.mark_received = mark_received_here
     Queue.pending_message_groups = property(pending_message_groups)
+
+
+@fix("moto.sqs.models.SQSBackend.receive_message", "moto.sqs.models.SQSBackend.get_queue")
+def one_receive_at_a_time() -> None:
+    # moto's ReceiveMessage checks that a message is visible, then marks it received, and
+    # reads which FIFO groups are in flight once, when the call starts: two calls running at
+    # once (Lambda reads a queue with several batches at a time) can both take one message,
+    # or one group's messages each. Calls on one queue now run one at a time. A call that
+    # waits for messages holds its queue only while none it could take are there.
+    from moto.sqs.models import SQSBackend
+
+    receive = SQSBackend.receive_message
+    created = threading.Lock()
+
+    def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        queue = self.get_queue(queue_name)
+        with created:
+            lock = queue.__dict__.setdefault("_receiving", threading.Lock())
+        with lock:
+            return receive(self, queue_name, *args, **kwargs)
+
+    SQSBackend.receive_message = receive_message
 
 
 @fix("moto.sqs.models.Queue.attributes", "moto.sqs.models.Queue.BASE_ATTRIBUTES")
