@@ -1,6 +1,7 @@
 """MSK Connect on the local target: the kafkaconnect API in moto (through boto3 and a real
 Terraform apply) and the engine running Confluent's S3 sink against the Kafka broker."""
 
+import base64
 import json
 import shutil
 import threading
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import OFFSET_INVALID, Consumer, Producer, TopicPartition
 
 from harness.local.mskconnect.engine import MskConnectEngine
 from harness.local.mskconnect.plugin import placeholder_plugin
@@ -32,6 +33,8 @@ S3_SINK = {
     "value.converter.schemas.enable": "false",
 }
 WAIT_S = 20.0
+QUICK_COMMITS = {"offset.flush.interval.ms": "100"}
+"""A worker configuration that commits written offsets every 0.1 s (the default is 60 s)."""
 
 
 @pytest.fixture(scope="module")
@@ -78,11 +81,24 @@ class Connectors:
         self.arns.append(arn)
         return str(arn)
 
-    def sink(self, topic: str, bucket: str, **settings: str) -> str:
-        """An S3 sink connector archiving `topic` into `bucket`; returns its name."""
+    def sink(
+        self, topic: str, bucket: str, worker: dict[str, str] | None = None, **settings: str
+    ) -> str:
+        """An S3 sink connector archiving `topic` into `bucket`, with a worker configuration
+        of `worker`'s properties if given; returns its name."""
         name = unique("archive")
-        self.create(name, {**S3_SINK, "topics": topic, "s3.bucket.name": bucket, **settings})
+        extra = {"workerConfiguration": self.worker(worker)} if worker else {}
+        settings = {**S3_SINK, "topics": topic, "s3.bucket.name": bucket, **settings}
+        self.create(name, settings, **extra)
         return name
+
+    def worker(self, properties: dict[str, str]) -> dict[str, Any]:
+        """A new worker configuration of `properties`, as a connector refers to it."""
+        text = "".join(f"{key}={value}\n" for key, value in properties.items())
+        created = self.api.create_worker_configuration(
+            name=unique("worker"), propertiesFileContent=base64.b64encode(text.encode()).decode()
+        )
+        return {"workerConfigurationArn": created["workerConfigurationArn"], "revision": 1}
 
     def delete_all(self) -> None:
         for arn in self.arns:
@@ -237,7 +253,7 @@ def test_flush_size_one_writes_one_object_per_record(
 ) -> None:
     orders = topic(bare_cloud)
     produce(bare_cloud, orders, [b'{"id": 1, "total": 19.9}', b'{"id": 2, "tags": ["a"]}'])
-    json_sink = connectors.sink(orders, bucket)
+    json_sink = connectors.sink(orders, bucket, QUICK_COMMITS)
     # No value.converter: MSK Connect's default worker configuration's StringConverter.
     strings = {k: v for k, v in S3_SINK.items() if not k.startswith("value.converter")}
     text_bucket = unique("mskc-text")
@@ -253,7 +269,11 @@ def test_flush_size_one_writes_one_object_per_record(
         f"{prefix}0000000000.json": b'"{\\"id\\": 1, \\"total\\": 19.9}"\n',
         f"{prefix}0000000001.json": b'"{\\"id\\": 2, \\"tags\\": [\\"a\\"]}"\n',
     }
-    assert committed(bare_cloud, f"connect-{json_sink}", orders, 1) == [2]
+    wait_for(
+        lambda: committed(bare_cloud, f"connect-{json_sink}", orders, 1) == [2],
+        "both offsets committed",
+        timeout_s=WAIT_S,
+    )
 
 
 def test_flush_size_three_cuts_objects_per_partition_and_commits_after_writing(
@@ -262,7 +282,9 @@ def test_flush_size_three_cuts_objects_per_partition_and_commits_after_writing(
     orders = topic(bare_cloud, partitions=2)
     produce(bare_cloud, orders, [f'{{"n": {n}}}'.encode() for n in range(7)], partition=0)
     produce(bare_cloud, orders, [f'{{"n": {n}}}'.encode() for n in range(10, 14)], partition=1)
-    name = connectors.sink(orders, bucket, **{"flush.size": "3", "topics.dir": "raw"})
+    name = connectors.sink(
+        orders, bucket, QUICK_COMMITS, **{"flush.size": "3", "topics.dir": "raw"}
+    )
 
     def listing() -> dict[str, bytes]:
         s3 = bare_cloud.aws.client("s3")
@@ -276,7 +298,31 @@ def test_flush_size_three_cuts_objects_per_partition_and_commits_after_writing(
         f"raw/{orders}/partition=1/{orders}+1+0000000000.json": b'{"n":10}\n{"n":11}\n{"n":12}\n',
     }
     # The records after the last full object are not committed: they are read again later.
+    wait_for(
+        lambda: committed(bare_cloud, f"connect-{name}", orders, 2) == [6, 3],
+        "the offsets after the objects committed",
+        timeout_s=WAIT_S,
+    )
+    time.sleep(0.3)  # three more commit intervals: nothing past the objects is committed
     assert committed(bare_cloud, f"connect-{name}", orders, 2) == [6, 3]
+
+
+def test_offsets_are_committed_every_flush_interval_and_when_the_sink_stops(
+    bare_cloud: BareCloud, connectors: Connectors, bucket: str
+) -> None:
+    orders = topic(bare_cloud)
+    name = connectors.sink(orders, bucket)  # the default interval: 60 s
+    running = MskConnectEngine(bare_cloud.aws, poll_s=0.1)
+    running.start()
+    try:
+        produce(bare_cloud, orders, [b'{"n": 0}', b'{"n": 1}'])
+        wait_for_objects(bare_cloud, bucket, 2)
+        time.sleep(1.0)
+        # written, not committed yet: Kafka Connect's worker commits on its interval
+        assert committed(bare_cloud, f"connect-{name}", orders, 1) == [OFFSET_INVALID]
+    finally:
+        running.stop()
+    assert committed(bare_cloud, f"connect-{name}", orders, 1) == [2]
 
 
 @pytest.mark.serial

@@ -53,6 +53,9 @@ class SinkConfig:
     zero_pad_width: int
     value_converter: str
     ignore_null_values: bool
+    offset_flush_interval_ms: int = 60_000
+    """How often the worker commits the offsets of what the sink has written (the worker's
+    offset.flush.interval.ms, Kafka Connect's default 60 s)."""
 
     @property
     def group_id(self) -> str:
@@ -98,6 +101,7 @@ def sink_config(
         zero_pad_width=_integer(settings, "filename.offset.zero.pad.width", "10", minimum=0),
         value_converter=_value_converter(settings, worker),
         ignore_null_values=settings.get("behavior.on.null.values", "fail").lower() == "ignore",
+        offset_flush_interval_ms=_integer(worker, "offset.flush.interval.ms", "60000", minimum=1),
     )
 
 

@@ -2,9 +2,11 @@
 
 The consumer is in the connector's group (`connect-<name>`) and starts from the group's
 committed offsets, or the earliest ones (Kafka Connect's default for sink consumers). Each
-assigned partition has a `TopicPartitionWriter`; each object it commits is put to S3 and only
-then is the partition's offset committed to the group (at-least-once: after a crash the same
-records are read again and the same object keys are written again). One consumer serves all
+assigned partition has a `TopicPartitionWriter`; each object it commits is put to S3, and the
+offsets after the objects written are committed to the group as Kafka Connect's worker
+does: asynchronously every offset.flush.interval.ms, and synchronously when partitions are
+revoked and when the sink stops (at-least-once: after a crash the records since the last
+commit are read again and the same object keys are written again). One consumer serves all
 of `tasks.max`. A record the sink cannot write (a null value with behavior.on.null.values=fail,
 a value JsonConverter cannot parse) or an S3 error stops the sink with `failure` set, as it
 fails the connector's task on AWS.
@@ -47,6 +49,9 @@ class S3Sink(threading.Thread):
         self.failure: str | None = None
         self._stop_event = threading.Event()
         self._writers: dict[tuple[str, int], TopicPartitionWriter] = {}
+        self._written: dict[tuple[str, int], int] = {}
+        """Partition -> the offset after its last object written, not committed yet."""
+        self._commit_at_ms = _now_ms() + config.offset_flush_interval_ms
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -75,6 +80,7 @@ class S3Sink(threading.Thread):
             consumer.subscribe(topics, on_assign=self._assigned, on_revoke=self._revoked)
             while not self._stop_event.is_set():
                 self._step(consumer, s3)
+            self._commit(consumer, self._written, asynchronous=False)
         except SinkFailure as failure:
             self.failure = str(failure)
         except Exception as error:  # a broken sink must say why, not vanish
@@ -97,8 +103,10 @@ class S3Sink(threading.Thread):
 
     def _revoked(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Records not yet in S3 are read again from the committed offset by the next owner.
-        for tp in partitions:
-            self._writers.pop((tp.topic, tp.partition), None)
+        revoked = {(tp.topic, tp.partition) for tp in partitions}
+        self._commit(consumer, {k: v for k, v in self._written.items() if k in revoked}, False)
+        for key in revoked:
+            self._writers.pop(key, None)
 
     def _step(self, consumer: Consumer, s3: Any) -> None:
         records: dict[tuple[str, int], list[tuple[int, bytes]]] = defaultdict(list)
@@ -110,8 +118,21 @@ class S3Sink(threading.Thread):
         for (topic, partition), writer in list(self._writers.items()):
             for done in writer.write(records.get((topic, partition), []), now):
                 self._put(s3, done)
-                commit = [TopicPartition(topic, partition, done.commit_offset)]
-                consumer.commit(offsets=commit, asynchronous=False)
+                self._written[(topic, partition)] = done.commit_offset
+        if now >= self._commit_at_ms:
+            self._commit(consumer, self._written, asynchronous=True)
+            self._commit_at_ms = now + self.config.offset_flush_interval_ms
+
+    def _commit(
+        self, consumer: Consumer, offsets: dict[tuple[str, int], int], asynchronous: bool
+    ) -> None:
+        """Commit `offsets` (taken out of those waiting to be committed)."""
+        if not offsets:
+            return
+        commit = [TopicPartition(t, p, offset) for (t, p), offset in offsets.items()]
+        for key in list(offsets):
+            self._written.pop(key, None)
+        consumer.commit(offsets=commit, asynchronous=asynchronous)
 
     def _line(self, message: Message) -> bytes | None:
         error = message.error()
