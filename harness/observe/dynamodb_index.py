@@ -7,7 +7,8 @@ before that now holds another event retracts it. Global secondary indexes are re
 eventually consistent (they cannot be read otherwise): what a poll misses, the next shows.
 
 Costs: polling adds up to `interval_s` to measured lag, and each poll reads every event of
-the lookback window again (queries, not a stream).
+the lookback window again (queries, not a stream); an item read again unchanged is not
+decoded again.
 """
 
 import time
@@ -47,8 +48,8 @@ class DynamoDBIndexObserver(Observer):
         self.table, self.index, self.attribute, self.values = table, index, attribute, values
         self.lookback_s = lookback_s
         self._dynamodb = aws.client("dynamodb")
-        self._seen: dict[tuple[str, str], Event] = {}
-        """Item key (RequestId, Timestamp) -> the event it held when last read."""
+        self._seen: dict[tuple[str, str], tuple[dict[str, Any], Event]] = {}
+        """Item key (RequestId, Timestamp) -> the item as last read, and its event."""
 
     def poll(self) -> list[Observation]:
         started = time.monotonic()
@@ -77,9 +78,13 @@ class DynamoDBIndexObserver(Observer):
 
     def _sightings(self, value: str, item: dict[str, Any]) -> list[Observation]:
         key = (item[_KEY[0]]["S"], item[_KEY[1]]["S"])
-        event, before = read_event(item), self._seen.get(key)
-        self._seen[key] = event
+        last = self._seen.get(key)
+        if last is not None and last[0] == item:  # read again unchanged: nothing new
+            return []
+        event = read_event(item)
+        self._seen[key] = (item, event)
         position = f"{self.index}/{value}/{key[1]}"
+        before = last[1] if last else None
         return sightings(before, event, self.projection, time.time_ns(), position)
 
 

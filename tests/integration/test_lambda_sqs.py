@@ -247,17 +247,23 @@ def test_a_failed_fifo_batch_comes_back_whole_and_in_order(map_queue: MapQueue) 
     assert q.reports == ["PROBLEM: Function call failed", "OK"]
 
 
+def _send_and_drain(q: Mapped, count: int) -> None:
+    """Send m0... m<count - 1>, ten at a time, start the poller and wait until the function
+    had each and the queue is empty."""
+    for start in range(0, count, 10):
+        entries = [{"Id": str(i), "MessageBody": f"m{i}"} for i in range(start, start + 10)]
+        q.sqs.send_message_batch(QueueUrl=q.url, Entries=entries)
+    q.start()
+    wait_for(
+        lambda: sum(map(len, q.bodies())) == count and q.depth() == (0, 0),
+        f"all {count} messages",
+        timeout_s=30,
+    )
+
+
 def test_batches_fill_up_to_the_batch_size_within_the_window(map_queue: MapQueue) -> None:
     with map_queue(BatchSize=25, MaximumBatchingWindowInSeconds=1) as q:
-        for start in range(0, 30, 10):
-            entries = [{"Id": str(i), "MessageBody": f"m{i}"} for i in range(start, start + 10)]
-            q.sqs.send_message_batch(QueueUrl=q.url, Entries=entries)
-        q.start()
-        wait_for(
-            lambda: sum(map(len, q.bodies())) == 30 and q.depth() == (0, 0),
-            "all 30 messages",
-            timeout_s=20,
-        )
+        _send_and_drain(q, 30)
     batches = q.bodies()
     assert [len(b) for b in batches] == [25, 5]
     assert sorted(body for batch in batches for body in batch) == sorted(f"m{i}" for i in range(30))
@@ -267,15 +273,7 @@ def test_a_backlog_is_worked_by_several_batches_at_once_within_maximum_concurren
     map_queue: MapQueue,
 ) -> None:
     with map_queue(mode="slow", ScalingConfig={"MaximumConcurrency": 3}) as q:
-        for start in range(0, 60, 10):
-            entries = [{"Id": str(i), "MessageBody": f"m{i}"} for i in range(start, start + 10)]
-            q.sqs.send_message_batch(QueueUrl=q.url, Entries=entries)
-        q.start()
-        wait_for(
-            lambda: sum(map(len, q.bodies())) == 60 and q.depth() == (0, 0),
-            "all 60 messages",
-            timeout_s=30,
-        )
+        _send_and_drain(q, 60)
     assert sorted(b for batch in q.bodies() for b in batch) == sorted(f"m{i}" for i in range(60))
     runs = [tuple(map(float, line.split())) for line in q.record_to.with_name(
         q.record_to.name + ".times").read_text().splitlines()]  # fmt: skip

@@ -5,6 +5,7 @@ and an observer busy all the time on quick round trips owns none."""
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,35 +126,41 @@ class SlowReader(Observer):
         return seen
 
 
-def _commit(committed: list[Change], lock: threading.Lock) -> None:
-    """20 changes/s for 3 s, a spike at 250/s for 2 s (past the reader's 100/s), 20/s after."""
-    plan = [(3.0, 20), (2.0, 250), (3.0, 20)]
+Reader = Callable[[Path, list[Change], threading.Lock], Observer]
+
+
+def _observe(
+    tmp_path: Path, reader: Reader, plan: list[tuple[float, int]]
+) -> tuple[Observer, LagReport, list[str]]:
+    """Commit at each (seconds, changes/s) of `plan` while `reader` observes; the stopped
+    observer, its lag and each window's owner."""
+    committed: list[Change] = []
+    lock = threading.Lock()
+    observer = reader(tmp_path / "obs.csv", committed, lock)
+    observer.start()
     key = 0
     for seconds, rate in plan:
         for _ in range(int(seconds * rate)):
             key += 1
             now = time.time_ns()
             with lock:
-                change = Change("widgets", str(key), 1, "insert", COMMITTED, now, now, key, "")
-                committed.append(change)
+                committed.append(
+                    Change("widgets", str(key), 1, "insert", COMMITTED, now, now, key, "")
+                )
             time.sleep(1 / rate)
+    while observer.observed < len(committed):
+        time.sleep(0.1)
+    observer.stop()
+    lag = measure_lag(committed, read_observations(tmp_path / "obs.csv"), window_s=1.0)
+    origin_s = min(c.acked_ns for c in committed) / 1e9
+    bounds = attribute(lag.over_time, 1.0, origin_s, observer.stats(), {})
+    return observer, lag, bounds
 
 
 @pytest.mark.slow
 def test_an_observer_saturated_by_a_spike_owns_its_windows(tmp_path: Path) -> None:
-    committed: list[Change] = []
-    lock = threading.Lock()
-    observer = SlowReader(tmp_path / "obs.csv", committed, lock)
-    observer.start()
-    _commit(committed, lock)
-    while observer.observed < len(committed):
-        time.sleep(0.1)
-    observer.stop()
-
-    lag = measure_lag(committed, read_observations(tmp_path / "obs.csv"), window_s=1.0)
-    origin_s = min(c.acked_ns for c in committed) / 1e9
-    stats = observer.stats()
-    bounds = attribute(lag.over_time, 1.0, origin_s, stats, {})
+    # 20 changes/s for 3 s, a spike at 250/s for 2 s (past the reader's 100/s), 20/s after
+    _, lag, bounds = _observe(tmp_path, SlowReader, [(3.0, 20), (2.0, 250), (3.0, 20)])
     for window, bound in zip(lag.over_time, bounds, strict=True):
         window.bound = bound
 
@@ -190,22 +197,9 @@ class QuickReader(Observer):
 
 @pytest.mark.slow
 def test_an_observer_busy_on_quick_round_trips_owns_no_window(tmp_path: Path) -> None:
-    committed: list[Change] = []
-    lock = threading.Lock()
-    observer = QuickReader(tmp_path / "obs.csv", committed, lock)
-    observer.start()
-    for key in range(1, 601):  # 200/s for 3 s: every poll finds something
-        now = time.time_ns()
-        with lock:
-            committed.append(Change("widgets", str(key), 1, "insert", COMMITTED, now, now, key, ""))
-        time.sleep(0.005)
-    while observer.observed < len(committed):
-        time.sleep(0.1)
-    observer.stop()
-
-    lag = measure_lag(committed, read_observations(tmp_path / "obs.csv"), window_s=1.0)
+    # 200/s for 3 s: every poll finds something
+    observer, lag, bounds = _observe(tmp_path, QuickReader, [(3.0, 200)])
     stats = observer.stats()
-    bounds = attribute(lag.over_time, 1.0, committed[0].acked_ns / 1e9, stats, {})
 
     assert stats.busy_over_time is not None and stats.delay_over_time is not None
     assert max(stats.busy_over_time.per_s[1:3]) >= 0.8  # saturated by the old rule
