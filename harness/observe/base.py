@@ -207,8 +207,8 @@ class Observer(ABC):
         self._paused_s = 0.0
         """The part of `waited_s` spent in `pause` (paced, not waiting for data)."""
         self._read_from = (0.0, 0.0)
-        """(start, `_blocked_s` then) of the last poll that read everything readable (at
-        first, when the observer started: nothing was read before)."""
+        """(wall-clock start, `_blocked_s` then) of the last poll that read everything
+        readable (at first, when the observer started: nothing was read before)."""
 
     @property
     def observed(self) -> int:
@@ -230,7 +230,7 @@ class Observer(ABC):
 
     def start(self) -> None:
         self._started = time.monotonic()
-        self._read_from = (self._started, 0.0)
+        self._read_from = (time.time(), 0.0)
         self._thread.start()
 
     def stop(self) -> None:
@@ -308,9 +308,9 @@ class Observer(ABC):
         self._busy_clock.add(wall, busy)
         self._track_behind(started, finished)
         if seen:
-            self._delay_clock.add(time.time(), self._own_delay_s(finished))
+            self._delay_clock.add(time.time(), self._own_delay_s(seen))
         if self.reads_everything or not self.lagging:
-            self._read_from = (started, blocked)
+            self._read_from = (wall, blocked)
         self._log.extend(seen)
         for observation in seen:
             if observation.op == RETRACTED:
@@ -325,14 +325,15 @@ class Observer(ABC):
         """Time spent blocked waiting for data to arrive (a long poll), so far."""
         return self.waited_s - self._paused_s
 
-    def _own_delay_s(self, finished: float) -> float:
-        """The longest a change seen by the poll that just `finished` can have waited on the
-        observer itself: a change not yet readable when the last poll that read everything
-        started is read by a later one, so it waited at most from that start until now, less
-        the time spent blocked waiting for data to arrive. Intervals and paced waits count:
-        they are the instrument's too."""
+    def _own_delay_s(self, seen: list[Observation]) -> float:
+        """The longest a change among `seen` (what the poll just made saw) can have waited on
+        the observer itself: a change not yet readable when the last poll that read
+        everything started is seen by a later one, so it waited at most from that start
+        until it was seen (its `seen_ns`), less the time spent blocked waiting for data to
+        arrive. Intervals and paced waits count: they are the instrument's too."""
         since, blocked_then = self._read_from
-        return finished - since - (self._blocked_s - blocked_then)
+        seen_s = max(observation.seen_ns for observation in seen) / 1e9
+        return max(0.0, seen_s - since - (self._blocked_s - blocked_then))
 
     def _track_behind(self, started: float, finished: float) -> None:
         """A stretch of lagging polls counts from the first one's start to the last one's
