@@ -2,8 +2,11 @@
 
 A step is sustained when none of the run's saturation signals fire over it
 (`check.saturation.assess`: a process saturated, the load short of the offered rate, lag
-that grew through the step or a slow catch-up after it, lag windows that were an emulator's
-or an observer's). What bound an unsustained step is the first of:
+that grew through the step or a slow catch-up after it, lag windows that were an
+emulator's): its lag stayed bounded. Lag windows that were an observer's do not fail a step
+by themselves (the instrument added a share of the lag, which stayed bounded); they are
+noted among its reasons, and name the observer as the bound when a signal fires. What bound
+an unsustained step is the first of:
 - the emulator: a server (moto, the Kafka broker) saturated, or lag windows that were its;
 - the local engines: the harness process (engines and observers) saturated;
 - the host CPU: every core busy (on a small machine the emulator, the engines, the load and
@@ -19,7 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from harness.busy import HARNESS_PROCESS, BusySeries
-from harness.check.saturation import EMULATOR_BUSY, LOAD_SHORT, Measured, assess
+from harness.check.saturation import EMULATOR_BUSY, LOAD_SHORT, Measured, assess, observer_notes
 from harness.load.locust_runner import LoadStats
 
 Bound = Literal[
@@ -83,14 +86,16 @@ def judge(
     over_time: Mapping[str, BusySeries],
     processes: int,
 ) -> tuple[Bound | None, list[str]]:
-    """What bound a step (None: sustained) and every signal that fired. `busy`: each
+    """What bound a step (None: sustained) and every signal that fired, with the notes of
+    lag windows that were an observer's (`observer_notes`). `busy`: each
     emulator process's share of a core, with `HOST` and `LOAD_DRIVER`; `projections`: their
     lag over the step, windows attributed; `processes`: Locust's worker processes."""
     emulator = {n: share for n, share in busy.items() if emulated and n not in (HOST, LOAD_DRIVER)}
     reasons = assess(load, emulator, projections, emulated, over_time).reasons
+    notes = observer_notes(projections)
     host, driver = busy.get(HOST, 0.0), busy.get(LOAD_DRIVER, 0.0)
-    if not reasons:
-        return None, []
+    if not [reason for reason in reasons if reason not in notes]:
+        return None, notes
     windows = [w.bound for p in projections.values() if p.lag for w in p.lag.over_time]
     saturated = {n for n, share in emulator.items() if share >= EMULATOR_BUSY}
     short = load.committed_per_s < LOAD_SHORT * load.offered_per_s

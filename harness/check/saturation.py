@@ -34,14 +34,14 @@ OBSERVER_BUSY = 0.8
 OBSERVER_DELAY_SHARE = 0.25
 """Share of a lag window's p99 an observer's own delay must reach for the window to be its."""
 LOAD_SHORT = 0.9
+BACKLOG_FACTOR = 2.0
+BACKLOG_MIN_S = 1.0
+CATCH_UP_GRACE_S = 5.0
 _EMULATOR_WHY = f"busy {EMULATOR_BUSY:.0%} of a core or more"
 _OBSERVER_WHY = (
     f"busy {OBSERVER_BUSY:.0%} of a core or more, its own delay {OBSERVER_DELAY_SHARE:.0%} "
     "of their p99 or more"
 )
-BACKLOG_FACTOR = 2.0
-BACKLOG_MIN_S = 1.0
-CATCH_UP_GRACE_S = 5.0
 
 
 class Saturation(BaseModel):
@@ -113,14 +113,12 @@ def assess(
             f"load fell short: {load.committed_per_s:.0f} changes/s committed "
             f"of {load.offered_per_s:.0f}/s offered"
         )
-    instrument = []
     for name, projection in projections.items():
         windows = projection.lag.over_time if projection.lag else []
         grew = _backlog_grew(name, windows)
         if grew:
             reasons.append(grew)
         reasons += _owned_by(name, windows, "emulator", _EMULATOR_WHY)
-        instrument += _owned_by(name, windows, "observer", _OBSERVER_WHY)
         grace = projection.floor_ms / 1000 + CATCH_UP_GRACE_S
         reached = projection.convergence
         # a projection that settled without converging was wrong (its anomalies), not slow
@@ -130,6 +128,7 @@ def assess(
                 f"{name}: {converge_s:.1f} s to catch up after the load ended "
                 f"(floor {projection.floor_ms / 1000:.1f} s)"
             )
+    instrument = observer_notes(projections)
     return Saturation(
         emulated=emulated,
         emulator_bound=emulated and bool(reasons),
@@ -138,6 +137,18 @@ def assess(
         busy=busy,
         busy_over_time=dict(busy_over_time or {}),
     )
+
+
+def observer_notes(projections: Mapping[str, Measured]) -> list[str]:
+    """One note per projection some of whose lag windows are its observer's: their figures
+    include the instrument's own delay (not a saturation signal: lag may still be bounded)."""
+    return [
+        note
+        for name, projection in projections.items()
+        for note in _owned_by(
+            name, projection.lag.over_time if projection.lag else [], "observer", _OBSERVER_WHY
+        )
+    ]
 
 
 def _owned_by(name: str, windows: list[LagWindow], owner: str, why: str) -> list[str]:

@@ -1,8 +1,9 @@
-"""A capacity step's verdict: sustained when no saturation signal fires; otherwise bound by
-the first of the emulator, the local engines, the host, the load, the observer, the pattern."""
+"""A capacity step's verdict: sustained when no saturation signal fires (lag windows that
+were an observer's are noted, not a signal); otherwise bound by the first of the emulator,
+the local engines, the host, the load, the observer, the pattern."""
 
 from harness.capacity.verdict import HOST, LOAD_DRIVER, judge
-from harness.check.lag import LagWindow
+from harness.report.results import ProjectionResult
 from tests.unit.test_saturation import load, measured, steady, windows
 
 
@@ -50,16 +51,23 @@ def test_a_growing_backlog_with_nothing_saturated_is_the_pattern() -> None:
     assert reasons[0].startswith("rm: lag grew through the run")
 
 
-def test_windows_that_are_the_observers_bind_it() -> None:
-    projection = steady()
-    assert projection.lag is not None
-    projection.lag.over_time = [
-        LagWindow(start_s=i, count=10, p50=20, p99=20, max=20, bound="observer") for i in range(9)
-    ]
+def test_windows_that_are_the_observers_are_noted_and_bind_it_once_lag_grows() -> None:
+    def owned_by_observer(p50s: list[float]) -> ProjectionResult:
+        projection = measured(windows(*p50s), 0.1, 0.0)
+        assert projection.lag is not None
+        for window in projection.lag.over_time:
+            window.bound = "observer"
+        return projection
 
-    bound, _ = judge(load(100, 100), {"moto": 0.4}, {"rm": projection}, True, {}, 1)
+    bounded = owned_by_observer([20.0] * 9)
+    growing = owned_by_observer([100.0 * 2**i for i in range(9)])
 
+    bound, notes = judge(load(100, 100), {"moto": 0.4}, {"rm": bounded}, True, {}, 1)
+    assert bound is None  # the instrument added to the lag, which stayed bounded
+    assert notes and "lag windows are the observer's" in notes[0]
+    bound, reasons = judge(load(100, 100), {"moto": 0.4}, {"rm": growing}, True, {}, 1)
     assert bound == "observer"
+    assert reasons[0].startswith("rm: lag grew through the run")
 
 
 def test_a_slow_catch_up_after_the_step_is_not_sustained() -> None:
