@@ -135,9 +135,7 @@ def _step(
         convergence = offering.converge(changes)
     load = load_stats(mine, folder, rate)
     projections = _lag(offering, mine, convergence, over_time)
-    bound, reasons = judge(
-        load, busy, projections, offering.emulated, over_time, scenario.load.processes
-    )
+    bound, reasons = judge(load, busy, projections, offering.emulated, scenario.load.processes)
     missing = [k for k, c in convergence.items() if not c.converged]
     if missing and bound is None:
         bound, reasons = "pattern", [f"{', '.join(missing)}: did not converge"]

@@ -21,8 +21,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from harness.busy import HARNESS_PROCESS, BusySeries
-from harness.check.saturation import EMULATOR_BUSY, LOAD_SHORT, Measured, assess, observer_notes
+from harness.busy import HARNESS_PROCESS
+from harness.check.saturation import EMULATOR_BUSY, LOAD_SHORT, Measured, signals
 from harness.load.locust_runner import LoadStats
 
 Bound = Literal[
@@ -83,18 +83,18 @@ def judge(
     busy: Mapping[str, float],
     projections: Mapping[str, Measured],
     emulated: bool,
-    over_time: Mapping[str, BusySeries],
     processes: int,
 ) -> tuple[Bound | None, list[str]]:
     """What bound a step (None: sustained) and every signal that fired, with the notes of
-    lag windows that were an observer's (`observer_notes`). `busy`: each
+    lag windows that were an observer's (`check.saturation.signals`). `busy`: each
     emulator process's share of a core, with `HOST` and `LOAD_DRIVER`; `projections`: their
     lag over the step, windows attributed; `processes`: Locust's worker processes."""
     emulator = {n: share for n, share in busy.items() if emulated and n not in (HOST, LOAD_DRIVER)}
-    reasons = assess(load, emulator, projections, emulated, over_time).reasons
-    notes = observer_notes(projections)
+    # judged as recorded (to a thousandth), as `assess` judges a run
+    fired, notes = signals(load, {n: round(s, 3) for n, s in emulator.items()}, projections)
+    reasons = fired + notes
     host, driver = busy.get(HOST, 0.0), busy.get(LOAD_DRIVER, 0.0)
-    if not [reason for reason in reasons if reason not in notes]:
+    if not fired:
         return None, notes
     windows = [w.bound for p in projections.values() if p.lag for w in p.lag.over_time]
     saturated = {n for n, share in emulator.items() if share >= EMULATOR_BUSY}

@@ -103,6 +103,22 @@ def assess(
 ) -> Saturation:
     # judged as recorded (to a thousandth), so judging a recorded run again gives the same
     busy = {process: round(share, 3) for process, share in busy.items()}
+    fired, instrument = signals(load, busy, projections)
+    return Saturation(
+        emulated=emulated,
+        emulator_bound=emulated and bool(fired),
+        observer_bound=bool(instrument),
+        reasons=fired + instrument,
+        busy=busy,
+        busy_over_time=dict(busy_over_time or {}),
+    )
+
+
+def signals(
+    load: LoadStats | None, busy: Mapping[str, float], projections: Mapping[str, Measured]
+) -> tuple[list[str], list[str]]:
+    """The saturation signals that fired, and the notes of lag windows that are observers'
+    (`observer_notes`: not a signal, lag may still be bounded)."""
     reasons = [
         f"{process} busy {share:.0%} of a core during load"
         for process, share in sorted(busy.items())
@@ -128,15 +144,7 @@ def assess(
                 f"{name}: {converge_s:.1f} s to catch up after the load ended "
                 f"(floor {projection.floor_ms / 1000:.1f} s)"
             )
-    instrument = observer_notes(projections)
-    return Saturation(
-        emulated=emulated,
-        emulator_bound=emulated and bool(reasons),
-        observer_bound=bool(instrument),
-        reasons=reasons + instrument,
-        busy=busy,
-        busy_over_time=dict(busy_over_time or {}),
-    )
+    return reasons, observer_notes(projections)
 
 
 def observer_notes(projections: Mapping[str, Measured]) -> list[str]:

@@ -80,7 +80,7 @@ class S3Sink(threading.Thread):
             consumer.subscribe(topics, on_assign=self._assigned, on_revoke=self._revoked)
             while not self._stop_event.is_set():
                 self._step(consumer, s3)
-            self._commit(consumer, self._written, asynchronous=False)
+            self._commit(consumer, list(self._written), asynchronous=False)
         except SinkFailure as failure:
             self.failure = str(failure)
         except Exception as error:  # a broken sink must say why, not vanish
@@ -103,8 +103,8 @@ class S3Sink(threading.Thread):
 
     def _revoked(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Records not yet in S3 are read again from the committed offset by the next owner.
-        revoked = {(tp.topic, tp.partition) for tp in partitions}
-        self._commit(consumer, {k: v for k, v in self._written.items() if k in revoked}, False)
+        revoked = [(tp.topic, tp.partition) for tp in partitions]
+        self._commit(consumer, revoked, asynchronous=False)
         for key in revoked:
             self._writers.pop(key, None)
 
@@ -120,19 +120,20 @@ class S3Sink(threading.Thread):
                 self._put(s3, done)
                 self._written[(topic, partition)] = done.commit_offset
         if now >= self._commit_at_ms:
-            self._commit(consumer, self._written, asynchronous=True)
+            self._commit(consumer, list(self._written), asynchronous=True)
             self._commit_at_ms = now + self.config.offset_flush_interval_ms
 
     def _commit(
-        self, consumer: Consumer, offsets: dict[tuple[str, int], int], asynchronous: bool
+        self, consumer: Consumer, partitions: list[tuple[str, int]], asynchronous: bool
     ) -> None:
-        """Commit `offsets` (taken out of those waiting to be committed)."""
-        if not offsets:
-            return
-        commit = [TopicPartition(t, p, offset) for (t, p), offset in offsets.items()]
-        for key in list(offsets):
-            self._written.pop(key, None)
-        consumer.commit(offsets=commit, asynchronous=asynchronous)
+        """Commit the written offsets of those of `partitions` that have any waiting."""
+        commit = [
+            TopicPartition(topic, partition, self._written.pop((topic, partition)))
+            for topic, partition in partitions
+            if (topic, partition) in self._written
+        ]
+        if commit:
+            consumer.commit(offsets=commit, asynchronous=asynchronous)
 
     def _line(self, message: Message) -> bytes | None:
         error = message.error()

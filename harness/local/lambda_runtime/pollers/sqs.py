@@ -80,8 +80,8 @@ class SqsPoller(Poller):
         self.max_lanes = min(LANES, int(scaling.get("MaximumConcurrency") or LANES))
         self._lanes_lock = threading.Lock()
         self._lanes: list[threading.Thread] = []
-        """The lanes opened besides the first (finished ones included)."""
-        self.open_lanes = 0
+        """The lanes opened besides the first (finished ones are dropped when one opens)."""
+        self._open_lanes = 0
 
     def run(self) -> None:
         sqs = self.ctx.aws.client("sqs")
@@ -111,7 +111,7 @@ class SqsPoller(Poller):
                     return  # failed for good: `invoke` stopped every lane
         finally:
             with self._lanes_lock:
-                self.open_lanes -= 1
+                self._open_lanes -= 1
 
     def _widen(self, url: str) -> None:
         """Open one more lane if the limit allows."""
@@ -130,9 +130,9 @@ class SqsPoller(Poller):
 
     def _open_lane(self) -> bool:
         with self._lanes_lock:
-            if self.open_lanes >= self.max_lanes:
+            if self._open_lanes >= self.max_lanes:
                 return False
-            self.open_lanes += 1
+            self._open_lanes += 1
             return True
 
     def _gather(self, sqs: Any, url: str) -> list[dict[str, Any]]:
