@@ -12,7 +12,7 @@ an unsustained step is the first of:
 - the host CPU: every core busy (on a small machine the emulator, the engines, the load and
   the source share them);
 - the load driver, or else the source, when the load fell short of the offered rate;
-- the observer: lag windows that were the instrument's;
+- the observer: lag windows that were the instrument's, in a projection that raised a signal;
 - else the pattern (its configured windows, batch sizes and concurrency).
 """
 
@@ -22,7 +22,13 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from harness.busy import HARNESS_PROCESS
-from harness.check.saturation import EMULATOR_BUSY, LOAD_SHORT, Measured, signals
+from harness.check.saturation import (
+    EMULATOR_BUSY,
+    LOAD_SHORT,
+    Measured,
+    projection_signals,
+    signals,
+)
 from harness.load.locust_runner import LoadStats
 
 Bound = Literal[
@@ -96,7 +102,9 @@ def judge(
     host, driver = busy.get(HOST, 0.0), busy.get(LOAD_DRIVER, 0.0)
     if not fired:
         return None, notes
-    windows = [w.bound for p in projections.values() if p.lag for w in p.lag.over_time]
+    # the windows of the projections that raised a signal: another's observer did not bind
+    raised = [p for n, p in projections.items() if p.lag and projection_signals(n, p)]
+    windows = [w.bound for p in raised if p.lag for w in p.lag.over_time]
     saturated = {n for n, share in emulator.items() if share >= EMULATOR_BUSY}
     short = load.committed_per_s < LOAD_SHORT * load.offered_per_s
     if saturated - {HARNESS_PROCESS}:

@@ -130,21 +130,27 @@ def signals(
             f"of {load.offered_per_s:.0f}/s offered"
         )
     for name, projection in projections.items():
-        windows = projection.lag.over_time if projection.lag else []
-        grew = _backlog_grew(name, windows)
-        if grew:
-            reasons.append(grew)
-        reasons += _owned_by(name, windows, "emulator", _EMULATOR_WHY)
-        grace = projection.floor_ms / 1000 + CATCH_UP_GRACE_S
-        reached = projection.convergence
-        # a projection that settled without converging was wrong (its anomalies), not slow
-        converge_s = reached.seconds if reached and not reached.settled else None
-        if converge_s is not None and converge_s > grace:
-            reasons.append(
-                f"{name}: {converge_s:.1f} s to catch up after the load ended "
-                f"(floor {projection.floor_ms / 1000:.1f} s)"
-            )
+        reasons += projection_signals(name, projection)
     return reasons, observer_notes(projections)
+
+
+def projection_signals(name: str, projection: Measured) -> list[str]:
+    """The signals one projection raised: its lag grew through the load, some of its lag
+    windows were the emulator's, or it caught up slowly after the load."""
+    windows = projection.lag.over_time if projection.lag else []
+    grew = _backlog_grew(name, windows)
+    reasons = [grew] if grew else []
+    reasons += _owned_by(name, windows, "emulator", _EMULATOR_WHY)
+    grace = projection.floor_ms / 1000 + CATCH_UP_GRACE_S
+    reached = projection.convergence
+    # a projection that settled without converging was wrong (its anomalies), not slow
+    converge_s = reached.seconds if reached and not reached.settled else None
+    if converge_s is not None and converge_s > grace:
+        reasons.append(
+            f"{name}: {converge_s:.1f} s to catch up after the load ended "
+            f"(floor {projection.floor_ms / 1000:.1f} s)"
+        )
+    return reasons
 
 
 def observer_notes(projections: Mapping[str, Measured]) -> list[str]:

@@ -68,6 +68,10 @@ def test_windows_that_are_the_observers_are_noted_and_bind_it_once_lag_grows() -
     bound, reasons = judge(load(100, 100), {"moto": 0.4}, {"rm": growing}, True, 1)
     assert bound == "observer"
     assert reasons[0].startswith("rm: lag grew through the run")
+    # another projection's lag grew on its own: its observer did not bind it
+    alone = measured(windows(*[100.0 * 2**i for i in range(9)]), 0.1, 0.0)
+    bound, _ = judge(load(100, 100), {"moto": 0.4}, {"rm": bounded, "store": alone}, True, 1)
+    assert bound == "pattern"
 
 
 def test_a_slow_catch_up_after_the_step_is_not_sustained() -> None:
