@@ -5,6 +5,7 @@ fails and says which fix can go. The server's module list: `test_moto_server_fix
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -185,6 +186,57 @@ def test_dynamodb_index_queries_weigh_only_the_items_they_select(
         120,
     ]
     assert len(fixed[2]) == 9  # pages of Limit 7
+
+
+def test_query_items_are_copied_once_into_the_answer_under_the_write_lock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.dynamodb.models.dynamo_type import Item
+
+    from harness.local.moto_fixes.corrections.dynamodb import WRITE_LOCK
+
+    deepcopy = Item.__deepcopy__
+    copied: list[int] = []
+
+    def counted(self: Any, memo: Any) -> Any:
+        copied.append(1)
+        return deepcopy(self, memo)
+
+    monkeypatch.setattr(Item, "__deepcopy__", counted)
+
+    def answers() -> tuple[list[list[dict[str, Any]]], int]:
+        with mock_aws():
+            dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+            _event_table(dynamodb, 300)
+            copied.clear()
+            got = [_query_pages(dynamodb, query) for query in _EVENT_QUERIES]
+            table = dynamodb.query(
+                TableName="event",
+                KeyConditionExpression="RequestId = :r",
+                ExpressionAttributeValues={":r": {"S": "r7"}},
+            )
+            table.pop("ResponseMetadata")
+            return [*got, [table]], len(copied)
+
+    released, released_copies = answers()
+    assert released_copies >= 200, fixed_upstream("dynamodb.query_items_copied_once")
+    with applied("dynamodb.query_items_copied_once"):
+        fixed, fixed_copies = answers()
+        assert fixed_copies == 0
+        # a Query waits for a write under way: it never answers half of one
+        with mock_aws():
+            dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+            _event_table(dynamodb, 1)
+            answered = threading.Event()
+            with WRITE_LOCK:
+                query = threading.Thread(
+                    target=lambda: (_query_pages(dynamodb, _EVENT_QUERIES[4]), answered.set())
+                )
+                query.start()
+                assert not answered.wait(0.5)
+            assert answered.wait(10)
+            query.join()
+    assert fixed == released
 
 
 def test_sending_to_a_queue_does_not_count_its_messages(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,6 +9,8 @@ from typing import Any
 from harness.local.moto_fixes.guard import fix
 
 _WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+WRITE_LOCK = threading.RLock()
+"""Held by every write (`atomic_writes`), and by what must see no write half done."""
 
 
 @fix(*(f"moto.dynamodb.models.DynamoDBBackend.{name}" for name in _WRITES))
@@ -19,12 +21,10 @@ def atomic_writes() -> None:
     # of the stream then gets one record again and again. One lock makes every write whole.
     from moto.dynamodb.models import DynamoDBBackend
 
-    lock = threading.RLock()
-
     def atomic(write: Any) -> Any:
         @functools.wraps(write)
         def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
-            with lock:
+            with WRITE_LOCK:
                 return write(self, *args, **kwargs)
 
         return locked

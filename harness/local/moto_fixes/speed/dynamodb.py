@@ -1,10 +1,12 @@
 """DynamoDB: items are answered in the wire form moto keeps them in, without re-walking them;
-index queries weigh only the items their key condition selects."""
+index queries weigh only the items their key condition selects; a query's items are copied
+once, into its answer."""
 
 import functools
 import threading
 from typing import Any
 
+from harness.local.moto_fixes.corrections.dynamodb import WRITE_LOCK
 from harness.local.moto_fixes.guard import BotocoreShape, fix
 
 
@@ -121,11 +123,14 @@ def _selected(
     if range_comparison and not range_key_conditions:
         return None
     sort_key = range_key_conditions[-1][0] if range_key_conditions else None
+    # a string key is compared as stored, not through DynamoType's casting comparison:
+    # this loop runs over every item of the table
+    wanted = [(k, v, v.value if v.type == "S" else None) for k, v in hash_key_conditions]
     chosen = []
     for partition in list(table.items.values()):
         for item in list(partition.values()) if table.range_key_attr else (partition,):
             attrs = item.attrs
-            if any(not attrs.get(k) or attrs.get(k) != v for k, v in hash_key_conditions):
+            if not _holds(attrs, wanted):
                 continue
             if range_comparison:
                 value = attrs.get(sort_key)
@@ -133,3 +138,64 @@ def _selected(
                     continue
             chosen.append(item)
     return chosen
+
+
+def _holds(attrs: dict[str, Any], wanted: list[tuple[str, Any, str | None]]) -> bool:
+    """The item's attributes meet every (name, value, the value if a string) condition."""
+    for name, value, text in wanted:
+        found = attrs.get(name)
+        if found is None:
+            return False
+        if text is not None:
+            if found.type != "S" or found.value != text:
+                return False
+        elif found != value:
+            return False
+    return True
+
+
+_answering = threading.local()
+"""Set while this thread answers a Query under the write lock."""
+
+
+@fix("moto.dynamodb.responses.DynamoHandler.query", "moto.dynamodb.models.table.copy")
+def query_items_copied_once() -> None:
+    # moto's Query deep-copies every item it found (so that a write after it cannot change
+    # the answer), then converts the copies into the answer's plain form: two walks of each
+    # item, the larger one the copy, which an event store's index reader repeats on every
+    # poll of its lookback window (a third of the DynamoDB server's core at 150 events/s).
+    # Here the whole Query, the conversion included, runs under the lock every write takes
+    # (`corrections.dynamodb.atomic_writes`), so no write can land between finding an item
+    # and converting it, and the copy is skipped: the answer is the same. Nothing in
+    # moto's Query changes the items it found (an index's projection makes new ones).
+    import copy as copy_module
+
+    from moto.dynamodb.models import table
+    from moto.dynamodb.responses import DynamoHandler
+
+    query = DynamoHandler.query
+
+    @functools.wraps(query)
+    def answered_under_lock(self: Any) -> Any:
+        with WRITE_LOCK:
+            _answering.now = True
+            try:
+                return query(self)
+            finally:
+                _answering.now = False
+
+    class _Copy:
+        """`copy` as moto's table module sees it: a Query answered under the lock keeps
+        its items; every other copy is made."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(copy_module, name)
+
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            if getattr(_answering, "now", False):
+                return value
+            return copy_module.deepcopy(value, memo)
+
+    DynamoHandler.query = answered_under_lock
+    table.copy = _Copy()  # type: ignore[assignment]
