@@ -111,11 +111,15 @@ def _event_table(dynamodb: Any, events: int) -> None:
         BillingMode="PAY_PER_REQUEST",
     )
     for n in range(events):
-        second = f"2026-12-0{1 + n // 200}T10:{n // 60 % 60:02d}:{n % 60:02d}Z"
-        item = {"RequestId": {"S": f"r{n}"}, "Timestamp": {"S": second}, "n": {"N": str(n)}}
+        item = {"RequestId": {"S": f"r{n}"}, "Timestamp": {"S": _when(n)}, "n": {"N": str(n)}}
         if n % 10:  # some events lack the index's key: the index leaves them out
             item["Type"] = {"S": ("INSERT", "UPDATE", "DELETE")[n % 3]}
         dynamodb.put_item(TableName="event", Item=item)
+
+
+def _when(n: int) -> str:
+    """Event n's Timestamp: one a second, 200 a day."""
+    return f"2026-12-0{1 + n // 200}T10:{n // 60 % 60:02d}:{n % 60:02d}Z"
 
 
 def _query_pages(dynamodb: Any, query: dict[str, Any]) -> list[dict[str, Any]]:
@@ -186,6 +190,67 @@ def test_dynamodb_index_queries_weigh_only_the_items_they_select(
         120,
     ]
     assert len(fixed[2]) == 9  # pages of Limit 7
+
+
+def _rewrite_events(dynamodb: Any) -> None:
+    """Writes that move events between the index's partitions, out of it and back: updates
+    of the partition key in place, a removal of it, deletes, overwrites, a batch, and a
+    transaction rolled back (moto puts the table's items back wholesale)."""
+    table, key = "event", lambda n: {"RequestId": {"S": f"r{n}"}, "Timestamp": {"S": _when(n)}}
+    for n in range(1, 60, 7):
+        dynamodb.update_item(
+            TableName=table,
+            Key=key(n),
+            UpdateExpression="SET #p = :v",
+            ExpressionAttributeNames={"#p": "Type"},
+            ExpressionAttributeValues={":v": {"S": "UPDATE"}},
+        )
+    dynamodb.update_item(TableName=table, Key=key(4), UpdateExpression="REMOVE #p",
+                         ExpressionAttributeNames={"#p": "Type"})  # fmt: skip
+    for n in (2, 5, 8):
+        dynamodb.delete_item(TableName=table, Key=key(n))
+    dynamodb.put_item(TableName=table, Item={**key(11), "Type": {"S": "INSERT"}})
+    dynamodb.batch_write_item(RequestItems={table: [
+        {"PutRequest": {"Item": {**key(n), "Type": {"S": "UPDATE"}, "n": {"N": "1"}}}}
+        for n in range(600, 610)
+    ]})  # fmt: skip
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": table, "Item": {**key(700), "Type": {"S": "UPDATE"}}}},
+            {"Put": {"TableName": table, "Item": {**key(14), "Type": {"S": "DELETE"}},
+                     "ConditionExpression": "attribute_not_exists(RequestId)"}},
+        ])  # fmt: skip
+
+
+def test_index_partitions_follow_every_write_and_regroup_only_what_was_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from harness.local.moto_fixes.speed import index_partitions
+
+    place = index_partitions._Grouping.place
+    placed: list[int] = []
+
+    def counted(self: Any, key: Any, item: Any) -> None:
+        placed.append(1)
+        place(self, key, item)
+
+    monkeypatch.setattr(index_partitions._Grouping, "place", counted)
+
+    def answers() -> list[list[list[dict[str, Any]]]]:
+        with mock_aws():
+            dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+            _event_table(dynamodb, 600)
+            before = [_query_pages(dynamodb, query) for query in _EVENT_QUERIES]
+            _rewrite_events(dynamodb)
+            placed.clear()
+            return [before, [_query_pages(dynamodb, query) for query in _EVENT_QUERIES]]
+
+    released = answers()
+    with applied("dynamodb.index_query_candidates"):
+        fixed = answers()
+    assert fixed == released
+    assert released[0] != released[1]
+    assert 0 < len(placed) < 60  # the items written since, not the table's 600
 
 
 def test_query_items_are_copied_once_into_the_answer_under_the_write_lock(

@@ -8,6 +8,7 @@ from typing import Any
 
 from harness.local.moto_fixes.corrections.dynamodb import WRITE_LOCK
 from harness.local.moto_fixes.guard import BotocoreShape, fix
+from harness.local.moto_fixes.speed import index_partitions
 
 
 @fix(
@@ -64,18 +65,27 @@ _chosen = threading.local()
 @fix(
     "moto.dynamodb.models.table.Table.query",
     "moto.dynamodb.models.table.Table.all_items",
+    "moto.dynamodb.models.table.Table.put_item",
+    "moto.dynamodb.models.table.Table.delete_item",
+    "moto.dynamodb.models.DynamoDBBackend.update_item",
 )
 def index_query_candidates() -> None:
     # moto answers a Query on an index by sorting every item of the table, keeping those of
     # the partition, sorting those, and sizing each of them (for the 1 MB page) before it
     # tries the sort-key condition: every poll of an index costs the whole table, which
     # grows through a run. Here the query runs on the items the key condition selects (the
-    # partition's, within the sort-key range), found in one pass: moto's own query keeps
-    # and orders exactly those, so its answer is the same, except that the 1 MB page now
-    # counts only items the condition selects, as DynamoDB does.
+    # partition's, kept grouped by `index_partitions`, within the sort-key range): moto's
+    # own query keeps and orders exactly those, so its answer is the same, except that the
+    # 1 MB page now counts only items the condition selects, as DynamoDB does.
+    from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
 
     query, all_items = Table.query, Table.all_items
+    put_item, delete_item, update_item = (
+        Table.put_item,
+        Table.delete_item,
+        DynamoDBBackend.update_item,
+    )
 
     @functools.wraps(all_items)
     def items_of_query(self: Any) -> Any:
@@ -95,8 +105,45 @@ def index_query_candidates() -> None:
         finally:
             _chosen.items = None
 
+    @functools.wraps(put_item)
+    def put(self: Any, *args: Any, **kwargs: Any) -> Any:
+        item = put_item(self, *args, **kwargs)
+        index_partitions.touched(self, (item.hash_key, item.range_key))
+        return item
+
+    @functools.wraps(delete_item)
+    def delete(self: Any, hash_value: Any, range_value: Any = None) -> Any:
+        try:
+            return delete_item(self, hash_value, range_value)
+        finally:
+            index_partitions.touched(self, (hash_value, range_value))
+
+    @functools.wraps(update_item)
+    def update(self: Any, table_name: str, key: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return update_item(self, table_name, key, *args, **kwargs)
+        finally:  # an update changes its item in place, and may fail after doing so
+            _touched_by_update(self, table_name, key)
+
     Table.query = narrowed
     Table.all_items = items_of_query
+    Table.put_item, Table.delete_item = put, delete
+    DynamoDBBackend.update_item = update
+
+
+def _touched_by_update(backend: Any, table_name: str, key: Any) -> None:
+    """Note the item an UpdateItem named as written (nothing when the table or the key is
+    not one moto could have updated)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    try:
+        table = backend.get_table(table_name)
+        hash_value = DynamoType(key[table.hash_key_attr])
+        range_attr = table.range_key_attr
+        range_value = DynamoType(key[range_attr]) if range_attr else None
+    except Exception:  # moto refused the update for it
+        return
+    index_partitions.touched(table, (hash_value, range_value))
 
 
 def _selected(
@@ -122,36 +169,17 @@ def _selected(
         return None
     if range_comparison and not range_key_conditions:
         return None
+    with WRITE_LOCK:
+        candidates = index_partitions.members(table, hash_key_conditions)
+    if not range_comparison:
+        return candidates
     sort_key = range_key_conditions[-1][0] if range_key_conditions else None
-    # a string key is compared as stored, not through DynamoType's casting comparison:
-    # this loop runs over every item of the table
-    wanted = [(k, v, v.value if v.type == "S" else None) for k, v in hash_key_conditions]
     chosen = []
-    for partition in list(table.items.values()):
-        for item in list(partition.values()) if table.range_key_attr else (partition,):
-            attrs = item.attrs
-            if not _holds(attrs, wanted):
-                continue
-            if range_comparison:
-                value = attrs.get(sort_key)
-                if not value or not value.compare(range_comparison, range_objs):
-                    continue
+    for item in candidates:
+        value = item.attrs.get(sort_key)
+        if value and value.compare(range_comparison, range_objs):
             chosen.append(item)
     return chosen
-
-
-def _holds(attrs: dict[str, Any], wanted: list[tuple[str, Any, str | None]]) -> bool:
-    """The item's attributes meet every (name, value, the value if a string) condition."""
-    for name, value, text in wanted:
-        found = attrs.get(name)
-        if found is None:
-            return False
-        if text is not None:
-            if found.type != "S" or found.value != text:
-                return False
-        elif found != value:
-            return False
-    return True
 
 
 _answering = threading.local()
