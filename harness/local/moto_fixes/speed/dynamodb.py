@@ -169,17 +169,22 @@ def _selected(
         return None
     if range_comparison and not range_key_conditions:
         return None
+    sort_key = range_key_conditions[-1][0] if range_key_conditions else None
+    lower = range_objs[0] if range_comparison in _FROM_FIRST_VALUE else None
     with WRITE_LOCK:
-        candidates = index_partitions.members(table, hash_key_conditions)
+        candidates = index_partitions.members(table, hash_key_conditions, sort_key, lower)
     if not range_comparison:
         return candidates
-    sort_key = range_key_conditions[-1][0] if range_key_conditions else None
     chosen = []
     for item in candidates:
         value = item.attrs.get(sort_key)
         if value and value.compare(range_comparison, range_objs):
             chosen.append(item)
     return chosen
+
+
+_FROM_FIRST_VALUE = {"EQ", "=", "GE", ">=", "GT", ">", "BETWEEN", "BEGINS_WITH"}
+"""Sort key conditions no value below their first meets."""
 
 
 _answering = threading.local()
