@@ -4,13 +4,12 @@ from the keys of the items written since the last query.
 moto keeps a table's items by the table's own key only, so a query of an index must look
 at every item of the table: its cost grows with the table through a run (an event store's
 index reader at 75 events/s took most of the DynamoDB server's core after 50,000 events).
-Here a table's first query of an index groups its items by that index's partition key once,
-each group in sort key order;
-each write after records the key of the item it wrote (`touched`: moto's table puts and
-deletes, and its updates, which change items in place), and the next query regroups those
-items alone. moto replaces a table's items wholesale when it rolls a transaction back: the
-groups are then built again. Groups compare values as moto's query does (DynamoType's
-equality).
+Here a table's first query of an index groups its items by that index's partition key
+once, each group in sort key order; each write after records the key of the item it wrote
+(`touched`: moto's table puts and deletes, and its updates, which change items in place),
+and the next query regroups those items alone. moto replaces a table's items wholesale when
+it rolls a transaction back: the groups are then built again. Groups compare values as
+moto's query does (DynamoType's equality).
 """
 
 import bisect
@@ -85,11 +84,11 @@ def members(
     if kept is None or kept.items is not table.items:
         kept = _TablePartitions(table)
         setattr(table, _KEPT, kept)
-    for key in kept.touched:
+    written, kept.touched = kept.touched, set()
+    for key in written:
         item = _item(table, key)
         for grouping in kept.groupings.values():
             grouping.place(key, item)
-    kept.touched.clear()
     names = tuple(name for name, _ in conditions)
     grouping = kept.groupings.get((names, sort_name))
     if grouping is None:
