@@ -62,7 +62,7 @@ class DynamoDBIndexObserver(Observer):
         """Monotonic time the next wide read is due."""
         self._wide_from = 0.0
         """Wall-clock start of the last wide read."""
-        self._lateness_s = (0.0, 0.0)
+        self._late_s = (0.0, 0.0)
         """The longest lateness of a new event read since the last wide read, and before it."""
         self._missed_since: float | None = None
         """Set by a wide read that found events the narrow window missed: when the wide read
@@ -89,10 +89,10 @@ class DynamoDBIndexObserver(Observer):
                 seen += new
         self._missed_since = self._wide_from if wide and missed and self._wide_from else None
         if wide:
-            self._lateness_s = (lateness, self._lateness_s[0])
+            self._late_s = (lateness, self._late_s[0])
             self._wide_at, self._wide_from = started + self.wide_every_s, wall
         else:
-            self._lateness_s = (max(lateness, self._lateness_s[0]), self._lateness_s[1])
+            self._late_s = (max(lateness, self._late_s[0]), self._late_s[1])
         # a poll slower than the interval cannot keep its cadence: sightings come late
         self.lagging = time.monotonic() - started > self.idle_s
         return seen
@@ -100,7 +100,7 @@ class DynamoDBIndexObserver(Observer):
     @property
     def narrow_s(self) -> float:
         """The window of the reads between wide ones."""
-        return max(NARROW_MIN_S, 2 * max(self._lateness_s) + NARROW_MARGIN_S)
+        return max(NARROW_MIN_S, 2 * max(self._late_s) + NARROW_MARGIN_S)
 
     def _own_delay_s(self, seen: list[Observation]) -> float:
         delay = super()._own_delay_s(seen)
