@@ -135,18 +135,20 @@ def test_reads_between_wide_ones_follow_the_lateness_seen_and_a_wide_read_finds_
     dynamodb = local_target.aws.client("dynamodb")
     observer = DynamoDBIndexObserver(
         "by_type", tmp_path / "o.csv", local_target.aws, table, "Type-Index", "Type",
-        ["UPDATE"], interval_s=0.05, lookback_s=60, wide_every_s=0.5,
+        ["UPDATE"], interval_s=0.05, lookback_s=60, wide_every_s=2.0,
     )  # fmt: skip
     dynamodb.put_item(TableName=table, Item=_item(5, _now(), "1", 2))
     assert observer._take() == 1  # the first read is wide
     assert 3 <= observer.narrow_s <= 4  # under a second late: twice that and 2 s, at least 3
-    late = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 30))
+    stamped = int(time.time() - 30)
+    late = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamped))
     dynamodb.put_item(TableName=table, Item=_item(6, late, "2", 1))
 
-    assert observer._take() == 0  # a narrow read: 30 s late is outside its 4 s
-    time.sleep(0.5)
+    assert observer._take() == 0  # a narrow read (the wide one is 2 s away): 30 s late is outside
+    time.sleep(2.0)
     assert observer._take() == 1  # the next wide read finds it
-    assert 62 <= observer.narrow_s <= 65  # twice 30 s (and the second it began) and 2 s
+    # twice its lateness when read (30 s and the wait since) and 2 s
+    assert 62 <= observer.narrow_s <= 2 * (time.time() - stamped) + 2
     delay = observer.stats().delay_over_time
     assert delay is not None and max(delay.per_s) >= 0.5  # it waited since the wide read before
     observer.stop()
