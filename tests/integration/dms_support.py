@@ -133,6 +133,17 @@ def slots(dsn: str) -> list[str]:
         return [r[0] for r in conn.execute("SELECT slot_name FROM pg_replication_slots")]
 
 
+def sent_all(dsn: str, slot: str) -> bool:
+    """Whether the server has sent the slot's reader everything written so far."""
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT r.sent_lsn >= pg_current_wal_lsn() FROM pg_stat_replication r "
+            "JOIN pg_replication_slots s ON s.active_pid = r.pid WHERE s.slot_name = %s",
+            (slot,),
+        ).fetchone()
+    return bool(row and row[0])
+
+
 # -- reading targets back ------------------------------------------------------------------
 
 

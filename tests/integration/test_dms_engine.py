@@ -14,13 +14,16 @@ from typing import Any
 import psycopg
 import pytest
 
+from harness.local.dms.context import TaskContext
 from harness.local.dms.engine import DmsEngine
+from harness.local.dms.mapping import TableMapping
 from harness.local.dms.sources import pg_types
+from harness.local.dms.sources.postgres import PostgresSource
 from harness.local.kafka_broker import KafkaBroker
 from harness.settings import Settings
 from harness.targets import Target, make_target
 from harness.targets.local import LocalTarget
-from tests.helpers import wait_for
+from tests.helpers import SELECT_ALL, wait_for
 from tests.integration import dms_support as dms
 
 pytestmark = pytest.mark.slow
@@ -344,6 +347,44 @@ def test_unreachable_source_fails_the_task_with_the_reason(local_target: Target)
     assert "cannot connect to the source" in failed["LastFailureMessage"]
     assert "\n" not in failed["LastFailureMessage"]
     assert dms.eventually(lambda: "DMS task unreachable" in local_target.engine_failures())
+
+
+def test_a_read_takes_every_waiting_transaction_past_the_server_s_keepalives(
+    local_target: Target,
+) -> None:
+    """The server sends a keepalive each time it waits for WAL, so between nearly every two
+    commits; psycopg2 gives no message at one. A read still takes every transaction
+    already sent (over TLS, as the endpoint's default asks), not one per read."""
+    dsn = local_target.source_dsn
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    endpoint = {
+        "ServerName": info["host"],
+        "Port": int(str(info["port"])),
+        "DatabaseName": info["dbname"],
+        "Username": info["user"],
+        "SslMode": "require",
+    }
+    arn = "arn:aws:dms:us-east-1:123456789012:task:keepalives"
+    mapping = TableMapping({"rules": [SELECT_ALL]})
+    make_table(dsn, "keepalive_rows", rows=0)
+    source = PostgresSource(TaskContext("keepalives", arn, endpoint, mapping, {}, local_target.aws))
+    source.open(None, full_load=False)
+    try:
+        source.read(0.2)  # starts streaming
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for i in range(1, 31):
+                conn.execute("INSERT INTO keepalive_rows VALUES (%s, 1, 'x', 1, now(), true)", (i,))
+                time.sleep(0.02)  # the server catches up, and sends a keepalive, in between
+        assert dms.eventually(lambda: dms.sent_all(dsn, source.slot), timeout_s=10)
+        got, reads = [], 0
+        while len(got) < 30 and reads < 30:
+            got += source.read(1.0)
+            reads += 1
+        assert [len(t.changes) for t in got] == [1] * 30
+        assert reads <= 2, f"{reads} reads for 30 waiting transactions"
+        assert source.caught_up
+    finally:
+        source.drop()
 
 
 def test_tearing_down_the_target_drops_every_slot(shared_tmp: Path) -> None:

@@ -188,11 +188,16 @@ class PostgresSource(DmsSource):
             except psycopg2.Error as exc:
                 raise SourceError(f"replication stream broke: {_first_line(exc)}") from exc
             if msg is None:
+                # psycopg2 reads the socket once per call and stops at a server keepalive
+                # (sent each time the server waits for WAL, i.e. after nearly every commit):
+                # the source is caught up only when the socket has nothing more either
+                waiting = bool(select.select([self._repl], [], [], 0)[0])
                 remaining = deadline - time.monotonic()
-                if out or remaining <= 0:
-                    self.caught_up = True
+                if (out and not waiting) or remaining <= 0:
+                    self.caught_up = not waiting
                     break
-                select.select([self._repl], [], [], remaining)
+                if not waiting:
+                    select.select([self._repl], [], [], remaining)
                 continue
             payload: str = msg.payload
             first = payload[0]
