@@ -1,5 +1,5 @@
-"""The server itself: the list of moto's service modules is read once, and the objects moto
-creates are kept only as long as its backends hold them."""
+"""The server itself: the list of moto's service modules and each handler's actions are read
+once, and the objects moto creates are kept only as long as its backends hold them."""
 
 from typing import Any
 
@@ -16,6 +16,27 @@ def module_list_once() -> None:
 
     modules = tuple(moto.backends.list_of_moto_modules())
     moto.backends.list_of_moto_modules = lambda: modules
+
+
+@fix("moto.core.responses.method_names_from_class")
+def handler_actions_once() -> None:
+    # Before each action, moto lists every function of the handler's class
+    # (inspect.getmembers walks and sorts all its attributes, about 25 us) to check the
+    # action is one it serves. The list is kept per class, and made again when the class
+    # or a base gains or loses an attribute (a fix or addition applied later may add one).
+    import moto.core.responses
+    from moto.core.utils import method_names_from_class
+
+    kept: dict[type, tuple[tuple[int, ...], frozenset[str]]] = {}
+
+    def actions(clazz: type) -> frozenset[str]:
+        stamp = tuple(len(vars(klass)) for klass in clazz.__mro__)
+        found = kept.get(clazz)
+        if found is None or found[0] != stamp:
+            found = kept[clazz] = (stamp, frozenset(method_names_from_class(clazz)))
+        return found[1]
+
+    moto.core.responses.method_names_from_class = actions
 
 
 @fix("moto.core.common_models.BaseModel.__new__")
