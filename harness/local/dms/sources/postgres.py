@@ -191,14 +191,13 @@ class PostgresSource(DmsSource):
                 # psycopg2 reads the socket once per call and stops at a server keepalive
                 # (sent each time the server waits for WAL, i.e. after nearly every commit):
                 # the source is caught up only when the socket has nothing more either
-                waiting = bool(select.select([self._repl], [], [], 0)[0])
                 remaining = deadline - time.monotonic()
-                if (out and not waiting) or remaining <= 0:
-                    self.caught_up = not waiting
-                    break
-                if not waiting:
-                    select.select([self._repl], [], [], remaining)
-                continue
+                wait_s = 0.0 if out else max(remaining, 0.0)
+                waiting = bool(select.select([self._repl], [], [], wait_s)[0])
+                if waiting and remaining > 0:
+                    continue
+                self.caught_up = not waiting
+                break
             payload: str = msg.payload
             first = payload[0]
             if first == "t":
