@@ -363,3 +363,96 @@ def test_lazy_queue_attributes_show_what_the_corrections_show() -> None:
 
     assert lazy == corrected
     assert "RedrivePolicy" not in lazy[2] and "RedriveAllowPolicy" not in lazy[2]
+
+
+def _reads_and_updates(dynamodb: Any) -> list[Any]:
+    """What the event table answers to index queries, a Scan and a GetItem, read twice, then
+    again after each kind of update: a nested attribute set, a number added, an update whose
+    condition fails, one that creates its item, and a transaction's."""
+    key = {"RequestId": {"S": "r7"}, "Timestamp": {"S": _when(7)}}
+
+    def reads() -> list[Any]:
+        pages = [_query_pages(dynamodb, query) for query in _EVENT_QUERIES[:2]]
+        scanned = dynamodb.scan(TableName="event")["Items"]
+        got = dynamodb.get_item(TableName="event", Key=key)["Item"]
+        return [pages, sorted(scanned, key=str), got]
+
+    def update(expression: str, values: dict[str, Any], **more: Any) -> None:
+        dynamodb.update_item(
+            TableName="event",
+            Key=more.pop("Key", key),
+            UpdateExpression=expression,
+            ExpressionAttributeValues=values,
+            **more,
+        )
+
+    answers = [reads(), reads()]
+    update("SET m = :m", {":m": {"M": {"a": {"S": "x"}}}})
+    answers.append(reads())
+    update("SET m.a = :a", {":a": {"S": "y"}})  # changes a value inside the item's map
+    answers.append(reads())
+    update("ADD n :one", {":one": {"N": "1"}})
+    answers.append(reads())
+    with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException):
+        update("SET n = :z", {":z": {"N": "0"}}, ConditionExpression="n = :z")
+    answers.append(reads())
+    new = {"RequestId": {"S": "new"}, "Timestamp": {"S": _when(8)}}
+    update("SET #t = :u", {":u": {"S": "UPDATE"}}, Key=new, ExpressionAttributeNames={"#t": "Type"})
+    answers.append(reads())
+    dynamodb.transact_write_items(
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": "event",
+                    "Key": key,
+                    "UpdateExpression": "SET m.a = :a",
+                    "ExpressionAttributeValues": {":a": {"S": "z"}},
+                }
+            }
+        ]
+    )
+    answers.append(reads())
+    return answers
+
+
+def test_an_item_s_size_and_plain_form_are_worked_out_once_until_it_is_updated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.dynamodb.models import utilities
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    plain, size = utilities.dynamo_to_dict, DynamoType.size
+    worked: list[str] = []
+
+    def counted_plain(obj: Any) -> Any:
+        if isinstance(obj, DynamoType):
+            worked.append("plain")
+        return plain(obj)
+
+    def counted_size(self: Any) -> int:
+        worked.append("size")
+        return size(self)
+
+    monkeypatch.setattr(utilities, "dynamo_to_dict", counted_plain)
+    monkeypatch.setattr(DynamoType, "size", counted_size)
+
+    def run() -> tuple[list[Any], int]:
+        """The answers, and how many values one more round of index queries worked out."""
+        with mock_aws():
+            dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+            _event_table(dynamodb, 300)
+            answers = _reads_and_updates(dynamodb)
+            _query_pages(dynamodb, _EVENT_QUERIES[0])
+            worked.clear()
+            _query_pages(dynamodb, _EVENT_QUERIES[0])
+            return answers, len(worked)
+
+    released, released_worked = run()
+    assert released_worked >= 300, fixed_upstream("dynamodb.item_forms_kept")
+    with applied("dynamodb.query_items_copied_once", "dynamodb.item_forms_kept"):
+        fixed, fixed_worked = run()
+    assert fixed_worked == 0
+    assert fixed == released
+    assert released[3][2]["m"] == {"M": {"a": {"S": "y"}}} and released[-1][2]["m"]["M"]["a"] == {
+        "S": "z"
+    }

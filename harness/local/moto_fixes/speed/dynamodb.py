@@ -1,6 +1,6 @@
 """DynamoDB: items are answered in the wire form moto keeps them in, without re-walking them;
 index queries weigh only the items their key condition selects; a query's items are copied
-once, into its answer."""
+once, into its answer; an item's size and plain form are worked out once, not per read."""
 
 import functools
 import threading
@@ -131,9 +131,9 @@ def index_query_candidates() -> None:
     DynamoDBBackend.update_item = update
 
 
-def _touched_by_update(backend: Any, table_name: str, key: Any) -> None:
-    """Note the item an UpdateItem named as written (nothing when the table or the key is
-    not one moto could have updated)."""
+def _updated(backend: Any, table_name: str, key: Any) -> tuple[Any, Any, Any] | None:
+    """(table, hash value, range value) of the item an UpdateItem named, or None when the
+    table or the key is not one moto could have updated."""
     from moto.dynamodb.models.dynamo_type import DynamoType
 
     try:
@@ -142,8 +142,15 @@ def _touched_by_update(backend: Any, table_name: str, key: Any) -> None:
         range_attr = table.range_key_attr
         range_value = DynamoType(key[range_attr]) if range_attr else None
     except Exception:  # moto refused the update for it
-        return
-    index_partitions.touched(table, (hash_value, range_value))
+        return None
+    return table, hash_value, range_value
+
+
+def _touched_by_update(backend: Any, table_name: str, key: Any) -> None:
+    """Note the item an UpdateItem named as written."""
+    if updated := _updated(backend, table_name, key):
+        table, hash_value, range_value = updated
+        index_partitions.touched(table, (hash_value, range_value))
 
 
 def _selected(
@@ -232,3 +239,76 @@ def query_items_copied_once() -> None:
 
     DynamoHandler.query = answered_under_lock
     table.copy = _Copy()  # type: ignore[assignment]
+
+
+_FORMS = "_cdcbench_forms"
+"""Where an item's attributes keep their size and plain form (`item_forms_kept`)."""
+
+
+@fix(
+    "moto.dynamodb.models.dynamo_type.Item.size",
+    "moto.dynamodb.responses.dynamo_to_dict",
+    "moto.dynamodb.models.DynamoDBBackend.update_item",
+)
+def item_forms_kept() -> None:
+    # A read answers each item it finds in two forms moto works out again on every call:
+    # its size (each Query weighs its items against the 1 MB page) and its plain form
+    # (`dynamo_to_dict`, for the serializer). An event store's index reader finds each
+    # event on about ten polls: the two took a quarter of the DynamoDB server's core at 200
+    # events/s. Both are kept with the item's attributes and dropped when UpdateItem (the
+    # only write that changes an item in place: puts replace it, deletes drop it, a copy
+    # starts without them) has run on its key, whether it succeeded or not.
+    from moto.dynamodb import responses
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
+
+    plain, size, update_item = responses.dynamo_to_dict, Item.size, DynamoDBBackend.update_item
+
+    def forms(attrs: Any) -> dict[str, Any] | None:
+        """The forms kept for `attrs` (None: they cannot keep any)."""
+        kept = getattr(attrs, "__dict__", None)
+        return None if kept is None else kept.setdefault(_FORMS, {})
+
+    @functools.wraps(size)
+    def kept_size(self: Any) -> int:
+        kept = forms(self.attrs)
+        if kept is None:
+            return size(self)
+        if "size" not in kept:
+            kept["size"] = size(self)
+        return int(kept["size"])
+
+    @functools.wraps(plain)
+    def kept_plain(obj: Any) -> Any:
+        if isinstance(obj, LimitedSizeDict):
+            kept = forms(obj)
+            if kept is None:
+                return plain(obj)
+            if "plain" not in kept:
+                kept["plain"] = plain(obj)
+            return kept["plain"]
+        if isinstance(obj, dict):
+            return {k: kept_plain(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [kept_plain(v) for v in obj]
+        return plain(obj)
+
+    @functools.wraps(update_item)
+    def update(self: Any, table_name: str, key: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return update_item(self, table_name, key, *args, **kwargs)
+        finally:
+            _forget_forms(self, table_name, key)
+
+    Item.size = kept_size
+    responses.dynamo_to_dict = kept_plain
+    DynamoDBBackend.update_item = update
+
+
+def _forget_forms(backend: Any, table_name: str, key: Any) -> None:
+    """Drop what the item an UpdateItem named keeps."""
+    if updated := _updated(backend, table_name, key):
+        table, hash_value, range_value = updated
+        item = table.get_item(hash_value, range_value)
+        if item is not None and hasattr(item.attrs, "__dict__"):
+            vars(item.attrs).pop(_FORMS, None)
