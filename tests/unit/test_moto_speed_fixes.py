@@ -366,16 +366,22 @@ def test_lazy_queue_attributes_show_what_the_corrections_show() -> None:
 
 
 def _reads_and_updates(dynamodb: Any) -> list[Any]:
-    """What the event table answers to index queries, a Scan and a GetItem, read twice, then
-    again after each kind of update: a nested attribute set, a number added, an update whose
-    condition fails, one that creates its item, and a transaction's."""
+    """What the event table answers to index queries, a Scan, a GetItem and a Query of the
+    updated item, read twice, then again after each kind of update: a nested attribute set,
+    a number added, an update whose condition fails, one that creates its item, and a
+    transaction's."""
     key = {"RequestId": {"S": "r7"}, "Timestamp": {"S": _when(7)}}
 
     def reads() -> list[Any]:
         pages = [_query_pages(dynamodb, query) for query in _EVENT_QUERIES[:2]]
         scanned = dynamodb.scan(TableName="event")["Items"]
         got = dynamodb.get_item(TableName="event", Key=key)["Item"]
-        return [pages, sorted(scanned, key=str), got]
+        queried = dynamodb.query(
+            TableName="event",
+            KeyConditionExpression="RequestId = :r",
+            ExpressionAttributeValues={":r": key["RequestId"]},
+        )["Items"]
+        return [pages, sorted(scanned, key=str), got, queried]
 
     def update(expression: str, values: dict[str, Any], **more: Any) -> None:
         dynamodb.update_item(
@@ -453,6 +459,24 @@ def test_an_item_s_size_and_plain_form_are_worked_out_once_until_it_is_updated(
         fixed, fixed_worked = run()
     assert fixed_worked == 0
     assert fixed == released
-    assert released[3][2]["m"] == {"M": {"a": {"S": "y"}}} and released[-1][2]["m"]["M"]["a"] == {
-        "S": "z"
-    }
+    assert released[3][3] == [released[3][2]] and released[3][2]["m"] == {"M": {"a": {"S": "y"}}}
+    assert released[-1][3][0]["m"]["M"]["a"] == {"S": "z"}
+
+
+def test_the_forms_kept_are_those_of_the_items_queried_last() -> None:
+    from harness.local.moto_fixes.speed.dynamodb import _KeptForms
+
+    worked: list[str] = []
+    kept = _KeptForms(2)
+    a, b, c = ({"n": n} for n in range(3))  # attributes, equal or not, kept by identity
+
+    def form(attrs: dict[str, int], name: str) -> Any:
+        return kept.get(attrs, "size", lambda: worked.append(name) or attrs["n"])
+
+    assert [form(a, "a"), form(b, "b"), form(a, "a"), form(c, "c")] == [0, 1, 0, 2]
+    assert worked == ["a", "b", "c"]  # a was queried again: b is the one let go
+    assert [form(a, "a"), form(b, "b")] == [0, 1]
+    assert worked == ["a", "b", "c", "b"]
+    kept.forget(a)
+    form(a, "a")
+    assert worked[-1] == "a"

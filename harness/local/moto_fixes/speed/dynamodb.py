@@ -1,9 +1,11 @@
 """DynamoDB: items are answered in the wire form moto keeps them in, without re-walking them;
 index queries weigh only the items their key condition selects; a query's items are copied
-once, into its answer; an item's size and plain form are worked out once, not per read."""
+once, into its answer; an item's size and plain form are worked out once, not per Query."""
 
 import functools
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from harness.local.moto_fixes.corrections.dynamodb import WRITE_LOCK
@@ -241,8 +243,35 @@ def query_items_copied_once() -> None:
     table.copy = _Copy()  # type: ignore[assignment]
 
 
-_FORMS = "_cdcbench_forms"
-"""Where an item's attributes keep their size and plain form (`item_forms_kept`)."""
+KEPT_ITEMS = 20_000
+"""Items whose size and plain form are kept, the most recently queried: an index reader's
+window at the benchmark's rates, about 60 MB of plain forms."""
+
+
+class _KeptForms:
+    """The size and plain form of the items queried most recently, by their attributes'
+    identity (an entry holds the attributes, so the identity is not reused while kept).
+    Used under the write lock only."""
+
+    def __init__(self, most: int) -> None:
+        self._most = most
+        self._forms: OrderedDict[int, dict[str, Any]] = OrderedDict()
+
+    def get(self, attrs: Any, form: str, work: Callable[[], Any]) -> Any:
+        """`form` of the item with `attrs`, worked out by `work` unless kept."""
+        entry = self._forms.get(id(attrs))
+        if entry is None:
+            entry = self._forms[id(attrs)] = {"attrs": attrs}
+            if len(self._forms) > self._most:
+                self._forms.popitem(last=False)
+        else:
+            self._forms.move_to_end(id(attrs))
+        if form not in entry:
+            entry[form] = work()
+        return entry[form]
+
+    def forget(self, attrs: Any) -> None:
+        self._forms.pop(id(attrs), None)
 
 
 @fix(
@@ -251,42 +280,34 @@ _FORMS = "_cdcbench_forms"
     "moto.dynamodb.models.DynamoDBBackend.update_item",
 )
 def item_forms_kept() -> None:
-    # A read answers each item it finds in two forms moto works out again on every call:
-    # its size (each Query weighs its items against the 1 MB page) and its plain form
-    # (`dynamo_to_dict`, for the serializer). An event store's index reader finds each
-    # event on about ten polls: the two took a quarter of the DynamoDB server's core at 200
-    # events/s. Both are kept with the item's attributes and dropped when UpdateItem (the
-    # only write that changes an item in place: puts replace it, deletes drop it, a copy
-    # starts without them) has run on its key, whether it succeeded or not.
+    # A Query answers each item it finds in two forms moto works out again on every call:
+    # its size (weighed against the 1 MB page) and its plain form (`dynamo_to_dict`, for
+    # the serializer). An event store's index reader finds each event on about ten polls:
+    # the two took a quarter of the DynamoDB server's core at 200 events/s. Within a Query
+    # answered under the write lock (`query_items_copied_once`: its items are the table's
+    # own), both are kept for the last `KEPT_ITEMS` items queried, and dropped when
+    # UpdateItem (the only write that changes an item in place: puts replace it, deletes
+    # drop it) has run on the item's key, whether it succeeded or not. Other reads work
+    # them out as moto does: their items are copies.
     from moto.dynamodb import responses
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
 
     plain, size, update_item = responses.dynamo_to_dict, Item.size, DynamoDBBackend.update_item
-
-    def forms(attrs: Any) -> dict[str, Any] | None:
-        """The forms kept for `attrs` (None: they cannot keep any)."""
-        kept = getattr(attrs, "__dict__", None)
-        return None if kept is None else kept.setdefault(_FORMS, {})
+    kept = _KeptForms(KEPT_ITEMS)
 
     @functools.wraps(size)
     def kept_size(self: Any) -> int:
-        kept = forms(self.attrs)
-        if kept is None:
+        if not getattr(_answering, "now", False):
             return size(self)
-        if "size" not in kept:
-            kept["size"] = size(self)
-        return int(kept["size"])
+        return int(kept.get(self.attrs, "size", lambda: size(self)))
 
     @functools.wraps(plain)
     def kept_plain(obj: Any) -> Any:
+        if not getattr(_answering, "now", False):
+            return plain(obj)
         if isinstance(obj, LimitedSizeDict):
-            kept = forms(obj)
-            if kept is None:
-                return plain(obj)
-            if "plain" not in kept:
-                kept["plain"] = plain(obj)
-            return kept["plain"]
+            return kept.get(obj, "plain", lambda: plain(obj))
         if isinstance(obj, dict):
             return {k: kept_plain(v) for k, v in obj.items()}
         if isinstance(obj, list):
@@ -295,20 +316,16 @@ def item_forms_kept() -> None:
 
     @functools.wraps(update_item)
     def update(self: Any, table_name: str, key: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return update_item(self, table_name, key, *args, **kwargs)
-        finally:
-            _forget_forms(self, table_name, key)
+        with WRITE_LOCK:  # no Query between the change and the forgetting
+            try:
+                return update_item(self, table_name, key, *args, **kwargs)
+            finally:
+                if updated := _updated(self, table_name, key):
+                    table, hash_value, range_value = updated
+                    item = table.get_item(hash_value, range_value)
+                    if item is not None:
+                        kept.forget(item.attrs)
 
     Item.size = kept_size
     responses.dynamo_to_dict = kept_plain
     DynamoDBBackend.update_item = update
-
-
-def _forget_forms(backend: Any, table_name: str, key: Any) -> None:
-    """Drop what the item an UpdateItem named keeps."""
-    if updated := _updated(backend, table_name, key):
-        table, hash_value, range_value = updated
-        item = table.get_item(hash_value, range_value)
-        if item is not None and hasattr(item.attrs, "__dict__"):
-            vars(item.attrs).pop(_FORMS, None)
