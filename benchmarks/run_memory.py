@@ -7,13 +7,13 @@ PostgreSQL. Prints each kind's memory at the load's start, its peak, and its gro
 minute over the load's second half (what would go on growing in a longer run), then
 `run_memory_peak_mib: <the whole run's peak>` last.
 
-Memory bound, as measured here (`--pattern dms_msk_lambda --rate 50`, its sustained rate,
-for 600 s): the run peaks at 2.7 GiB in all, 0.85 GiB of it Terraform's while it applies or
-destroys. Under load only what the services hold grows, as on AWS: the DynamoDB stream's
-records (17 MiB/min, about 5.8 kB per change) and the S3 sink's objects (14.5 MiB/min, 4.9 kB
-per change); the harness and the Kafka broker add about 2 MiB/min each, nothing else
-grows. So a 10-minute run at 200 changes/s adds about 1.3 GiB: within 4 GiB of the
-machine's 24.
+Memory bound, as measured here (`--pattern dms_msk_lambda --rate 200`, the rate the capacity
+search finds it sustains, for 600 s): the run peaks at 2.9 GiB in all, 0.5 GiB of it
+Terraform's while it applies or destroys. Under load what grows is what the services and the
+source hold, as on AWS: the DynamoDB stream's records and the read model (69 MiB/min, about
+5.8 kB per change), PostgreSQL (12 MiB/min), the S3 sink's objects (8 MiB/min at 500 records
+an object); the harness adds 7 MiB/min, nothing else grows. So a 10-minute run at 200
+changes/s stays within 3 GiB of the machine's 24 (an hour, at the same growth, about 7.5).
 
     .venv/bin/python benchmarks/run_memory.py [--pattern P] [--rate 100] [--seconds 600]
 """
