@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from harness import signals
 from harness.aws import AwsAccess
 from harness.errors import UserError
-from harness.observe.shards import UNPACED, ReadBudget
+from harness.observe.shards import EMULATED_SHARDS, ReadBudget
 from harness.settings import Settings
 
 
@@ -41,9 +41,9 @@ class Target(ABC):
     summary: ClassVar[str]
     emulated: ClassVar[bool] = False
     """The AWS services are emulated: lag past saturation is the emulator's, not the pattern's."""
-    observer_budget: ClassVar[ReadBudget] = UNPACED
-    """How often stream observers may read each shard: as fast as they poll where nothing
-    limits per-shard reads (emulated services); a real cloud's limits otherwise."""
+    observer_budget: ClassVar[ReadBudget] = EMULATED_SHARDS
+    """How often stream observers may read each shard: paced to spare an emulator's one
+    process where nothing limits per-shard reads; within a real cloud's limits otherwise."""
 
     def __init__(
         self, settings: Settings, log_dir: Path, options: TargetOptions | None = None

@@ -15,6 +15,7 @@ from harness.observe.kinesis_stream import KinesisStreamObserver
 from harness.observe.shards import (
     DYNAMODB_STREAMS_READERS_PER_SHARD,
     DYNAMODB_STREAMS_READS_PER_SHARD_S,
+    EMULATED_SHARDS,
     KINESIS_READS_PER_SHARD_S,
     LAMBDA_DYNAMODB_POLLS_PER_SHARD_S,
     SHARED_SHARDS,
@@ -74,10 +75,12 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
 # -- the budgets
 
 
-def test_emulated_targets_read_unpaced_and_aws_within_the_shared_limits() -> None:
-    assert LocalTarget.observer_budget == UNPACED
-    assert LocalStackTarget.observer_budget == UNPACED
+def test_emulated_targets_read_every_20_ms_and_aws_within_the_shared_limits() -> None:
+    assert LocalTarget.observer_budget == EMULATED_SHARDS
+    assert LocalStackTarget.observer_budget == EMULATED_SHARDS
     assert AwsTarget.observer_budget == SHARED_SHARDS
+    assert EMULATED_SHARDS.interval_s("kinesis") == 0.02
+    assert EMULATED_SHARDS.interval_s("dynamodbstreams") == 0.02
     assert UNPACED.interval_s("kinesis") == UNPACED.interval_s("dynamodbstreams") == 0.0
     assert SHARED_SHARDS.interval_s("kinesis") == 1.0
     assert SHARED_SHARDS.interval_s("dynamodbstreams") == 0.25
@@ -164,6 +167,17 @@ def test_a_dynamodb_stream_follower_reads_as_one_of_two_readers(clock: _Clock) -
 
     assert len(client.calls) == 6  # 1.5 s at one call per 0.25 s
     assert follower.read_share() == 0.5
+
+
+def test_an_emulated_follower_reads_a_shard_at_most_50_times_a_second(clock: _Clock) -> None:
+    client = _Streams("dynamodbstreams", shards=1)
+    follower = ShardFollower(client, {"StreamArn": "arn"}, 1000, EMULATED_SHARDS)
+    for _ in range(100):  # polled every 10 ms for a second
+        follower.read()
+        clock.now += 0.01
+
+    assert len(client.calls) == 50  # every other poll
+    assert follower.read_share() == 6.25  # 50 calls a second over the two readers' 8
 
 
 def test_an_unpaced_follower_reads_every_shard_at_every_poll(clock: _Clock) -> None:
