@@ -50,6 +50,13 @@ class AwsAccess:
             endpoints={k[len(prefix) :]: url for k, url in env.items() if k.startswith(prefix)},
         )
 
+    @classmethod
+    def emulated(cls, region: str, endpoint: str) -> "AwsAccess":
+        """An emulated AWS API at `endpoint`: any credentials do, and no retries (an
+        emulator answers what it lacks with HTTP 500)."""
+        credentials = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+        return cls(region=region, endpoint_url=endpoint, credentials=credentials, max_attempts=1)
+
     def env(self) -> dict[str, str]:
         """Environment for Terraform's provider and other AWS SDK subprocesses."""
         env = {"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region, **self.credentials}

@@ -114,6 +114,18 @@ def _report(args: argparse.Namespace, _: Settings) -> int:
     return _summarise(results, write_html(results, args.run_dir))
 
 
+def _destroy(args: argparse.Namespace, settings: Settings) -> int:
+    from harness.destroy_run import destroy_run
+
+    results, failed = destroy_run(args.run_dir, settings, print)
+    results.write(args.run_dir)
+    print(f"Report: {write_html(results, args.run_dir)}")
+    for line in failed:
+        print(f"not deleted: {line}")
+    print("Nothing of the run is left." if not failed else f"{len(failed)} resource(s) left.")
+    return 1 if failed else 0
+
+
 def _compare(args: argparse.Namespace, settings: Settings) -> int:
     from harness.report.compare import compare_runs
     from harness.report.html import write_comparison
@@ -343,6 +355,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory")
     report.set_defaults(func=_report)
+
+    destroy = commands.add_parser(
+        "destroy",
+        parents=[common],
+        help="clear what a killed run left (processes, temp files, its resources) and "
+        "rebuild its report",
+    )
+    destroy.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory")
+    destroy.set_defaults(func=_destroy)
 
     compare = commands.add_parser(
         "compare",

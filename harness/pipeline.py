@@ -45,6 +45,7 @@ from harness.report.html import write_html
 from harness.report.results import PatternResult, ProjectionResult, Results, Status
 from harness.run_files import PatternFiles, link_tree
 from harness.scenario import Entry, Scenario
+from harness.scratch import scratch_folder
 from harness.settings import Settings
 from harness.targets import Target, TargetOptions, make_target
 from harness.targets.services import services_of
@@ -77,6 +78,7 @@ def run(
         scenario=scenario.model_dump(mode="json"),
         host=socket.gethostname(),
         pid=os.getpid(),
+        target={"name": target_name},
     )
 
     def checkpoint() -> None:
@@ -90,13 +92,18 @@ def run(
         schema.register_added(change.table, change.column, change.sql_type)
     try:
         results.environment.tools["terraform"] = terraform.terraform_version(settings)
-        checkpoint()
         options = options or TargetOptions()
         options = replace(options, services=needed_services(scenario, options.workers))
-        with make_target(target_name, settings, run_dir / "target", options) as target:
+        with (
+            scratch_folder(run_dir / "target") as scratch,
+            make_target(target_name, settings, run_dir / "target", options) as target,
+        ):
+            results.scratch = str(scratch)
+            checkpoint()
             results.target = target.describe() | (
                 {"workers": options.workers} if options.workers else {}
             )
+            checkpoint()
             if target.needs_plans:
                 target.preflight(plan_patterns(scenario, target, settings, run_id))
             with _load(target, settings, run_dir, run_id) as load:

@@ -28,7 +28,7 @@ def recheck(run_dir: Path) -> Results:
             f"snapshots: runs from schema {SNAPSHOTS_SINCE} on can be checked again"
         )
     if results.status == "running":
-        _refuse_if_alive(results, run_dir)
+        refuse_if_alive(results, run_dir)
         results.status, results.error = "partial", results.error or STOPPED
     try:
         spec = CheckSpec.model_validate(results.scenario.get("check", {}))
@@ -55,7 +55,7 @@ def recheck(run_dir: Path) -> Results:
     return results
 
 
-def _refuse_if_alive(results: Results, run_dir: Path) -> None:
+def refuse_if_alive(results: Results, run_dir: Path) -> None:
     """A run still going on is not rebuilt under its feet."""
     if results.host != socket.gethostname() or results.pid is None:
         return
@@ -70,5 +70,5 @@ def _refuse_if_alive(results: Results, run_dir: Path) -> None:
         return  # its process id was given to another program since
     raise UserError(
         f"{run_dir} is still being run by process {results.pid}: wait for it to finish "
-        "(or stop it) before rebuilding its report"
+        "(or stop it) first"
     )

@@ -31,7 +31,7 @@ from harness.observe.base import ObserverStats, ProjectionKind
 from harness.report.results_schema import major, schema_problem
 from harness.run_files import RESULTS
 
-SCHEMA_MAJOR, SCHEMA_MINOR = 3, 4
+SCHEMA_MAJOR, SCHEMA_MINOR = 3, 5
 SCHEMA_VERSION = f"{SCHEMA_MAJOR}.{SCHEMA_MINOR}"
 """Older results are read as they are; a newer major is refused. 2: state projections keep
 their final snapshot beside their observations (`run_files`). 3.0: MAJOR.MINOR, checked
@@ -39,7 +39,7 @@ against a JSON Schema; lag counts `skipped` changes. 3.1: stream observers' `rea
 each shard's per-second reads. 3.2: a pattern's `shared_load`; whose each lag window is
 (`bound`), busy shares second by second (saturation's and each observer's `busy_over_time`),
 `observer_bound`. 3.3: `capacity`, the steps of a rate search. 3.4: each observer's own
-delay second by second (`delay_over_time`)."""
+delay second by second (`delay_over_time`). 3.5: the run's `scratch` folder."""
 SNAPSHOTS_SINCE = 2
 """The first major version whose runs `cdcbench check` can recompute."""
 CLOCK = "harness host wall clock (time.time_ns), shared by writer and observers"
@@ -132,6 +132,9 @@ class Results(BaseModel):
     host: str | None = None
     pid: int | None = None
     """The host and process that run it (while `running`, the one that may still be)."""
+    scratch: str | None = None
+    """The folder of the run's temp files, whose path marks every process it started
+    (`harness.scratch`): what `cdcbench destroy` clears after a run killed outright."""
 
     @field_validator("schema_version", mode="before")
     @classmethod

@@ -97,14 +97,8 @@ class LocalTarget(Target):
         return self.emulator(moto.endpoint_url).routed(moto.endpoints)
 
     def emulator(self, endpoint: str) -> AwsAccess:
-        """An emulated AWS API at `endpoint`: any credentials do, and no retries (an
-        emulator answers what it lacks with HTTP 500)."""
-        return AwsAccess(
-            region=self.settings.aws_region,
-            endpoint_url=endpoint,
-            credentials={"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"},
-            max_attempts=1,
-        )
+        """An emulated AWS API at `endpoint` (`AwsAccess.emulated`) in the settings' region."""
+        return AwsAccess.emulated(self.settings.aws_region, endpoint)
 
     def worker_variables(self, config: dict[str, Any]) -> dict[str, Any]:
         """The ECS engine runs the workers on this host: in the default VPC's subnets, with

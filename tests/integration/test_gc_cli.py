@@ -1,13 +1,17 @@
 """`cdcbench gc` from the command line, with moto as the AWS the standard chain reaches:
 it lists a stale run's tagged leftovers, asks unless `--yes`, deletes them, and leaves a
-younger run's; a bad `--older-than` is one line."""
+younger run's; a bad `--older-than` is one line. `cdcbench destroy` of a killed run on `aws`
+deletes that run's tagged resources only."""
 
 import contextlib
+import json
 import secrets
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from harness.report.results import Results
 from tests.conftest import BareCloud
 from tests.helpers import run_cli
 
@@ -60,3 +64,33 @@ def test_a_bad_age_is_one_line(bare_cloud: BareCloud) -> None:
 
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "--older-than" in proc.stderr, proc.stderr
+
+
+def test_destroy_deletes_a_killed_aws_run_s_resources_only(
+    bare_cloud: BareCloud, tmp_path: Path
+) -> None:
+    killed, other = _run_id(timedelta(minutes=1)), _run_id(timedelta(minutes=1))
+    killed_queue, other_queue = _queue(bare_cloud, killed), _queue(bare_cloud, other)
+    run_dir = tmp_path / killed
+    run_dir.mkdir()
+    Results(  # as a run on aws left it when killed during its load
+        run_id=killed,
+        started_at=datetime.now(UTC).isoformat(),
+        scenario={"name": "killed", "load": {"duration_s": 60, "rate_per_s": 10}},
+        target={"name": "aws", "region": "us-east-1"},
+        pid=2**22 + 1,  # no such process
+    ).write(run_dir)
+    sqs = bare_cloud.aws.client("sqs")
+    try:
+        done = run_cli("destroy", str(run_dir), env=_env(bare_cloud))
+
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"1 resource(s) tagged cdcbench:run-id={killed}" in done.stdout
+        assert "Nothing of the run is left." in done.stdout
+        queues = sqs.list_queues().get("QueueUrls", [])
+        assert killed_queue not in queues and other_queue in queues
+        assert json.loads((run_dir / "results.json").read_text())["status"] == "partial"
+    finally:
+        for url in (killed_queue, other_queue):
+            with contextlib.suppress(sqs.exceptions.QueueDoesNotExist):
+                sqs.delete_queue(QueueUrl=url)

@@ -1,5 +1,6 @@
 """A `cdcbench run` stopped by SIGINT or SIGTERM tears everything down and keeps its results;
-one killed outright (SIGKILL) leaves nothing running, and `cdcbench report` rebuilds it."""
+one killed outright (SIGKILL) leaves nothing running, and `cdcbench report` rebuilds it; after
+one killed with its reaper, `cdcbench destroy` leaves nothing either."""
 
 import json
 import os
@@ -16,6 +17,7 @@ import yaml
 from harness.load.ledger import Change, read_ledger
 from harness.observe.base import Observation
 from harness.records import read_records
+from harness.scratch import marked
 from tests.helpers import REPO, alive, processes_mentioning, run_cli, wait_for
 
 pytestmark = pytest.mark.slow
@@ -40,16 +42,15 @@ def _records(path: Path, record_type: type, proc: subprocess.Popen[str]) -> int:
     return sum(1 for _ in read_records(path, record_type))
 
 
-def _long_run(temp_root: Path, tmp_path: Path, reports: Path) -> subprocess.Popen[str]:
-    """`cdcbench run` of the direct pattern under 300 s of load, its temp files in
+def _long_run(
+    temp_root: Path, tmp_path: Path, reports: Path, duration_s: int = 300
+) -> subprocess.Popen[str]:
+    """`cdcbench run` of the direct pattern under `duration_s` of load, its temp files in
     `temp_root` (made here), its run directory in `reports`."""
     temp_root.mkdir(mode=0o755)
     scenario = tmp_path / "long.yaml"
-    scenario.write_text(
-        yaml.safe_dump(
-            {"name": "long", "patterns": ["direct"], "load": {"duration_s": 300, "rate_per_s": 20}}
-        )
-    )
+    load = {"duration_s": duration_s, "rate_per_s": 20}
+    scenario.write_text(yaml.safe_dump({"name": "long", "patterns": ["direct"], "load": load}))
     return subprocess.Popen(
         [sys.executable, "-m", "harness", "run", str(scenario), "--reports-dir", str(reports)],
         cwd=REPO,
@@ -144,7 +145,7 @@ def test_a_killed_run_leaves_nothing_running_and_report_rebuilds_it_partial(
             if alive(leftover.pid):
                 leftover.kill()
     assert processes_mentioning(str(temp_root)) == []
-    assert not list(temp_root.glob("cdcbench-pg-*")), "the source database's files remain"
+    assert list(temp_root.iterdir()) == [], "the run's temp files remain"
 
     run_dir = next(p for p in reports.iterdir() if p.is_dir())
     assert json.loads((run_dir / "results.json").read_text())["status"] == "running"
@@ -164,3 +165,78 @@ def test_a_killed_run_leaves_nothing_running_and_report_rebuilds_it_partial(
     assert lag["seen"] + lag["unseen"] + lag["skipped"] == len(committed)
     assert projection["check"]["valid"] == "unknown"
     assert "partial" in (run_dir / "index.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("phase_file", "duration_s"),
+    [("*/direct/logs/apply.log", 300), ("*/direct/logs/destroy.log", 5)],
+    ids=["during-apply", "during-destroy"],
+)
+def test_destroy_clears_a_run_killed_with_its_reaper(
+    phase_file: str, duration_s: int, shared_tmp: Path, tmp_path: Path
+) -> None:
+    """The worst case: the run killed with its reaper and the source database's, while
+    Terraform runs (which watches no parent): PostgreSQL runs on by itself. `cdcbench destroy`
+    stops what is left, removes the temp files, leaves the states recording nothing and
+    rebuilds the results; a second time finds nothing."""
+    temp_root = shared_tmp / f"destroy-{duration_s}"
+    reports = tmp_path / "reports"
+    proc = _long_run(temp_root, tmp_path, reports, duration_s)
+    try:
+        wait_for(lambda: list(reports.glob(phase_file)), phase_file, timeout_s=180, poll_s=0.05)
+        wait_for(
+            lambda: [p for p in psutil.Process(proc.pid).children() if p.name() == "terraform"],
+            "terraform to run",
+            timeout_s=60,
+            poll_s=0.05,
+        )
+        for child in psutil.Process(proc.pid).children():
+            if "_reaper" in " ".join(child.cmdline()):
+                child.kill()
+        proc.kill()
+        proc.communicate(timeout=30)
+        time.sleep(2)  # what watches its parent has noticed
+        run_dir = next(p for p in reports.iterdir() if p.is_dir() and not p.is_symlink())
+        scratch = Path(json.loads((run_dir / "results.json").read_text())["scratch"])
+        assert scratch.parent == temp_root
+        outliving = [p.name() for p in marked(scratch)]
+        assert "postgres" in outliving, outliving
+
+        cleared = run_cli("destroy", str(run_dir))
+
+        assert cleared.returncode == 0, cleared.stdout + cleared.stderr
+        assert "stopped process" in cleared.stdout and "postgres" in cleared.stdout
+        assert "Nothing of the run is left." in cleared.stdout
+        assert marked(scratch) == processes_mentioning(str(temp_root)) == []
+        assert list(temp_root.iterdir()) == []
+        results = json.loads((run_dir / "results.json").read_text())
+        assert results["status"] == "partial"
+        assert (run_dir / "index.html").exists()
+        state = run_dir / "direct/terraform/patterns/direct/terraform.tfstate"
+        if state.exists():  # empty if Terraform died before writing it
+            assert json.loads(state.read_text() or "{}").get("resources", []) == []
+
+        again = run_cli("destroy", str(run_dir))
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "stopped process" not in again.stdout
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for leftover in processes_mentioning(str(temp_root)):
+            leftover.kill()
+
+
+def test_destroy_refuses_a_run_still_going_on(shared_tmp: Path, tmp_path: Path) -> None:
+    temp_root = shared_tmp / "destroy-refused"
+    reports = tmp_path / "reports"
+    proc = _long_run(temp_root, tmp_path, reports)
+    try:
+        _wait_for("*/results.json", reports, proc)
+        run_dir = next(p for p in reports.iterdir() if p.is_dir() and not p.is_symlink())
+        refused = run_cli("destroy", str(run_dir))
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert refused.stderr.count("\n") == 1 and "still being run by process" in refused.stderr
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=300)

@@ -85,8 +85,9 @@ def test_unknown_subcommand_is_a_one_line_usage_error() -> None:
     assert "frobnicate" in lines[0]
 
 
-def test_check_of_a_folder_that_is_not_a_run_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    proc = cdcbench("check", str(tmp_path))
+@pytest.mark.parametrize("command", ["check", "destroy"])
+def test_a_folder_that_is_not_a_run_is_one_line_and_exit_2(command: str, tmp_path: Path) -> None:
+    proc = cdcbench(command, str(tmp_path))
 
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [
