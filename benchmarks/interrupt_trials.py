@@ -1,10 +1,10 @@
 """Interrupt `cdcbench run` at random points and count what each interrupted run leaves.
 
-Each trial runs a short scenario of one pattern in a temp folder of its own (`TMPDIR`),
-waits for a phase of the run (terraform apply, the load, convergence, terraform destroy,
-taken in turn), then a random delay into it, and sends SIGINT (a Ctrl-C) or SIGKILL
-(`kill -9`). After a kill, `cdcbench destroy RUN_DIR` cleans up as a user would. Then it
-counts what is left:
+A first run, left alone, times each phase of the run (terraform apply, the load,
+convergence, terraform destroy). Then each trial runs the same short scenario of one pattern
+in a temp folder of its own (`TMPDIR`), waits for a phase (taken in turn), then a random
+delay within the phase's length, and sends SIGINT (a Ctrl-C) or SIGKILL (`kill -9`). After
+a kill, `cdcbench destroy RUN_DIR` cleans up as a user would. Then it counts what is left:
 
 - processes: any process whose environment carries the trial's temp folder (every process
   a run starts inherits it: moto, the Kafka broker, PostgreSQL, Locust, Lambda workers,
@@ -45,11 +45,11 @@ from bench_util import Console
 
 REPO = Path(__file__).resolve().parent.parent
 PHASES = {
-    # phase: (the run's progress line that starts it, the longest random delay into it, s)
-    "apply": ("terraform apply", 25.0),
-    "load": ("Locust:", 15.0),
-    "convergence": ("Waiting for", 8.0),
-    "destroy": ("terraform destroy", 10.0),
+    # phase: the run's progress line that starts it
+    "apply": "terraform apply",
+    "load": "Locust:",
+    "convergence": "Waiting for",
+    "destroy": "terraform destroy",
 }
 SIGNALS = {"int": signal.SIGINT, "kill": signal.SIGKILL}
 _console = Console("interrupt_trials")
@@ -132,35 +132,56 @@ def _resources(run_dir: Path) -> list[str]:
     return left
 
 
-def _follow(proc: subprocess.Popen[str], seen: list[str], started: dict[str, float]) -> None:
+def _follow(proc: subprocess.Popen[str], started: dict[str, float]) -> None:
     assert proc.stdout is not None
     for line in proc.stdout:
-        seen.append(line)
-        for phase, (marker, _) in PHASES.items():
+        for phase, marker in PHASES.items():
             if phase not in started and marker in line:
                 started[phase] = time.monotonic()
 
 
-def trial(number: int, phase: str, signum: int, pattern: str, folder: Path) -> Trial:
-    """One run of `pattern` interrupted by `signum` at a random point of `phase`."""
-    delay = random.uniform(0, PHASES[phase][1])
-    result = Trial(phase, delay)
-    work = folder / f"{number:02d}-{phase}"
-    temp_root, reports = work / "tmp", work / "reports"
+def _start(work: Path, pattern: str) -> tuple[subprocess.Popen[str], dict[str, float]]:
+    """`cdcbench run` of `pattern` with its temp files in `work/tmp`, its run folder in
+    `work/reports`; when each phase started (filled in as the run goes)."""
+    temp_root = work / "tmp"
     temp_root.mkdir(parents=True)
     env = {**os.environ, "TMPDIR": str(temp_root), "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "harness", "run", str(_scenario(work, pattern))]
     proc = subprocess.Popen(
-        [*cmd, "--reports-dir", str(reports)],
+        [*cmd, "--reports-dir", str(work / "reports")],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    seen: list[str] = []
     started: dict[str, float] = {}
-    threading.Thread(target=_follow, args=(proc, seen, started), daemon=True).start()
+    threading.Thread(target=_follow, args=(proc, started), daemon=True).start()
+    return proc, started
+
+
+def phase_lengths(pattern: str, folder: Path) -> dict[str, float]:
+    """How long each phase of an uninterrupted run of `pattern` lasts (s)."""
+    proc, started = _start(folder / "reference", pattern)
+    proc.wait()
+    ended = time.monotonic()
+    if proc.returncode != 0 or set(started) != set(PHASES):
+        _console.fail(f"the reference run failed (exit {proc.returncode}): see {folder}")
+    order = sorted(started, key=started.__getitem__)
+    times = [*(started[phase] for phase in order), ended]
+    return {phase: times[i + 1] - times[i] for i, phase in enumerate(order)}
+
+
+def trial(
+    number: int, phase: str, length_s: float, signum: int, pattern: str, folder: Path
+) -> Trial:
+    """One run of `pattern` interrupted by `signum` at a random point of `phase`."""
+    result = Trial(phase, random.uniform(0, length_s))
+    delay = result.delay_s
+    work = folder / f"{number:02d}-{phase}"
+    temp_root, reports = work / "tmp", work / "reports"
+    proc, started = _start(work, pattern)
+    env = {**os.environ, "TMPDIR": str(temp_root)}
     before: dict[str, int] = {}
     while proc.poll() is None:
         if phase in started and time.monotonic() >= started[phase] + delay:
@@ -229,15 +250,19 @@ def main() -> None:
     parser.add_argument("--pattern", default="dms_s3_dynamodb")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
+    # a background job's shell ignores SIGINT, and its children would inherit that
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     random.seed(args.seed)
     folder = Path(tempfile.mkdtemp(prefix="interrupt-trials-"))
     folder.chmod(0o755)  # PostgreSQL's OS user works in each trial's temp folder
     _console.log(f"{args.trials} trials of {args.pattern}, SIG{args.signal.upper()}, in {folder}")
+    lengths = phase_lengths(args.pattern, folder)
+    _console.log("phases: " + ", ".join(f"{p} {s:.1f} s" for p, s in lengths.items()))
     phases = list(PHASES)
     trials = []
     for number in range(args.trials):
         phase = phases[number % len(phases)]
-        done = trial(number, phase, SIGNALS[args.signal], args.pattern, folder)
+        done = trial(number, phase, lengths[phase], SIGNALS[args.signal], args.pattern, folder)
         trials.append(done)
         what = "; ".join(f"{k}: {v}" for k, v in done.leftovers.items() if v) or "nothing left"
         if not done.interrupted:

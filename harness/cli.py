@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, NoReturn
 from harness import __version__, signals
 from harness.check.schema_change import describe
 from harness.errors import INTERRUPTED_EXIT, USER_ERROR_EXIT, UserError
+from harness.nemesis import KINDS, as_expected, describe_fault
 from harness.patterns import patterns
 from harness.report.compare import DEFAULT_MIN_DELTA_MS, DEFAULT_THRESHOLD
 from harness.report.html import write_html
@@ -200,10 +201,12 @@ def _summarise(results: Results, report: Path | None) -> int:
             )
             if projection.schema_change is not None:
                 print(f"{name}/{projection_name}: {describe(projection.schema_change)}")
+        for fault in pattern.faults:
+            print(f"{name}: fault {fault.kind} at {fault.at_s:g} s: {describe_fault(fault)}")
     if report is not None:
         print(f"Report: {report}")
     ran = [p for p in results.patterns.values() if p.status != "skipped"]
-    return 0 if ran and all(p.valid is True for p in ran) else 1
+    return 0 if ran and all(as_expected(p) for p in ran) else 1
 
 
 def _patterns(_: argparse.Namespace, __: Settings) -> int:
@@ -214,6 +217,8 @@ def _patterns(_: argparse.Namespace, __: Settings) -> int:
         print(f"{name:<{width}}  {pattern.summary}")
         shown = (f"{p.name} ({p.kind}, {p.observer})" for p in pattern.projections)
         print(f"{indent}projections: {', '.join(shown)}")
+        kinds = [k.name for k in KINDS.values() if k.applies_to(pattern.resource_types)]
+        print(f"{indent}faults: {', '.join(kinds) or 'none'}")
         print(f"{indent}pattern_variables (default, type; from {pattern.root}/variables.tf):")
         for variable in pattern.tunables.values():
             default = json.dumps(variable.default)

@@ -22,6 +22,7 @@ from harness.cost.estimate import monthly_cost
 from harness.load.ledger import Change, Ledger
 from harness.load.locust_runner import load_stats
 from harness.load.schema_change import read_schema_change
+from harness.nemesis import judge_faults
 from harness.observe.base import Observations, SnapshotRows, standing
 from harness.patterns import AddedColumn, patterns
 from harness.report.results import PatternResult
@@ -122,6 +123,8 @@ def evaluate(
                 )
                 for window, bound in zip(windows, bounds, strict=True):
                     window.bound = bound
+            origin_ns = result.throughput.origin_ns
+            judge_faults(result.faults, result.projections, origin_ns, spec.lag_window_s)
         if result.resources is not None:
             result.cost = monthly_cost(
                 result.resources, usage_per_change(result), result.load.committed_per_s

@@ -37,6 +37,7 @@ from harness.load import schema
 from harness.load.clock import measure_offset, writer_offsets
 from harness.load.ledger import Change, final_state
 from harness.load.locust_runner import run_locust
+from harness.nemesis import Nemesis
 from harness.observe import Observer, make_observer
 from harness.observe.base import write_snapshot
 from harness.offering import Drive, Offered, Offering, Watched, once
@@ -176,6 +177,8 @@ class _Member:
         self.outputs: dict[str, Any] = {}
         self.floors_ms: dict[str, float] = {}
         self.observers: dict[str, Observer] = {}
+        self.state: dict[str, Any] = {}
+        """Its deployment's Terraform state once applied (where faults find their targets)."""
         self.names: set[str] = set()
         """What its deployment named (ids, names, ARNs): whose an engine's failure is."""
 
@@ -215,7 +218,7 @@ def _run_group(
         with terraform.deployed(deployments, owner, teardown):
             for member, deployment in zip(members, deployments, strict=True):
                 member.outputs = deployment.outputs
-                state = deployment.state()
+                member.state = state = deployment.state()
                 member.result.resources = extract_resources(state)
                 member.names = _named(state) if len(members) > 1 else set()
                 member.floors_ms = member.pattern.floors_ms(member.outputs)
@@ -375,6 +378,17 @@ def _measure(
             own[member.entry.name] = stack.enter_context(
                 companions(member.pattern, application, member.outputs, target, member.files)
             )
+        nemeses = {
+            m.entry.name: stack.enter_context(Nemesis(scenario.faults, m.state, target.aws))
+            for m in members
+        }
+        for member in members:
+            member.result.faults = nemeses[member.entry.name].records
+
+        def offer(folder: Path, loaded: Scenario) -> None:
+            for nemesis in nemeses.values():
+                nemesis.begin()
+            load(folder, application, loaded)
 
         def failures(member: _Member) -> dict[str, str]:
             engines = _theirs(target.engine_failures(), member, members)
@@ -397,7 +411,7 @@ def _measure(
         offering = Offering(
             lead.files.root,
             scenario,
-            lambda folder, loaded: load(folder, application, loaded),
+            offer,
             target.cpu_seconds,
             clock,
             converge,

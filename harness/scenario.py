@@ -14,6 +14,7 @@ from pydantic import (
 
 from harness.errors import UserError
 from harness.load.schema import COLUMNS, SQL_TYPES
+from harness.nemesis import KINDS, FaultSpec
 from harness.patterns import patterns
 from harness.yaml_file import read_yaml
 
@@ -215,6 +216,10 @@ class Scenario(_Strict):
     source: SourceSpec = SourceSpec()
     schema_change: SchemaChangeSpec | None = None
     check: CheckSpec = CheckSpec()
+    faults: list[FaultSpec] = Field(
+        default_factory=list,
+        description="Faults applied to every pattern during the load (`harness.nemesis`).",
+    )
     pattern_variables: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Per pattern, variables of its root module to set (any it declares but "
@@ -235,6 +240,20 @@ class Scenario(_Strict):
                 f"schema_change.at_s: {change.at_s:g} s is not within the load "
                 f"(load.duration_s: {self.load.duration_s:g} s)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _faults_during_load(self) -> "Scenario":
+        for number, fault in enumerate(self.faults):
+            if fault.kind not in KINDS:
+                raise ValueError(
+                    f"faults.{number}.kind: unknown kind {fault.kind!r} (known: {', '.join(KINDS)})"
+                )
+            if fault.at_s >= self.load.duration_s:
+                raise ValueError(
+                    f"faults.{number}.at_s: {fault.at_s:g} s is not within the load "
+                    f"(load.duration_s: {self.load.duration_s:g} s)"
+                )
         return self
 
     @model_validator(mode="after")

@@ -137,11 +137,19 @@ def _cdf(results: Results) -> Chart | None:
     )
 
 
-def _schema_change(pattern: PatternResult) -> list[Marker]:
-    ddl, throughput = pattern.schema_change, pattern.throughput
-    if ddl is None or throughput is None:
+def _markers(pattern: PatternResult) -> list[Marker]:
+    """The schema change, and each fault's start and end, on the charts' time axis."""
+    throughput = pattern.throughput
+    if throughput is None:
         return []
-    return [Marker(x=round((ddl.acked_ns - throughput.origin_ns) / 1e9, 3), label="schema change")]
+    moments = [(f.started_ns, f"{f.kind} starts") for f in pattern.faults]
+    moments += [(f.ended_ns, f"{f.kind} ends") for f in pattern.faults]
+    if pattern.schema_change is not None:
+        moments.append((pattern.schema_change.acked_ns, "schema change"))
+    return [
+        Marker(x=round((ns - throughput.origin_ns) / 1e9, 3), label=label)
+        for ns, label in sorted((ns, label) for ns, label in moments if ns is not None)
+    ]
 
 
 def _lag_over_time(index: int, name: str, pattern: PatternResult) -> Chart | None:
@@ -173,7 +181,7 @@ def _lag_over_time(index: int, name: str, pattern: PatternResult) -> Chart | Non
         y_log=True,
         series=series,
         data=data,
-        markers=_schema_change(pattern),
+        markers=_markers(pattern),
     )
 
 
@@ -202,7 +210,7 @@ def _throughput(index: int, name: str, pattern: PatternResult) -> Chart | None:
         y_label="changes/s",
         series=series,
         data=data,
-        markers=_schema_change(pattern),
+        markers=_markers(pattern),
     )
 
 

@@ -27,6 +27,7 @@ from harness.errors import UserError
 from harness.load.clock import ClockOffset
 from harness.load.locust_runner import LoadStats
 from harness.load.schema_change import SchemaChangeRecord
+from harness.nemesis.record import FaultRecord
 from harness.observe.base import ObserverStats, ProjectionKind
 from harness.report.results_schema import major, schema_problem
 from harness.run_files import RESULTS
@@ -39,7 +40,8 @@ against a JSON Schema; lag counts `skipped` changes. 3.1: stream observers' `rea
 each shard's per-second reads. 3.2: a pattern's `shared_load`; whose each lag window is
 (`bound`), busy shares second by second (saturation's and each observer's `busy_over_time`),
 `observer_bound`. 3.3: `capacity`, the steps of a rate search. 3.4: each observer's own
-delay second by second (`delay_over_time`). 3.5: the run's `scratch` folder."""
+delay second by second (`delay_over_time`). 3.5: the run's `scratch` folder;
+each pattern's `faults`."""
 SNAPSHOTS_SINCE = 2
 """The first major version whose runs `cdcbench check` can recompute."""
 CLOCK = "harness host wall clock (time.time_ns), shared by writer and observers"
@@ -105,6 +107,8 @@ class PatternResult(BaseModel):
     from `usage` per committed change."""
     capacity: Capacity | None = None
     """The rate search of `cdcbench capacity` (None in a run)."""
+    faults: list[FaultRecord] = Field(default_factory=list)
+    """The scenario's faults as applied to it, and how it went through each."""
 
 
 class Environment(BaseModel):

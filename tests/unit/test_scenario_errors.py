@@ -186,6 +186,21 @@ IN_PROCESS_CASES = [
         ("schema_change.at_s: 1 s is not within the load (load.duration_s: 1 s)",),
     ),
     Case(
+        "unknown-fault",
+        with_changes(faults=[{"kind": "meteor", "at_s": 0, "duration_s": 1}]),
+        ("faults.0.kind: unknown kind 'meteor'", "known: dms_task_stop"),
+    ),
+    Case(
+        "fault-after-the-load",
+        with_changes(faults=[{"kind": "dms_task_stop", "at_s": 1, "duration_s": 1}]),
+        ("faults.0.at_s: 1 s is not within the load (load.duration_s: 1 s)",),
+    ),
+    Case(
+        "fault-of-no-duration",
+        with_changes(faults=[{"kind": "dms_task_stop", "at_s": 0, "duration_s": 0}]),
+        ("faults.0.duration_s",),
+    ),
+    Case(
         "schema-change-of-an-existing-column",
         with_changes(schema_change={"at_s": 0, "table": "orders", "column": "status"}),
         ("schema_change: orders already has a column 'status'",),

@@ -1,0 +1,92 @@
+"""How each projection went through each fault of a run (`Recovery`), and whether that is
+the outcome the fault's kind expects (`Expected`), from the run's lag windows and anomalies:
+computed with the rest of a pattern's figures, so `cdcbench check` recomputes it."""
+
+from typing import TYPE_CHECKING
+
+from harness.check.lag import LagWindow
+from harness.nemesis.faults import KINDS
+from harness.nemesis.record import FaultRecord, Recovery
+
+if TYPE_CHECKING:  # results.json's model holds the fault records
+    from harness.report.results import PatternResult, ProjectionResult
+
+BEFORE_S = 10.0
+"""The lag before a fault is that of the changes committed this long before it."""
+ALARM_MS = 250.0
+"""A lag window's p99 above 1.5 times the level before the fault, plus this, is the fault's."""
+
+
+def judge_faults(
+    faults: list[FaultRecord],
+    projections: "dict[str, ProjectionResult]",
+    origin_ns: int,
+    window_s: float,
+) -> None:
+    """Fill in each applied fault's recovery per projection and its verdict. `origin_ns`:
+    when the lag windows start (the throughput's origin)."""
+    for fault in faults:
+        fault.recovery, fault.reasons, fault.met = {}, [], None
+        if fault.started_ns is None or fault.ended_ns is None or fault.error:
+            continue
+        start_s = (fault.started_ns - origin_ns) / 1e9
+        end_s = (fault.ended_ns - origin_ns) / 1e9
+        expected = KINDS[fault.kind].expected
+        for name, projection in projections.items():
+            windows = projection.lag.over_time if projection.lag else []
+            fault.recovery[name] = recovery = _recovery(windows, start_s, end_s, window_s)
+            recovery.anomalies = {
+                k: n for k, n in projection.check.counts.items() if k != "unconverged"
+            }
+            for anomaly, count in recovery.anomalies.items():
+                if anomaly not in expected.allowed:
+                    fault.reasons.append(f"{name}: {count} {anomaly}")
+            bound_ms = (fault.duration_s + expected.slack_s) * 1000 + projection.floor_ms
+            during = [w.max for w in windows if start_s - window_s < w.start_s <= end_s]
+            if during and max(during) > bound_ms:
+                fault.reasons.append(
+                    f"{name}: a change made during the fault was seen {max(during):.0f} ms "
+                    f"after its commit (bound {bound_ms:.0f} ms)"
+                )
+        unconverged = [n for n, p in projections.items() if "unconverged" in p.check.counts]
+        fault.met = False if fault.reasons else (None if unconverged else True)
+
+
+def _recovery(windows: list[LagWindow], start_s: float, end_s: float, window_s: float) -> Recovery:
+    before = [w.p99 for w in windows if start_s - BEFORE_S <= w.start_s < start_s - window_s]
+    level = max(before) if before else None
+    threshold = 1.5 * level + ALARM_MS if level is not None else None
+    after = [w for w in windows if w.start_s > start_s - window_s]
+    high = [w for w in after if threshold is not None and w.p99 > threshold]
+    recover_s = max(0.0, high[-1].start_s + window_s - end_s) if high else 0.0
+    upto = end_s + recover_s
+    peak = [w.max for w in after if w.start_s <= upto]
+    return Recovery(
+        before_ms=level,
+        peak_ms=max(peak) if peak else None,
+        detect_s=max(0.0, high[0].start_s - start_s) if high else None,
+        recover_s=recover_s if threshold is not None else None,
+    )
+
+
+def describe_fault(fault: FaultRecord) -> str:
+    """One line: the verdict, why, and each projection's recovery."""
+    if fault.error:
+        return fault.error
+    verdict = {True: "as expected", False: "NOT as expected", None: "not judged"}[fault.met]
+    said = f"{verdict} ({fault.expected})"
+    if fault.reasons:
+        said += ": " + "; ".join(fault.reasons)
+    for name, recovery in fault.recovery.items():
+        detect = "no lag alarm" if recovery.detect_s is None else f"alarm {recovery.detect_s:.1f} s"
+        recover = "" if recovery.recover_s is None else f", back {recovery.recover_s:.1f} s after"
+        peak = "" if recovery.peak_ms is None else f", peak {recovery.peak_ms:.0f} ms"
+        said += f"; {name}: {detect}{recover}{peak}"
+    return said
+
+
+def as_expected(result: "PatternResult") -> bool:
+    """A pattern is as expected when it is valid, or when every fault applied to it had its
+    expected outcome (which may allow some anomalies, e.g. duplicates after a resume)."""
+    applied = [fault for fault in result.faults if fault.error is None]
+    return result.valid is True or (bool(applied) and all(f.met is True for f in applied))

@@ -1,0 +1,49 @@
+"""A fault as a scenario schedules it, and as a run records it (results.json)."""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FaultSpec(BaseModel):
+    """One fault of a scenario's `faults:` list."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str = Field(description="What breaks (`cdcbench patterns` lists the kinds).")
+    at_s: float = Field(ge=0, le=86_400, description="Seconds into the load.")
+    duration_s: float = Field(gt=0, le=3_600, description="How long it lasts.")
+
+
+class Recovery(BaseModel):
+    """How one projection's lag went through a fault (seconds; None: never)."""
+
+    before_ms: float | None
+    """The lag before the fault: the highest p99 of its lag windows over the 10 s before
+    (a batching pattern's own swings included)."""
+    peak_ms: float | None
+    """The highest lag of a change committed from the fault's start to its recovery."""
+    detect_s: float | None
+    """From the fault's start to the first lag window whose p99 is above the alarm level
+    (1.5 x before + 250 ms): when a lag alarm would have fired."""
+    recover_s: float | None
+    """From the fault's end until the lag windows stayed below the threshold."""
+    anomalies: dict[str, int] = Field(default_factory=dict)
+    """The projection's anomalies, by class, over the run."""
+
+
+class FaultRecord(BaseModel):
+    """A fault as applied: when its start and end took effect (harness clock, ns), on what,
+    and how each projection went through it against the kind's expected outcome."""
+
+    kind: str
+    at_s: float
+    duration_s: float
+    targets: list[str] = Field(default_factory=list)
+    started_ns: int | None = None
+    ended_ns: int | None = None
+    error: str | None = None
+    """Why it could not be applied (or does not apply to the pattern)."""
+    expected: str = ""
+    met: bool | None = None
+    """The expected outcome held in every projection (None: not judged)."""
+    reasons: list[str] = Field(default_factory=list)
+    recovery: dict[str, Recovery] = Field(default_factory=dict)

@@ -1,0 +1,86 @@
+"""Runs a scenario's faults against one deployment on the load's clock, and records them.
+
+Each fault has a thread of its own: it waits for its time from the load's start, starts,
+waits out its duration and ends, recording when each took effect. A fault still under way
+when the run stops waiting for the load (it converged, or an interrupt or an error came)
+is ended at once, so nothing stays broken under the teardown.
+"""
+
+import threading
+import time
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from harness import progress
+from harness.aws import AwsAccess
+from harness.nemesis.faults import KINDS
+from harness.nemesis.record import FaultRecord, FaultSpec
+
+
+class Nemesis:
+    def __init__(self, specs: Sequence[FaultSpec], state: dict[str, Any], aws: AwsAccess) -> None:
+        """`state`: the deployment's Terraform state, where each kind finds its targets."""
+        self.records = [
+            FaultRecord(
+                kind=spec.kind,
+                at_s=spec.at_s,
+                duration_s=spec.duration_s,
+                targets=KINDS[spec.kind].targets(state),
+                expected=KINDS[spec.kind].expected.says,
+            )
+            for spec in specs
+        ]
+        for record in self.records:
+            if not record.targets:
+                record.error = f"not applicable: the deployment has nothing {record.kind} acts on"
+        self._aws = aws
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def begin(self) -> None:
+        """The load starts now: schedule every applicable fault (once; later calls, e.g. a
+        capacity search's next steps, change nothing)."""
+        if self._threads:
+            return
+        origin = time.monotonic()
+        for record in self.records:
+            if record.error is None:
+                thread = threading.Thread(
+                    target=self._run, args=(record, origin), name=f"fault-{record.kind}"
+                )
+                thread.start()
+                self._threads.append(thread)
+
+    def _run(self, record: FaultRecord, origin: float) -> None:
+        kind = KINDS[record.kind]
+        if self._stop.wait(max(0.0, origin + record.at_s - time.monotonic())):
+            record.error = "the run stopped before the fault's time"
+            return
+        try:
+            record.started_ns = time.time_ns()
+            progress.console.print(f"fault: {record.kind} starts ({record.duration_s:g} s)")
+            kind.start(self._aws, record.targets)
+        except Exception as exc:  # the run goes on; the fault is recorded as not applied
+            record.error = f"start failed: {type(exc).__name__}: {exc}"
+        self._stop.wait(max(0.0, origin + record.at_s + record.duration_s - time.monotonic()))
+        try:
+            record.ended_ns = time.time_ns()
+            kind.end(self._aws, record.targets)
+            progress.console.print(f"fault: {record.kind} ended")
+        except Exception as exc:
+            record.error = f"end failed: {type(exc).__name__}: {exc}"
+
+    def __enter__(self) -> "Nemesis":
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """End every fault still under way (the run has stopped waiting for its load)."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()

@@ -1,0 +1,140 @@
+"""A fault's recovery figures and verdict from a run's lag windows and anomalies."""
+
+from harness.aws import AwsAccess
+from harness.check.lag import LagReport, LagWindow, Percentiles
+from harness.check.result import CheckResult
+from harness.nemesis import (
+    FaultRecord,
+    FaultSpec,
+    Nemesis,
+    as_expected,
+    describe_fault,
+    judge_faults,
+)
+from harness.report.results import PatternResult, ProjectionResult
+
+S = 1_000_000_000
+ORIGIN = 1_000 * S
+
+
+def _projection(p99_by_s: dict[int, float], counts: dict[str, int]) -> ProjectionResult:
+    windows = [
+        LagWindow(start_s=s, count=10, p50=p99 / 2, p99=p99, max=p99 * 1.1)
+        for s, p99 in sorted(p99_by_s.items())
+    ]
+    empty = Percentiles(count=0)
+    return ProjectionResult(
+        kind="state",
+        observer="dynamodb_table",
+        floor_ms=1_000.0,
+        observed=100,
+        lag=LagReport(
+            from_commit_ms=empty, from_intent_ms=empty, over_time=windows, seen=1, unseen=0,
+            superseded=0,
+        ),
+        check=CheckResult(valid=not counts, counts=counts),
+    )  # fmt: skip
+
+
+def _stop(at_s: float = 20, duration_s: float = 10) -> FaultRecord:
+    return FaultRecord(
+        kind="dms_task_stop",
+        at_s=at_s,
+        duration_s=duration_s,
+        targets=["arn:task"],
+        started_ns=ORIGIN + int(at_s * S),
+        ended_ns=ORIGIN + int((at_s + duration_s) * S),
+    )
+
+
+def _lags() -> dict[int, float]:
+    """100 ms before the stop (20-30 s), a backlog growing from the stop, drained by 33 s."""
+    lags = {s: 100.0 for s in range(40)}
+    lags |= {s: (30 - s) * 1000 + 1000 for s in range(20, 30)}
+    lags |= {30: 900.0, 31: 600.0, 32: 300.0}
+    return lags
+
+
+def test_recovery_is_read_from_the_lag_windows_around_the_fault() -> None:
+    fault = _stop()
+
+    judge_faults([fault], {"table": _projection(_lags(), {})}, ORIGIN, 1.0)
+
+    recovery = fault.recovery["table"]
+    assert recovery.before_ms == 100.0
+    assert recovery.detect_s == 0.0  # the first change made after the stop waits for it
+    assert recovery.recover_s == 2.0  # over 1.5 x 100 + 250 ms up to 31 s; ended at 30
+    assert recovery.peak_ms == 11_000.0 * 1.1
+    assert fault.met is True and fault.reasons == []
+    assert "as expected" in describe_fault(fault) and "back 2.0 s after" in describe_fault(fault)
+
+
+def test_a_fault_no_lag_shows_raises_no_alarm() -> None:
+    fault = _stop()
+
+    judge_faults([fault], {"table": _projection({s: 100.0 for s in range(40)}, {})}, ORIGIN, 1.0)
+
+    assert fault.recovery["table"].detect_s is None
+    assert fault.recovery["table"].recover_s == 0.0
+    assert fault.met is True
+
+
+def test_anomalies_the_kind_allows_keep_the_outcome_and_others_break_it() -> None:
+    allowed, lost = _stop(), _stop()
+    duplicates = PatternResult(
+        summary="p", valid=False, faults=[allowed],
+        projections={"log": _projection(_lags(), {"duplicate": 3})},
+    )  # fmt: skip
+    missing = PatternResult(
+        summary="p", valid=False, faults=[lost],
+        projections={"log": _projection(_lags(), {"missing": 2, "duplicate": 1})},
+    )  # fmt: skip
+
+    judge_faults([allowed], duplicates.projections, ORIGIN, 1.0)
+    judge_faults([lost], missing.projections, ORIGIN, 1.0)
+
+    assert allowed.met is True and as_expected(duplicates)
+    assert allowed.recovery["log"].anomalies == {"duplicate": 3}
+    assert lost.met is False and not as_expected(missing)
+    assert lost.reasons == ["log: 2 missing"]
+
+
+def test_a_change_made_during_the_fault_seen_past_its_bound_breaks_the_outcome() -> None:
+    fault = _stop(duration_s=10)
+    lags = _lags() | {25: 25_000.0}  # beyond 10 s + 10 s of slack + the 1 s floor
+
+    judge_faults([fault], {"table": _projection(lags, {})}, ORIGIN, 1.0)
+
+    assert fault.met is False
+    assert fault.reasons == [
+        "table: a change made during the fault was seen 27500 ms after its commit (bound 21000 ms)"
+    ]
+
+
+def test_an_unconverged_projection_leaves_the_outcome_unjudged_and_a_failed_fault_unjudged() -> (
+    None
+):
+    unconverged, failed = _stop(), _stop()
+    failed.error = "start failed: TimeoutError"
+
+    judge_faults([unconverged], {"t": _projection(_lags(), {"unconverged": 1})}, ORIGIN, 1.0)
+    judge_faults([failed], {"t": _projection(_lags(), {})}, ORIGIN, 1.0)
+
+    assert unconverged.met is None
+    assert failed.met is None and failed.recovery == {}
+    assert describe_fault(failed) == "start failed: TimeoutError"
+
+
+def test_a_fault_with_nothing_to_act_on_is_recorded_as_not_applicable() -> None:
+    """The direct floor's deployment holds no DMS task."""
+    state = {"resources": [{"mode": "managed", "type": "aws_dynamodb_table", "instances": []}]}
+    spec = FaultSpec(kind="dms_task_stop", at_s=1, duration_s=1)
+
+    with Nemesis([spec], state, AwsAccess(region="us-east-1")) as nemesis:
+        nemesis.begin()
+
+    [record] = nemesis.records
+    assert record.error == "not applicable: the deployment has nothing dms_task_stop acts on"
+    assert record.targets == [] and record.started_ns is None
+    judge_faults(nemesis.records, {"t": _projection(_lags(), {})}, ORIGIN, 1.0)
+    assert record.met is None
