@@ -50,12 +50,13 @@ class FaultKind(ABC):
         ]
 
     @abstractmethod
-    def start(self, aws: AwsAccess, targets: list[str]) -> None:
-        """Break them; returns once the fault has taken effect."""
+    def start(self, aws: AwsAccess, targets: list[str]) -> Any:
+        """Break them; returns once the fault has taken effect, with what `end` needs to
+        put them back as they were."""
 
     @abstractmethod
-    def end(self, aws: AwsAccess, targets: list[str]) -> None:
-        """Mend them."""
+    def end(self, aws: AwsAccess, targets: list[str], before: Any) -> None:
+        """Mend them (`before`: what `start` returned)."""
 
 
 class DmsTaskStop(FaultKind):
@@ -77,7 +78,7 @@ class DmsTaskStop(FaultKind):
             dms.stop_replication_task(ReplicationTaskArn=arn)
         _await_status(dms, targets, "stopped")
 
-    def end(self, aws: AwsAccess, targets: list[str]) -> None:
+    def end(self, aws: AwsAccess, targets: list[str], before: Any) -> None:
         dms = aws.client("dms")
         for arn in targets:
             dms.start_replication_task(
@@ -100,4 +101,40 @@ def _await_status(dms: Any, arns: list[str], status: str) -> None:
         time.sleep(0.2)
 
 
-KINDS: dict[str, FaultKind] = {kind.name: kind for kind in (DmsTaskStop(),)}
+class LambdaThrottle(FaultKind):
+    """PutFunctionConcurrency of 0 on every function of the pattern (each invocation is
+    throttled), then its reserved concurrency as it was. Event-source mappings retry a
+    throttled batch: a stream's or a topic's until it succeeds, a queue's while its messages
+    stay invisible (its visibility timeout)."""
+
+    name = "lambda_throttle"
+    summary = "throttle every Lambda function (reserved concurrency 0), then restore it"
+    expected = Expected(
+        frozenset({"duplicate"}),
+        "no loss, duplicates allowed; lag of changes made meanwhile within the throttle's "
+        "duration plus the floor (mappings retry throttled batches)",
+    )
+    acts_on = ("aws_lambda_function", "function_name")
+
+    def start(self, aws: AwsAccess, targets: list[str]) -> dict[str, int | None]:
+        client = aws.client("lambda")
+        before = {}
+        for name in targets:
+            reserved = client.get_function_concurrency(FunctionName=name)
+            before[name] = reserved.get("ReservedConcurrentExecutions")
+            client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+        return before
+
+    def end(self, aws: AwsAccess, targets: list[str], before: Any) -> None:
+        client = aws.client("lambda")
+        before = before or {}  # a start that failed part of the way: none had a limit
+        for name in targets:
+            if before.get(name) is None:
+                client.delete_function_concurrency(FunctionName=name)
+            else:
+                client.put_function_concurrency(
+                    FunctionName=name, ReservedConcurrentExecutions=before[name]
+                )
+
+
+KINDS: dict[str, FaultKind] = {kind.name: kind for kind in (DmsTaskStop(), LambdaThrottle())}

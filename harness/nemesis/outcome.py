@@ -24,16 +24,21 @@ def judge_faults(
     window_s: float,
 ) -> None:
     """Fill in each applied fault's recovery per projection and its verdict. `origin_ns`:
-    when the lag windows start (the throughput's origin)."""
+    when the lag windows start (the throughput's origin). A fault's recovery is looked for
+    until the next fault starts: what lags after that is the next one's."""
+    starts = sorted(f.started_ns for f in faults if f.started_ns is not None)
     for fault in faults:
         fault.recovery, fault.reasons, fault.met = {}, [], None
         if fault.started_ns is None or fault.ended_ns is None or fault.error:
             continue
         start_s = (fault.started_ns - origin_ns) / 1e9
         end_s = (fault.ended_ns - origin_ns) / 1e9
+        later = [ns for ns in starts if ns > fault.ended_ns]
+        until_s = (later[0] - origin_ns) / 1e9 if later else float("inf")
         expected = KINDS[fault.kind].expected
         for name, projection in projections.items():
-            windows = projection.lag.over_time if projection.lag else []
+            lagged = projection.lag.over_time if projection.lag else []
+            windows = [w for w in lagged if w.start_s < until_s]
             fault.recovery[name] = recovery = _recovery(windows, start_s, end_s, window_s)
             recovery.anomalies = {
                 k: n for k, n in projection.check.counts.items() if k != "unconverged"

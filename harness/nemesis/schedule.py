@@ -57,16 +57,17 @@ class Nemesis:
         if self._stop.wait(max(0.0, origin + record.at_s - time.monotonic())):
             record.error = "the run stopped before the fault's time"
             return
+        before = None
         try:
             record.started_ns = time.time_ns()
             progress.console.print(f"fault: {record.kind} starts ({record.duration_s:g} s)")
-            kind.start(self._aws, record.targets)
+            before = kind.start(self._aws, record.targets)
         except Exception as exc:  # the run goes on; the fault is recorded as not applied
             record.error = f"start failed: {type(exc).__name__}: {exc}"
         self._stop.wait(max(0.0, origin + record.at_s + record.duration_s - time.monotonic()))
         try:
             record.ended_ns = time.time_ns()
-            kind.end(self._aws, record.targets)
+            kind.end(self._aws, record.targets, before)
             progress.console.print(f"fault: {record.kind} ended")
         except Exception as exc:
             record.error = f"end failed: {type(exc).__name__}: {exc}"

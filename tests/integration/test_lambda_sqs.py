@@ -301,6 +301,54 @@ def test_a_failing_batch_comes_back_then_goes_to_the_dead_letter_queue(
     assert q.failures == []
 
 
+def _throttle(q: Mapped, bare_cloud: BareCloud) -> Callable[[bool], None]:
+    """Sets the mapped function's reserved concurrency to 0 (True) or removes it (False)."""
+    client = bare_cloud.aws.client("lambda")
+    function = q.poller.mapping["FunctionArn"] if q.poller else ""
+
+    def throttled(on: bool) -> None:
+        if on:
+            client.put_function_concurrency(FunctionName=function, ReservedConcurrentExecutions=0)
+        else:
+            client.delete_function_concurrency(FunctionName=function)
+
+    return throttled
+
+
+def test_a_throttled_batch_is_retried_while_its_messages_stay_invisible(
+    map_queue: MapQueue, bare_cloud: BareCloud
+) -> None:
+    with map_queue({"VisibilityTimeout": "60"}) as q:
+        throttled = _throttle(q, bare_cloud)
+        throttled(True)
+        q.sqs.send_message(QueueUrl=q.url, MessageBody="held")
+        q.start()
+        wait_for(lambda: len(q.reports) >= 3, "three throttled tries", timeout_s=15)
+        assert q.events() == [] and q.depth() == (0, 1)
+        throttled(False)
+        wait_for(q.events, "the batch once the throttle is lifted", timeout_s=15)
+        wait_for(lambda: q.depth() == (0, 0), "the message deleted", timeout_s=10)
+    # delivered long before its 60 s visibility timeout, on its first receive
+    [record] = [r for e in q.events() for r in e["Records"]]
+    assert record["body"] == "held" and record["attributes"]["ApproximateReceiveCount"] == "1"
+    assert set(q.reports) == {"PROBLEM: Function call failed", "OK"}
+
+
+def test_a_batch_throttled_past_its_visibility_timeout_comes_back(
+    map_queue: MapQueue, bare_cloud: BareCloud
+) -> None:
+    with map_queue({"VisibilityTimeout": "2"}) as q:
+        throttled = _throttle(q, bare_cloud)
+        throttled(True)
+        q.sqs.send_message(QueueUrl=q.url, MessageBody="back")
+        q.start()
+        time.sleep(4.5)  # two visibility timeouts
+        throttled(False)
+        wait_for(q.events, "the batch once the throttle is lifted", timeout_s=15)
+    [record] = [r for e in q.events() for r in e["Records"]]
+    assert int(record["attributes"]["ApproximateReceiveCount"]) >= 2  # received again
+
+
 @pytest.mark.parametrize(
     ("mode", "kept"),
     [("report-bad", ["bad1", "bad2"]), ("empty-id", ["good1", "bad1", "good2", "bad2"])],

@@ -31,7 +31,8 @@ def test_patterns_lists_each_pattern_with_its_summary_projections_and_tunables()
     assert "projector_batching_window_s = 0 (number)" in details
     assert "subnet_ids = [] (list(string))" in details
     assert not any(d.startswith(("run_id", "source_connection", "s3_sink_plugin")) for d in details)
-    assert "faults: dms_task_stop" in details  # the fault kinds that act on what it creates
+    # the fault kinds that act on what it creates
+    assert "faults: dms_task_stop, lambda_throttle" in details
     assert lines[heads[0] + 2].strip() == "faults: none"  # direct
 
 

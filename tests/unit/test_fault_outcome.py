@@ -1,5 +1,7 @@
 """A fault's recovery figures and verdict from a run's lag windows and anomalies."""
 
+import pytest
+
 from harness.aws import AwsAccess
 from harness.check.lag import LagReport, LagWindow, Percentiles
 from harness.check.result import CheckResult
@@ -138,3 +140,15 @@ def test_a_fault_with_nothing_to_act_on_is_recorded_as_not_applicable() -> None:
     assert record.targets == [] and record.started_ns is None
     judge_faults(nemesis.records, {"t": _projection(_lags(), {})}, ORIGIN, 1.0)
     assert record.met is None
+
+
+def test_a_fault_s_recovery_ends_where_the_next_fault_starts() -> None:
+    """The lag of a second fault at 34 s is not the first one's (which ended at 30 s)."""
+    first, second = _stop(at_s=20, duration_s=10), _stop(at_s=34, duration_s=4)
+    lags = _lags() | {s: 5_000.0 for s in range(34, 38)}
+
+    judge_faults([first, second], {"t": _projection(lags, {})}, ORIGIN, 1.0)
+
+    assert first.recovery["t"].recover_s == 2.0
+    assert first.recovery["t"].peak_ms == pytest.approx(12_100.0)
+    assert second.recovery["t"].peak_ms == pytest.approx(5_500.0)

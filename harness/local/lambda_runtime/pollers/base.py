@@ -22,6 +22,18 @@ def payload_size(part: Any) -> int:
     return len(json.dumps(part, separators=(",", ":"))) + 1  # and the comma after it
 
 
+THROTTLED = "TooManyRequestsException"
+"""The error of an invocation that never reached the function (no concurrency left)."""
+_BACKOFF_S = (0.1, 5.0)
+"""First and longest wait before retrying a failed batch (doubling in between)."""
+
+
+def backoff(failures: int) -> float:
+    """The wait before the next try of a batch that failed `failures` times before."""
+    first, longest = _BACKOFF_S
+    return float(min(first * 2**failures, longest))
+
+
 FATAL_ERRORS = frozenset(
     {
         "Runtime.ImportModuleError",

@@ -43,8 +43,10 @@ from botocore.exceptions import ClientError
 from harness.local.lambda_runtime.invocation import Invocation
 from harness.local.lambda_runtime.pollers.base import (
     PAYLOAD_LIMIT,
+    THROTTLED,
     MappingContext,
     Poller,
+    backoff,
     payload_size,
 )
 
@@ -52,10 +54,6 @@ _ENVELOPE_BYTES = len('{"Records":[]}')
 _DISCOVERY_S = 5.0
 """How often shards are listed (at once, too, when a shard has been read to its end)."""
 _TICK_S = 0.2
-_BACKOFF_S = (0.1, 5.0)
-"""First and longest wait before retrying a failed batch (doubling in between)."""
-THROTTLED = "TooManyRequestsException"
-"""The error of an invocation that never reached the function (no concurrency left)."""
 
 
 @dataclass(frozen=True)
@@ -133,11 +131,6 @@ class Pending:
     last: Invocation | None = None
     failing_since: float | None = None
     """When the function first failed these records (monotonic clock)."""
-
-
-def _backoff(failures: int) -> float:
-    first, longest = _BACKOFF_S
-    return float(min(first * 2**failures, longest))
 
 
 def iso_time(epoch: float, timespec: str) -> str:
@@ -319,7 +312,7 @@ class StreamPoller(Poller):
                 # without using the retry quota.
                 self.ctx.report("PROBLEM: Function call failed")
                 todo.insert(0, replace(pending, throttles=pending.throttles + 1))
-                if self.stopping.wait(_backoff(pending.throttles)):
+                if self.stopping.wait(backoff(pending.throttles)):
                     return done()
                 continue
             pending = replace(pending, invokes=pending.invokes + 1, last=invocation)
@@ -344,7 +337,7 @@ class StreamPoller(Poller):
                 self._discard(shard_id, rest.records, "RetryAttemptsExhausted", rest)
             else:
                 todo.insert(0, replace(rest, retries=rest.retries + 1))
-                if self.stopping.wait(_backoff(rest.retries)):
+                if self.stopping.wait(backoff(rest.retries)):
                     return done()
         return len(records)
 

@@ -9,6 +9,10 @@ AWS semantics kept:
   never more than Lambda's 6 MB invocation payload (messages beyond it are released at once).
 - Success deletes the batch; a function error or timeout leaves it, so it comes back after
   the queue's visibility timeout and moves to the dead-letter queue after maxReceiveCount.
+- A throttled batch (no concurrency left) never reached the function: it is tried again,
+  backing off, until its messages' visibility timeout would run out, and only then left to
+  come back ("Lambda continues to retry the message until the message's timestamp exceeds
+  your queue's visibility timeout", Lambda operator guide, sqs-retries).
 - With ReportBatchItemFailures, `{"batchItemFailures": [{"itemIdentifier": id}]}` keeps only
   those messages; an empty or unknown identifier, or a response that is not a JSON object,
   fails the whole batch. On FIFO queues, skipping the rest of a failed message group is the
@@ -40,8 +44,10 @@ from botocore.exceptions import ClientError
 from harness.local.lambda_runtime.invocation import Invocation
 from harness.local.lambda_runtime.pollers.base import (
     PAYLOAD_LIMIT,
+    THROTTLED,
     MappingContext,
     Poller,
+    backoff,
     payload_size,
 )
 
@@ -82,6 +88,7 @@ class SqsPoller(Poller):
         self._lanes: list[threading.Thread] = []
         """The lanes opened besides the first (finished ones are dropped when one opens)."""
         self._open_lanes = 0
+        self._visibility: float | None = None
 
     def run(self) -> None:
         sqs = self.ctx.aws.client("sqs")
@@ -202,9 +209,19 @@ class SqsPoller(Poller):
 
     def _deliver(self, sqs: Any, url: str, records: list[dict[str, Any]]) -> bool:
         """Invoke on the batch and delete what succeeded; False if the mapping failed for good."""
-        invocation = self.invoke({"Records": records})
-        if invocation is None:
-            return False
+        invisible_until = time.monotonic() - self.window_s + self._visibility_s(sqs, url)
+        throttles = 0
+        while True:
+            invocation = self.invoke({"Records": records})
+            if invocation is None:
+                return False
+            if not (invocation.error and invocation.error.error_type == THROTTLED):
+                break
+            self.ctx.report("PROBLEM: Function call failed")
+            wait_s = backoff(throttles)
+            throttles += 1
+            if time.monotonic() + wait_s >= invisible_until or self.stopping.wait(wait_s):
+                return True  # left invisible: the messages come back after their timeout
         kept = self._failed(records, invocation)
         # A handle that stopped working (the message came back after its visibility timeout
         # and was received again) fails alone and SQS keeps the message, as on AWS.
@@ -212,6 +229,13 @@ class SqsPoller(Poller):
         _per_ten(sqs.delete_message_batch, url, done)
         self.ctx.report("PROBLEM: Function call failed" if invocation.error else "OK")
         return True
+
+    def _visibility_s(self, sqs: Any, url: str) -> float:
+        """The queue's visibility timeout (read once: what a throttled batch may wait)."""
+        if self._visibility is None:
+            found = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])
+            self._visibility = float(found["Attributes"]["VisibilityTimeout"])
+        return self._visibility
 
     def _failed(self, records: list[dict[str, Any]], invocation: Invocation) -> set[str]:
         """The ids of the messages to leave on the queue."""
