@@ -24,22 +24,31 @@ def judge_faults(
     window_s: float,
 ) -> None:
     """Fill in each applied fault's recovery per projection and its verdict. `origin_ns`:
-    when the lag windows start (the throughput's origin). A fault's recovery is looked for
-    until the next fault starts: what lags after that is the next one's."""
-    starts = sorted(f.started_ns for f in faults if f.started_ns is not None)
+    when the lag windows start (the throughput's origin). Each fault is seen apart from the
+    others: its lag before it is read after the previous fault's recovery, and its recovery
+    until the next fault starts."""
     for fault in faults:
         fault.recovery, fault.reasons, fault.met = {}, [], None
-        if fault.started_ns is None or fault.ended_ns is None or fault.error:
-            continue
-        start_s = (fault.started_ns - origin_ns) / 1e9
-        end_s = (fault.ended_ns - origin_ns) / 1e9
-        later = [ns for ns in starts if ns > fault.ended_ns]
-        until_s = (later[0] - origin_ns) / 1e9 if later else float("inf")
+    spans = sorted(
+        (
+            ((f.started_ns - origin_ns) / 1e9, (f.ended_ns - origin_ns) / 1e9, f)
+            for f in faults
+            if f.started_ns is not None and f.ended_ns is not None and not f.error
+        ),
+        key=lambda span: span[0],
+    )
+    cleared_s: dict[str, float] = {}
+    """Per projection, when the previous fault's lag was over."""
+    for index, (start_s, end_s, fault) in enumerate(spans):
+        later = [s for s, _, _ in spans[index + 1 :] if s > end_s]
+        until_s = min(later, default=float("inf"))
         expected = KINDS[fault.kind].expected
         for name, projection in projections.items():
             lagged = projection.lag.over_time if projection.lag else []
-            windows = [w for w in lagged if w.start_s < until_s]
+            since_s = cleared_s.get(name, float("-inf"))
+            windows = [w for w in lagged if since_s <= w.start_s < until_s]
             fault.recovery[name] = recovery = _recovery(windows, start_s, end_s, window_s)
+            cleared_s[name] = end_s + (recovery.recover_s or 0.0)
             recovery.anomalies = {
                 k: n for k, n in projection.check.counts.items() if k != "unconverged"
             }

@@ -143,7 +143,8 @@ def test_a_fault_with_nothing_to_act_on_is_recorded_as_not_applicable() -> None:
 
 
 def test_a_fault_s_recovery_ends_where_the_next_fault_starts() -> None:
-    """The lag of a second fault at 34 s is not the first one's (which ended at 30 s)."""
+    """The lag of a second fault at 34 s is not the first one's (which ended at 30 s and
+    was over at 32 s), nor is the first one's lag the second's lag before it."""
     first, second = _stop(at_s=20, duration_s=10), _stop(at_s=34, duration_s=4)
     lags = _lags() | {s: 5_000.0 for s in range(34, 38)}
 
@@ -152,3 +153,5 @@ def test_a_fault_s_recovery_ends_where_the_next_fault_starts() -> None:
     assert first.recovery["t"].recover_s == 2.0
     assert first.recovery["t"].peak_ms == pytest.approx(12_100.0)
     assert second.recovery["t"].peak_ms == pytest.approx(5_500.0)
+    assert second.recovery["t"].before_ms == 300.0  # from 32 s, not the first one's lag
+    assert second.recovery["t"].detect_s == 0.0
