@@ -30,7 +30,6 @@ class Expected:
 
 class FaultKind(ABC):
     name: ClassVar[str]
-    summary: ClassVar[str]
     expected: ClassVar[Expected]
     acts_on: ClassVar[tuple[str, str]]
     """The Terraform resource type it acts on, and the attribute that identifies one."""
@@ -64,7 +63,6 @@ class DmsTaskStop(FaultKind):
     `resume-processing`: the task resumes from its checkpoint."""
 
     name = "dms_task_stop"
-    summary = "stop every DMS task, then resume it from its checkpoint"
     expected = Expected(
         frozenset({"duplicate"}),
         "no loss, duplicates allowed; lag of changes made meanwhile within the stop's "
@@ -108,7 +106,6 @@ class LambdaThrottle(FaultKind):
     stay invisible (its visibility timeout)."""
 
     name = "lambda_throttle"
-    summary = "throttle every Lambda function (reserved concurrency 0), then restore it"
     expected = Expected(
         frozenset({"duplicate"}),
         "no loss, duplicates allowed; lag of changes made meanwhile within the throttle's "
