@@ -39,16 +39,25 @@ def judge_faults(
     )
     cleared_s: dict[str, float] = {}
     """Per projection, when the previous fault's lag was over."""
+    levels: dict[str, float] = {}
+    """Per projection, the last lag measured before a fault (kept for a next fault that
+    comes before the lag is back to it)."""
     for index, (start_s, end_s, fault) in enumerate(spans):
         later = [s for s, _, _ in spans[index + 1 :] if s > end_s]
-        until_s = min(later, default=float("inf"))
+        next_s = min(later, default=float("inf"))
         expected = KINDS[fault.kind].expected
         for name, projection in projections.items():
             lagged = projection.lag.over_time if projection.lag else []
             since_s = cleared_s.get(name, float("-inf"))
+            known = levels.get(name)
+            # a change committed up to its lag before the next fault is held up by it
+            until_s = next_s - _reach_s(known, window_s)
             windows = [w for w in lagged if since_s <= w.start_s < until_s]
-            fault.recovery[name] = recovery = _recovery(windows, start_s, end_s, window_s)
+            recovery = _recovery(windows, start_s, end_s, window_s, known)
+            fault.recovery[name] = recovery
             cleared_s[name] = end_s + (recovery.recover_s or 0.0)
+            if recovery.before_ms is not None:
+                levels[name] = recovery.before_ms
             recovery.anomalies = {
                 k: n for k, n in projection.check.counts.items() if k != "unconverged"
             }
@@ -66,11 +75,16 @@ def judge_faults(
         fault.met = False if fault.reasons else (None if unconverged else True)
 
 
-def _recovery(windows: list[LagWindow], start_s: float, end_s: float, window_s: float) -> Recovery:
+def _recovery(
+    windows: list[LagWindow], start_s: float, end_s: float, window_s: float, known: float | None
+) -> Recovery:
+    """`known`: the level before the previous fault, if the windows hold none before this
+    one (the previous fault's lag had not come back to it)."""
     before = [w.p99 for w in windows if start_s - BEFORE_S <= w.start_s < start_s - window_s]
-    level = max(before) if before else None
+    level = max(before) if before else known
     threshold = 1.5 * level + ALARM_MS if level is not None else None
-    after = [w for w in windows if w.start_s > start_s - window_s]
+    # changes committed up to their usual lag before the fault were held up by it too
+    after = [w for w in windows if w.start_s > start_s - _reach_s(level, window_s)]
     high = [w for w in after if threshold is not None and w.p99 > threshold]
     recover_s = max(0.0, high[-1].start_s + window_s - end_s) if high else 0.0
     upto = end_s + recover_s
@@ -81,6 +95,12 @@ def _recovery(windows: list[LagWindow], start_s: float, end_s: float, window_s: 
         detect_s=max(0.0, high[0].start_s - start_s) if high else None,
         recover_s=recover_s if threshold is not None else None,
     )
+
+
+def _reach_s(level_ms: float | None, window_s: float) -> float:
+    """How long before a fault a change could be committed and still be held up by it: its
+    usual lag, and a window."""
+    return (level_ms or 0.0) / 1000 + window_s
 
 
 def describe_fault(fault: FaultRecord) -> str:

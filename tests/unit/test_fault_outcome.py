@@ -155,3 +155,18 @@ def test_a_fault_s_recovery_ends_where_the_next_fault_starts() -> None:
     assert second.recovery["t"].peak_ms == pytest.approx(5_500.0)
     assert second.recovery["t"].before_ms == 300.0  # from 32 s, not the first one's lag
     assert second.recovery["t"].detect_s == 0.0
+
+
+def test_a_fault_that_comes_before_the_previous_one_s_lag_is_back_keeps_its_level() -> None:
+    """The first fault's backlog lasts until the second starts (at 31 s): the second is
+    judged against the level measured before the first."""
+    first, second = _stop(at_s=20, duration_s=10), _stop(at_s=31, duration_s=4)
+    lags = _lags() | {s: 5_000.0 for s in range(31, 35)}
+
+    judge_faults([first, second], {"t": _projection(lags, {})}, ORIGIN, 1.0)
+
+    # the changes of 30 s were held up by the second fault too (committed within their
+    # usual lag and a window of it): the first one's lag ends before them
+    assert first.recovery["t"].recover_s == 0.0
+    assert second.recovery["t"].before_ms == 100.0  # the first one's level
+    assert second.recovery["t"].detect_s == 0.0 and second.recovery["t"].recover_s == 0.0
