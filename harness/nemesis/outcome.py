@@ -2,6 +2,7 @@
 the outcome the fault's kind expects (`Expected`), from the run's lag windows and anomalies:
 computed with the rest of a pattern's figures, so `cdcbench check` recomputes it."""
 
+from statistics import median
 from typing import TYPE_CHECKING
 
 from harness.check.lag import LagWindow
@@ -80,7 +81,11 @@ def _recovery(
 ) -> Recovery:
     """`known`: the level before the previous fault, if the windows hold none before this
     one (the previous fault's lag had not come back to it)."""
-    before = [w.p99 for w in windows if start_s - BEFORE_S <= w.start_s < start_s - window_s]
+    recent = [w.p99 for w in windows if start_s - BEFORE_S <= w.start_s < start_s - window_s]
+    # the changes committed just before the fault were held up by it: the level is read
+    # before them, as far back as the usual lag (the median window's) and a window
+    usual_s = _reach_s(median(recent), window_s) if recent else window_s
+    before = [w.p99 for w in windows if start_s - BEFORE_S <= w.start_s < start_s - usual_s]
     level = max(before) if before else known
     threshold = 1.5 * level + ALARM_MS if level is not None else None
     # changes committed up to their usual lag before the fault were held up by it too

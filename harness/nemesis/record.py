@@ -18,7 +18,8 @@ class Recovery(BaseModel):
 
     before_ms: float | None
     """The lag before the fault: the highest p99 of its lag windows over the 10 s before
-    (a batching pattern's own swings included) and after the previous fault's recovery;
+    (a batching pattern's own swings included), but those of the changes committed within
+    their usual lag of it (the fault held them up), and after the previous fault's recovery;
     the previous fault's own when its lag had not come back by then."""
     peak_ms: float | None
     """The highest lag of a change committed from the fault's start to its recovery."""

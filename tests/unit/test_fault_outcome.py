@@ -170,3 +170,15 @@ def test_a_fault_that_comes_before_the_previous_one_s_lag_is_back_keeps_its_leve
     assert first.recovery["t"].recover_s == 0.0
     assert second.recovery["t"].before_ms == 100.0  # the first one's level
     assert second.recovery["t"].detect_s == 0.0 and second.recovery["t"].recover_s == 0.0
+
+
+def test_the_changes_a_fault_held_up_just_before_it_are_not_its_lag_before() -> None:
+    """A projection whose usual lag is 2 s: the changes of the 2 s before the fault waited
+    for it, and their lag is the fault's, not the level before it."""
+    lags = {s: 2_000.0 for s in range(40)} | {18: 9_000.0, 19: 8_000.0}
+    fault = _stop(at_s=20, duration_s=5)
+
+    judge_faults([fault], {"t": _projection(lags, {})}, ORIGIN, 1.0)
+
+    assert fault.recovery["t"].before_ms == 2_000.0
+    assert fault.recovery["t"].detect_s == 0.0  # the held-up changes raise the alarm
