@@ -95,20 +95,20 @@ def run(
         results.environment.tools["terraform"] = terraform.terraform_version(settings)
         options = options or TargetOptions()
         options = replace(options, services=needed_services(scenario, options.workers))
-        with (
-            scratch_folder(run_dir / "target") as scratch,
-            make_target(target_name, settings, run_dir / "target", options) as target,
-        ):
+        with scratch_folder(run_dir / "target") as scratch:
             results.scratch = str(scratch)
-            checkpoint()
-            results.target = target.describe() | (
-                {"workers": options.workers} if options.workers else {}
-            )
-            checkpoint()
-            if target.needs_plans:
-                target.preflight(plan_patterns(scenario, target, settings, run_id))
-            with _load(target, settings, run_dir, run_id) as load:
-                _run_groups(scenario, target, settings, run_dir, results, load, drive, checkpoint)
+            checkpoint()  # named before anything starts in it: `destroy` finds what did
+            with make_target(target_name, settings, run_dir / "target", options) as target:
+                results.target = target.describe() | (
+                    {"workers": options.workers} if options.workers else {}
+                )
+                checkpoint()
+                if target.needs_plans:
+                    target.preflight(plan_patterns(scenario, target, settings, run_id))
+                with _load(target, settings, run_dir, run_id) as load:
+                    _run_groups(
+                        scenario, target, settings, run_dir, results, load, drive, checkpoint
+                    )
         results.status = "completed"
     except KeyboardInterrupt:
         _end_running(results, "interrupted", None)
