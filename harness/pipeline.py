@@ -379,7 +379,7 @@ def _measure(
                 companions(member.pattern, application, member.outputs, target, member.files)
             )
         nemeses = {
-            m.entry.name: stack.enter_context(Nemesis(scenario.faults, m.state, target.aws))
+            m.entry.name: stack.enter_context(Nemesis(scenario.faults, m.state, target))
             for m in members
         }
         for member in members:

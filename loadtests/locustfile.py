@@ -26,6 +26,7 @@ with gevent by itself once Locust has monkey-patched (it waits with gevent's
 poll), so users never block each other.
 """
 
+import contextlib
 import json
 import logging
 import os
@@ -361,18 +362,17 @@ class SourceWriter(User):
     @task
     def change(self) -> None:
         intended_ns, self.intended_ns = self.intended_ns, self.intended_ns + self.interval_ns
-        self._refresh_keys()
         self._change_schema()
         plan = self.workload.plan()
         name = f"{plan.op} (abort)" if plan.abort else plan.op
         started = time.perf_counter()
         outcome: Outcome | None = None
         try:
+            self._refresh_keys()
             outcome = execute(self.conn, plan, intended_ns, self.process.hooks.before_commit)
-        except psycopg.Error as exc:
-            if self.conn.broken:
-                self.conn = connect(self.process.dsn)
+        except psycopg.Error as exc:  # e.g. the source restarting: the next change retries
             self._report(name, started, 0, exc)
+            self._reconnect()
             return
         for change in outcome.changes:
             self.process.ledger.append(change)
@@ -411,12 +411,18 @@ class SourceWriter(User):
                 process.schema_changed = True
                 self._report(DDL_REQUEST, started, 1)
             except psycopg.Error as exc:  # the load goes on without the column
-                if self.conn.broken:
-                    self.conn = connect(process.dsn)
+                self._reconnect()
                 self._report(DDL_REQUEST, started, 0, exc)
         if process.schema_changed:
             self.workload.add_column(spec.table, spec.column, schema.SQL_TYPES[spec.sql_type])
             self.writes_added_column = True
+
+    def _reconnect(self) -> None:
+        """A new connection in place of a broken one (kept broken while the source refuses:
+        the next change tries again)."""
+        if self.conn.broken or self.conn.closed:
+            with contextlib.suppress(psycopg.OperationalError):
+                self.conn = connect(self.process.dsn)
 
     def _refresh_keys(self) -> None:
         """Learn ids inserted by other processes (at most once a second per process)."""

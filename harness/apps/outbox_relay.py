@@ -10,7 +10,8 @@ before a later one but committed after it was read: ids are taken at insert, not
 With the outbox as the queue, a late commit's rows are simply there at the next poll.
 Delivery is at least once: a relay stopped between the send and the delete sends those rows
 again (the persisting function is idempotent). Refused messages stay for the next poll; each
-refusal is recorded (`harness.apps.emits`).
+refusal is recorded (`harness.apps.emits`). A lost connection to the source (it restarted) is
+opened again at the next poll.
 """
 
 import argparse
@@ -75,15 +76,19 @@ def _serve(args: argparse.Namespace, stopping: threading.Event) -> None:
     settings = spec.outputs["application"]
     interval_s = float(settings["relay_poll_interval_ms"]) / 1000
     sqs = AwsAccess.from_env(os.environ).client("sqs")
-    with (
-        psycopg.connect(args.dsn, autocommit=True) as conn,
-        emit_writer(Path(args.ledger_dir), "relay") as records,
-    ):
-        while not stopping.is_set():
-            if relay_once(conn, sqs, settings["queue_url"], records) < BATCH:
+
+    def going() -> bool:  # until stopped, or the harness is gone
+        return not stopping.is_set() and os.getppid() == args.parent_pid
+
+    with emit_writer(Path(args.ledger_dir), "relay") as records:
+        while going():
+            try:
+                with psycopg.connect(args.dsn, autocommit=True) as conn:
+                    while going():
+                        if relay_once(conn, sqs, settings["queue_url"], records) < BATCH:
+                            stopping.wait(interval_s)
+            except psycopg.OperationalError:  # the source restarting: the rows wait for it
                 stopping.wait(interval_s)
-            if os.getppid() != args.parent_pid:
-                return  # the harness is gone
 
 
 def main() -> None:

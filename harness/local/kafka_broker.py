@@ -11,6 +11,7 @@ The cluster keeps everything in memory and dies with the child process.
 
 import json
 import subprocess
+import threading
 from pathlib import Path
 
 from harness.errors import UserError
@@ -28,6 +29,8 @@ class KafkaBroker(Component):
         self.brokers = brokers
         self.bootstrap = ""
         self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        """One command and its answer at a time."""
 
     @property
     def pid(self) -> int | None:
@@ -48,16 +51,25 @@ class KafkaBroker(Component):
 
     def create_topic(self, name: str, partitions: int) -> None:
         """Create a topic (an error if it exists already, e.g. auto-created by a producer)."""
+        self._command(
+            {"create_topic": name, "partitions": partitions}, f"create Kafka topic {name!r}"
+        )
+
+    def set_brokers(self, up: bool) -> None:
+        """Take every broker down (connections closed, none accepted), or bring them up."""
+        self._command({"brokers_up": up}, f"bring the Kafka brokers {'up' if up else 'down'}")
+
+    def _command(self, command: dict[str, object], what: str) -> None:
         assert self._proc is not None and self._proc.stdin is not None, "broker not started"
-        command = json.dumps({"create_topic": name, "partitions": partitions})
-        self._proc.stdin.write(command.encode() + b"\n")
-        self._proc.stdin.flush()
-        try:
-            answer = self._reply()
-        except ValueError:
-            answer = {"error": f"no answer from the broker (log: {self.log_path})"}
+        with self._lock:
+            self._proc.stdin.write(json.dumps(command).encode() + b"\n")
+            self._proc.stdin.flush()
+            try:
+                answer = self._reply()
+            except ValueError:
+                answer = {"error": f"no answer from the broker (log: {self.log_path})"}
         if "error" in answer:
-            raise UserError(f"cannot create Kafka topic {name!r}: {answer['error']}")
+            raise UserError(f"cannot {what}: {answer['error']}")
 
     def _reply(self) -> dict[str, object]:
         assert self._proc is not None, "broker not started"

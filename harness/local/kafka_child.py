@@ -4,7 +4,8 @@ Runs librdkafka's mock cluster (bundled in the confluent-kafka wheel) through
 ctypes, because no Python package exposes the mock API and a real Kafka needs a
 JVM. Prints `{"bootstrap": "host:port,..."}` on one stdout line, then answers
 JSON commands read from stdin, one line each: `{"create_topic": name,
-"partitions": n}` -> `{"ok": true}` or `{"error": "..."}`. Exits on
+"partitions": n}`, or `{"brokers_up": false}` to take every broker down (`true`: up again),
+-> `{"ok": true}` or `{"error": "..."}`. Exits on
 SIGTERM/SIGINT, when stdin closes, or when its parent goes away.
 """
 
@@ -49,6 +50,8 @@ def _library() -> ctypes.CDLL:
         ctypes.c_int,
     ]
     lib.rd_kafka_mock_set_controller_id.argtypes = [ctypes.c_void_p, ctypes.c_int32]
+    lib.rd_kafka_mock_broker_set_down.argtypes = [ctypes.c_void_p, ctypes.c_int32]
+    lib.rd_kafka_mock_broker_set_up.argtypes = [ctypes.c_void_p, ctypes.c_int32]
     lib.rd_kafka_mock_group_initial_rebalance_delay_ms.argtypes = [ctypes.c_void_p, ctypes.c_int]
     lib.rd_kafka_err2str.restype = ctypes.c_char_p
     lib.rd_kafka_err2str.argtypes = [ctypes.c_int]
@@ -84,6 +87,17 @@ class MockCluster:
         if err:
             raise RuntimeError(self._lib.rd_kafka_err2str(err).decode())
 
+    def set_brokers(self, up: bool) -> None:
+        """Every broker down (its connections closed, none accepted; partition leaders stay
+        where they are) or up again."""
+        switch = (
+            self._lib.rd_kafka_mock_broker_set_up if up else self._lib.rd_kafka_mock_broker_set_down
+        )
+        for broker in range(1, self.brokers + 1):
+            err = switch(self._mc, broker)
+            if err:
+                raise RuntimeError(self._lib.rd_kafka_err2str(err).decode())
+
     def destroy(self) -> None:
         self._lib.rd_kafka_mock_cluster_destroy(self._mc)
         self._lib.rd_kafka_destroy(self._rk)
@@ -92,7 +106,10 @@ class MockCluster:
 def _answer(cluster: MockCluster, line: str) -> dict[str, object]:
     try:
         command = json.loads(line)
-        cluster.create_topic(str(command["create_topic"]), int(command.get("partitions", 1)))
+        if "brokers_up" in command:
+            cluster.set_brokers(bool(command["brokers_up"]))
+        else:
+            cluster.create_topic(str(command["create_topic"]), int(command.get("partitions", 1)))
     except (ValueError, KeyError, TypeError, RuntimeError) as exc:
         return {"error": str(exc)}
     return {"ok": True}

@@ -168,6 +168,20 @@ class PostgresCluster(Component):
         with psycopg.connect(self.dsn.replace(DATABASE, "postgres"), autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {DATABASE}")
 
+    def refuse_source(self, refusing: bool) -> None:
+        """Take the source database down for its clients, or bring it back. Down, every
+        session of it ends (open transactions abort, replication connections break) and it
+        accepts no connection, as a restarting server; its replication slots persist. The
+        RDS databases beside it (the same server) stay up, as separate instances would."""
+        with psycopg.connect(self.dsn.replace(DATABASE, "postgres"), autocommit=True) as conn:
+            allow = "false" if refusing else "true"
+            conn.execute(f"ALTER DATABASE {DATABASE} ALLOW_CONNECTIONS {allow}")
+            if refusing:
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                    (DATABASE,),
+                )
+
     def _configure(self) -> None:
         settings = {
             "port": str(self.port),

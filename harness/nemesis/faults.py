@@ -1,20 +1,34 @@
 """The kinds of fault, each applied through the API a user's tooling would use (on the local
 target the engines act on it as AWS would), and the outcome a pattern is expected to show.
 
-A kind acts on one type of Terraform resource, found in the deployment's state, so it names
-no pattern: a pattern without that type is recorded as not applicable (and `cdcbench
-patterns` lists, per kind, the patterns it applies to).
+A kind acts on one type of Terraform resource, found in the deployment's state, or on the
+source database (which every pattern has), so it names no pattern: a pattern without that
+type is recorded as not applicable (and `cdcbench patterns` lists, per kind, the patterns it
+applies to), as is a kind the target cannot apply (`unavailable`).
 """
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from harness.aws import AwsAccess
 
 WAIT_S = 180.0
 """How long a fault's start or end may take to take effect."""
+
+
+class Target(Protocol):
+    """What faults act through: a target's AWS API and its own controls (the parts of
+    `harness.targets.base.Target` they use)."""
+
+    @property
+    def aws(self) -> AwsAccess: ...
+
+    def cannot_take_down(self, part: str) -> str | None: ...
+
+    def take_down(self, part: str, down: bool) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -31,15 +45,22 @@ class Expected:
 class FaultKind(ABC):
     name: ClassVar[str]
     expected: ClassVar[Expected]
-    acts_on: ClassVar[tuple[str, str]]
-    """The Terraform resource type it acts on, and the attribute that identifies one."""
+    acts_on: ClassVar[tuple[str, str] | None]
+    """The Terraform resource type it acts on, and the attribute that identifies one (None:
+    the source database)."""
 
     def applies_to(self, resource_types: frozenset[str]) -> bool:
         """Whether a pattern creating these types of resource has something it acts on."""
-        return self.acts_on[0] in resource_types
+        return self.acts_on is None or self.acts_on[0] in resource_types
+
+    def unavailable(self, target: Target) -> str | None:
+        """Why `target` cannot apply it, in one line (None: it can)."""
+        return None
 
     def targets(self, state: dict[str, Any]) -> list[str]:
         """What it acts on in a deployment (its Terraform state); empty: not applicable."""
+        if self.acts_on is None:
+            return ["source"]
         resource_type, attribute = self.acts_on
         return [
             str(instance["attributes"][attribute])
@@ -49,12 +70,12 @@ class FaultKind(ABC):
         ]
 
     @abstractmethod
-    def start(self, aws: AwsAccess, targets: list[str]) -> Any:
-        """Break them; returns once the fault has taken effect, with what `end` needs to
-        put them back as they were."""
+    def start(self, target: Target, targets: list[str]) -> Any:
+        """Break them (through `target`'s AWS API, or its own controls); returns once the
+        fault has taken effect, with what `end` needs to put them back as they were."""
 
     @abstractmethod
-    def end(self, aws: AwsAccess, targets: list[str], before: Any) -> None:
+    def end(self, target: Target, targets: list[str], before: Any) -> None:
         """Mend them (`before`: what `start` returned)."""
 
 
@@ -70,32 +91,95 @@ class DmsTaskStop(FaultKind):
     )
     acts_on = ("aws_dms_replication_task", "replication_task_arn")
 
-    def start(self, aws: AwsAccess, targets: list[str]) -> None:
-        dms = aws.client("dms")
+    def start(self, target: Target, targets: list[str]) -> None:
+        dms = target.aws.client("dms")
         for arn in targets:
             dms.stop_replication_task(ReplicationTaskArn=arn)
-        _await_status(dms, targets, "stopped")
+        _await(lambda: _not_in(_tasks(dms, "replication-task-arn", targets), ("stopped",)))
 
-    def end(self, aws: AwsAccess, targets: list[str], before: Any) -> None:
-        dms = aws.client("dms")
+    def end(self, target: Target, targets: list[str], before: Any) -> None:
+        dms = target.aws.client("dms")
         for arn in targets:
             dms.start_replication_task(
                 ReplicationTaskArn=arn, StartReplicationTaskType="resume-processing"
             )
-        _await_status(dms, targets, "running")
+        _await(lambda: _not_in(_tasks(dms, "replication-task-arn", targets), ("running",)))
 
 
-def _await_status(dms: Any, arns: list[str], status: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        tasks = dms.describe_replication_tasks(
-            Filters=[{"Name": "replication-task-arn", "Values": arns}], WithoutSettings=True
+class DmsInstanceReboot(FaultKind):
+    """RebootReplicationInstance on every DMS replication instance of the pattern: its
+    replication engine restarts, and every task running on it stops in an error state with
+    what it had read but not yet written (DMS documents that no data is lost). At the fault's
+    end, once the instance is available again, those tasks are started with
+    `resume-processing`, as an operator would: each resumes from its last checkpoint."""
+
+    name = "dms_instance_reboot"
+    expected = Expected(
+        frozenset({"duplicate"}),
+        "no loss, duplicates allowed (a resume writes again what came after its checkpoint); "
+        "lag of changes made meanwhile within the outage's duration plus the floor",
+    )
+    acts_on = ("aws_dms_replication_instance", "replication_instance_arn")
+
+    def start(self, target: Target, targets: list[str]) -> list[str]:
+        dms = target.aws.client("dms")
+        tasks = [
+            t["ReplicationTaskArn"]
+            for t in _tasks(dms, "replication-instance-arn", targets)
+            if t["Status"] in ("starting", "running")
+        ]
+        for arn in targets:
+            dms.reboot_replication_instance(ReplicationInstanceArn=arn)
+        _await(lambda: _not_in(_tasks(dms, "replication-task-arn", tasks), ("failed", "stopped")))
+        return tasks
+
+    def end(self, target: Target, targets: list[str], before: Any) -> None:
+        dms = target.aws.client("dms")
+        _await(lambda: _instances_not_available(dms, targets))
+        tasks = [
+            t["ReplicationTaskArn"]
+            for t in _tasks(dms, "replication-task-arn", before or [])
+            if t["Status"] in ("failed", "stopped")
+        ]
+        for arn in tasks:
+            dms.start_replication_task(
+                ReplicationTaskArn=arn, StartReplicationTaskType="resume-processing"
+            )
+        _await(lambda: _not_in(_tasks(dms, "replication-task-arn", tasks), ("running",)))
+
+
+def _tasks(dms: Any, by: str, values: list[str]) -> list[dict[str, Any]]:
+    if not values:
+        return []
+    return list(
+        dms.describe_replication_tasks(
+            Filters=[{"Name": by, "Values": values}], WithoutSettings=True
         )["ReplicationTasks"]
-        waiting = [t["ReplicationTaskIdentifier"] for t in tasks if t["Status"] != status]
-        if not waiting:
-            return
+    )
+
+
+def _not_in(tasks: list[dict[str, Any]], statuses: tuple[str, ...]) -> list[str]:
+    """The tasks (identifiers) whose status is none of `statuses`."""
+    return [t["ReplicationTaskIdentifier"] for t in tasks if t["Status"] not in statuses]
+
+
+def _instances_not_available(dms: Any, arns: list[str]) -> list[str]:
+    instances = dms.describe_replication_instances(
+        Filters=[{"Name": "replication-instance-arn", "Values": arns}]
+    )["ReplicationInstances"]
+    return [
+        i["ReplicationInstanceIdentifier"]
+        for i in instances
+        if i["ReplicationInstanceStatus"] != "available"
+    ]
+
+
+def _await(waiting: Callable[[], list[str]]) -> None:
+    """Until `waiting()` names nothing (what it names has not taken effect yet)."""
+    deadline = time.monotonic() + WAIT_S
+    while names := waiting():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"DMS task(s) {', '.join(waiting)} not {status} after {WAIT_S:g} s")
+            raise TimeoutError(f"{', '.join(names)} not there after {WAIT_S:g} s")
         time.sleep(0.2)
 
 
@@ -113,8 +197,8 @@ class LambdaThrottle(FaultKind):
     )
     acts_on = ("aws_lambda_function", "function_name")
 
-    def start(self, aws: AwsAccess, targets: list[str]) -> dict[str, int | None]:
-        client = aws.client("lambda")
+    def start(self, target: Target, targets: list[str]) -> dict[str, int | None]:
+        client = target.aws.client("lambda")
         before = {}
         for name in targets:
             reserved = client.get_function_concurrency(FunctionName=name)
@@ -122,8 +206,8 @@ class LambdaThrottle(FaultKind):
             client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
         return before
 
-    def end(self, aws: AwsAccess, targets: list[str], before: Any) -> None:
-        client = aws.client("lambda")
+    def end(self, target: Target, targets: list[str], before: Any) -> None:
+        client = target.aws.client("lambda")
         before = before or {}  # a start that failed part of the way: none had a limit
         for name in targets:
             if before.get(name) is None:
@@ -134,4 +218,65 @@ class LambdaThrottle(FaultKind):
                 )
 
 
-KINDS: dict[str, FaultKind] = {kind.name: kind for kind in (DmsTaskStop(), LambdaThrottle())}
+class _Outage(FaultKind):
+    """A part of the target taken down for the fault's duration by the target's own controls
+    (`Target.take_down`), where it has them."""
+
+    part: ClassVar[str]
+
+    def unavailable(self, target: Target) -> str | None:
+        return target.cannot_take_down(self.part)
+
+    def start(self, target: Target, targets: list[str]) -> None:
+        target.take_down(self.part, True)
+
+    def end(self, target: Target, targets: list[str], before: Any) -> None:
+        target.take_down(self.part, False)
+
+
+class SourceRestart(_Outage):
+    """The source database restarts: every session of it ends (open transactions abort) and
+    it accepts no connection for the fault's duration; its replication slots persist. Every
+    reader of the source must connect again: the load retries, an application reconnects,
+    and a DMS task restarts itself from its checkpoint (its ErrorBehavior: after 5 s, then
+    10, 20...). On the local and LocalStack targets: elsewhere the source is the user's."""
+
+    name = "source_restart"
+    expected = Expected(
+        frozenset({"duplicate"}),
+        "no loss, duplicates allowed (readers resume from their checkpoint); lag within the "
+        "outage's duration plus the floor and the readers' reconnection (a DMS task's "
+        "restart interval)",
+        slack_s=20.0,
+    )
+    acts_on = None
+    part = "source"
+
+
+class KafkaDown(_Outage):
+    """Every broker of the pattern's MSK cluster down for the fault's duration: connections
+    closed, none accepted (partition leaders stay where they were, so nothing is served
+    until they are back). Producers and consumers retry: DMS's Kafka target holds its
+    batch, event-source mappings and connectors poll again. On the local target only (its
+    embedded brokers): MSK reboots one broker at a time, for minutes, as AWS decides."""
+
+    name = "kafka_down"
+    expected = Expected(
+        frozenset({"duplicate"}),
+        "no loss, duplicates allowed (a retried produce or an uncommitted offset repeats); "
+        "lag within the outage's duration plus the floor",
+    )
+    acts_on = ("aws_msk_cluster", "arn")
+    part = "kafka"
+
+
+KINDS: dict[str, FaultKind] = {
+    kind.name: kind
+    for kind in (
+        DmsTaskStop(),
+        DmsInstanceReboot(),
+        LambdaThrottle(),
+        SourceRestart(),
+        KafkaDown(),
+    )
+}

@@ -13,14 +13,14 @@ from types import TracebackType
 from typing import Any
 
 from harness import progress
-from harness.aws import AwsAccess
-from harness.nemesis.faults import KINDS
+from harness.nemesis.faults import KINDS, Target
 from harness.nemesis.record import FaultRecord, FaultSpec
 
 
 class Nemesis:
-    def __init__(self, specs: Sequence[FaultSpec], state: dict[str, Any], aws: AwsAccess) -> None:
-        """`state`: the deployment's Terraform state, where each kind finds its targets."""
+    def __init__(self, specs: Sequence[FaultSpec], state: dict[str, Any], target: Target) -> None:
+        """`state`: the deployment's Terraform state, where each kind finds its targets;
+        `target`: where it runs, whose AWS API and controls apply the faults."""
         self.records = [
             FaultRecord(
                 kind=spec.kind,
@@ -32,9 +32,12 @@ class Nemesis:
             for spec in specs
         ]
         for record in self.records:
+            why = KINDS[record.kind].unavailable(target)
             if not record.targets:
-                record.error = f"not applicable: the deployment has nothing {record.kind} acts on"
-        self._aws = aws
+                why = f"the deployment has nothing {record.kind} acts on"
+            if why:
+                record.error = f"not applicable: {why}"
+        self._target = target
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -61,13 +64,13 @@ class Nemesis:
         try:
             record.started_ns = time.time_ns()
             progress.console.print(f"fault: {record.kind} starts ({record.duration_s:g} s)")
-            before = kind.start(self._aws, record.targets)
+            before = kind.start(self._target, record.targets)
         except Exception as exc:  # the run goes on; the fault is recorded as not applied
             record.error = f"start failed: {type(exc).__name__}: {exc}"
         self._stop.wait(max(0.0, origin + record.at_s + record.duration_s - time.monotonic()))
         try:
             record.ended_ns = time.time_ns()
-            kind.end(self._aws, record.targets, before)
+            kind.end(self._target, record.targets, before)
             progress.console.print(f"fault: {record.kind} ended")
         except Exception as exc:
             record.error = f"end failed: {type(exc).__name__}: {exc}"

@@ -124,6 +124,23 @@ class Target(ABC):
         """Facts about the target worth keeping with the results (versions, endpoints)."""
         return {"name": self.name}
 
+    def cannot_take_down(self, part: str) -> str | None:
+        """Why this target cannot take `part` down for a fault (`source`: the source
+        database; `kafka`: every Kafka broker), in one line; None when `take_down` can."""
+        if part == "source":
+            return (
+                f"the {self.name} target's source is yours (a database it did not start), so "
+                "it is not restarted"
+            )
+        return f"the {self.name} target cannot take its {part} down"
+
+    def take_down(self, part: str, down: bool) -> None:
+        """Take `part` down for its clients (`down`), or bring it back. The source: every
+        session ends (open transactions abort) and no connection is accepted, replication
+        ones included; its replication slots persist, as across a restart. Kafka: every
+        broker closes its connections and accepts none; partition leaders stay put."""
+        raise NotImplementedError(self.cannot_take_down(part))
+
     def __enter__(self) -> "Target":
         try:
             self.start()

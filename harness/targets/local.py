@@ -132,6 +132,19 @@ class LocalTarget(Target):
                 stopping.callback(component.stop)
             self._components = []
 
+    def cannot_take_down(self, part: str) -> str | None:
+        if part == "kafka" and not any(isinstance(c, KafkaBroker) for c in self._components):
+            return f"the {self.name} target's Kafka brokers are not the embedded ones"
+        return None if part in ("source", "kafka") else super().cannot_take_down(part)
+
+    def take_down(self, part: str, down: bool) -> None:
+        if part == "source":
+            self.component(PostgresCluster).refuse_source(down)
+        elif part == "kafka":
+            self.component(KafkaBroker).set_brokers(up=not down)
+        else:
+            super().take_down(part, down)
+
     def engine_failures(self) -> dict[str, str]:
         return {name: why for c in self._components for name, why in c.failures().items()}
 

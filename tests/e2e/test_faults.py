@@ -1,7 +1,8 @@
-"""Faults scheduled by the scenario, applied through the AWS API on the local target, one
-after the other: `dms_ddb_streams_kinesis` with its DMS task stopped and resumed from its
-checkpoint, then its Lambda functions throttled, loses nothing, and each fault's recovery
-is measured per projection."""
+"""Faults scheduled by the scenario, applied on the local target through the AWS API or its
+own controls, one after the other: `dms_ddb_streams_kinesis` with its DMS task stopped and
+resumed from its checkpoint, its Lambda functions throttled, its replication instance
+rebooted and its source database restarted loses nothing, and each fault's recovery is
+measured per projection."""
 
 import json
 from pathlib import Path
@@ -36,23 +37,37 @@ def test_each_fault_kind_leaves_nothing_lost_and_its_recovery_is_measured(
         assert lag["unseen"] == 0 and lag["seen"] + lag["skipped"] == len(committed), name
         assert set(projection["check"]["counts"]) <= {"duplicate"}, projection["check"]
 
-    stop, throttle = pattern["faults"]
-    assert stop["kind"] == "dms_task_stop" and throttle["kind"] == "lambda_throttle"
+    stop, throttle, reboot, restart = pattern["faults"]
+    assert [f["kind"] for f in pattern["faults"]] == [
+        "dms_task_stop",
+        "lambda_throttle",
+        "dms_instance_reboot",
+        "source_restart",
+    ]
     assert [":task:" in arn for arn in stop["targets"]] == [True]
     assert len(throttle["targets"]) == 2  # the fan-in and the projector
-    for fault in (stop, throttle):
+    assert [":rep:" in arn for arn in reboot["targets"]] == [True]
+    assert restart["targets"] == ["source"]
+    for fault in pattern["faults"]:
         assert fault["error"] is None, fault["error"]
         assert fault["ended_ns"] - fault["started_ns"] >= 7.9e9  # its 8 s
         assert fault["met"] is True, fault["reasons"]
         line = f"{PATTERN}: fault {fault['kind']} at {fault['at_s']:g} s: as expected"
         assert line in result.stdout
-    # what waited for the fault shows it: the projections after the stopped task, those
-    # behind a function after the throttle
-    for fault, hit in ((stop, UNBATCHED), (throttle, FED_BY_LAMBDA)):
+    # what waited for the fault shows it: the projections after the stopped or crashed
+    # task, those behind a function after the throttle; after the source's restart, the
+    # changes committed once it is back wait for the task's own restart (5 s after the
+    # outage began, then 10 s after that failed attempt)
+    for fault, hit, delay_ms in (
+        (stop, UNBATCHED, 4_000),
+        (throttle, FED_BY_LAMBDA, 4_000),
+        (reboot, UNBATCHED, 4_000),
+        (restart, UNBATCHED, 3_000),
+    ):
         for name in hit:
             recovery = fault["recovery"][name]
-            assert recovery["peak_ms"] > recovery["before_ms"] + 4_000, (fault["kind"], name)
-            assert recovery["detect_s"] is not None and recovery["detect_s"] < 8, recovery
+            assert recovery["peak_ms"] > recovery["before_ms"] + delay_ms, (fault["kind"], name)
+            assert recovery["detect_s"] is not None and recovery["detect_s"] < 10, recovery
             assert recovery["recover_s"] is not None, recovery
     html = (run_dir / "index.html").read_text()
     assert "<h2>Faults</h2>" in html and "lambda_throttle starts" in html

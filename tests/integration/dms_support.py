@@ -67,12 +67,13 @@ def create_task(
     rules: list[dict[str, Any]],
     migration: str = "full-load-and-cdc",
     settings: dict[str, Any] | None = None,
+    instance: str = INSTANCE,
 ) -> str:
     found = target.aws.client("dms").create_replication_task(
         ReplicationTaskIdentifier=ident,
         SourceEndpointArn=source,
         TargetEndpointArn=dest,
-        ReplicationInstanceArn=INSTANCE,
+        ReplicationInstanceArn=instance,
         MigrationType=migration,
         TableMappings=json.dumps({"rules": rules}),
         ReplicationTaskSettings=json.dumps(settings or {}),

@@ -190,24 +190,35 @@ SETTINGS = {
 }
 
 
+@pytest.mark.parametrize("restart", [False, True], ids=["steady", "source-restarted"])
 def test_the_publisher_sends_every_key_to_kinesis_and_removes_its_tracking(
-    local_target: Target, tmp_path: Path
+    local_target: Target, tmp_path: Path, restart: bool
 ) -> None:
+    """Restarted (the `source_restart` fault), the source drops the publisher's connection
+    and refuses it for a while: the publisher polls again until it is back."""
     schema.reset(local_target.source_dsn)
     kinesis = local_target.aws.client("kinesis")
-    kinesis.create_stream(StreamName="changes", ShardCount=2)
-    settings = {**SETTINGS, "sink": "kinesis", "stream_name": "changes"}
+    stream = f"changes-{restart}"
+    kinesis.create_stream(StreamName=stream, ShardCount=2)
+    settings = {**SETTINGS, "sink": "kinesis", "stream_name": stream}
     proc = run_publisher(settings, local_target.source_dsn, tmp_path, local_target.aws.env())
     try:
         assert json.loads(proc.stdout.readline()) == {"ready": True}
         with psycopg.connect(local_target.source_dsn, autocommit=True) as conn:
-            keys = [conn.execute(WIDGET, (f"w{i}", f"{i}.5")).fetchone()[0] for i in range(5)]
+            keys = [conn.execute(WIDGET, (f"w{i}", f"{i}.5")).fetchone()[0] for i in range(2)]
+        if restart:
+            local_target.source_down()
+            time.sleep(1.0)  # ten polls refused
+            local_target.source_up()
+        with psycopg.connect(local_target.source_dsn, autocommit=True) as conn:
+            keys += [conn.execute(WIDGET, (f"w{i}", f"{i}.5")).fetchone()[0] for i in range(3)]
             conn.execute(BUMP, ("bumped", keys[0]))
             conn.execute("DELETE FROM widgets WHERE id = %s", (keys[1],))
-        events = read_stream(kinesis, "changes", want=5)
+        events = read_stream(kinesis, stream, want=5)
     finally:
         proc.terminate()
         assert proc.wait(20) == 0, proc.stderr.read().decode()
+    assert ("lost the source database" in proc.stderr.read().decode()) is restart
     latest = {(e["table"], str(e["keys"]["id"])): e for _, e in events}
     assert set(latest) == {("widgets", str(k)) for k in keys}
     assert latest[("widgets", str(keys[1]))]["op"] == "delete"

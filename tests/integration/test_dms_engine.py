@@ -20,6 +20,7 @@ from harness.local.dms.mapping import TableMapping
 from harness.local.dms.sources import pg_types
 from harness.local.dms.sources.postgres import PostgresSource
 from harness.local.kafka_broker import KafkaBroker
+from harness.nemesis import KINDS
 from harness.settings import Settings
 from harness.targets import Target, make_target
 from harness.targets.local import LocalTarget
@@ -66,13 +67,23 @@ def replicated(
     kind: str = "kinesis",
     rows: int = 20,
     kafka: KafkaBroker | None = None,
+    instance: str = dms.INSTANCE,
+    settings: dict[str, Any] | None = None,
 ) -> tuple["Destination", str]:
-    """A source table of `rows` rows, a destination of `kind`, and a task (not yet started)
-    replicating that table into it."""
+    """A source table of `rows` rows, a destination of `kind`, and a task (not yet started,
+    on replication instance `instance`, with task `settings`) replicating that table into it."""
     make_table(target.source_dsn, table, rows)
     dest = Destination(kind, target, table, kafka)
     source = dms.source_endpoint(target, f"{table}-src")
-    arn = dms.create_task(target, table, source, dest.arn, [dms.selection("public", table)])
+    arn = dms.create_task(
+        target,
+        table,
+        source,
+        dest.arn,
+        [dms.selection("public", table)],
+        settings=settings,
+        instance=instance,
+    )
     return dest, arn
 
 
@@ -506,30 +517,60 @@ def test_s3_target_writes_one_file_per_batch_interval(local_target: Target) -> N
     assert all(1.9 <= g < 3.0 for g in gaps[:-1]), gaps  # the last file is the stop's flush
 
 
-def test_a_task_that_fails_mid_cdc_resumes_without_loss(local_target: Target) -> None:
-    """The replication connection is killed under load: the task fails with the reason, and
-    resume-processing continues from the slot's confirmed position. Changes the target had
-    not durably taken are read again; none is lost."""
+def _kill_replication(dsn: str) -> int:
+    """Terminate the replication connections; how many there were."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return len(
+            conn.execute(
+                "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
+                "WHERE active_pid IS NOT NULL"
+            ).fetchall()
+        )
+
+
+def test_a_task_whose_replication_connection_breaks_restarts_itself(
+    local_target: Target,
+) -> None:
+    """The replication connection is killed under load: an environmental error, so the engine
+    restarts the task from its checkpoint after RecoverableErrorInterval (here 1 s), as
+    DMS's ErrorBehavior says; it shows "running" throughout. Nothing is lost."""
+    table = "recover_kinesis"
+    dsn = local_target.source_dsn
+    settings = {"ErrorBehavior": {"RecoverableErrorInterval": 1}}
+    dest, arn = replicated(local_target, table, settings=settings)
+    churn = Churn(dsn, table, seed=17)
+    dms.start(local_target, arn)
+    writer = threading.Thread(target=churn.run, args=(200,))
+    writer.start()
+    try:
+        time.sleep(0.3)  # changes flowing
+        wait_for(lambda: _kill_replication(dsn), "the task's replication connection to kill")
+    finally:
+        writer.join()
+    churn.run(20)
+    expected = dms.source_rows(dsn, table)
+    assert dms.eventually(lambda: dest.state() == expected, timeout_s=30)
+    assert dms.task(local_target, arn)["Status"] == "running"
+    assert table not in local_target.engine_failures()
+    dms.stop(local_target, arn)
+
+
+def test_a_task_not_to_be_restarted_fails_mid_cdc_and_resumes_without_loss(
+    local_target: Target,
+) -> None:
+    """With RecoverableErrorCount 0, the killed replication connection fails the task with
+    the reason, and resume-processing continues from the slot's confirmed position. Changes
+    the target had not durably taken are read again; none is lost."""
     table = "crash_kinesis"
     dsn = local_target.source_dsn
-    dest, arn = replicated(local_target, table)
+    settings = {"ErrorBehavior": {"RecoverableErrorCount": 0}}
+    dest, arn = replicated(local_target, table, settings=settings)
     churn = Churn(dsn, table, seed=11)
     dms.start(local_target, arn)
     writer = threading.Thread(target=churn.run, args=(200,))
     writer.start()
     time.sleep(0.3)  # changes flowing
-
-    def kill_replication() -> int:
-        """Terminate the replication connections; how many there were."""
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            return len(
-                conn.execute(
-                    "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
-                    "WHERE active_pid IS NOT NULL"
-                ).fetchall()
-            )
-
-    wait_for(kill_replication, "the task's replication connection to kill", timeout_s=20)
+    wait_for(lambda: _kill_replication(dsn), "the task's replication connection to kill")
     failed = dms.await_status(local_target, arn, "failed", timeout_s=20)
     assert "replication stream broke" in failed["LastFailureMessage"]
     writer.join()
@@ -537,4 +578,55 @@ def test_a_task_that_fails_mid_cdc_resumes_without_loss(local_target: Target) ->
     churn.run(20)
     expected = dms.source_rows(dsn, table)
     assert dms.eventually(lambda: dest.state() == expected, timeout_s=30)
+    dms.stop(local_target, arn)
+
+
+def test_a_rebooted_replication_instance_crashes_its_tasks_and_a_resume_loses_nothing(
+    local_target: Target,
+) -> None:
+    """RebootReplicationInstance under load (the `dms_instance_reboot` fault): the instance
+    is "rebooting" for a moment, its running task ends in an error state at once, writing
+    nothing it had buffered, and cannot start until the instance is back. Resumed, it
+    continues from its last checkpoint: nothing is lost, nothing is loaded again."""
+    client = local_target.aws.client("dms")
+    instance = client.create_replication_instance(
+        ReplicationInstanceIdentifier="reboot", ReplicationInstanceClass="dms.t3.micro"
+    )["ReplicationInstance"]["ReplicationInstanceArn"]
+    assert dms.eventually(
+        lambda: (
+            client.describe_replication_instances()["ReplicationInstances"][0][
+                "ReplicationInstanceStatus"
+            ]
+            == "available"
+        )
+    )
+    table = "reboot_kinesis"
+    dsn = local_target.source_dsn
+    dest, arn = replicated(local_target, table, instance=instance)
+    churn = Churn(dsn, table, seed=13)
+    dms.start(local_target, arn)
+    writer = threading.Thread(target=churn.run, args=(200,))
+    writer.start()
+    try:
+        time.sleep(0.3)  # changes flowing
+        fault = KINDS["dms_instance_reboot"]
+        crashed = fault.start(local_target, [instance])
+        assert crashed == [arn]
+        failed = dms.task(local_target, arn)
+        assert failed["Status"] == "failed"
+        assert "rebooted" in failed["LastFailureMessage"]
+        with pytest.raises(client.exceptions.InvalidResourceStateFault, match="rebooting"):
+            client.start_replication_task(
+                ReplicationTaskArn=arn, StartReplicationTaskType="resume-processing"
+            )
+    finally:
+        writer.join()
+    fault.end(local_target, [instance], crashed)
+    assert dms.task(local_target, arn)["Status"] == "running"
+    churn.run(20)
+    expected = dms.source_rows(dsn, table)
+    assert dms.eventually(lambda: dest.state() == expected, timeout_s=30)
+    events = dest.events()
+    assert len([e for e in events if e[0] == "load"]) == 20, "a resume must not load again"
+    assert table not in local_target.engine_failures(), "a reboot is not a task failure"
     dms.stop(local_target, arn)

@@ -5,6 +5,7 @@ transactional outbox; a process death inside the dual-write window loses the eve
 sends a transaction that commits late; a refused send is recorded and the load goes on."""
 
 import json
+import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -13,16 +14,18 @@ from typing import Any
 import psycopg
 import pytest
 
-from harness.apps import Hooks, Spec, hooks, prepare
+from harness.apps import DSN_VARIABLE, Hooks, Spec, hooks, prepare
 from harness.apps.emits import Emit, read_emits, summarize
-from harness.apps.event_gateway import OUTBOX_TABLE
+from harness.apps.event_gateway import OUTBOX_TABLE, RELAY
 from harness.apps.outbox_relay import relay_once
 from harness.load import schema
 from harness.load.ledger import ABORTED, COMMITTED
 from harness.load.transactions import Outcome, connect, execute
 from harness.load.workload import Plan
+from harness.process import spawn, stop
 from harness.records import RecordWriter
 from harness.targets import Target
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -49,6 +52,7 @@ def _gateway(
     spec = Spec("event_gateway", {"application": settings})
     schema.reset(target.source_dsn)
     prepare(spec, target.source_dsn)
+    spec.write(ledger / "application.json")
     return hooks(spec, target.aws, ledger), queue_url
 
 
@@ -192,6 +196,29 @@ def test_the_relay_sends_a_transaction_that_commits_after_a_later_one_was_sent(
 
     assert sorted(m["id"] for m in _messages(local_target, queue)) == ["1", "2"]
     assert [e.key for e in read_emits(tmp_path)] == ["2", "1"]
+
+
+def test_the_relay_process_reconnects_to_a_restarted_source(
+    local_target: Target, tmp_path: Path
+) -> None:
+    """The source restarts under the running relay (the `source_restart` fault): it drops
+    the relay's connection and refuses it for a while; the relay connects again and sends
+    what was committed before and after."""
+    built, queue = _gateway(local_target, tmp_path, "outbox")
+    env = {**local_target.aws.env(), DSN_VARIABLE: local_target.source_dsn}
+    args = ["--spec", str(tmp_path / "application.json"), "--ledger-dir", str(tmp_path)]
+    relay = spawn(RELAY, args, tmp_path / "relay.log", env)
+    try:
+        _run(local_target, built, Plan("insert", None, False, dict(WIDGET)))
+        wait_for(lambda: len(_messages(local_target, queue)) == 1, "the first event sent")
+        local_target.source_down()
+        time.sleep(1.0)  # ten polls refused
+        local_target.source_up()
+        _run(local_target, built, Plan("insert", None, False, dict(WIDGET)))
+        wait_for(lambda: len(_messages(local_target, queue)) == 1, "the second event sent")
+        assert relay.poll() is None, (tmp_path / "relay.log").read_text()
+    finally:
+        stop(relay)
 
 
 def test_a_refused_send_is_recorded_in_one_line_and_the_change_stays_committed(

@@ -1,5 +1,6 @@
 """MSK clusters on the local target: ACTIVE at once, and their bootstrap brokers are the
-local Kafka broker, usable with any Kafka client."""
+local Kafka broker, usable with any Kafka client; the `kafka_down` fault takes the brokers
+down and back."""
 
 import uuid
 
@@ -7,6 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 from confluent_kafka import Consumer, Producer
 
+from harness.nemesis import KINDS
 from harness.targets import Target
 from tests.helpers import create_msk_cluster
 
@@ -49,3 +51,24 @@ def test_an_unknown_cluster_is_not_found(local_target: Target) -> None:
         with pytest.raises(ClientError) as err:
             call(ClusterArn=missing)
         assert err.value.response["Error"]["Code"] == "NotFoundException"
+
+
+def test_brokers_taken_down_serve_nothing_until_they_are_back(local_target: Target) -> None:
+    """A message produced while every broker is down waits in the producer (it retries)
+    and is delivered once they are up, as after a broker outage on MSK."""
+    kafka = local_target.aws.client("kafka")
+    arn = create_msk_cluster(kafka, "outage")
+    bootstrap = kafka.get_bootstrap_brokers(ClusterArn=arn)["BootstrapBrokerString"]
+    topic = f"down-{uuid.uuid4().hex[:8]}"
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    producer.produce(topic, value=b"before")
+    assert producer.flush(10) == 0
+    fault = KINDS["kafka_down"]
+    assert fault.unavailable(local_target) is None
+    fault.start(local_target, [arn])
+    try:
+        producer.produce(topic, value=b"during")
+        assert producer.flush(2) == 1, "delivered while every broker is down"
+    finally:
+        fault.end(local_target, [arn], None)
+    assert producer.flush(30) == 0, "not delivered once the brokers are back"

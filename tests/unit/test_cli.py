@@ -32,8 +32,11 @@ def test_patterns_lists_each_pattern_with_its_summary_projections_and_tunables()
     assert "subnet_ids = [] (list(string))" in details
     assert not any(d.startswith(("run_id", "source_connection", "s3_sink_plugin")) for d in details)
     # the fault kinds that act on what it creates
-    assert "faults: dms_task_stop, lambda_throttle" in details
-    assert lines[heads[0] + 2].strip() == "faults: none"  # direct
+    assert (
+        "faults: dms_task_stop, dms_instance_reboot, lambda_throttle, source_restart, kafka_down"
+        in details
+    )
+    assert lines[heads[0] + 2].strip() == "faults: source_restart"  # direct
 
 
 def test_doctor_reports_missing_terraform_with_fix_and_fails(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """A fault's recovery figures and verdict from a run's lag windows and anomalies."""
 
+from pathlib import Path
+
 import pytest
 
-from harness.aws import AwsAccess
 from harness.check.lag import LagReport, LagWindow, Percentiles
 from harness.check.result import CheckResult
 from harness.nemesis import (
@@ -14,6 +15,8 @@ from harness.nemesis import (
     judge_faults,
 )
 from harness.report.results import PatternResult, ProjectionResult
+from harness.settings import Settings
+from harness.targets.aws import AwsTarget
 
 S = 1_000_000_000
 ORIGIN = 1_000 * S
@@ -127,19 +130,27 @@ def test_an_unconverged_projection_leaves_the_outcome_unjudged_and_a_failed_faul
     assert describe_fault(failed) == "start failed: TimeoutError"
 
 
-def test_a_fault_with_nothing_to_act_on_is_recorded_as_not_applicable() -> None:
-    """The direct floor's deployment holds no DMS task."""
+def test_a_fault_with_nothing_to_act_on_is_recorded_as_not_applicable(tmp_path: Path) -> None:
+    """The direct floor's deployment holds no DMS task; the aws target's source is the
+    user's own database, which the harness does not restart."""
     state = {"resources": [{"mode": "managed", "type": "aws_dynamodb_table", "instances": []}]}
-    spec = FaultSpec(kind="dms_task_stop", at_s=1, duration_s=1)
+    specs = [
+        FaultSpec(kind="dms_task_stop", at_s=1, duration_s=1),
+        FaultSpec(kind="source_restart", at_s=1, duration_s=1),
+    ]
 
-    with Nemesis([spec], state, AwsAccess(region="us-east-1")) as nemesis:
+    with Nemesis(specs, state, AwsTarget(Settings(), tmp_path)) as nemesis:
         nemesis.begin()
 
-    [record] = nemesis.records
-    assert record.error == "not applicable: the deployment has nothing dms_task_stop acts on"
-    assert record.targets == [] and record.started_ns is None
+    stop, restart = nemesis.records
+    assert stop.error == "not applicable: the deployment has nothing dms_task_stop acts on"
+    assert restart.error == (
+        "not applicable: the aws target's source is yours (a database it did not start), so "
+        "it is not restarted"
+    )
+    assert all(r.started_ns is None for r in nemesis.records)
     judge_faults(nemesis.records, {"t": _projection(_lags(), {})}, ORIGIN, 1.0)
-    assert record.met is None
+    assert stop.met is None and restart.met is None
 
 
 def test_a_fault_s_recovery_ends_where_the_next_fault_starts() -> None:

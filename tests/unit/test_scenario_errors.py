@@ -188,7 +188,10 @@ IN_PROCESS_CASES = [
     Case(
         "unknown-fault",
         with_changes(faults=[{"kind": "meteor", "at_s": 0, "duration_s": 1}]),
-        ("faults.0.kind: unknown kind 'meteor'", "known: dms_task_stop, lambda_throttle"),
+        (
+            "faults.0.kind: unknown kind 'meteor'",
+            "known: dms_task_stop, dms_instance_reboot, lambda_throttle",
+        ),
     ),
     Case(
         "fault-after-the-load",

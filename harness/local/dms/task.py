@@ -18,6 +18,10 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Any
 
+import botocore.exceptions
+import psycopg
+import psycopg2
+
 from harness.aws import AwsAccess
 from harness.local.dms.api import DmsApi
 from harness.local.dms.changes import Item, RowChange, SchemaChange, Table, Transaction
@@ -29,6 +33,14 @@ from harness.local.dms.targets import make_target
 from harness.local.dms.targets.base import DmsTarget
 
 log = logging.getLogger("harness.local.dms")
+
+_ENVIRONMENTAL: tuple[type[BaseException], ...] = (
+    psycopg.OperationalError,
+    psycopg2.OperationalError,
+    psycopg2.InterfaceError,
+    botocore.exceptions.ConnectionError,
+    ConnectionError,
+)
 
 READ_TIMEOUT_S = 0.05
 REPORT_EVERY_S = 1.0
@@ -83,15 +95,25 @@ class _Entry:
 class TaskRunner(threading.Thread):
     """Runs one task until `stop()`; `drop` on stop also removes the source's slot."""
 
-    def __init__(self, task: dict[str, Any], start_type: str, aws: AwsAccess) -> None:
+    def __init__(
+        self, task: dict[str, Any], start_type: str, aws: AwsAccess, recovering: bool = False
+    ) -> None:
+        """`recovering`: a restart after a recoverable error (the task had replicated)."""
         super().__init__(name=f"dms-{task['ReplicationTaskIdentifier']}", daemon=True)
         self.task = task
         self.arn = str(task["ReplicationTaskArn"])
         self.start_type = start_type
         self.aws = aws
         self.failure: str | None = None
+        self.recoverable = False
+        """It failed with an environmental error (a connection lost or refused) after it had
+        replicated: the engine restarts it (DMS's ErrorBehavior RecoverableError*)."""
+        self.replicating = False
+        """It reached change capture (a restart after a recoverable error succeeded)."""
+        self._recovering = recovering
         self._stop_event = threading.Event()
         self._drop = False
+        self._crashed = False
         self._stats: dict[tuple[str, str], _TableStats] = defaultdict(_TableStats)
         self._tables: dict[tuple[str, str], Table] = {}
         self._entries: dict[int, _Entry] = {}
@@ -102,6 +124,13 @@ class TaskRunner(threading.Thread):
 
     def stop(self, drop: bool = False) -> None:
         self._drop = self._drop or drop
+        self._stop_event.set()
+
+    def crash(self) -> None:
+        """End as a crashed replication engine: what the target has buffered is not written
+        and nothing more is confirmed or reported, so a resume starts from the last
+        checkpoint reported (up to `REPORT_EVERY_S` old: what came after is written again)."""
+        self._crashed = True
         self._stop_event.set()
 
     def drop_slot(self) -> None:
@@ -122,16 +151,21 @@ class TaskRunner(threading.Thread):
             source, target = self._open(api)
             self.source = source
             self._run(api, source, target)
+            if self._crashed:
+                return
             stop_reason = "STOPPED_AFTER_FULL_LOAD" if self._full_load_only else "NORMAL"
             # A deleted task has nobody to report to any more.
             self._safe_report(api, Status="stopped", StopReason=stop_reason)
-        except Exception as exc:  # any failure fails the task, as on DMS
+        except Exception as exc:  # any other failure fails the task, as on DMS
             self.failure = _one_line(exc)
-            log.error(
-                "DMS task %s failed: %s", self.task["ReplicationTaskIdentifier"], self.failure
-            )
-            log.debug("DMS task failure", exc_info=True)
-            self._safe_report(api, Status="failed", LastFailureMessage=self.failure)
+            self.recoverable = (self.replicating or self._recovering) and _environmental(exc)
+            ident = self.task["ReplicationTaskIdentifier"]
+            if self.recoverable:
+                log.warning("DMS task %s: recoverable error: %s", ident, self.failure)
+            else:
+                log.error("DMS task %s failed: %s", ident, self.failure)
+                log.debug("DMS task failure", exc_info=True)
+                self._safe_report(api, Status="failed", LastFailureMessage=self.failure)
         finally:
             self._close(source, target)
 
@@ -181,6 +215,7 @@ class TaskRunner(threading.Thread):
             self._drop = True
             return
         self._report(api, RecoveryCheckpoint=source.checkpoint())
+        self.replicating = True
         self._cdc(api, source, target)
 
     def _full_load(self, api: DmsApi, source: DmsSource, target: DmsTarget) -> bool:
@@ -232,6 +267,8 @@ class TaskRunner(threading.Thread):
             if now >= next_report:
                 self._report(api, RecoveryCheckpoint=source.checkpoint())
                 next_report = now + REPORT_EVERY_S
+        if self._crashed:
+            return
         if pending:
             target.flush()
         if last is not None:
@@ -337,6 +374,17 @@ class TaskRunner(threading.Thread):
                     closer()
                 except Exception:  # close everything even if one part fails
                     log.warning("DMS task %s: cleanup failed", self.arn, exc_info=True)
+
+
+def _environmental(exc: BaseException) -> bool:
+    """A connection lost or refused, anywhere in the exception's chain: what DMS calls an
+    environmental (recoverable) error, as opposed to one in the data or the settings."""
+    chain: BaseException | None = exc
+    while chain is not None:
+        if isinstance(chain, _ENVIRONMENTAL):
+            return True
+        chain = chain.__cause__ or chain.__context__
+    return False
 
 
 def _one_line(exc: BaseException) -> str:

@@ -20,7 +20,9 @@ The two variants differ only in their watermark:
 - `correct` reads only change versions below the snapshot's xmin: every transaction below
   it has ended, so nothing can still commit behind the position. A long transaction holds
   every later change back until it ends (lag, not loss).
-A source or sink it cannot reach is one line on stderr and exit code 2.
+A source or sink it cannot reach at the start, or a sink still failing after
+`give_up_after_s`, is one line on stderr and exit code 2; a source lost later (it restarted)
+is polled again until it is back.
 """
 
 import argparse
@@ -30,6 +32,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,21 +58,33 @@ def _sink(settings: dict[str, Any]) -> Sink:
 
 
 def publish(
-    conn: psycopg.Connection[Any],
+    connect: Callable[[], psycopg.Connection[Any]],
     sink: Sink,
     settings: dict[str, Any],
     stopping: threading.Event,
     polls: Any,
 ) -> None:
-    """Poll and send until `stopping` is set; each poll is written to `polls`."""
+    """Poll and send until `stopping` is set; each poll is written to `polls`. A lost
+    connection (the database restarting) is opened again with `connect` at the next poll,
+    from the same position."""
     correct = settings["variant"] == "correct"
     interval_s, limit = settings["poll_interval_ms"] / 1000, int(settings["batch_size"])
     position = START
+    conn: psycopg.Connection[Any] | None = None
     while not stopping.is_set():
         polled_ns = time.time_ns()
-        with conn.transaction():
-            xmin = snapshot_xmin(conn)
-            changes = read_changes(conn, position, xmin if correct else UNBOUNDED, limit)
+        try:
+            conn = conn or connect()
+            with conn.transaction():
+                xmin = snapshot_xmin(conn)
+                changes = read_changes(conn, position, xmin if correct else UNBOUNDED, limit)
+        except psycopg.OperationalError as exc:
+            _say(f"lost the source database, polling again: {_reason(exc)}")
+            if conn is not None:
+                conn.close()
+            conn = None
+            stopping.wait(interval_s)
+            continue
         refused = _send(sink, changes, stopping, settings.get("give_up_after_s", GIVE_UP_AFTER_S))
         after = changes[-1].position if changes else position
         record = {"at_ns": polled_ns, "since": position[0], "until": after[0], "xmin": xmin}
@@ -78,6 +93,8 @@ def publish(
         position = after
         if len(changes) < limit:
             stopping.wait(interval_s)
+    if conn is not None:
+        conn.close()
 
 
 def _send(sink: Sink, changes: list[Any], stopping: threading.Event, give_up_s: float) -> int:
@@ -131,8 +148,17 @@ def main(argv: list[str] | None = None) -> int:
             target=_watch_parent, args=(args.parent_pid, stopping), daemon=True
         ).start()
     args.records_dir.mkdir(parents=True, exist_ok=True)
+
+    def connect() -> psycopg.Connection[Any]:
+        return psycopg.connect(args.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+
+    def reader() -> psycopg.Connection[Any]:
+        conn = connect()
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        return conn
+
     try:
-        conn = psycopg.connect(args.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+        conn = connect()
     except psycopg.Error as exc:
         _say(f"cannot reach the source database: {exc}")
         return 2
@@ -143,17 +169,19 @@ def main(argv: list[str] | None = None) -> int:
             tables = ", ".join(settings["tables"])
             _say(f"cannot install change tracking on {tables}: {_reason(exc)}")
             return 2
-        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        print(json.dumps({"ready": True}), flush=True)
+    print(json.dumps({"ready": True}), flush=True)
+    try:
+        with open(args.records_dir / "polls.jsonl", "a") as polls:
+            publish(reader, _sink(settings), settings, stopping, polls)
+    except Exception as exc:
+        _say(f"{type(exc).__name__}: {exc}")
+        return 2
+    finally:
         try:
-            with open(args.records_dir / "polls.jsonl", "a") as polls:
-                publish(conn, _sink(settings), settings, stopping, polls)
-        except Exception as exc:
-            _say(f"{type(exc).__name__}: {exc}")
-            return 2
-        finally:
-            conn.isolation_level = None
-            uninstall(conn)
+            with connect() as conn:
+                uninstall(conn)
+        except psycopg.Error as exc:
+            _say(f"could not remove change tracking: {_reason(exc)}")
     return 0
 
 

@@ -119,3 +119,70 @@ def table_statistics() -> None:
         return json.dumps({"ReplicationTaskArn": task.arn, "TableStatistics": statistics})
 
     responses.DatabaseMigrationServiceResponse.describe_table_statistics = describe_table_statistics
+
+
+REBOOT_S = 3.0
+"""How long a rebooted replication instance stays "rebooting" (a momentary outage)."""
+
+
+@fix(
+    "moto.dms.responses.DatabaseMigrationServiceResponse",
+    "moto.dms.models.DatabaseMigrationServiceBackend().replication_instances",
+    "moto.dms.models.DatabaseMigrationServiceBackend().replication_tasks",
+    "moto.dms.models.FakeReplicationInstance.to_dict",
+    "moto.dms.models.FakeReplicationTask().replication_instance_arn",
+    "moto.dms.exceptions.InvalidResourceStateFault",
+    "moto.dms.exceptions.ResourceNotFoundFault",
+)
+def reboot_replication_instance() -> None:
+    # Not in moto. On AWS a reboot restarts the replication engine: the instance is
+    # "rebooting" for a moment, and a task running on it stops in an error state with no data
+    # lost (it resumes from its checkpoint when started again). Here its tasks are marked
+    # failed; the local DMS engine crashes the runner of a running task marked so. A task
+    # cannot start on an instance that is rebooting.
+    import time
+
+    from moto.dms import models, responses
+    from moto.dms.exceptions import InvalidResourceStateFault, ResourceNotFoundFault
+
+    resp = responses.DatabaseMigrationServiceResponse
+    instance_to_dict = models.FakeReplicationInstance.to_dict
+    start_task = resp.start_replication_task  # as `private_actions` made it
+
+    def back_up(instance: Any) -> None:
+        back_at = getattr(instance, "cdcbench_back_at", None)
+        if back_at is not None and time.monotonic() >= back_at:
+            instance.status, instance.cdcbench_back_at = "available", None
+
+    def to_dict(self: Any) -> dict[str, Any]:
+        back_up(self)
+        return instance_to_dict(self)  # type: ignore[no-any-return]
+
+    def start(self: Any) -> str:
+        task = _task(self)
+        instance = self.dms_backend.replication_instances.get(task.replication_instance_arn)
+        if instance is not None:
+            back_up(instance)
+            if instance.status == "rebooting":
+                raise InvalidResourceStateFault("The replication instance is rebooting")
+        return start_task(self)  # type: ignore[no-any-return]
+
+    def reboot(self: Any) -> str:
+        backend = self.dms_backend
+        arn = self._get_param("ReplicationInstanceArn")
+        instance = backend.replication_instances.get(arn)
+        if instance is None:
+            raise ResourceNotFoundFault("Replication instance could not be found.")
+        back_up(instance)
+        if instance.status != "available":
+            raise InvalidResourceStateFault(f"Replication instance is {instance.status}")
+        instance.status, instance.cdcbench_back_at = "rebooting", time.monotonic() + REBOOT_S
+        for task in backend.replication_tasks.values():
+            if task.replication_instance_arn == arn and task.status in ("starting", "running"):
+                task.status = "failed"
+                reported(task)["LastFailureMessage"] = "The replication instance was rebooted"
+        return json.dumps({"ReplicationInstance": instance.to_dict()})
+
+    models.FakeReplicationInstance.to_dict = to_dict
+    resp.start_replication_task = start
+    resp.reboot_replication_instance = reboot
