@@ -6,6 +6,7 @@ from pathlib import Path
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
+from harness import kafka_logs
 from harness.aws import AwsAccess
 from harness.observe.base import Observation, Observer
 from harness.observe.formats.messages import MessageDecoder
@@ -67,6 +68,7 @@ class KafkaTopicObserver(Observer):
                     # Only where the mock broker dropped records not yet read.
                     "auto.offset.reset": "earliest",
                     "log.connection.close": False,
+                    "logger": kafka_logs.LOGGER,
                     **self._security,
                 }
             )
@@ -101,8 +103,16 @@ class KafkaTopicObserver(Observer):
         return self._decoder.observe(message.value() or b"", f"{partition}:{offset}", seen_ns)
 
     def _refresh(self, consumer: Consumer) -> None:
-        """Assign partitions not yet read; measure `behind`."""
+        """Assign partitions not yet read; measure `behind` (both left as they were while
+        the brokers cannot be reached: librdkafka reconnects, the next refresh retries)."""
         self._refreshed_at = time.monotonic()
+        try:
+            self._assign_and_measure(consumer)
+        except KafkaException as exc:
+            if exc.args[0].fatal():
+                raise
+
+    def _assign_and_measure(self, consumer: Consumer) -> None:
         # All topics: a metadata request naming a missing topic could create it.
         topic = consumer.list_topics(timeout=_BROKER_TIMEOUT_S).topics.get(self.topic)
         new = [p for p in (topic.partitions if topic else ()) if p not in self._next]

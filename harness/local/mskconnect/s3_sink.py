@@ -22,6 +22,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
+from harness import kafka_logs
 from harness.aws import AwsAccess
 from harness.local.mskconnect.config import SinkConfig
 from harness.local.mskconnect.json_format import render
@@ -71,6 +72,7 @@ class S3Sink(threading.Thread):
                 "session.timeout.ms": 3000,
                 "heartbeat.interval.ms": 1000,
                 "log.connection.close": False,
+                "logger": kafka_logs.LOGGER,
             }
         )
         try:
@@ -103,8 +105,10 @@ class S3Sink(threading.Thread):
 
     def _revoked(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Records not yet in S3 are read again from the committed offset by the next owner.
+        # The commit is not waited for: revoked because the group's coordinator cannot be
+        # reached (the brokers are down), it could only fail; what it misses is read again.
         revoked = [(tp.topic, tp.partition) for tp in partitions]
-        self._commit(consumer, revoked, asynchronous=False)
+        self._commit(consumer, revoked, asynchronous=True)
         for key in revoked:
             self._writers.pop(key, None)
 

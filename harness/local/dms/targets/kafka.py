@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from confluent_kafka import KafkaError, Producer
 from confluent_kafka import Message as KafkaMessage
 
+from harness import kafka_logs
 from harness.local.dms.changes import Row, SchemaChange, Table, Transaction
 from harness.local.dms.context import TaskContext
 from harness.local.dms.targets.base import DmsTarget
@@ -46,6 +47,7 @@ class KafkaTarget(DmsTarget):
                 "message.max.bytes": max_bytes,
                 "linger.ms": 5,
                 "delivery.timeout.ms": _DELIVERY_TIMEOUT_MS,
+                "logger": kafka_logs.LOGGER,
             }
         )
         self.unflushed = 0

@@ -44,6 +44,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from harness import kafka_logs
 from harness.local.lambda_runtime.pollers.base import (
     PAYLOAD_LIMIT,
     MappingContext,
@@ -118,6 +119,7 @@ class KafkaPoller(Poller):
                 # An invocation may run for the function's whole timeout, retries longer.
                 "max.poll.interval.ms": 86_400_000,
                 "log.connection.close": False,
+                "logger": kafka_logs.LOGGER,
             }
         )
         try:
@@ -170,6 +172,7 @@ class KafkaPoller(Poller):
                 "bootstrap.servers": self.bootstrap,
                 "group.id": f"{self.group}-timestamps",  # never joined: the scan only assigns
                 "enable.auto.commit": False,
+                "logger": kafka_logs.LOGGER,
             }
         )
         try:
