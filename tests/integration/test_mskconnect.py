@@ -500,3 +500,25 @@ def test_a_terraform_applied_connector_archives_its_topic(
         "the destroyed connector's sink to stop",
         timeout_s=WAIT_S,
     )
+
+
+def test_a_sink_rides_out_brokers_down_past_its_session_timeout(
+    bare_cloud: BareCloud, connectors: Connectors, engine: MskConnectEngine, bucket: str
+) -> None:
+    """Every broker down for longer than the consumer's session (the `kafka_down` fault):
+    the group's coordinator is gone, so the sink's partitions are revoked and their commit
+    cannot be made. The sink neither waits for it nor fails: once the brokers are back it
+    rejoins and writes what comes next."""
+    orders = topic(bare_cloud)
+    produce(bare_cloud, orders, [b'{"id": 1}'])
+    connectors.sink(orders, bucket, QUICK_COMMITS)
+    wait_for_objects(bare_cloud, bucket, 1)
+    bare_cloud.kafka.set_brokers(up=False)
+    try:
+        time.sleep(5)  # past session.timeout.ms (3 s): the assignment is revoked
+    finally:
+        bare_cloud.kafka.set_brokers(up=True)
+    produce(bare_cloud, orders, [b'{"id": 2}'])
+    written = wait_for_objects(bare_cloud, bucket, 2)
+    assert b'{"id":2}\n' in written.values()
+    assert engine.failures() == {}

@@ -288,6 +288,32 @@ def test_kafka_observer_finds_partitions_as_they_appear_and_counts_what_it_has_n
     ]
 
 
+def test_kafka_observer_rides_out_brokers_that_are_down(
+    bare_cloud: BareCloud, tmp_path: Path
+) -> None:
+    """Every broker down (the `kafka_down` fault): the observer's metadata refresh cannot
+    be answered; it keeps what it knew and reads on once they are back."""
+    topic = unique("observed")
+    bare_cloud.kafka.create_topic(topic, 1)
+    bootstrap = bare_cloud.kafka.bootstrap
+    observer = KafkaTopicObserver("topic", tmp_path / "kafka.csv", bare_cloud.aws, bootstrap, topic)
+    observer.refresh_s = 0
+    try:
+        produce(bare_cloud, topic, [[dms("insert", "widgets", {**W1, "id": 1})]])
+        seen = wait_for(observer.poll, "the first record")
+        bare_cloud.kafka.set_brokers(up=False)
+        try:
+            for _ in range(3):
+                assert observer.poll() == []
+        finally:
+            bare_cloud.kafka.set_brokers(up=True)
+        produce(bare_cloud, topic, [[dms("insert", "widgets", {**W1, "id": 2})]])
+        seen += wait_for(observer.poll, "the record made once the brokers are back")
+    finally:
+        observer.stop()
+    assert [o.key for o in seen] == ["1", "2"]
+
+
 def test_kafka_observer_names_a_record_it_cannot_decode(
     bare_cloud: BareCloud, tmp_path: Path
 ) -> None:
