@@ -219,6 +219,8 @@ def _patterns(_: argparse.Namespace, __: Settings) -> int:
         print(f"{indent}projections: {', '.join(shown)}")
         kinds = [k.name for k in KINDS.values() if k.applies_to(pattern.resource_types)]
         print(f"{indent}faults: {', '.join(kinds) or 'none'}")
+        for kind, own in pattern.faults.items():
+            print(f"{indent}  under {kind}: {own.says}")
         print(f"{indent}pattern_variables (default, type; from {pattern.root}/variables.tf):")
         for variable in pattern.tunables.values():
             default = json.dumps(variable.default)

@@ -379,7 +379,9 @@ def _measure(
                 companions(member.pattern, application, member.outputs, target, member.files)
             )
         nemeses = {
-            m.entry.name: stack.enter_context(Nemesis(scenario.faults, m.state, target))
+            m.entry.name: stack.enter_context(
+                Nemesis(scenario.faults, m.state, target, m.pattern.faults)
+            )
             for m in members
         }
         for member in members:

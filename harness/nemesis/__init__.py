@@ -3,12 +3,13 @@ tooling would use, each with the outcome a pattern is expected to show under it.
 
 from harness.nemesis.faults import KINDS, Expected, FaultKind
 from harness.nemesis.outcome import as_expected, describe_fault, judge_faults
-from harness.nemesis.record import FaultRecord, FaultSpec
+from harness.nemesis.record import FaultExpectation, FaultRecord, FaultSpec
 from harness.nemesis.schedule import Nemesis
 
 __all__ = [
     "KINDS",
     "Expected",
+    "FaultExpectation",
     "FaultKind",
     "FaultRecord",
     "FaultSpec",

@@ -9,7 +9,7 @@ applies to), as is a kind the target cannot apply (`unavailable`).
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -28,7 +28,7 @@ class Target(Protocol):
 
     def cannot_take_down(self, part: str) -> str | None: ...
 
-    def take_down(self, part: str, down: bool) -> None: ...
+    def take_down(self, part: str, down: bool, names: Sequence[str] = ()) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -98,12 +98,7 @@ class DmsTaskStop(FaultKind):
         _await(lambda: _not_in(_tasks(dms, "replication-task-arn", targets), ("stopped",)))
 
     def end(self, target: Target, targets: list[str], before: Any) -> None:
-        dms = target.aws.client("dms")
-        for arn in targets:
-            dms.start_replication_task(
-                ReplicationTaskArn=arn, StartReplicationTaskType="resume-processing"
-            )
-        _await(lambda: _not_in(_tasks(dms, "replication-task-arn", targets), ("running",)))
+        _resume(target.aws.client("dms"), targets)
 
 
 class DmsInstanceReboot(FaultKind):
@@ -136,16 +131,21 @@ class DmsInstanceReboot(FaultKind):
     def end(self, target: Target, targets: list[str], before: Any) -> None:
         dms = target.aws.client("dms")
         _await(lambda: _instances_not_available(dms, targets))
-        tasks = [
+        stopped = [
             t["ReplicationTaskArn"]
             for t in _tasks(dms, "replication-task-arn", before or [])
             if t["Status"] in ("failed", "stopped")
         ]
-        for arn in tasks:
-            dms.start_replication_task(
-                ReplicationTaskArn=arn, StartReplicationTaskType="resume-processing"
-            )
-        _await(lambda: _not_in(_tasks(dms, "replication-task-arn", tasks), ("running",)))
+        _resume(dms, stopped)
+
+
+def _resume(dms: Any, tasks: list[str]) -> None:
+    """StartReplicationTask `resume-processing` on each of `tasks`; returns once they run."""
+    for arn in tasks:
+        dms.start_replication_task(
+            ReplicationTaskArn=arn, StartReplicationTaskType="resume-processing"
+        )
+    _await(lambda: _not_in(_tasks(dms, "replication-task-arn", tasks), ("running",)))
 
 
 def _tasks(dms: Any, by: str, values: list[str]) -> list[dict[str, Any]]:
@@ -228,10 +228,10 @@ class _Outage(FaultKind):
         return target.cannot_take_down(self.part)
 
     def start(self, target: Target, targets: list[str]) -> None:
-        target.take_down(self.part, True)
+        target.take_down(self.part, True, targets)
 
     def end(self, target: Target, targets: list[str], before: Any) -> None:
-        target.take_down(self.part, False)
+        target.take_down(self.part, False, targets)
 
 
 class SourceRestart(_Outage):
@@ -270,12 +270,33 @@ class KafkaDown(_Outage):
     part = "kafka"
 
 
+class LambdaErrors(_Outage):
+    """Every invocation of the pattern's Lambda functions fails, without running, for the
+    fault's duration (local target; AWS FIS's aws:lambda:invocation-error with
+    preventExecution does it on AWS, through its Lambda extension). Whoever invoked retries
+    as Lambda documents: an event-source mapping on a stream or a topic retries the batch
+    (up to MaximumRetryAttempts, -1: until it succeeds), a queue's batch comes back after its
+    visibility timeout (to the dead-letter queue after maxReceiveCount receives), an
+    asynchronous invocation is tried again after 1 and 2 minutes."""
+
+    name = "lambda_errors"
+    expected = Expected(
+        frozenset({"duplicate"}),
+        "no loss, duplicates allowed (a retried batch is written again); lag of changes made "
+        "meanwhile within the errors' duration plus the floor (event-source mappings on "
+        "streams and topics retry a failed batch until it succeeds)",
+    )
+    acts_on = ("aws_lambda_function", "function_name")
+    part = "functions"
+
+
 KINDS: dict[str, FaultKind] = {
     kind.name: kind
     for kind in (
         DmsTaskStop(),
         DmsInstanceReboot(),
         LambdaThrottle(),
+        LambdaErrors(),
         SourceRestart(),
         KafkaDown(),
     )

@@ -47,6 +47,8 @@ def judge_faults(
         later = [s for s, _, _ in spans[index + 1 :] if s > end_s]
         next_s = min(later, default=float("inf"))
         expected = KINDS[fault.kind].expected
+        allowed = expected.allowed if fault.allowed is None else frozenset(fault.allowed)
+        slack_s = expected.slack_s if fault.slack_s is None else fault.slack_s
         for name, projection in projections.items():
             lagged = projection.lag.over_time if projection.lag else []
             since_s = cleared_s.get(name, float("-inf"))
@@ -63,9 +65,9 @@ def judge_faults(
                 k: n for k, n in projection.check.counts.items() if k != "unconverged"
             }
             for anomaly, count in recovery.anomalies.items():
-                if anomaly not in expected.allowed:
+                if anomaly not in allowed:
                     fault.reasons.append(f"{name}: {count} {anomaly}")
-            bound_ms = (fault.duration_s + expected.slack_s) * 1000 + projection.floor_ms
+            bound_ms = (fault.duration_s + slack_s) * 1000 + projection.floor_ms
             during = [w.max for w in windows if start_s - window_s < w.start_s <= end_s]
             if during and max(during) > bound_ms:
                 fault.reasons.append(

@@ -13,6 +13,22 @@ class FaultSpec(BaseModel):
     duration_s: float = Field(gt=0, le=3_600, description="How long it lasts.")
 
 
+class FaultExpectation(BaseModel):
+    """A pattern's own expected outcome under one kind of fault (its `pattern.yaml`'s
+    `faults:`), where its configuration makes it differ from the kind's (e.g. a queue's
+    visibility timeout delays every retry)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    says: str = Field(min_length=1, description="The outcome, in words.")
+    allowed: list[str] | None = Field(
+        None, description="Anomaly classes it may show (default: the kind's)."
+    )
+    slack_s: float | None = Field(
+        None, ge=0, description="Lag allowed beyond the fault's duration and the floor."
+    )
+
+
 class Recovery(BaseModel):
     """How one projection's lag went through a fault (seconds; None: never)."""
 
@@ -45,6 +61,12 @@ class FaultRecord(BaseModel):
     error: str | None = None
     """Why it could not be applied (or does not apply to the pattern)."""
     expected: str = ""
+    allowed: list[str] | None = None
+    """The anomaly classes the pattern may show under it, where the pattern says (None: the
+    kind's own)."""
+    slack_s: float | None = None
+    """The lag it may add beyond its duration and the floor, where the pattern says (None:
+    the kind's own)."""
     met: bool | None = None
     """The expected outcome held in every projection (None: not judged)."""
     reasons: list[str] = Field(default_factory=list)

@@ -8,29 +8,40 @@ is ended at once, so nothing stays broken under the teardown.
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 from harness import progress
 from harness.nemesis.faults import KINDS, Target
-from harness.nemesis.record import FaultRecord, FaultSpec
+from harness.nemesis.record import FaultExpectation, FaultRecord, FaultSpec
+
+
+def _record(spec: FaultSpec, state: dict[str, Any], own: FaultExpectation | None) -> FaultRecord:
+    kind = KINDS[spec.kind]
+    return FaultRecord(
+        kind=spec.kind,
+        at_s=spec.at_s,
+        duration_s=spec.duration_s,
+        targets=kind.targets(state),
+        expected=own.says if own else kind.expected.says,
+        allowed=own.allowed if own else None,
+        slack_s=own.slack_s if own else None,
+    )
 
 
 class Nemesis:
-    def __init__(self, specs: Sequence[FaultSpec], state: dict[str, Any], target: Target) -> None:
+    def __init__(
+        self,
+        specs: Sequence[FaultSpec],
+        state: dict[str, Any],
+        target: Target,
+        expectations: Mapping[str, FaultExpectation] | None = None,
+    ) -> None:
         """`state`: the deployment's Terraform state, where each kind finds its targets;
-        `target`: where it runs, whose AWS API and controls apply the faults."""
-        self.records = [
-            FaultRecord(
-                kind=spec.kind,
-                at_s=spec.at_s,
-                duration_s=spec.duration_s,
-                targets=KINDS[spec.kind].targets(state),
-                expected=KINDS[spec.kind].expected.says,
-            )
-            for spec in specs
-        ]
+        `target`: where it runs, whose AWS API and controls apply the faults;
+        `expectations`: the pattern's own expected outcomes, by kind."""
+        self.records = [_record(spec, state, (expectations or {}).get(spec.kind)) for spec in specs]
         for record in self.records:
             why = KINDS[record.kind].unavailable(target)
             if not record.targets:

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from harness.check.projection import Feed
 from harness.errors import UserError
+from harness.nemesis.faults import KINDS
+from harness.nemesis.record import FaultExpectation
 from harness.observe.base import ProjectionKind
 from harness.patterns.root_module import RootModule, Variable, read_root_module, resource_types
 from harness.patterns.terraform_types import conform
@@ -121,6 +123,17 @@ class Descriptor(_Strict):
     """Name -> the root module output holding the URL of a dead-letter queue whose depth
     the run records once the pattern converged."""
     companion: Companion | None = None
+    faults: dict[str, FaultExpectation] = Field(default_factory=dict)
+    """Fault kind -> the pattern's own expected outcome under it, where its configuration
+    makes it differ from the kind's."""
+
+    @model_validator(mode="after")
+    def _fault_kinds_exist(self) -> "Descriptor":
+        unknown = sorted(set(self.faults) - set(KINDS))
+        if unknown:
+            known = ", ".join(KINDS)
+            raise ValueError(f"faults: unknown kind(s) {', '.join(unknown)} (known: {known})")
+        return self
 
     @model_validator(mode="after")
     def _hops_start_at_the_source(self) -> "Descriptor":
@@ -151,6 +164,7 @@ class Pattern:
         self.smoke_variables = descriptor.smoke_variables
         self.dead_letter_queues = descriptor.dead_letter_queues
         self.companion = descriptor.companion
+        self.faults = descriptor.faults
         if self.companion and not (root / self.companion.script).is_file():
             raise UserError(
                 f"{root / DESCRIPTOR}: companion script {self.companion.script} is missing"

@@ -1,6 +1,7 @@
 """What every target provides: a source database DSN and an AWS API to deploy into."""
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -126,19 +127,26 @@ class Target(ABC):
 
     def cannot_take_down(self, part: str) -> str | None:
         """Why this target cannot take `part` down for a fault (`source`: the source
-        database; `kafka`: every Kafka broker), in one line; None when `take_down` can."""
+        database; `kafka`: every Kafka broker; `functions`: Lambda functions), in one line;
+        None when `take_down` can."""
         if part == "source":
             return (
                 f"the {self.name} target's source is yours (a database it did not start), so "
                 "it is not restarted"
             )
+        if part == "functions":
+            return (
+                f"on the {self.name} target, functions fail on purpose only through AWS FIS's "
+                "aws:lambda:invocation-error, which needs FIS's Lambda extension on them"
+            )
         return f"the {self.name} target cannot take its {part} down"
 
-    def take_down(self, part: str, down: bool) -> None:
+    def take_down(self, part: str, down: bool, names: Sequence[str] = ()) -> None:
         """Take `part` down for its clients (`down`), or bring it back. The source: every
         session ends (open transactions abort) and no connection is accepted, replication
         ones included; its replication slots persist, as across a restart. Kafka: every
-        broker closes its connections and accepts none; partition leaders stay put."""
+        broker closes its connections and accepts none; partition leaders stay put.
+        Functions: every invocation of those `names` fails without running."""
         raise NotImplementedError(self.cannot_take_down(part))
 
     def __enter__(self) -> "Target":

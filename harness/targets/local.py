@@ -8,7 +8,7 @@ import contextlib
 import importlib.metadata
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,6 +35,8 @@ from harness.settings import Settings
 from harness.targets.base import Target, TargetOptions
 
 C = TypeVar("C", bound=Component)
+_TAKEN_DOWN = ("source", "kafka", "functions")
+"""What the local target can take down for a fault (`take_down`)."""
 
 
 class LocalTarget(Target):
@@ -133,17 +135,20 @@ class LocalTarget(Target):
             self._components = []
 
     def cannot_take_down(self, part: str) -> str | None:
-        if part == "kafka" and not any(isinstance(c, KafkaBroker) for c in self._components):
-            return f"the {self.name} target's Kafka brokers are not the embedded ones"
-        return None if part in ("source", "kafka") else super().cannot_take_down(part)
+        embedded = {"kafka": KafkaBroker, "functions": LambdaRuntime}.get(part)
+        if embedded and not any(isinstance(c, embedded) for c in self._components):
+            return f"the {self.name} target's {part} are not the embedded ones"
+        return None if part in _TAKEN_DOWN else super().cannot_take_down(part)
 
-    def take_down(self, part: str, down: bool) -> None:
+    def take_down(self, part: str, down: bool, names: Sequence[str] = ()) -> None:
         if part == "source":
             self.component(PostgresCluster).refuse_source(down)
         elif part == "kafka":
             self.component(KafkaBroker).set_brokers(up=not down)
+        elif part == "functions":
+            self.component(LambdaRuntime).functions.fail(names, failing=down)
         else:
-            super().take_down(part, down)
+            super().take_down(part, down, names)
 
     def engine_failures(self) -> dict[str, str]:
         return {name: why for c in self._components for name, why in c.failures().items()}

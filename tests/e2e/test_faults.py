@@ -1,8 +1,8 @@
 """Faults scheduled by the scenario, applied on the local target through the AWS API or its
 own controls, one after the other: `dms_ddb_streams_kinesis` with its DMS task stopped and
 resumed from its checkpoint, its Lambda functions throttled, its replication instance
-rebooted and its source database restarted loses nothing, and each fault's recovery is
-measured per projection."""
+rebooted, its source database restarted and its functions failing loses nothing, and each
+fault's recovery is measured per projection."""
 
 import json
 from pathlib import Path
@@ -37,15 +37,17 @@ def test_each_fault_kind_leaves_nothing_lost_and_its_recovery_is_measured(
         assert lag["unseen"] == 0 and lag["seen"] + lag["skipped"] == len(committed), name
         assert set(projection["check"]["counts"]) <= {"duplicate"}, projection["check"]
 
-    stop, throttle, reboot, restart = pattern["faults"]
+    stop, throttle, reboot, restart, errors = pattern["faults"]
     assert [f["kind"] for f in pattern["faults"]] == [
         "dms_task_stop",
         "lambda_throttle",
         "dms_instance_reboot",
         "source_restart",
+        "lambda_errors",
     ]
     assert [":task:" in arn for arn in stop["targets"]] == [True]
     assert len(throttle["targets"]) == 2  # the fan-in and the projector
+    assert errors["targets"] == throttle["targets"]
     assert [":rep:" in arn for arn in reboot["targets"]] == [True]
     assert restart["targets"] == ["source"]
     for fault in pattern["faults"]:
@@ -55,14 +57,16 @@ def test_each_fault_kind_leaves_nothing_lost_and_its_recovery_is_measured(
         line = f"{PATTERN}: fault {fault['kind']} at {fault['at_s']:g} s: as expected"
         assert line in result.stdout
     # what waited for the fault shows it: the projections after the stopped or crashed
-    # task, those behind a function after the throttle; after the source's restart, the
-    # changes committed once it is back wait for the task's own restart (5 s after the
-    # outage began, then 10 s after that failed attempt)
+    # task, those behind a function after the throttle and the errors (the mappings retry
+    # the failed batches); after the source's restart, the changes committed once it is
+    # back wait for the task's own restart (5 s after the outage began, then 10 s after that
+    # failed attempt)
     for fault, hit, delay_ms in (
         (stop, UNBATCHED, 4_000),
         (throttle, FED_BY_LAMBDA, 4_000),
         (reboot, UNBATCHED, 4_000),
         (restart, UNBATCHED, 3_000),
+        (errors, FED_BY_LAMBDA, 4_000),
     ):
         for name in hit:
             recovery = fault["recovery"][name]

@@ -207,9 +207,9 @@ def test_the_publisher_sends_every_key_to_kinesis_and_removes_its_tracking(
         with psycopg.connect(local_target.source_dsn, autocommit=True) as conn:
             keys = [conn.execute(WIDGET, (f"w{i}", f"{i}.5")).fetchone()[0] for i in range(2)]
         if restart:
-            local_target.source_down()
+            local_target.take_down("source", True)
             time.sleep(1.0)  # ten polls refused
-            local_target.source_up()
+            local_target.take_down("source", False)
         with psycopg.connect(local_target.source_dsn, autocommit=True) as conn:
             keys += [conn.execute(WIDGET, (f"w{i}", f"{i}.5")).fetchone()[0] for i in range(3)]
             conn.execute(BUMP, ("bumped", keys[0]))

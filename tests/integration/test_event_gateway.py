@@ -211,9 +211,9 @@ def test_the_relay_process_reconnects_to_a_restarted_source(
     try:
         _run(local_target, built, Plan("insert", None, False, dict(WIDGET)))
         wait_for(lambda: len(_messages(local_target, queue)) == 1, "the first event sent")
-        local_target.source_down()
+        local_target.take_down("source", True)
         time.sleep(1.0)  # ten polls refused
-        local_target.source_up()
+        local_target.take_down("source", False)
         _run(local_target, built, Plan("insert", None, False, dict(WIDGET)))
         wait_for(lambda: len(_messages(local_target, queue)) == 1, "the second event sent")
         assert relay.poll() is None, (tmp_path / "relay.log").read_text()

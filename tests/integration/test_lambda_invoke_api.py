@@ -136,6 +136,26 @@ def test_function_errors_answer_with_awss_error_payloads(
     assert import_error["stackTrace"] == []
 
 
+def test_a_failing_function_errs_without_running_until_mended(
+    bare_cloud: BareCloud, runtime: Functions, tmp_path: Path
+) -> None:
+    """The `lambda_errors` fault: every invocation fails, without the handler running,
+    until the function is mended; others are untouched."""
+    name, record = recorder(bare_cloud, tmp_path)
+    other, _ = recorder(bare_cloud, tmp_path)
+    client = bare_cloud.aws.client("lambda")
+    runtime.fail([name], failing=True)
+    answer = client.invoke(FunctionName=name, Payload=b"1")
+    assert answer["FunctionError"] == "Unhandled"
+    assert json.loads(answer["Payload"].read())["errorType"] == "InjectedFault"
+    assert "FunctionError" not in client.invoke(FunctionName=other, Payload=b"2")
+    runtime.fail([name], failing=False)
+    assert json.loads(client.invoke(FunctionName=name, Payload=b"3")["Payload"].read()) == {
+        "got": 3
+    }
+    assert [event for _, event in recorded(record, 1)] == [3]  # the failed one never ran
+
+
 def test_event_invocations_run_in_the_background_with_retries_and_destinations(
     bare_cloud: BareCloud, runtime: Functions, tmp_path: Path
 ) -> None:

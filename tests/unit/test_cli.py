@@ -32,11 +32,12 @@ def test_patterns_lists_each_pattern_with_its_summary_projections_and_tunables()
     assert "subnet_ids = [] (list(string))" in details
     assert not any(d.startswith(("run_id", "source_connection", "s3_sink_plugin")) for d in details)
     # the fault kinds that act on what it creates
-    assert (
-        "faults: dms_task_stop, dms_instance_reboot, lambda_throttle, source_restart, kafka_down"
-        in details
-    )
+    kinds = "dms_task_stop, dms_instance_reboot, lambda_throttle, lambda_errors, source_restart"
+    assert f"faults: {kinds}, kafka_down" in details
     assert lines[heads[0] + 2].strip() == "faults: source_restart"  # direct
+    # a pattern's own expected outcome under a kind, where it has one
+    sqs = heads[list(patterns()).index("sqs_lambda_eventstore")]
+    assert lines[sqs + 3].strip().startswith("under lambda_errors: no loss, duplicates allowed")
 
 
 def test_doctor_reports_missing_terraform_with_fix_and_fails(tmp_path: Path) -> None:

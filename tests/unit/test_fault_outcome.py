@@ -7,6 +7,7 @@ import pytest
 from harness.check.lag import LagReport, LagWindow, Percentiles
 from harness.check.result import CheckResult
 from harness.nemesis import (
+    FaultExpectation,
     FaultRecord,
     FaultSpec,
     Nemesis,
@@ -114,6 +115,33 @@ def test_a_change_made_during_the_fault_seen_past_its_bound_breaks_the_outcome()
     assert fault.reasons == [
         "table: a change made during the fault was seen 27500 ms after its commit (bound 21000 ms)"
     ]
+
+
+def test_a_pattern_s_own_expectation_replaces_the_kind_s(tmp_path: Path) -> None:
+    """e.g. a queue's visibility timeout delays every retried batch: the pattern allows the
+    lag (and here the loss) its configuration makes expected."""
+    own = FaultExpectation(says="late and lossy", allowed=["missing"], slack_s=60)
+    task = {"replication_task_arn": "arn:task"}
+    state = {
+        "resources": [
+            {
+                "mode": "managed",
+                "type": "aws_dms_replication_task",
+                "instances": [{"attributes": task}],
+            }
+        ]
+    }
+    specs = [FaultSpec(kind="dms_task_stop", at_s=20, duration_s=10)]
+    target = AwsTarget(Settings(), tmp_path)
+    with Nemesis(specs, state, target, {"dms_task_stop": own}) as nemesis:
+        [fault] = nemesis.records  # recorded, not begun: never applied
+    assert (fault.expected, fault.allowed, fault.slack_s) == ("late and lossy", ["missing"], 60)
+    fault.started_ns, fault.ended_ns = _stop().started_ns, _stop().ended_ns
+    lags = _lags() | {25: 25_000.0}  # past the kind's bound (21 s), within this one's (71 s)
+
+    judge_faults([fault], {"table": _projection(lags, {"missing": 2})}, ORIGIN, 1.0)
+
+    assert fault.met is True, fault.reasons
 
 
 def test_an_unconverged_projection_leaves_the_outcome_unjudged_and_a_failed_fault_unjudged() -> (

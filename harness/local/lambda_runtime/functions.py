@@ -23,6 +23,7 @@ import time
 import uuid
 import zipfile
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -278,6 +279,18 @@ class Functions:
         self._workers: set[_Worker] = set()
         self._closed = False
         self._usage: Counter[str] = Counter()
+        self._failing: set[str] = set()
+        """Names of the functions whose invocations fail without running (`fail`)."""
+
+    def fail(self, names: Iterable[str], failing: bool) -> None:
+        """Fail every invocation of the functions `names`, without running them, until called
+        again with `failing` False: the `lambda_errors` fault, as AWS FIS's
+        aws:lambda:invocation-error action does with preventExecution."""
+        with self._lock:
+            if failing:
+                self._failing.update(names)
+            else:
+                self._failing.difference_update(names)
 
     def log_path(self, function_name: str) -> Path:
         """The function's log file (its CloudWatch log group, all streams in one file)."""
@@ -301,6 +314,9 @@ class Functions:
         if version.concurrency == 0:
             throttled = FunctionError("TooManyRequestsException", "Rate Exceeded.")
             return Outcome(Invocation(request_id, None, throttled, 0.0))
+        if version.name in self._failing:
+            injected = FunctionError("InjectedFault", "the invocation failed on purpose (fault)")
+            return Outcome(Invocation(request_id, None, injected, 0.0))
         worker = self._acquire(fn)
         try:
             outcome = worker.call(request_id, json.dumps(event), version.arn, tail)
