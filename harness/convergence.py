@@ -18,10 +18,13 @@ def await_convergence(
     timeout_s: float,
     settle_s: float,
     failed: Callable[[str], bool],
+    held_s: dict[str, float] | None = None,
 ) -> dict[str, Convergence]:
     """Wait until each projection converged or settled, or the deadline passes. A projection
     whose pattern had a service fail (`failed(name)`: an emulated DMS task, a Lambda mapping)
-    stops being waited for: nothing would change any more, what it shows counts as settled."""
+    stops being waited for: nothing would change any more, what it shows counts as settled.
+    `held_s`: how long from now a projection may still be held up by a fault (a retried
+    batch waiting out a queue's visibility timeout): it does not settle before."""
     started = time.monotonic()
     done: dict[str, Convergence] = {}
     last_change = dict.fromkeys(observers, started)
@@ -37,7 +40,10 @@ def await_convergence(
                     observed[name], last_change[name] = observer.observed, now
                 if observer.error or pending(expected, observer) == 0:
                     done[name] = Convergence(converged=not observer.error, seconds=elapsed)
-                elif now - last_change[name] > floors_s[name] + settle_s or failed(name):
+                elif failed(name) or (
+                    now - last_change[name] > floors_s[name] + settle_s
+                    and now - started >= (held_s or {}).get(name, 0.0)
+                ):
                     done[name] = Convergence(converged=False, settled=True, seconds=elapsed)
             if len(done) == len(observers) or now - started > timeout_s:
                 break

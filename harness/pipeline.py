@@ -37,7 +37,7 @@ from harness.load import schema
 from harness.load.clock import measure_offset, writer_offsets
 from harness.load.ledger import Change, final_state
 from harness.load.locust_runner import run_locust
-from harness.nemesis import Nemesis
+from harness.nemesis import Nemesis, held_up_s
 from harness.observe import Observer, make_observer
 from harness.observe.base import write_snapshot
 from harness.offering import Drive, Offered, Offering, Watched, once
@@ -404,6 +404,7 @@ def _measure(
                 scenario.check.converge_timeout_s,
                 scenario.check.settle_s,
                 lambda key: bool(failures(whose[key][0])),
+                {key: held_up_s(m.result.faults) for key, (m, _) in whose.items()},
             )
 
         def record(capacity: Capacity) -> None:

@@ -2,7 +2,7 @@
 tooling would use, each with the outcome a pattern is expected to show under it."""
 
 from harness.nemesis.faults import KINDS, Expected, FaultKind
-from harness.nemesis.outcome import as_expected, describe_fault, judge_faults
+from harness.nemesis.outcome import as_expected, describe_fault, held_up_s, judge_faults
 from harness.nemesis.record import FaultExpectation, FaultRecord, FaultSpec
 from harness.nemesis.schedule import Nemesis
 
@@ -16,5 +16,6 @@ __all__ = [
     "Nemesis",
     "as_expected",
     "describe_fault",
+    "held_up_s",
     "judge_faults",
 ]

@@ -2,6 +2,7 @@
 the outcome the fault's kind expects (`Expected`), from the run's lag windows and anomalies:
 computed with the rest of a pattern's figures, so `cdcbench check` recomputes it."""
 
+import time
 from statistics import median
 from typing import TYPE_CHECKING
 
@@ -48,7 +49,7 @@ def judge_faults(
         next_s = min(later, default=float("inf"))
         expected = KINDS[fault.kind].expected
         allowed = expected.allowed if fault.allowed is None else frozenset(fault.allowed)
-        slack_s = expected.slack_s if fault.slack_s is None else fault.slack_s
+        slack_s = _slack_s(fault)
         for name, projection in projections.items():
             lagged = projection.lag.over_time if projection.lag else []
             since_s = cleared_s.get(name, float("-inf"))
@@ -76,6 +77,21 @@ def judge_faults(
                 )
         unconverged = [n for n, p in projections.items() if "unconverged" in p.check.counts]
         fault.met = False if fault.reasons else (None if unconverged else True)
+
+
+def held_up_s(faults: list[FaultRecord]) -> float:
+    """How long from now a change made during one of `faults` may still arrive within the
+    lag its expected outcome allows (its end plus its slack; 0 when none may)."""
+    ends = [
+        f.ended_ns / 1e9 + _slack_s(f) for f in faults if f.ended_ns is not None and not f.error
+    ]
+    return max([0.0, *(end - time.time() for end in ends)])
+
+
+def _slack_s(fault: FaultRecord) -> float:
+    """The lag a fault may add beyond its duration and the floor: the pattern's, or the
+    kind's."""
+    return KINDS[fault.kind].expected.slack_s if fault.slack_s is None else fault.slack_s
 
 
 def _recovery(

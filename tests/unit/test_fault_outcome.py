@@ -1,5 +1,6 @@
 """A fault's recovery figures and verdict from a run's lag windows and anomalies."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from harness.nemesis import (
     Nemesis,
     as_expected,
     describe_fault,
+    held_up_s,
     judge_faults,
 )
 from harness.report.results import PatternResult, ProjectionResult
@@ -221,3 +223,17 @@ def test_the_changes_a_fault_held_up_just_before_it_are_not_its_lag_before() -> 
 
     assert fault.recovery["t"].before_ms == 2_000.0
     assert fault.recovery["t"].detect_s == 0.0  # the held-up changes raise the alarm
+
+
+def test_the_wait_for_convergence_is_held_for_the_lag_a_fault_may_still_add() -> None:
+    """Until a fault's end plus its slack (the pattern's own, where it has one)."""
+    now = time.time_ns()
+    kinds, own, failed = _stop(), _stop(), _stop()
+    for fault in (kinds, own, failed):
+        fault.ended_ns = now
+    own.slack_s = 190.0
+    failed.error = "start failed: TimeoutError"
+
+    assert 9 < held_up_s([kinds]) <= 10  # dms_task_stop's own slack
+    assert 189 < held_up_s([kinds, own]) <= 190
+    assert held_up_s([failed]) == 0.0 and held_up_s([]) == 0.0
