@@ -61,7 +61,13 @@ def check_divergent(evidence: Evidence) -> CheckResult:
         )
     ]
     examples = {"divergent": cases}
-    return CheckResult(valid=False, counts={"divergent": len(indices)}, examples=examples)
+    committed = ledger.numbers("acked_ns")[indices].tolist()
+    return CheckResult(
+        valid=False,
+        counts={"divergent": len(indices)},
+        examples=examples,
+        committed_ns={"divergent": committed},
+    )
 
 
 class _Shown:

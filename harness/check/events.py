@@ -43,18 +43,27 @@ _NET_LAG_LIKE = frozenset({"missing", "stale"})
 
 
 class _Findings:
-    """Counts per class, with the first `limit` cases of each."""
+    """Counts per class, with the first `limit` cases of each and when the change of each
+    was committed (of `changes`, a committed one before one rolled back)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, changes: Sequence[Change]) -> None:
         self.limit = limit
         self.counts: dict[str, int] = {}
         self.examples: dict[str, list[dict[str, Any]]] = {}
+        self.committed_ns: dict[str, list[int]] = {}
+        self._when = {
+            (c.table, c.key, c.version): c.acked_ns
+            for c in sorted(changes, key=lambda c: c.status == COMMITTED)
+        }
 
     def add(self, kind: str, table: str, key: str, version: int, **detail: Any) -> None:
         self.counts[kind] = self.counts.get(kind, 0) + 1
         cases = self.examples.setdefault(kind, [])
         if len(cases) < self.limit:
             cases.append({"table": table, "key": key, "version": version, **detail})
+        when = self._when.get((table, key, version))
+        if when is not None:
+            self.committed_ns.setdefault(kind, []).append(when)
 
 
 def check_events(evidence: Evidence) -> CheckResult:
@@ -88,17 +97,18 @@ def _judged(
 ) -> CheckResult:
     """The result once the `wrong` entities (what the log `shown` of them, in order) went
     through the per-record judge; every other entity is right."""
-    found = _Findings(evidence.max_examples)
+    changes = ledger.records(np.flatnonzero(np.isin(ledger.entity, wrong))) if len(wrong) else []
+    found = _Findings(evidence.max_examples, changes)
     if len(wrong):
-        judge_records(
-            ledger.records(np.flatnonzero(np.isin(ledger.entity, wrong))),
-            set(ledger.rolled_back.tolist()),
-            shown,
-            found,
-        )
+        judge_records(changes, set(ledger.rolled_back.tolist()), shown, found)
     reached = evidence.convergence
     valid = judge(found.counts, lag_like, reached.converged, reached.settled)
-    return CheckResult(valid=valid, counts=found.counts, examples=found.examples)
+    return CheckResult(
+        valid=valid,
+        counts=found.counts,
+        examples=found.examples,
+        committed_ns=found.committed_ns,
+    )
 
 
 def _out_of_step(

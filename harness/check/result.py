@@ -14,6 +14,10 @@ class CheckResult(BaseModel):
     """Anomalies per class (only classes that occurred)."""
     examples: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     """Up to N concrete cases per class."""
+    committed_ns: dict[str, list[int]] = Field(default_factory=dict, exclude=True)
+    """Per class, when the change of each anomaly that has one was committed (its
+    acknowledgement, harness clock; an extra entity has none), for placing anomalies among
+    a run's faults. Not saved: the checkers recompute it."""
 
 
 def judge(
@@ -48,11 +52,17 @@ def compose(results: Iterable[CheckResult], max_examples: int = 5) -> CheckResul
     results = list(results)
     counts: dict[str, int] = {}
     examples: dict[str, list[dict[str, Any]]] = {}
+    committed: dict[str, list[int]] = {}
     for result in results:
         for name, n in result.counts.items():
             counts[name] = counts.get(name, 0) + n
         for name, cases in result.examples.items():
             examples[name] = (examples.get(name, []) + cases)[:max_examples]
+        for name, times in result.committed_ns.items():
+            committed.setdefault(name, []).extend(times)
     return CheckResult(
-        valid=merge_validity(r.valid for r in results), counts=counts, examples=examples
+        valid=merge_validity(r.valid for r in results),
+        counts=counts,
+        examples=examples,
+        committed_ns=committed,
     )

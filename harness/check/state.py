@@ -37,6 +37,7 @@ def check_state(evidence: Evidence) -> CheckResult:
         return CheckResult(valid="unknown")
     ledger, rows = Ledger.of(evidence.changes), SnapshotRows.of(evidence.snapshot)
     found: dict[str, list[dict[str, Any]]] = {}
+    committed: dict[str, list[int]] = {}
     live = _live(ledger, rows)
     wrong = _shown_otherwise(ledger, live)
     if len(wrong):
@@ -47,13 +48,13 @@ def check_state(evidence: Evidence) -> CheckResult:
                 ledger.last[ledger.by_first_commit[np.isin(ledger.by_first_commit, wrong)]]
             )
         }
-        found = _anomalies(changes, _snapshot_of(rows, live, wrong), last)
+        found, committed = _anomalies(changes, _snapshot_of(rows, live, wrong), last)
 
     counts = {kind: len(cases) for kind, cases in found.items()}
     reached = evidence.convergence
     valid = judge(counts, _LAG_LIKE, reached.converged, reached.settled)
     examples = {kind: cases[: evidence.max_examples] for kind, cases in found.items()}
-    return CheckResult(valid=valid, counts=counts, examples=examples)
+    return CheckResult(valid=valid, counts=counts, examples=examples, committed_ns=committed)
 
 
 Live = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -100,8 +101,10 @@ def _snapshot_of(rows: SnapshotRows, live: Live, entities: np.ndarray) -> dict[E
 
 def _anomalies(
     changes: Sequence[Change], snapshot: dict[Entity, int], last: dict[Entity, Change]
-) -> dict[str, list[dict[str, Any]]]:
-    """Every case, by class, in the order of `last` then of `snapshot`."""
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[int]]]:
+    """Every case, by class, in the order of `last` then of `snapshot`; and when the last
+    committed change of each case's entity was committed (an entity the ledger committed
+    nothing of has none)."""
     # Shown at the last version of a live row: right, whatever else the ledger holds.
     # Shown otherwise: right only if it is a committed row version of the entity.
     suspects: set[Entity] = set()
@@ -123,9 +126,12 @@ def _anomalies(
                 touched.add(entity)
 
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    committed: dict[str, list[int]] = defaultdict(list)
 
     def report(kind: str, entity: Entity, **detail: Any) -> None:
         found[kind].append({"table": entity[0], "key": entity[1], **detail})
+        if entity in last:
+            committed[kind].append(last[entity].acked_ns)
 
     for entity, change in last.items():
         shown = snapshot.get(entity)
@@ -142,4 +148,4 @@ def _anomalies(
             report("stale", entity, expected=change.version, shown=shown)
     for entity in outside:
         report("phantom" if entity in touched else "extra", entity, shown=snapshot[entity])
-    return found
+    return dict(found), dict(committed)

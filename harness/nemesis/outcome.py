@@ -7,6 +7,7 @@ from statistics import median
 from typing import TYPE_CHECKING
 
 from harness.check.lag import LagWindow
+from harness.check.result import CheckResult
 from harness.nemesis.faults import KINDS
 from harness.nemesis.record import FaultRecord, Recovery
 
@@ -15,8 +16,10 @@ if TYPE_CHECKING:  # results.json's model holds the fault records
 
 BEFORE_S = 10.0
 """The lag before a fault is that of the changes committed this long before it."""
-ALARM_MS = 250.0
-"""A lag window's p99 above 1.5 times the level before the fault, plus this, is the fault's."""
+ALARM_MS = 1_000.0
+"""A lag window's p99 above 1.5 times the level before the fault, plus this, is the fault's
+(an alarm under a second above the usual lag fires on scheduling noise: a projection whose
+lag is 20 ms shows the odd 0.4 s window with no fault at all)."""
 
 
 def judge_faults(
@@ -28,7 +31,10 @@ def judge_faults(
     """Fill in each applied fault's recovery per projection and its verdict. `origin_ns`:
     when the lag windows start (the throughput's origin). Each fault is seen apart from the
     others: its lag before it is read after the previous fault's recovery, and its recovery
-    until the next fault starts."""
+    until the next fault starts. Its anomalies are those of the changes committed from the
+    previous fault's recovery to its own (from the run's start for the first fault, to its
+    end for the last: each anomaly counts under one fault), and those no commit places (an
+    entity the source never had) under every fault."""
     for fault in faults:
         fault.recovery, fault.reasons, fault.met = {}, [], None
     spans = sorted(
@@ -53,18 +59,15 @@ def judge_faults(
         for name, projection in projections.items():
             lagged = projection.lag.over_time if projection.lag else []
             since_s = cleared_s.get(name, float("-inf"))
-            known = levels.get(name)
-            # a change committed up to its lag before the next fault is held up by it
-            until_s = next_s - _reach_s(known, window_s)
-            windows = [w for w in lagged if since_s <= w.start_s < until_s]
-            recovery = _recovery(windows, start_s, end_s, window_s, known)
+            windows = [w for w in lagged if since_s <= w.start_s < next_s]
+            recovery = _recovery(windows, start_s, end_s, next_s, window_s, levels.get(name))
             fault.recovery[name] = recovery
             cleared_s[name] = end_s + (recovery.recover_s or 0.0)
             if recovery.before_ms is not None:
                 levels[name] = recovery.before_ms
-            recovery.anomalies = {
-                k: n for k, n in projection.check.counts.items() if k != "unconverged"
-            }
+            last = index == len(spans) - 1
+            span = (since_s, float("inf") if last else cleared_s[name])
+            recovery.anomalies = _anomalies(projection.check, span, origin_ns)
             for anomaly, count in recovery.anomalies.items():
                 if anomaly not in allowed:
                     fault.reasons.append(f"{name}: {count} {anomaly}")
@@ -94,11 +97,31 @@ def _slack_s(fault: FaultRecord) -> float:
     return KINDS[fault.kind].expected.slack_s if fault.slack_s is None else fault.slack_s
 
 
+def _anomalies(check: CheckResult, span: tuple[float, float], origin_ns: int) -> dict[str, int]:
+    """The anomalies, by class, of the changes committed within `span` (seconds from
+    `origin_ns`), and those no commit places."""
+    counts: dict[str, int] = {}
+    for kind, count in check.counts.items():
+        if kind == "unconverged":
+            continue
+        placed = check.committed_ns.get(kind, [])
+        within = sum(span[0] <= (ns - origin_ns) / 1e9 < span[1] for ns in placed)
+        if within + count - len(placed):
+            counts[kind] = within + count - len(placed)
+    return counts
+
+
 def _recovery(
-    windows: list[LagWindow], start_s: float, end_s: float, window_s: float, known: float | None
+    windows: list[LagWindow],
+    start_s: float,
+    end_s: float,
+    next_s: float,
+    window_s: float,
+    known: float | None,
 ) -> Recovery:
-    """`known`: the level before the previous fault, if the windows hold none before this
-    one (the previous fault's lag had not come back to it)."""
+    """`next_s`: when the next fault starts; `known`: the level before the previous fault,
+    if the windows hold none before this one (the previous fault's lag had not come back
+    to it)."""
     recent = [w.p99 for w in windows if start_s - BEFORE_S <= w.start_s < start_s - window_s]
     # the changes committed just before the fault were held up by it: the level is read
     # before them, as far back as the usual lag (the median window's) and a window
@@ -106,8 +129,10 @@ def _recovery(
     before = [w.p99 for w in windows if start_s - BEFORE_S <= w.start_s < start_s - usual_s]
     level = max(before) if before else known
     threshold = 1.5 * level + ALARM_MS if level is not None else None
-    # changes committed up to their usual lag before the fault were held up by it too
-    after = [w for w in windows if w.start_s > start_s - _reach_s(level, window_s)]
+    # changes committed up to their usual lag before a fault were held up by it too: from
+    # this fault's, until the next one's
+    reach_s = _reach_s(level, window_s)
+    after = [w for w in windows if start_s - reach_s < w.start_s < next_s - reach_s]
     high = [w for w in after if threshold is not None and w.p99 > threshold]
     recover_s = max(0.0, high[-1].start_s + window_s - end_s) if high else 0.0
     upto = end_s + recover_s

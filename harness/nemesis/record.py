@@ -41,11 +41,13 @@ class Recovery(BaseModel):
     """The highest lag of a change committed from the fault's start to its recovery."""
     detect_s: float | None
     """From the fault's start to the first lag window whose p99 is above the alarm level
-    (1.5 x before + 250 ms): when a lag alarm would have fired."""
+    (1.5 x before + 1 s): when a lag alarm would have fired."""
     recover_s: float | None
     """From the fault's end until the lag windows stayed below the threshold."""
     anomalies: dict[str, int] = Field(default_factory=dict)
-    """The projection's anomalies, by class, over the run."""
+    """The projection's anomalies, by class, of the changes committed from the previous
+    fault's recovery to this one's (from the run's start for the first fault, to its end
+    for the last), and those no commit places (an entity the source never had)."""
 
 
 class FaultRecord(BaseModel):

@@ -1,5 +1,7 @@
 """check_events places every event and every committed change of a small log once."""
 
+from dataclasses import replace
+
 from harness.load.ledger import ABORTED, COMMITTED, Change
 from harness.observe.base import Observation
 from tests.unit.synthetic import judge_events
@@ -86,3 +88,15 @@ def test_examples_are_limited_but_counts_are_not() -> None:
 
     assert result.counts == {"missing": 10}
     assert [case["version"] for case in result.examples["missing"]] == [1, 2, 3]
+
+
+def test_each_anomaly_carries_when_its_change_was_committed() -> None:
+    """For placing anomalies among a run's faults: a duplicate and the missing changes by
+    their commits, an extra entity by none."""
+    changes = [replace(change("1", v), acked_ns=v * 10) for v in (1, 2, 3)]
+
+    result = judge_events(changes, log(("1", 1), ("1", 1), ("9", 1)), converged=True)
+
+    assert result.counts == {"duplicate": 1, "extra": 1, "missing": 2}
+    assert result.committed_ns == {"duplicate": [10], "missing": [20, 30]}
+    assert "committed_ns" not in result.model_dump()  # recomputed, never saved

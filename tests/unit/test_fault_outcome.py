@@ -25,7 +25,12 @@ S = 1_000_000_000
 ORIGIN = 1_000 * S
 
 
-def _projection(p99_by_s: dict[int, float], counts: dict[str, int]) -> ProjectionResult:
+def _projection(
+    p99_by_s: dict[int, float],
+    counts: dict[str, int],
+    committed_s: dict[str, list[float]] | None = None,
+) -> ProjectionResult:
+    committed = committed_s or {}
     windows = [
         LagWindow(start_s=s, count=10, p50=p99 / 2, p99=p99, max=p99 * 1.1)
         for s, p99 in sorted(p99_by_s.items())
@@ -40,7 +45,11 @@ def _projection(p99_by_s: dict[int, float], counts: dict[str, int]) -> Projectio
             from_commit_ms=empty, from_intent_ms=empty, over_time=windows, seen=1, unseen=0,
             superseded=0,
         ),
-        check=CheckResult(valid=not counts, counts=counts),
+        check=CheckResult(
+            valid=not counts,
+            counts=counts,
+            committed_ns={k: [ORIGIN + int(t * S) for t in ts] for k, ts in committed.items()},
+        ),
     )  # fmt: skip
 
 
@@ -59,7 +68,7 @@ def _lags() -> dict[int, float]:
     """100 ms before the stop (20-30 s), a backlog growing from the stop, drained by 33 s."""
     lags = {s: 100.0 for s in range(40)}
     lags |= {s: (30 - s) * 1000 + 1000 for s in range(20, 30)}
-    lags |= {30: 900.0, 31: 600.0, 32: 300.0}
+    lags |= {30: 1_900.0, 31: 1_600.0, 32: 300.0}
     return lags
 
 
@@ -71,7 +80,7 @@ def test_recovery_is_read_from_the_lag_windows_around_the_fault() -> None:
     recovery = fault.recovery["table"]
     assert recovery.before_ms == 100.0
     assert recovery.detect_s == 0.0  # the first change made after the stop waits for it
-    assert recovery.recover_s == 2.0  # over 1.5 x 100 + 250 ms up to 31 s; ended at 30
+    assert recovery.recover_s == 2.0  # over 1.5 x 100 + 1000 ms up to 31 s; ended at 30
     assert recovery.peak_ms == 11_000.0 * 1.1
     assert fault.met is True and fault.reasons == []
     assert "as expected" in describe_fault(fault) and "back 2.0 s after" in describe_fault(fault)
@@ -237,3 +246,33 @@ def test_the_wait_for_convergence_is_held_for_the_lag_a_fault_may_still_add() ->
     assert 9 < held_up_s([kinds]) <= 10  # dms_task_stop's own slack
     assert 189 < held_up_s([kinds, own]) <= 190
     assert held_up_s([failed]) == 0.0 and held_up_s([]) == 0.0
+
+
+def test_each_anomaly_counts_under_the_fault_whose_span_holds_its_commit() -> None:
+    """The first fault (20-30 s, over at 32 s) holds what was committed before 32 s, the
+    second (34-38 s) the rest; an extra entity, which no commit places, counts under both."""
+    first, second = _stop(at_s=20, duration_s=10), _stop(at_s=34, duration_s=4)
+    lags = _lags() | {s: 5_000.0 for s in range(34, 38)}
+    counts = {"duplicate": 3, "missing": 1, "extra": 1}
+    committed = {"duplicate": [5.0, 31.5, 36.0], "missing": [39.0]}
+
+    judge_faults([first, second], {"t": _projection(lags, counts, committed)}, ORIGIN, 1.0)
+
+    assert first.recovery["t"].anomalies == {"duplicate": 2, "extra": 1}
+    assert second.recovery["t"].anomalies == {"duplicate": 1, "missing": 1, "extra": 1}
+    assert first.reasons == ["t: 1 extra"]
+    assert second.reasons == ["t: 1 missing", "t: 1 extra"]
+
+
+def test_the_changes_the_next_fault_holds_up_are_not_this_one_s_lag() -> None:
+    """A projection whose usual lag is 1.5 s: the changes committed within that and a
+    window of the next fault (at 40 s) wait for it, and the first fault's recovery ends
+    before them."""
+    first, second = _stop(at_s=20, duration_s=5), _stop(at_s=40, duration_s=5)
+    lags = {s: 1_500.0 for s in range(50)} | {s: 9_000.0 for s in range(20, 25)} | {38: 5_000.0}
+
+    judge_faults([first, second], {"t": _projection(lags, {})}, ORIGIN, 1.0)
+
+    assert first.recovery["t"].recover_s == 0.0
+    assert first.recovery["t"].peak_ms == pytest.approx(9_900.0)
+    assert second.recovery["t"].detect_s == 0.0  # its held-up changes raise its alarm

@@ -8,6 +8,7 @@ from harness.check.divergent import SNAPSHOT_POSITION, check_divergent
 from harness.check.inject import EVENT_INJECTORS, Log, corrupt_images, perfect_log
 from harness.check.protocol import Evidence
 from harness.check.result import compose
+from harness.load.ledger import COMMITTED
 from harness.observe.base import SnapshotRow
 from tests.unit.synthetic import judge_divergent, judge_events, synthetic_ledger
 
@@ -37,6 +38,9 @@ def test_inject_divergent_images_are_counted_exactly(n: int) -> None:
     named = {(c["table"], c["key"], c["version"]) for c in result.examples["divergent"]}
     assert named == corrupted_versions(corrupted)
     assert all(c["shown_digest"] != c["expected_digest"] for c in result.examples["divergent"])
+    acked = {(c.table, c.key, c.version): c.acked_ns for c in CHANGES if c.status == COMMITTED}
+    when = sorted(acked[version] for version in corrupted_versions(corrupted))
+    assert sorted(result.committed_ns["divergent"]) == when
 
 
 def test_inject_divergent_counts_a_version_once_however_often_it_was_seen() -> None:

@@ -1,6 +1,8 @@
 """check_state classifies projection snapshots against the ledger;
 compose / merge_validity combine checker results."""
 
+from dataclasses import replace
+
 import pytest
 
 from harness.check.result import CheckResult, Validity, compose, merge_validity
@@ -303,3 +305,14 @@ def test_compose_concatenates_examples_in_order_up_to_the_limit() -> None:
         "extra": [{"key": "x"}],
     }
     assert composed.counts == {"missing": 5, "extra": 1}
+
+
+def test_each_anomaly_carries_when_its_entity_s_last_change_was_committed() -> None:
+    """For placing anomalies among a run's faults; an extra entity has no commit."""
+    changes = [replace(c, acked_ns=c.version * 10) for c in ledger_of(history("1", 4))]
+    snapshot = {(TABLE, "1"): 3, (TABLE, "9"): 1}
+
+    result = judge_state(changes, snapshot, converged=True)
+
+    assert result.counts == {"stale": 1, "extra": 1}
+    assert result.committed_ns == {"stale": [40]}
