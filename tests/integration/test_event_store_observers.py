@@ -1,7 +1,7 @@
 """The event store's observers on a real (moto) table in the article's layout: its stream
 shows every event put, retracts an event written over by another and ignores a rewrite of
-the same event; each index is read by Query per partition value, the last poll reading the
-partitions whole."""
+the same event; each index is read by Query per partition value, a wide read reading back a
+partition holding older items than it has seen, the last poll reading the partitions whole."""
 
 import time
 import uuid
@@ -64,8 +64,9 @@ def _item(
     }
 
 
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+def _now(ago_s: float = 0.0) -> str:
+    """The `Timestamp` of now, or of `ago_s` seconds ago."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - ago_s))
 
 
 def _observe(observer: Observer, until: int) -> list[tuple[str, int, str, int]]:
@@ -76,6 +77,22 @@ def _observe(observer: Observer, until: int) -> list[tuple[str, int, str, int]]:
         observer.stop()
     assert observer.error is None
     return [(o.key, o.version, o.op, o.txid) for o in read_observations(observer.log_path)]
+
+
+def _partitions_read(queries: list[dict[str, Any]], kind: str) -> list[str]:
+    """The partition values of the index Queries `queries` (their parameters) of `kind`:
+    "count" (Select COUNT), or "back" (reading items from over 200 s back)."""
+    long_ago = _now(ago_s=200)
+    return [
+        query["ExpressionAttributeValues"][":v"]["S"]
+        for query in queries
+        if (
+            query.get("Select") == "COUNT"
+            if kind == "count"
+            else query.get("Select") != "COUNT"
+            and query["ExpressionAttributeValues"].get(":t0", {}).get("S", "~") < long_ago
+        )
+    ]
 
 
 def test_the_stream_retracts_an_event_written_over_by_another(
@@ -114,7 +131,7 @@ def test_an_index_is_read_per_partition_value_and_whole_at_the_end(
     dynamodb = local_target.aws.client("dynamodb")
     dynamodb.put_item(TableName=table, Item=_item(5, _now(), "1", 2))
     dynamodb.put_item(TableName=table, Item=_item(6, _now(), "2", 1, "INSERT"))
-    # an event stamped long before it was written: outside the polls' lookback
+    # an event stamped long before it was written: outside the polls' lookback and counts
     dynamodb.put_item(TableName=table, Item=_item(4, "2020-05-01T20:00:00Z", "3", 1, "INSERT"))
     dynamodb.put_item(TableName=table, Item=_item(7, _now(), "3", 2, "DELETE"))  # not queried
     observer = DynamoDBIndexObserver(
@@ -151,4 +168,45 @@ def test_reads_between_wide_ones_follow_the_lateness_seen_and_a_wide_read_finds_
     assert 32 <= observer.narrow_s <= time.time() - stamped + 2
     delay = observer.stats().delay_over_time
     assert delay is not None and max(delay.per_s) >= 0.5  # it waited since the wide read before
+    observer.stop()
+
+
+def test_a_wide_read_reads_back_a_partition_holding_more_items_older_than_its_window_than_seen(
+    local_target: Target, tmp_path: Path
+) -> None:
+    """Up to `recount_s` (300 s) before the wide window."""
+    table, _ = _event_table(local_target)
+    dynamodb = local_target.aws.client("dynamodb")
+    observer = DynamoDBIndexObserver(
+        "by_type", tmp_path / "o.csv", local_target.aws, table, "Type-Index", "Type",
+        ["INSERT", "UPDATE"], interval_s=0.05, lookback_s=60, wide_every_s=1.0,
+        recount_every_s=1.0,
+    )  # fmt: skip
+    queries: list[dict[str, Any]] = []
+    observer._dynamodb.meta.events.register(
+        "before-parameter-build.dynamodb.Query", lambda params, **_: queries.append(dict(params))
+    )
+    dynamodb.put_item(TableName=table, Item=_item(5, _now(ago_s=120), "1", 2))  # before 60 s
+    dynamodb.put_item(TableName=table, Item=_item(6, _now(), "2", 1, "INSERT"))
+
+    assert observer._take() == 2  # the first read is wide: it counts an older item, unseen
+    assert sorted(_partitions_read(queries, "count")) == ["INSERT", "UPDATE"]
+    assert _partitions_read(queries, "back") == ["UPDATE"]  # so reads its partition back
+    queries.clear()
+    # a batch redelivered 5 minutes late: older than every window when it lands
+    dynamodb.put_item(TableName=table, Item=_item(7, _now(ago_s=300), "3", 1, "INSERT"))
+
+    assert observer._take() == 0  # a narrow read (the wide one is 1 s away)
+    assert wait_for(observer._take, "the next wide read to find it", timeout_s=5) == 1
+    assert not observer.stopping  # found by a wide read, not by the last poll
+    assert _partitions_read(queries, "back") == ["INSERT"]
+    assert observer.narrow_s <= 4  # its lateness does not widen the narrow window
+    delay = observer.stats().delay_over_time
+    assert delay is not None and delay.per_s[-1] >= 0.9  # it waited since the wide read before
+    queries.clear()
+    time.sleep(1.0)
+
+    assert observer._take() == 0  # the next wide read: nothing landed late
+    assert sorted(_partitions_read(queries, "count")) == ["INSERT", "UPDATE"]
+    assert _partitions_read(queries, "back") == []  # as many older items as seen: none read
     observer.stop()
