@@ -107,7 +107,7 @@ class DynamoDBIndexObserver(Observer):
         window = max(self.lookback_s, narrow_s) if wide else narrow_s
         since = "" if self.stopping else _timestamp(wall - window)
         back = _timestamp(wall - window - self.recount_s)
-        recount = wide and since and started >= self._recount_at
+        recount = wide and bool(since) and started >= self._recount_at
         behind = self._unseen(back, since) if recount else set()
         seen: list[Observation] = []
         lateness, missed, straggled = 0.0, False, False
