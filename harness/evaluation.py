@@ -7,7 +7,7 @@ give the same figures."""
 from collections.abc import Mapping, Sequence
 
 from harness import progress
-from harness.apps.emits import read_emits, summarize
+from harness.apps.emits import never_sent, read_emits, summarize
 from harness.busy import BusySeries
 from harness.check.attribution import attribute
 from harness.check.hops import hop_lag
@@ -64,7 +64,8 @@ def evaluate(
         changes = Ledger.of(changes)  # held column by column: millions of changes fit
         result.load = load_stats(changes, files.root, offered_per_s)
         result.schema_change = ddl = read_schema_change(files.ledger)
-        result.emits = summarize(read_emits(files.ledger), changes)
+        emits = read_emits(files.ledger)
+        result.emits = summarize(emits, changes)
         pattern = patterns().get(result.pattern or name)
         described = pattern.projections if pattern else ()
         expected = {p.name: p.added_column for p in described}
@@ -124,7 +125,8 @@ def evaluate(
                 for window, bound in zip(windows, bounds, strict=True):
                     window.bound = bound
             origin_ns = result.throughput.origin_ns
-            judge_faults(result.faults, result.projections, origin_ns, spec.lag_window_s)
+            unsent = never_sent(emits, changes) if result.faults else []
+            judge_faults(result.faults, result.projections, origin_ns, spec.lag_window_s, unsent)
         if result.resources is not None:
             result.cost = monthly_cost(
                 result.resources, usage_per_change(result), result.load.committed_per_s

@@ -44,6 +44,9 @@ class EmitSummary(BaseModel):
     """Transactions in which the application died inside its dual-write window."""
     unsent: int
     """Committed changes whose event was never sent because the application died first."""
+    never_sent: int | None = None
+    """Committed changes whose event was never sent: refused and not sent again, or the
+    application died first (None in older results)."""
     first_error: str | None = None
 
 
@@ -94,8 +97,26 @@ def summarize(emits: Sequence[Emit], changes: Sequence[Change]) -> EmitSummary |
             (died & {(c.table, c.key, c.version) for c in versions})
             - {(e.table, e.key, e.version) for e in log.records(sends)}
         ),
+        never_sent=len(never_sent(log, changes)),
         first_error=log.records(errors[:1])[0].error if len(errors) else None,
     )
+
+
+def never_sent(emits: Sequence[Emit], changes: Sequence[Change]) -> list[int]:
+    """When each committed change whose event the application never sent (refused, or it
+    died first) was committed (its acknowledgement, harness clock)."""
+    log = Emits.of(emits)
+    sent = log.numbers("sent") if len(log) else np.zeros(0, dtype=bool)
+    tried = {(e.table, e.key, e.version) for e in log.records(np.flatnonzero(~sent))}
+    if not tried:
+        return []
+    keys = pa.array(sorted({key for _, key, _ in tried}), pa.string())
+    unsent = tried - {
+        (e.table, e.key, e.version) for e in log.records(np.flatnonzero(sent & _keyed(log, keys)))
+    }
+    ledger = Ledger.of(changes)
+    committed = ledger.records(np.flatnonzero(ledger.committed & _keyed(ledger, keys)))
+    return [c.acked_ns for c in committed if (c.table, c.key, c.version) in unsent]
 
 
 def _keyed(records: Columns[Any], keys: pa.Array) -> np.ndarray:

@@ -7,6 +7,7 @@ type is recorded as not applicable (and `cdcbench patterns` lists, per kind, the
 applies to), as is a kind the target cannot apply (`unavailable`).
 """
 
+import json
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -26,6 +27,8 @@ class Target(Protocol):
     @property
     def aws(self) -> AwsAccess: ...
 
+    def cannot_deny(self, action: str) -> str | None: ...
+
     def cannot_take_down(self, part: str) -> str | None: ...
 
     def take_down(self, part: str, down: bool, names: Sequence[str] = ()) -> None: ...
@@ -35,11 +38,14 @@ class Target(Protocol):
 class Expected:
     """What a pattern should show under a fault: anomalies only of the classes `allowed`,
     and no change committed while it lasted seen later than its duration, the projection's
-    floor and `slack_s` after its commit."""
+    floor and `slack_s` after its commit. `unsent_lost`: the changes whose event the
+    application never sent are lost (missing, or a gap before a later version), exactly
+    those: neither more nor fewer."""
 
     allowed: frozenset[str]
     says: str
     slack_s: float = 10.0
+    unsent_lost: bool = False
 
 
 class FaultKind(ABC):
@@ -290,6 +296,62 @@ class LambdaErrors(_Outage):
     part = "functions"
 
 
+SEND_MESSAGE = "sqs:SendMessage"
+
+
+class QueueSendsDenied(FaultKind):
+    """SetQueueAttributes on every SQS queue of the pattern: its policy gains a statement
+    denying everyone sqs:SendMessage (SendMessageBatch too), so every send is refused with
+    AccessDenied; at the end the policy is put back as it was. An application that sends
+    after its commit, as the article's does, loses those events: the change is committed, its
+    event never sent. An outbox relay retries them once sends are accepted again. On AWS a
+    policy change takes up to a minute to reach every SQS host: the refusals begin and end
+    that much later than the fault's record says."""
+
+    name = "queue_sends_denied"
+    expected = Expected(
+        frozenset({"duplicate"}),
+        "loses exactly the changes whose event the application never sent (a send after the "
+        "commit is not retried; an outbox relay retries until it is taken), nothing more; "
+        "duplicates allowed; lag of the changes sent meanwhile within the denial's duration "
+        "plus the floor",
+        unsent_lost=True,
+    )
+    acts_on = ("aws_sqs_queue", "url")
+    SID = "cdcbench-fault-queue-sends-denied"
+
+    def unavailable(self, target: Target) -> str | None:
+        return target.cannot_deny(SEND_MESSAGE)
+
+    def start(self, target: Target, targets: list[str]) -> dict[str, str]:
+        sqs = target.aws.client("sqs")
+        before = {}
+        for url in targets:
+            held = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy", "QueueArn"])
+            attributes = held["Attributes"]
+            before[url] = attributes.get("Policy", "")
+            policy = json.loads(before[url] or '{"Version": "2012-10-17", "Statement": []}')
+            statements = policy.get("Statement", [])
+            policy["Statement"] = [
+                *(statements if isinstance(statements, list) else [statements]),
+                {
+                    "Sid": self.SID,
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": SEND_MESSAGE,
+                    "Resource": attributes["QueueArn"],
+                },
+            ]
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+        return before
+
+    def end(self, target: Target, targets: list[str], before: Any) -> None:
+        sqs = target.aws.client("sqs")
+        before = before or {}  # a start that failed part of the way: none had a policy
+        for url in targets:
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": before.get(url, "")})
+
+
 KINDS: dict[str, FaultKind] = {
     kind.name: kind
     for kind in (
@@ -299,5 +361,6 @@ KINDS: dict[str, FaultKind] = {
         LambdaErrors(),
         SourceRestart(),
         KafkaDown(),
+        QueueSendsDenied(),
     )
 }

@@ -3,6 +3,7 @@ the outcome the fault's kind expects (`Expected`), from the run's lag windows an
 computed with the rest of a pattern's figures, so `cdcbench check` recomputes it."""
 
 import time
+from collections.abc import Sequence
 from statistics import median
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,8 @@ if TYPE_CHECKING:  # results.json's model holds the fault records
 
 BEFORE_S = 10.0
 """The lag before a fault is that of the changes committed this long before it."""
+_LOST = ("missing", "gap")
+"""The classes of a committed change a projection never showed."""
 ALARM_MS = 1_000.0
 """A lag window's p99 above 1.5 times the level before the fault, plus this, is the fault's
 (an alarm under a second above the usual lag fires on scheduling noise: a projection whose
@@ -27,6 +30,7 @@ def judge_faults(
     projections: "dict[str, ProjectionResult]",
     origin_ns: int,
     window_s: float,
+    unsent_ns: Sequence[int] = (),
 ) -> None:
     """Fill in each applied fault's recovery per projection and its verdict. `origin_ns`:
     when the lag windows start (the throughput's origin). Each fault is seen apart from the
@@ -34,7 +38,9 @@ def judge_faults(
     until the next fault starts. Its anomalies are those of the changes committed from the
     previous fault's recovery to its own (from the run's start for the first fault, to its
     end for the last: each anomaly counts under one fault), and those no commit places (an
-    entity the source never had) under every fault."""
+    entity the source never had) under every fault. `unsent_ns`: when each committed change
+    whose event the application never sent was committed (a kind that expects exactly those
+    lost compares them with the changes lost in its span)."""
     for fault in faults:
         fault.recovery, fault.reasons, fault.met = {}, [], None
     spans = sorted(
@@ -68,7 +74,13 @@ def judge_faults(
             last = index == len(spans) - 1
             span = (since_s, float("inf") if last else cleared_s[name])
             recovery.anomalies = _anomalies(projection.check, span, origin_ns)
-            for anomaly, count in recovery.anomalies.items():
+            judged = dict(recovery.anomalies)
+            if expected.unsent_lost:
+                lost = sum(judged.pop(k, 0) for k in _LOST)
+                unsent = sum(span[0] <= (ns - origin_ns) / 1e9 < span[1] for ns in unsent_ns)
+                if lost != unsent:
+                    fault.reasons.append(f"{name}: {lost} changes lost, {unsent} never sent")
+            for anomaly, count in judged.items():
                 if anomaly not in allowed:
                     fault.reasons.append(f"{name}: {count} {anomaly}")
             bound_ms = (fault.duration_s + slack_s) * 1000 + projection.floor_ms
@@ -78,7 +90,12 @@ def judge_faults(
                     f"{name}: a change made during the fault was seen {max(during):.0f} ms "
                     f"after its commit (bound {bound_ms:.0f} ms)"
                 )
-        unconverged = [n for n, p in projections.items() if "unconverged" in p.check.counts]
+        # a projection that settled has stopped changing: what it lacks is final, and judged
+        unconverged = [
+            n
+            for n, p in projections.items()
+            if "unconverged" in p.check.counts and not (p.convergence and p.convergence.settled)
+        ]
         fault.met = False if fault.reasons else (None if unconverged else True)
 
 

@@ -32,7 +32,7 @@ from harness.observe.base import ObserverStats, ProjectionKind
 from harness.report.results_schema import major, schema_problem
 from harness.run_files import RESULTS
 
-SCHEMA_MAJOR, SCHEMA_MINOR = 3, 6
+SCHEMA_MAJOR, SCHEMA_MINOR = 3, 7
 SCHEMA_VERSION = f"{SCHEMA_MAJOR}.{SCHEMA_MINOR}"
 """Older results are read as they are; a newer major is refused. 2: state projections keep
 their final snapshot beside their observations (`run_files`). 3.0: MAJOR.MINOR, checked
@@ -42,7 +42,8 @@ each shard's per-second reads. 3.2: a pattern's `shared_load`; whose each lag wi
 `observer_bound`. 3.3: `capacity`, the steps of a rate search. 3.4: each observer's own
 delay second by second (`delay_over_time`). 3.5: the run's `scratch` folder;
 each pattern's `faults`. 3.6: a fault's `allowed` anomalies and `slack_s`, where the
-pattern has its own expected outcome."""
+pattern has its own expected outcome. 3.7: an application's `never_sent` changes; a fault's
+anomalies are those of its span, not the run's."""
 SNAPSHOTS_SINCE = 2
 """The first major version whose runs `cdcbench check` can recompute."""
 CLOCK = "harness host wall clock (time.time_ns), shared by writer and observers"

@@ -125,6 +125,11 @@ class Target(ABC):
         """Facts about the target worth keeping with the results (versions, endpoints)."""
         return {"name": self.name}
 
+    def cannot_deny(self, action: str) -> str | None:
+        """Why a resource policy's explicit Deny of `action` (e.g. `sqs:SendMessage`) to
+        everyone would not be enforced here, in one line; None when it would (AWS)."""
+        return None
+
     def cannot_take_down(self, part: str) -> str | None:
         """Why this target cannot take `part` down for a fault (`source`: the source
         database; `kafka`: every Kafka broker; `functions`: Lambda functions), in one line;

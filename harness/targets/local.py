@@ -24,6 +24,7 @@ from harness.local.ecs import EcsEngine
 from harness.local.firehose.engine import FirehoseEngine
 from harness.local.kafka_broker import KafkaBroker
 from harness.local.lambda_runtime.runtime import LambdaRuntime
+from harness.local.moto_fixes.additions.sqs import ENFORCED
 from harness.local.moto_groups import describe_split, parse_split
 from harness.local.moto_server import MotoServer
 from harness.local.mskconnect.engine import MskConnectEngine
@@ -133,6 +134,11 @@ class LocalTarget(Target):
             for component in self._components:
                 stopping.callback(component.stop)
             self._components = []
+
+    def cannot_deny(self, action: str) -> str | None:
+        if action in ENFORCED:
+            return super().cannot_deny(action)
+        return f"the {self.name} target's AWS API (moto) enforces no resource policy on {action}"
 
     def cannot_take_down(self, part: str) -> str | None:
         embedded = {"kafka": KafkaBroker, "functions": LambdaRuntime}.get(part)

@@ -86,6 +86,15 @@ class LocalStackTarget(LocalTarget):
                 self._container.stop()
                 self._container = None
 
+    def cannot_deny(self, action: str) -> str | None:
+        service = action.split(":")[0]
+        if service in self.routing.embedded:
+            return super().cannot_deny(action)
+        return (
+            f"LocalStack enforces no resource policy on {service} unless started with "
+            "ENFORCE_IAM=1 (LocalStack Pro), so a Deny would not refuse anything"
+        )
+
     def runs(self, component: Component) -> bool:
         """The embedded cloud, and each engine whose service is embedded (LocalStack runs
         what it serves itself)."""

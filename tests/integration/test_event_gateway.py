@@ -13,15 +13,17 @@ from typing import Any
 
 import psycopg
 import pytest
+from botocore.exceptions import ClientError
 
 from harness.apps import DSN_VARIABLE, Hooks, Spec, hooks, prepare
-from harness.apps.emits import Emit, read_emits, summarize
+from harness.apps.emits import Emit, never_sent, read_emits, summarize
 from harness.apps.event_gateway import OUTBOX_TABLE, RELAY
 from harness.apps.outbox_relay import relay_once
 from harness.load import schema
 from harness.load.ledger import ABORTED, COMMITTED
 from harness.load.transactions import Outcome, connect, execute
 from harness.load.workload import Plan
+from harness.nemesis.faults import KINDS
 from harness.process import spawn, stop
 from harness.records import RecordWriter
 from harness.targets import Target
@@ -234,3 +236,52 @@ def test_a_refused_send_is_recorded_in_one_line_and_the_change_stays_committed(
     assert summary is not None and summary.failed == 1 and summary.sent == 0
     assert summary.first_error and "\n" not in summary.first_error
     assert "NonExistentQueue" in summary.first_error
+
+
+def test_a_queue_whose_sends_are_denied_loses_the_after_commit_events_not_the_outboxs(
+    local_target: Target, tmp_path: Path
+) -> None:
+    """The queue_sends_denied fault through the local target's API: its policy's Deny refuses
+    every send (the application records each, never sent) until the policy is put back; the
+    relay's refused batch stays in the outbox and goes once sends are accepted again."""
+    kind = KINDS["queue_sends_denied"]
+    (tmp_path / "app").mkdir()
+    (tmp_path / "relay").mkdir()
+    built, queue = _gateway(local_target, tmp_path / "app", "after_commit")
+    _, outbox_queue = _gateway(local_target, tmp_path / "relay", "outbox")
+    sqs = local_target.aws.client("sqs")
+    own = {"Version": "2012-10-17", "Statement": [{"Sid": "own", "Effect": "Allow",
+           "Principal": "*", "Action": "sqs:ReceiveMessage", "Resource": "*"}]}  # fmt: skip
+    sqs.set_queue_attributes(QueueUrl=queue, Attributes={"Policy": json.dumps(own)})
+    assert kind.unavailable(local_target) is None
+    records = RecordWriter(tmp_path / "relay" / "emits-relay-test.csv", Emit)
+
+    before = kind.start(local_target, [queue, outbox_queue])
+    lost = _run(local_target, built, Plan("insert", None, False, dict(WIDGET)))
+    with pytest.raises(ClientError, match="AccessDenied"):
+        sqs.send_message_batch(QueueUrl=queue, Entries=[{"Id": "1", "MessageBody": "{}"}])
+    with psycopg.connect(local_target.source_dsn, autocommit=True) as relay:
+        event = {"requestId": "7", "id": "9", "type": "INSERT", "source": "widgets",
+                 "data": {"version": 1}}  # fmt: skip
+        relay.execute(f"INSERT INTO {OUTBOX_TABLE} (body) VALUES (%s)", (json.dumps(event),))
+        assert relay_once(relay, sqs, outbox_queue, records) == 1  # refused: the row stays
+        kind.end(local_target, [queue, outbox_queue], before)
+        assert relay_once(relay, sqs, outbox_queue, records) == 1  # accepted now
+    records.close()
+    sent = _run(local_target, built, Plan("insert", None, False, dict(WIDGET)))
+
+    assert [m["id"] for m in _messages(local_target, queue)] == [sent.changes[0].key]
+    assert [m["id"] for m in _messages(local_target, outbox_queue)] == ["9"]
+    emits = _emits(built, tmp_path / "app")
+    assert [(e.key, e.sent) for e in emits] == [
+        (lost.changes[0].key, False),
+        (sent.changes[0].key, True),
+    ]
+    assert "AccessDenied" in emits[0].error
+    assert never_sent(emits, lost.changes + sent.changes) == [lost.changes[0].acked_ns]
+    assert [(e.key, e.sent) for e in read_emits(tmp_path / "relay")] == [("9", False), ("9", True)]
+    policy = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["Policy"])["Attributes"]
+    assert json.loads(policy["Policy"]) == own  # put back as it was
+    assert "Policy" not in sqs.get_queue_attributes(
+        QueueUrl=outbox_queue, AttributeNames=["Policy"]
+    ).get("Attributes", {})

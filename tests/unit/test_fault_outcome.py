@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from harness.check.lag import LagReport, LagWindow, Percentiles
+from harness.check.protocol import Convergence
 from harness.check.result import CheckResult
 from harness.nemesis import (
     FaultExpectation,
@@ -29,6 +30,7 @@ def _projection(
     p99_by_s: dict[int, float],
     counts: dict[str, int],
     committed_s: dict[str, list[float]] | None = None,
+    convergence: Convergence | None = None,
 ) -> ProjectionResult:
     committed = committed_s or {}
     windows = [
@@ -45,6 +47,7 @@ def _projection(
             from_commit_ms=empty, from_intent_ms=empty, over_time=windows, seen=1, unseen=0,
             superseded=0,
         ),
+        convergence=convergence,
         check=CheckResult(
             valid=not counts,
             counts=counts,
@@ -62,6 +65,10 @@ def _stop(at_s: float = 20, duration_s: float = 10) -> FaultRecord:
         started_ns=ORIGIN + int(at_s * S),
         ended_ns=ORIGIN + int((at_s + duration_s) * S),
     )
+
+
+def _denied() -> FaultRecord:
+    return _stop().model_copy(update={"kind": "queue_sends_denied", "targets": ["https://q"]})
 
 
 def _lags() -> dict[int, float]:
@@ -276,3 +283,31 @@ def test_the_changes_the_next_fault_holds_up_are_not_this_one_s_lag() -> None:
     assert first.recovery["t"].recover_s == 0.0
     assert first.recovery["t"].peak_ms == pytest.approx(9_900.0)
     assert second.recovery["t"].detect_s == 0.0  # its held-up changes raise its alarm
+
+
+def test_a_dual_write_loses_exactly_the_changes_it_never_sent() -> None:
+    """Under queue_sends_denied the changes whose event was never sent are lost (missing, or
+    a gap before a later version), exactly those; a projection that settled is judged."""
+    counts = {"missing": 2, "gap": 1, "unconverged": 1}
+    committed = {"missing": [22.0, 24.0], "gap": [26.0]}
+    unsent = [ORIGIN + s * S for s in (22, 24, 26)]
+    exact, more, lagging = _denied(), _denied(), _denied()
+    settled = Convergence(converged=False, seconds=60.0, settled=True)
+
+    judge_faults(
+        [exact], {"events": _projection(_lags(), counts, committed, settled)}, ORIGIN, 1.0, unsent
+    )
+    judge_faults(
+        [more],
+        {"events": _projection(_lags(), counts, committed, settled)},
+        ORIGIN,
+        1.0,
+        unsent[:2],
+    )
+    judge_faults(
+        [lagging], {"events": _projection(_lags(), counts, committed)}, ORIGIN, 1.0, unsent
+    )
+
+    assert exact.met is True and exact.reasons == []
+    assert more.met is False and more.reasons == ["events: 3 changes lost, 2 never sent"]
+    assert lagging.met is None  # neither converged nor settled: what it lacks may still come

@@ -45,6 +45,7 @@ MODULES = (
     "additions.awslambda",
     "additions.dms",
     "additions.iam",
+    "additions.sqs",
     "additions.usage",
     "additions.peers",
     "data_plane.awslambda",
