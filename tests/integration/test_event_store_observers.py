@@ -124,20 +124,28 @@ def test_the_stream_retracts_an_event_written_over_by_another(
     )
 
 
+def _index_observer(
+    target: Target, tmp_path: Path, values: list[str], **options: float
+) -> tuple[DynamoDBIndexObserver, Any, str]:
+    """An observer of a new event table's Type index (its partitions `values`), polling every
+    50 ms with a 60 s lookback; with a DynamoDB client and the table's name."""
+    table, _ = _event_table(target)
+    observer = DynamoDBIndexObserver(
+        "by_type", tmp_path / "o.csv", target.aws, table, "Type-Index", "Type", values,
+        interval_s=0.05, lookback_s=60, **options,
+    )  # fmt: skip
+    return observer, target.aws.client("dynamodb"), table
+
+
 def test_an_index_is_read_per_partition_value_and_whole_at_the_end(
     local_target: Target, tmp_path: Path
 ) -> None:
-    table, _ = _event_table(local_target)
-    dynamodb = local_target.aws.client("dynamodb")
+    observer, dynamodb, table = _index_observer(local_target, tmp_path, ["INSERT", "UPDATE"])
     dynamodb.put_item(TableName=table, Item=_item(5, _now(), "1", 2))
     dynamodb.put_item(TableName=table, Item=_item(6, _now(), "2", 1, "INSERT"))
     # an event stamped long before it was written: outside the polls' lookback and counts
     dynamodb.put_item(TableName=table, Item=_item(4, "2020-05-01T20:00:00Z", "3", 1, "INSERT"))
     dynamodb.put_item(TableName=table, Item=_item(7, _now(), "3", 2, "DELETE"))  # not queried
-    observer = DynamoDBIndexObserver(
-        "by_type", tmp_path / "o.csv", local_target.aws, table, "Type-Index", "Type",
-        ["INSERT", "UPDATE"], interval_s=0.05, lookback_s=60,
-    )  # fmt: skip
 
     seen = _observe(observer, 2)
 
@@ -148,12 +156,9 @@ def test_an_index_is_read_per_partition_value_and_whole_at_the_end(
 def test_reads_between_wide_ones_follow_the_lateness_seen_and_a_wide_read_finds_what_they_miss(
     local_target: Target, tmp_path: Path
 ) -> None:
-    table, _ = _event_table(local_target)
-    dynamodb = local_target.aws.client("dynamodb")
-    observer = DynamoDBIndexObserver(
-        "by_type", tmp_path / "o.csv", local_target.aws, table, "Type-Index", "Type",
-        ["UPDATE"], interval_s=0.05, lookback_s=60, wide_every_s=2.0,
-    )  # fmt: skip
+    observer, dynamodb, table = _index_observer(
+        local_target, tmp_path, ["UPDATE"], wide_every_s=2.0
+    )
     dynamodb.put_item(TableName=table, Item=_item(5, _now(), "1", 2))
     assert observer._take() == 1  # the first read is wide
     assert 3 <= observer.narrow_s <= 4  # under a second late: that and 2 s, at least 3
@@ -175,13 +180,9 @@ def test_a_wide_read_reads_back_a_partition_holding_more_items_older_than_its_wi
     local_target: Target, tmp_path: Path
 ) -> None:
     """Up to `recount_s` (300 s) before the wide window."""
-    table, _ = _event_table(local_target)
-    dynamodb = local_target.aws.client("dynamodb")
-    observer = DynamoDBIndexObserver(
-        "by_type", tmp_path / "o.csv", local_target.aws, table, "Type-Index", "Type",
-        ["INSERT", "UPDATE"], interval_s=0.05, lookback_s=60, wide_every_s=1.0,
-        recount_every_s=1.0,
-    )  # fmt: skip
+    observer, dynamodb, table = _index_observer(
+        local_target, tmp_path, ["INSERT", "UPDATE"], wide_every_s=1.0, recount_every_s=1.0
+    )
     queries: list[dict[str, Any]] = []
     observer._dynamodb.meta.events.register(
         "before-parameter-build.dynamodb.Query", lambda params, **_: queries.append(dict(params))

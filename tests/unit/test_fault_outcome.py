@@ -18,9 +18,13 @@ from harness.nemesis import (
     held_up_s,
     judge_faults,
 )
+from harness.nemesis.faults import KINDS
 from harness.report.results import PatternResult, ProjectionResult
 from harness.settings import Settings
 from harness.targets.aws import AwsTarget
+from harness.targets.local import LocalTarget
+from harness.targets.localstack import LocalStackTarget
+from harness.targets.routing import Routing
 
 S = 1_000_000_000
 ORIGIN = 1_000 * S
@@ -311,3 +315,19 @@ def test_a_dual_write_loses_exactly_the_changes_it_never_sent() -> None:
     assert exact.met is True and exact.reasons == []
     assert more.met is False and more.reasons == ["events: 3 changes lost, 2 never sent"]
     assert lagging.met is None  # neither converged nor settled: what it lacks may still come
+
+
+def test_a_queue_s_sends_are_denied_only_where_its_policy_is_enforced(tmp_path: Path) -> None:
+    """AWS enforces a queue policy's Deny; LocalStack serving SQS itself enforces none
+    (without ENFORCE_IAM); served by the embedded cloud, moto's addition does."""
+    kind = KINDS["queue_sends_denied"]
+    localstack = LocalStackTarget(Settings(), tmp_path)
+
+    localstack.routing = Routing(localstack=frozenset({"sqs"}), embedded={})
+    refused = kind.unavailable(localstack)
+    localstack.routing = Routing(localstack=frozenset(), embedded={"sqs": "not served"})
+
+    assert kind.unavailable(AwsTarget(Settings(), tmp_path)) is None
+    assert refused is not None and "ENFORCE_IAM=1" in refused
+    assert kind.unavailable(localstack) is None
+    assert LocalTarget(Settings(), tmp_path).cannot_deny("dynamodb:PutItem") is not None
