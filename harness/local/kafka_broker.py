@@ -59,6 +59,11 @@ class KafkaBroker(Component):
         """Take every broker down (connections closed, none accepted), or bring them up."""
         self._command({"brokers_up": up}, f"bring the Kafka brokers {'up' if up else 'down'}")
 
+    def set_rebalancing(self, on: bool) -> None:
+        """Make every consumer group rebalance again and again (its members told to rejoin),
+        or stop."""
+        self._command({"rebalancing": on}, f"{'start' if on else 'stop'} the rebalances")
+
     def _command(self, command: dict[str, object], what: str) -> None:
         assert self._proc is not None and self._proc.stdin is not None, "broker not started"
         with self._lock:

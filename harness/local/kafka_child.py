@@ -4,8 +4,9 @@ Runs librdkafka's mock cluster (bundled in the confluent-kafka wheel) through
 ctypes, because no Python package exposes the mock API and a real Kafka needs a
 JVM. Prints `{"bootstrap": "host:port,..."}` on one stdout line, then answers
 JSON commands read from stdin, one line each: `{"create_topic": name,
-"partitions": n}`, or `{"brokers_up": false}` to take every broker down (`true`: up again),
--> `{"ok": true}` or `{"error": "..."}`. Exits on
+"partitions": n}`, `{"brokers_up": false}` to take every broker down (`true`: up again), or
+`{"rebalancing": true}` to make every consumer group rebalance again and again (`false`:
+stop), -> `{"ok": true}` or `{"error": "..."}`. Exits on
 SIGTERM/SIGINT, when stdin closes, or when its parent goes away.
 """
 
@@ -21,6 +22,14 @@ from pathlib import Path
 import confluent_kafka
 
 _RD_KAFKA_PRODUCER = 0
+_HEARTBEAT = 12
+"""The Kafka protocol's Heartbeat request (its ApiKey)."""
+_REBALANCE_IN_PROGRESS = 27
+REBALANCE_EVERY_S = 2.0
+"""While rebalancing, how often the next heartbeats are answered REBALANCE_IN_PROGRESS."""
+_HEARTBEATS_FAILED = 4
+"""How many heartbeats in a row each time: a member of each of a few groups (members
+heartbeat every second)."""
 
 
 def _library() -> ctypes.CDLL:
@@ -53,6 +62,13 @@ def _library() -> ctypes.CDLL:
     lib.rd_kafka_mock_broker_set_down.argtypes = [ctypes.c_void_p, ctypes.c_int32]
     lib.rd_kafka_mock_broker_set_up.argtypes = [ctypes.c_void_p, ctypes.c_int32]
     lib.rd_kafka_mock_group_initial_rebalance_delay_ms.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    lib.rd_kafka_mock_push_request_errors_array.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_int16,
+        ctypes.c_size_t,
+        ctypes.POINTER(ctypes.c_int),
+    ]
+    lib.rd_kafka_mock_clear_request_errors.argtypes = [ctypes.c_void_p, ctypes.c_int16]
     lib.rd_kafka_err2str.restype = ctypes.c_char_p
     lib.rd_kafka_err2str.argtypes = [ctypes.c_int]
     return lib
@@ -76,6 +92,7 @@ class MockCluster:
         self._lib.rd_kafka_mock_set_controller_id(self._mc, 1)
         self._lib.rd_kafka_mock_group_initial_rebalance_delay_ms(self._mc, 0)
         self.brokers = brokers
+        self._rebalancing: threading.Event | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -98,7 +115,31 @@ class MockCluster:
             if err:
                 raise RuntimeError(self._lib.rd_kafka_err2str(err).decode())
 
+    def set_rebalancing(self, on: bool) -> None:
+        """Every REBALANCE_EVERY_S, answer the next heartbeats REBALANCE_IN_PROGRESS, as a
+        coordinator does when a member joins or leaves: each member told so rejoins its group,
+        which revokes every member's partitions and assigns them again (or stop doing so)."""
+        if self._rebalancing is not None:
+            self._rebalancing.set()
+            self._rebalancing = None
+        if on:
+            self._rebalancing = stopping = threading.Event()
+            threading.Thread(target=self._rebalance, args=(stopping,), daemon=True).start()
+
+    def _rebalance(self, stopping: threading.Event) -> None:
+        errors = (ctypes.c_int * _HEARTBEATS_FAILED)(*[_REBALANCE_IN_PROGRESS] * _HEARTBEATS_FAILED)
+        lib = self._lib
+        while not stopping.is_set():
+            # those a rejoining member did not take are dropped: they would outlast the fault
+            lib.rd_kafka_mock_clear_request_errors(self._mc, _HEARTBEAT)
+            lib.rd_kafka_mock_push_request_errors_array(
+                self._mc, _HEARTBEAT, _HEARTBEATS_FAILED, errors
+            )
+            stopping.wait(REBALANCE_EVERY_S)
+        lib.rd_kafka_mock_clear_request_errors(self._mc, _HEARTBEAT)
+
     def destroy(self) -> None:
+        self.set_rebalancing(False)
         self._lib.rd_kafka_mock_cluster_destroy(self._mc)
         self._lib.rd_kafka_destroy(self._rk)
 
@@ -108,6 +149,8 @@ def _answer(cluster: MockCluster, line: str) -> dict[str, object]:
         command = json.loads(line)
         if "brokers_up" in command:
             cluster.set_brokers(bool(command["brokers_up"]))
+        elif "rebalancing" in command:
+            cluster.set_rebalancing(bool(command["rebalancing"]))
         else:
             cluster.create_topic(str(command["create_topic"]), int(command.get("partitions", 1)))
     except (ValueError, KeyError, TypeError, RuntimeError) as exc:

@@ -276,6 +276,24 @@ class KafkaDown(_Outage):
     part = "kafka"
 
 
+class KafkaRebalance(_Outage):
+    """Every consumer group of the pattern's MSK cluster rebalances again and again for the
+    fault's duration: every 2 s the coordinator tells the members heartbeating next to rejoin
+    (REBALANCE_IN_PROGRESS), as when a member joins or leaves, so each member's partitions are
+    revoked and assigned again. A member drops what it had read but not committed; the next
+    owner reads it again from the committed offset. On the local target only (its embedded
+    brokers): on AWS a group rebalances as its members come and go."""
+
+    name = "kafka_rebalance"
+    expected = Expected(
+        frozenset({"duplicate"}),
+        "no loss, duplicates allowed (a revoked member's uncommitted records are read again by "
+        "their next owner); lag within the rebalances' duration plus the floor",
+    )
+    acts_on = ("aws_msk_cluster", "arn")
+    part = "groups"
+
+
 class LambdaErrors(_Outage):
     """Every invocation of the pattern's Lambda functions fails, without running, for the
     fault's duration (local target; AWS FIS's aws:lambda:invocation-error with
@@ -361,6 +379,7 @@ KINDS: dict[str, FaultKind] = {
         LambdaErrors(),
         SourceRestart(),
         KafkaDown(),
+        KafkaRebalance(),
         QueueSendsDenied(),
     )
 }

@@ -132,12 +132,17 @@ class Target(ABC):
 
     def cannot_take_down(self, part: str) -> str | None:
         """Why this target cannot take `part` down for a fault (`source`: the source
-        database; `kafka`: every Kafka broker; `functions`: Lambda functions), in one line;
-        None when `take_down` can."""
+        database; `kafka`: every Kafka broker; `groups`: every Kafka consumer group's steady
+        assignment; `functions`: Lambda functions), in one line; None when `take_down` can."""
         if part == "source":
             return (
                 f"the {self.name} target's source is yours (a database it did not start), so "
                 "it is not restarted"
+            )
+        if part == "groups":
+            return (
+                f"on the {self.name} target a consumer group rebalances only as its members "
+                "join or leave: AWS has no control that forces it"
             )
         if part == "functions":
             return (
@@ -150,7 +155,8 @@ class Target(ABC):
         """Take `part` down for its clients (`down`), or bring it back. The source: every
         session ends (open transactions abort) and no connection is accepted, replication
         ones included; its replication slots persist, as across a restart. Kafka: every
-        broker closes its connections and accepts none; partition leaders stay put.
+        broker closes its connections and accepts none; partition leaders stay put. Groups:
+        every consumer group rebalances again and again, its members told to rejoin.
         Functions: every invocation of those `names` fails without running."""
         raise NotImplementedError(self.cannot_take_down(part))
 

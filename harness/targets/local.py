@@ -36,7 +36,7 @@ from harness.settings import Settings
 from harness.targets.base import Target, TargetOptions
 
 C = TypeVar("C", bound=Component)
-_TAKEN_DOWN = ("source", "kafka", "functions")
+_TAKEN_DOWN = ("source", "kafka", "groups", "functions")
 """What the local target can take down for a fault (`take_down`)."""
 
 
@@ -141,7 +141,9 @@ class LocalTarget(Target):
         return f"the {self.name} target's AWS API (moto) enforces no resource policy on {action}"
 
     def cannot_take_down(self, part: str) -> str | None:
-        embedded = {"kafka": KafkaBroker, "functions": LambdaRuntime}.get(part)
+        embedded = {"kafka": KafkaBroker, "groups": KafkaBroker, "functions": LambdaRuntime}.get(
+            part
+        )
         if embedded and not any(isinstance(c, embedded) for c in self._components):
             return f"the {self.name} target's {part} are not the embedded ones"
         return None if part in _TAKEN_DOWN else super().cannot_take_down(part)
@@ -151,6 +153,8 @@ class LocalTarget(Target):
             self.component(PostgresCluster).refuse_source(down)
         elif part == "kafka":
             self.component(KafkaBroker).set_brokers(up=not down)
+        elif part == "groups":
+            self.component(KafkaBroker).set_rebalancing(down)
         elif part == "functions":
             self.component(LambdaRuntime).functions.fail(names, failing=down)
         else:

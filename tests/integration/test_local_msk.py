@@ -1,7 +1,8 @@
 """MSK clusters on the local target: ACTIVE at once, and their bootstrap brokers are the
 local Kafka broker, usable with any Kafka client; the `kafka_down` fault takes the brokers
-down and back."""
+down and back, and `kafka_rebalance` makes consumer groups rebalance while it lasts."""
 
+import time
 import uuid
 
 import pytest
@@ -10,7 +11,7 @@ from confluent_kafka import Consumer, Producer
 
 from harness.nemesis import KINDS
 from harness.targets import Target
-from tests.helpers import create_msk_cluster
+from tests.helpers import create_msk_cluster, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -72,3 +73,42 @@ def test_brokers_taken_down_serve_nothing_until_they_are_back(local_target: Targ
     finally:
         fault.end(local_target, [arn], None)
     assert producer.flush(30) == 0, "not delivered once the brokers are back"
+
+
+def test_rebalances_revoke_a_group_member_s_partitions_until_they_stop(
+    local_target: Target,
+) -> None:
+    """kafka_rebalance: while it lasts, the group's member is told to rejoin again and again
+    (each time its partitions are revoked and assigned again); once it ends, it is not."""
+    kafka = local_target.aws.client("kafka")
+    arn = create_msk_cluster(kafka, "rebalance")
+    bootstrap = kafka.get_bootstrap_brokers(ClusterArn=arn)["BootstrapBrokerString"]
+    topic = f"groups-{uuid.uuid4().hex[:8]}"
+    producer = Producer({"bootstrap.servers": bootstrap})
+    producer.produce(topic, value=b"one")  # the topic exists once produced to
+    assert producer.flush(10) == 0
+    revoked: list[float] = []
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": topic, "session.timeout.ms": 3000,
+         "heartbeat.interval.ms": 1000, "auto.offset.reset": "earliest"}
+    )  # fmt: skip
+    consumer.subscribe([topic], on_revoke=lambda *_: revoked.append(time.monotonic()))
+    fault = KINDS["kafka_rebalance"]
+    assert fault.unavailable(local_target) is None
+    try:
+        wait_for(lambda: (consumer.poll(0.2), consumer.assignment())[1], "an assignment")
+        fault.start(local_target, [arn])
+        started = time.monotonic()
+        while time.monotonic() - started < 7:
+            consumer.poll(0.2)
+        fault.end(local_target, [arn], None)
+        ended = time.monotonic()
+        while time.monotonic() - ended < 8:
+            consumer.poll(0.2)
+        closing = time.monotonic()
+    finally:
+        consumer.close()  # revokes its partitions too
+    during = [t for t in revoked if started <= t < ended]
+    assert len(during) >= 2, revoked
+    after = [t for t in revoked if ended + 3 < t < closing]  # a last rejoin may still finish
+    assert not after, revoked
