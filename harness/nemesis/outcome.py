@@ -20,9 +20,10 @@ BEFORE_S = 10.0
 _LOST = ("missing", "gap")
 """The classes of a committed change a projection never showed."""
 ALARM_MS = 1_000.0
-"""A lag window's p99 above 1.5 times the level before the fault, plus this, is the fault's
-(an alarm under a second above the usual lag fires on scheduling noise: a projection whose
-lag is 20 ms shows the odd 0.4 s window with no fault at all)."""
+"""A lag window's p99 above 1.5 times the level before the fault (at least the projection's
+floor), plus this, is the fault's (an alarm under a second above the usual lag fires on
+scheduling noise: a projection whose lag is 20 ms shows the odd 0.4 s window with no fault
+at all)."""
 
 
 def judge_faults(
@@ -66,7 +67,10 @@ def judge_faults(
             lagged = projection.lag.over_time if projection.lag else []
             since_s = cleared_s.get(name, float("-inf"))
             windows = [w for w in lagged if since_s <= w.start_s < next_s]
-            recovery = _recovery(windows, start_s, end_s, next_s, window_s, levels.get(name))
+            known = levels.get(name)
+            recovery = _recovery(
+                windows, start_s, end_s, next_s, window_s, known, projection.floor_ms
+            )
             fault.recovery[name] = recovery
             cleared_s[name] = end_s + (recovery.recover_s or 0.0)
             if recovery.before_ms is not None:
@@ -135,17 +139,20 @@ def _recovery(
     next_s: float,
     window_s: float,
     known: float | None,
+    floor_ms: float,
 ) -> Recovery:
     """`next_s`: when the next fault starts; `known`: the level before the previous fault,
     if the windows hold none before this one (the previous fault's lag had not come back
-    to it)."""
+    to it); `floor_ms`: the projection's floor, the least level the alarm is set from (a
+    batching projection's lag swings up to it with no fault, and its windows before a fault
+    may miss its top)."""
     recent = [w.p99 for w in windows if start_s - BEFORE_S <= w.start_s < start_s - window_s]
     # the changes committed just before the fault were held up by it: the level is read
     # before them, as far back as the usual lag (the median window's) and a window
     usual_s = _reach_s(median(recent), window_s) if recent else window_s
     before = [w.p99 for w in windows if start_s - BEFORE_S <= w.start_s < start_s - usual_s]
     level = max(before) if before else known
-    threshold = 1.5 * level + ALARM_MS if level is not None else None
+    threshold = 1.5 * max(level, floor_ms) + ALARM_MS if level is not None else None
     # changes committed up to their usual lag before a fault were held up by it too: from
     # this fault's, until the next one's
     reach_s = _reach_s(level, window_s)

@@ -41,7 +41,8 @@ class Recovery(BaseModel):
     """The highest lag of a change committed from the fault's start to its recovery."""
     detect_s: float | None
     """From the fault's start to the first lag window whose p99 is above the alarm level
-    (1.5 x before + 1 s): when a lag alarm would have fired."""
+    (1.5 x before, or the projection's floor if higher, + 1 s): when a lag alarm would have
+    fired."""
     recover_s: float | None
     """From the fault's end until the lag windows stayed below the threshold."""
     anomalies: dict[str, int] = Field(default_factory=dict)

@@ -35,6 +35,7 @@ def _projection(
     counts: dict[str, int],
     committed_s: dict[str, list[float]] | None = None,
     convergence: Convergence | None = None,
+    floor_ms: float = 100.0,
 ) -> ProjectionResult:
     committed = committed_s or {}
     windows = [
@@ -45,7 +46,7 @@ def _projection(
     return ProjectionResult(
         kind="state",
         observer="dynamodb_table",
-        floor_ms=1_000.0,
+        floor_ms=floor_ms,
         observed=100,
         lag=LagReport(
             from_commit_ms=empty, from_intent_ms=empty, over_time=windows, seen=1, unseen=0,
@@ -129,13 +130,13 @@ def test_anomalies_the_kind_allows_keep_the_outcome_and_others_break_it() -> Non
 
 def test_a_change_made_during_the_fault_seen_past_its_bound_breaks_the_outcome() -> None:
     fault = _stop(duration_s=10)
-    lags = _lags() | {25: 25_000.0}  # beyond 10 s + 10 s of slack + the 1 s floor
+    lags = _lags() | {25: 25_000.0}  # beyond 10 s + 10 s of slack + the 0.1 s floor
 
     judge_faults([fault], {"table": _projection(lags, {})}, ORIGIN, 1.0)
 
     assert fault.met is False
     assert fault.reasons == [
-        "table: a change made during the fault was seen 27500 ms after its commit (bound 21000 ms)"
+        "table: a change made during the fault was seen 27500 ms after its commit (bound 20100 ms)"
     ]
 
 
@@ -331,3 +332,16 @@ def test_a_queue_s_sends_are_denied_only_where_its_policy_is_enforced(tmp_path: 
     assert refused is not None and "ENFORCE_IAM=1" in refused
     assert kind.unavailable(localstack) is None
     assert LocalTarget(Settings(), tmp_path).cannot_deny("dynamodb:PutItem") is not None
+
+
+def test_a_batching_projection_s_alarm_is_set_from_its_floor_at_least() -> None:
+    """Its lag swings up to its floor (a 10 s buffer) with no fault: windows before the fault
+    that miss the top of the swing do not make the alarm fire on the next one."""
+    fault = _stop(at_s=20, duration_s=5)
+    swings = {s: 1_000.0 + (s % 10) * 1_000.0 for s in range(60)}
+    buffered = _projection(swings, {}, floor_ms=11_000.0)
+
+    judge_faults([fault], {"archive": buffered}, ORIGIN, 1.0)
+
+    assert fault.recovery["archive"].detect_s is None
+    assert fault.recovery["archive"].recover_s == 0.0
