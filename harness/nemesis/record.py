@@ -52,8 +52,9 @@ class Recovery(BaseModel):
 
 
 class FaultRecord(BaseModel):
-    """A fault as applied: when its start and end took effect (harness clock, ns), on what,
-    and how each projection went through it against the kind's expected outcome."""
+    """A fault as applied: from just before its start was asked for until its end had taken
+    effect (harness clock, ns), on what, and how each projection went through it against the
+    kind's expected outcome."""
 
     kind: str
     at_s: float

@@ -1,9 +1,9 @@
 """Runs a scenario's faults against one deployment on the load's clock, and records them.
 
 Each fault has a thread of its own: it waits for its time from the load's start, starts,
-waits out its duration and ends, recording when each took effect. A fault still under way
-when the run stops waiting for the load (it converged, or an interrupt or an error came)
-is ended at once, so nothing stays broken under the teardown.
+waits out its duration and ends, recording from before its start until its end took effect.
+A fault still under way when the run stops waiting for the load (it converged, or an
+interrupt or an error came) is ended at once, so nothing stays broken under the teardown.
 """
 
 import threading
@@ -79,12 +79,14 @@ class Nemesis:
         except Exception as exc:  # the run goes on; the fault is recorded as not applied
             record.error = f"start failed: {type(exc).__name__}: {exc}"
         self._stop.wait(max(0.0, origin + record.at_s + record.duration_s - time.monotonic()))
+        # recorded from before its start until its end has taken effect: all it may have hit
         try:
-            record.ended_ns = time.time_ns()
             kind.end(self._target, record.targets, before)
             progress.console.print(f"fault: {record.kind} ended")
         except Exception as exc:
             record.error = f"end failed: {type(exc).__name__}: {exc}"
+        finally:
+            record.ended_ns = time.time_ns()
 
     def __enter__(self) -> "Nemesis":
         return self

@@ -345,3 +345,37 @@ def test_a_batching_projection_s_alarm_is_set_from_its_floor_at_least() -> None:
 
     assert fault.recovery["archive"].detect_s is None
     assert fault.recovery["archive"].recover_s == 0.0
+
+
+class _SlowToMend:
+    """A target whose source takes 0.3 s to come back (through its own controls)."""
+
+    aws = None
+
+    def __init__(self) -> None:
+        self.mended_ns = 0
+
+    def cannot_deny(self, action: str) -> str | None:
+        return None
+
+    def cannot_take_down(self, part: str) -> str | None:
+        return None
+
+    def take_down(self, part: str, down: bool, names: object = ()) -> None:
+        if not down:
+            time.sleep(0.3)
+            self.mended_ns = time.time_ns()
+
+
+def test_a_fault_is_recorded_until_its_end_has_taken_effect() -> None:
+    """A change hit while the fault was being mended falls within its record."""
+    target = _SlowToMend()
+    spec = FaultSpec(kind="source_restart", at_s=0, duration_s=0.1)
+
+    with Nemesis([spec], {}, target) as nemesis:  # type: ignore[arg-type]
+        nemesis.begin()
+        time.sleep(0.6)
+
+    (record,) = nemesis.records
+    assert record.error is None and record.started_ns is not None
+    assert record.ended_ns is not None and record.ended_ns >= target.mended_ns > 0
