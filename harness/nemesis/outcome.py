@@ -81,7 +81,7 @@ def judge_faults(
             judged = dict(recovery.anomalies)
             if expected.unsent_lost:
                 lost = sum(judged.pop(k, 0) for k in _LOST)
-                unsent = sum(span[0] <= (ns - origin_ns) / 1e9 < span[1] for ns in unsent_ns)
+                unsent = _within(unsent_ns, span, origin_ns)
                 if lost != unsent:
                     fault.reasons.append(f"{name}: {lost} changes lost, {unsent} never sent")
             for anomaly, count in judged.items():
@@ -126,10 +126,15 @@ def _anomalies(check: CheckResult, span: tuple[float, float], origin_ns: int) ->
         if kind == "unconverged":
             continue
         placed = check.committed_ns.get(kind, [])
-        within = sum(span[0] <= (ns - origin_ns) / 1e9 < span[1] for ns in placed)
+        within = _within(placed, span, origin_ns)
         if within + count - len(placed):
             counts[kind] = within + count - len(placed)
     return counts
+
+
+def _within(times_ns: Sequence[int], span: tuple[float, float], origin_ns: int) -> int:
+    """How many of `times_ns` fall within `span` (seconds from `origin_ns`)."""
+    return sum(span[0] <= (ns - origin_ns) / 1e9 < span[1] for ns in times_ns)
 
 
 def _recovery(
