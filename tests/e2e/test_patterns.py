@@ -19,6 +19,7 @@ import yaml
 
 from harness.load.ledger import Change, final_state, read_ledger
 from harness.observe.base import read_observations
+from harness.observe.s3_objects import S3ObjectsObserver
 from harness.patterns import patterns
 from tests.browser import view
 from tests.helpers import assert_exact, run_cli
@@ -140,8 +141,14 @@ def test_the_s3_read_model_waits_for_the_event_stores_batch_window(smoke_run: Sm
     assert pattern["variables"]["cdc_max_batch_interval"] == 3
     store, model = pattern["projections"]["event_store"], pattern["projections"]["read_model"]
     assert store["floor_ms"] == model["floor_ms"] == 3000
-    # the read model is fed from the event store: it cannot show a change sooner
-    assert model["lag"]["from_commit_ms"]["p50"] >= store["lag"]["from_commit_ms"]["p50"]
+    # the read model is fed from the event store: it cannot show a change sooner. The store's
+    # observer dates an object when a listing first shows it, up to one idle pause after it
+    # landed, so the store's figures can run that much behind the truth.
+    resolution_ms = S3ObjectsObserver.idle_s * 1000
+    assert (
+        model["lag"]["from_commit_ms"]["p50"]
+        >= store["lag"]["from_commit_ms"]["p50"] - resolution_ms
+    )
 
 
 def test_the_event_bus_keeps_each_rows_changes_on_one_shard(smoke_run: SmokeRun) -> None:
