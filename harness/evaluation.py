@@ -7,11 +7,12 @@ give the same figures."""
 from collections.abc import Mapping, Sequence
 
 from harness import progress
-from harness.apps.emits import never_sent, read_emits, summarize
+from harness.apps.emits import read_emits, summarize
 from harness.busy import BusySeries
 from harness.check.attribution import attribute
 from harness.check.hops import hop_lag
 from harness.check.lag import lag_report, sightings
+from harness.check.late_objects import shown_only_late
 from harness.check.projection import check_projection, shows_each_change
 from harness.check.protocol import Convergence, Evidence
 from harness.check.result import merge_validity
@@ -23,6 +24,7 @@ from harness.load.ledger import Change, Ledger
 from harness.load.locust_runner import load_stats
 from harness.load.schema_change import read_schema_change
 from harness.nemesis import judge_faults
+from harness.nemesis.evidence import Version, lost_evidence, wanted
 from harness.observe.base import Observations, SnapshotRows, standing
 from harness.patterns import AddedColumn, patterns
 from harness.report.results import PatternResult
@@ -73,12 +75,19 @@ def evaluate(
         upstreams = {p.name: p.hop.upstream for p in described if p.hop.upstream}
         observed = {}
         seen_at = {}
+        lost_wanted = wanted(result.faults)
+        late: dict[str, set[Version]] = {}
+        """Per object store feeding another projection, what it showed only late."""
         for projection_name, projection in result.projections.items():
             logged = Observations.read(files.observations(projection_name))
             projection.observed = len(logged)  # what its observer logged (also of a killed run)
             observations = standing(logged)
             del logged  # what still stands is all that is judged
             observed[projection_name] = observations.numbers("seen_ns")  # all throughput needs
+            feeds_another = projection_name in upstreams.values()
+            reads_late = feeds_another and projection.observer == "s3_objects"
+            if "late_files" in lost_wanted and reads_late:
+                late[projection_name] = shown_only_late(observations)
             snapshot_path = files.snapshot(projection_name)
             evidence = Evidence(
                 changes,
@@ -125,8 +134,17 @@ def evaluate(
                 for window, bound in zip(windows, bounds, strict=True):
                     window.bound = bound
             origin_ns = result.throughput.origin_ns
-            unsent = never_sent(emits, changes) if result.faults else []
-            judge_faults(result.faults, result.projections, origin_ns, spec.lag_window_s, unsent)
+            lost = lost_evidence(
+                lost_wanted,
+                result.projections,
+                changes,
+                seen_at,
+                spec.lag_window_s,
+                emits,
+                late,
+                upstreams,
+            )
+            judge_faults(result.faults, result.projections, origin_ns, spec.lag_window_s, lost)
         if result.resources is not None:
             result.cost = monthly_cost(
                 result.resources, usage_per_change(result), result.load.committed_per_s

@@ -102,9 +102,9 @@ def summarize(emits: Sequence[Emit], changes: Sequence[Change]) -> EmitSummary |
     )
 
 
-def never_sent(emits: Sequence[Emit], changes: Sequence[Change]) -> list[int]:
-    """When each committed change whose event the application never sent (refused, or it
-    died first) was committed (its acknowledgement, harness clock)."""
+def never_sent(emits: Sequence[Emit], changes: Sequence[Change]) -> list[Change]:
+    """The committed changes whose event the application never sent (refused, or it died
+    first)."""
     log = Emits.of(emits)
     sent = log.numbers("sent") if len(log) else np.zeros(0, dtype=bool)
     tried = {(e.table, e.key, e.version) for e in log.records(np.flatnonzero(~sent))}
@@ -114,9 +114,7 @@ def never_sent(emits: Sequence[Emit], changes: Sequence[Change]) -> list[int]:
     unsent = tried - {
         (e.table, e.key, e.version) for e in log.records(np.flatnonzero(sent & _keyed(log, keys)))
     }
-    ledger = Ledger.of(changes)
-    committed = ledger.records(np.flatnonzero(ledger.committed & _keyed(ledger, keys)))
-    return [c.acked_ns for c in committed if (c.table, c.key, c.version) in unsent]
+    return Ledger.of(changes).committed_of(unsent)
 
 
 def _keyed(records: Columns[Any], keys: pa.Array) -> np.ndarray:

@@ -173,6 +173,12 @@ class Sightings(Mapping[tuple[str, str, int], int]):
             for c, t in zip(changes, self.seen_ns[shown].tolist(), strict=True)
         }
 
+    def without(self, rows: np.ndarray) -> "Sightings":
+        """These sightings as if the changes at `rows` (ledger indices) were never shown."""
+        seen = self.seen.copy()
+        seen[rows] = False
+        return Sightings(self.ledger, self.exact, seen, self.seen_ns, self.later, self.entities)
+
     def __getitem__(self, version: tuple[str, str, int]) -> int:
         return self._by_version[version]
 

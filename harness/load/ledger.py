@@ -13,7 +13,7 @@ client's observations, not the database's order: concurrent users may see a key'
 acknowledgements out of version order (see `Change.acked_ns`).
 """
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -176,6 +176,34 @@ class Ledger(Columns[Change]):
         last = np.full(self.entities, _NO_ENTITY, dtype=np.int64)
         last[entity[order][first]] = committed[order][first]
         return last
+
+    def committed_of(self, versions: Collection[tuple[str, str, int]]) -> list[Change]:
+        """The committed changes of these (table, key, version)s, in ledger order."""
+        return self.records(self.committed_rows(versions))
+
+    def committed_rows(self, versions: Collection[tuple[str, str, int]]) -> np.ndarray:
+        """The indices of the committed changes of these (table, key, version)s."""
+        rows = self._committed_keyed({key for _, key, _ in versions})
+        found = self.records(rows)
+        return rows[[(c.table, c.key, c.version) in versions for c in found]]
+
+    def histories(self, entities: Collection[Entity]) -> dict[Entity, list[Change]]:
+        """The committed changes of each of these entities, in version order."""
+        found: dict[Entity, list[Change]] = {entity: [] for entity in entities}
+        for change in self.records(self._committed_keyed({key for _, key in entities})):
+            if change.entity in found:
+                found[change.entity].append(change)
+        for history in found.values():
+            history.sort(key=lambda c: c.version)
+        return found
+
+    def _committed_keyed(self, keys: set[str]) -> np.ndarray:
+        """The indices of the committed changes whose key is one of `keys` (any table)."""
+        if not keys:
+            return np.zeros(0, dtype=np.int64)
+        value_set = pa.array(sorted(keys), pa.string())
+        keyed = pc.is_in(self.texts("key"), value_set=value_set).to_numpy(zero_copy_only=False)
+        return np.flatnonzero(self.committed & keyed)
 
     @cached_property
     def by_first_commit(self) -> np.ndarray:

@@ -38,14 +38,23 @@ class Target(Protocol):
 class Expected:
     """What a pattern should show under a fault: anomalies only of the classes `allowed`,
     and no change committed while it lasted seen later than its duration, the projection's
-    floor and `slack_s` after its commit. `unsent_lost`: the changes whose event the
-    application never sent are lost (missing, or a gap before a later version), exactly
-    those: neither more nor fewer."""
+    floor and `slack_s` after its commit. `lost`: the evidence naming the changes each
+    projection loses, exactly those, neither more nor fewer (`LOST_EVIDENCE`)."""
 
     allowed: frozenset[str]
     says: str
     slack_s: float = 10.0
-    unsent_lost: bool = False
+    lost: str | None = None
+
+
+LOST_EVIDENCE = {
+    "never_sent": "never sent",
+    "late_files": "carried only by late files",
+}
+"""What names the changes a fault loses -> how its verdict says it. never_sent: the
+application's own records of the events it never sent (refused, or it died first), lost by
+every projection. late_files: the changes an object store showed only in objects that landed
+late, lost by each projection fed from that store (the store itself loses none)."""
 
 
 class FaultKind(ABC):
@@ -333,7 +342,7 @@ class QueueSendsDenied(FaultKind):
         "commit is not retried; an outbox relay retries until it is taken), nothing more; "
         "duplicates allowed; lag of the changes sent meanwhile within the denial's duration "
         "plus the floor",
-        unsent_lost=True,
+        lost="never_sent",
     )
     acts_on = ("aws_sqs_queue", "url")
     SID = "cdcbench-fault-queue-sends-denied"
@@ -370,6 +379,28 @@ class QueueSendsDenied(FaultKind):
             sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": before.get(url, "")})
 
 
+class LateCdcFile(_Outage):
+    """The upload of a DMS S3 target's next CDC file stalls while the task writes the next
+    ones; once the fault ends it completes, after a later file has been in the bucket for a
+    batch: the file lands after one that sorts after it. A DMS task reading the folder as its
+    S3 source takes CDC files in lexical order and skips a file that lands after a later one
+    was read (as DMS documents), so whatever it feeds lacks that file's changes for good. On
+    the local target only (its DMS engine): on AWS, DMS uploads its files itself."""
+
+    name = "late_cdc_file"
+    expected = Expected(
+        frozenset({"out_of_order"}),
+        "the store keeps every change (a reader taking objects as they land sees the late "
+        "file's out of order); what reads the store with DMS's S3 source loses exactly the "
+        "changes carried only by the late file, nothing more; lag within the stall's "
+        "duration plus the floor and 20 s (the stalled file waits for a later one)",
+        slack_s=20.0,
+        lost="late_files",
+    )
+    acts_on = ("aws_dms_s3_endpoint", "endpoint_arn")
+    part = "uploads"
+
+
 KINDS: dict[str, FaultKind] = {
     kind.name: kind
     for kind in (
@@ -381,5 +412,6 @@ KINDS: dict[str, FaultKind] = {
         KafkaDown(),
         KafkaRebalance(),
         QueueSendsDenied(),
+        LateCdcFile(),
     )
 }

@@ -4,12 +4,13 @@ computed with the rest of a pattern's figures, so `cdcbench check` recomputes it
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from statistics import median
 from typing import TYPE_CHECKING
 
 from harness.check.lag import LagWindow
 from harness.check.result import CheckResult
-from harness.nemesis.faults import KINDS
+from harness.nemesis.faults import KINDS, LOST_EVIDENCE
 from harness.nemesis.record import FaultRecord, Recovery
 
 if TYPE_CHECKING:  # results.json's model holds the fault records
@@ -17,8 +18,9 @@ if TYPE_CHECKING:  # results.json's model holds the fault records
 
 BEFORE_S = 10.0
 """The lag before a fault is that of the changes committed this long before it."""
-_LOST = ("missing", "gap")
-"""The classes of a committed change a projection never showed."""
+_LOST = ("missing", "gap", "stale", "resurrected")
+"""The classes of a committed change a projection never showed (a state projection shows
+only its entity's last: missing, or an older version, or the row it deleted)."""
 ALARM_MS = 1_000.0
 """A lag window's p99 above 1.5 times the level before the fault (at least the projection's
 floor), plus this, is the fault's (an alarm under a second above the usual lag fires on
@@ -26,12 +28,22 @@ scheduling noise: a projection whose lag is 20 ms shows the odd 0.4 s window wit
 at all)."""
 
 
+@dataclass
+class LostEvidence:
+    """Which changes a fault lost, as a verdict needs it (`harness.nemesis.evidence`)."""
+
+    lost_ns: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    """Per evidence and projection, when each change it is seen to lose was committed."""
+    bound_windows: dict[str, list[LagWindow]] = field(default_factory=dict)
+    """Per projection with changes named lost, its lag windows without them."""
+
+
 def judge_faults(
     faults: list[FaultRecord],
     projections: "dict[str, ProjectionResult]",
     origin_ns: int,
     window_s: float,
-    unsent_ns: Sequence[int] = (),
+    lost: LostEvidence | None = None,
 ) -> None:
     """Fill in each applied fault's recovery per projection and its verdict. `origin_ns`:
     when the lag windows start (the throughput's origin). Each fault is seen apart from the
@@ -39,9 +51,11 @@ def judge_faults(
     until the next fault starts. Its anomalies are those of the changes committed from the
     previous fault's recovery to its own (from the run's start for the first fault, to its
     end for the last: each anomaly counts under one fault), and those no commit places (an
-    entity the source never had) under every fault. `unsent_ns`: when each committed change
-    whose event the application never sent was committed (a kind that expects exactly those
-    lost compares them with the changes lost in its span)."""
+    entity the source never had) under every fault. `lost`: the evidence of which changes
+    were lost (`LostEvidence`): a kind that expects exactly those lost compares them with
+    the changes lost in its span (a projection it does not name: none), and bounds the lag
+    of the others."""
+    lost = lost or LostEvidence()
     for fault in faults:
         fault.recovery, fault.reasons, fault.met = {}, [], None
     spans = sorted(
@@ -79,16 +93,21 @@ def judge_faults(
             span = (since_s, float("inf") if last else cleared_s[name])
             recovery.anomalies = _anomalies(projection.check, span, origin_ns)
             judged = dict(recovery.anomalies)
-            if expected.unsent_lost:
-                lost = sum(judged.pop(k, 0) for k in _LOST)
-                unsent = _within(unsent_ns, span, origin_ns)
-                if lost != unsent:
-                    fault.reasons.append(f"{name}: {lost} changes lost, {unsent} never sent")
+            if expected.lost is not None:
+                count = sum(judged.pop(k, 0) for k in _LOST)
+                named = lost.lost_ns.get(expected.lost, {}).get(name, ())
+                named_count = _within(named, span, origin_ns)
+                if count != named_count:
+                    said = LOST_EVIDENCE[expected.lost]
+                    fault.reasons.append(f"{name}: {count} changes lost, {named_count} {said}")
             for anomaly, count in judged.items():
                 if anomaly not in allowed:
                     fault.reasons.append(f"{name}: {count} {anomaly}")
             bound_ms = (fault.duration_s + slack_s) * 1000 + projection.floor_ms
-            during = [w.max for w in windows if start_s - window_s < w.start_s <= end_s]
+            bounded = windows
+            if expected.lost is not None and name in lost.bound_windows:
+                bounded = lost.bound_windows[name]
+            during = [w.max for w in bounded if start_s - window_s < w.start_s <= end_s]
             if during and max(during) > bound_ms:
                 fault.reasons.append(
                     f"{name}: a change made during the fault was seen {max(during):.0f} ms "

@@ -133,7 +133,8 @@ class Target(ABC):
     def cannot_take_down(self, part: str) -> str | None:
         """Why this target cannot take `part` down for a fault (`source`: the source
         database; `kafka`: every Kafka broker; `groups`: every Kafka consumer group's steady
-        assignment; `functions`: Lambda functions), in one line; None when `take_down` can."""
+        assignment; `functions`: Lambda functions; `uploads`: DMS S3 targets' CDC file
+        uploads), in one line; None when `take_down` can."""
         if part == "source":
             return (
                 f"the {self.name} target's source is yours (a database it did not start), so "
@@ -149,6 +150,10 @@ class Target(ABC):
                 f"on the {self.name} target, functions fail on purpose only through AWS FIS's "
                 "aws:lambda:invocation-error, which needs FIS's Lambda extension on them"
             )
+        if part == "uploads":
+            return (
+                f"on the {self.name} target DMS uploads its CDC files itself: no control delays one"
+            )
         return f"the {self.name} target cannot take its {part} down"
 
     def take_down(self, part: str, down: bool, names: Sequence[str] = ()) -> None:
@@ -157,7 +162,9 @@ class Target(ABC):
         ones included; its replication slots persist, as across a restart. Kafka: every
         broker closes its connections and accepts none; partition leaders stay put. Groups:
         every consumer group rebalances again and again, its members told to rejoin.
-        Functions: every invocation of those `names` fails without running."""
+        Functions: every invocation of those `names` fails without running. Uploads: the
+        next CDC file upload of the DMS tasks writing to those S3 endpoints `names` stalls;
+        brought back, it completes once a later file is in the bucket."""
         raise NotImplementedError(self.cannot_take_down(part))
 
     def __enter__(self) -> "Target":

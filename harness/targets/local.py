@@ -36,7 +36,7 @@ from harness.settings import Settings
 from harness.targets.base import Target, TargetOptions
 
 C = TypeVar("C", bound=Component)
-_TAKEN_DOWN = ("source", "kafka", "groups", "functions")
+_TAKEN_DOWN = ("source", "kafka", "groups", "functions", "uploads")
 """What the local target can take down for a fault (`take_down`)."""
 
 
@@ -141,9 +141,12 @@ class LocalTarget(Target):
         return f"the {self.name} target's AWS API (moto) enforces no resource policy on {action}"
 
     def cannot_take_down(self, part: str) -> str | None:
-        embedded = {"kafka": KafkaBroker, "groups": KafkaBroker, "functions": LambdaRuntime}.get(
-            part
-        )
+        embedded = {
+            "kafka": KafkaBroker,
+            "groups": KafkaBroker,
+            "functions": LambdaRuntime,
+            "uploads": DmsEngine,
+        }.get(part)
         if embedded and not any(isinstance(c, embedded) for c in self._components):
             return f"the {self.name} target's {part} are not the embedded ones"
         return None if part in _TAKEN_DOWN else super().cannot_take_down(part)
@@ -157,6 +160,8 @@ class LocalTarget(Target):
             self.component(KafkaBroker).set_rebalancing(down)
         elif part == "functions":
             self.component(LambdaRuntime).functions.fail(names, failing=down)
+        elif part == "uploads":
+            self.component(DmsEngine).stall_uploads(names, stalled=down)
         else:
             super().take_down(part, down, names)
 

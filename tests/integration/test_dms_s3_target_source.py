@@ -67,6 +67,28 @@ def _s3_source(target: Target, bucket: str, definition: str, **settings: Any) ->
     return S3Source(TaskContext("task", "arn:aws:dms:task", endpoint, MAPPING, {}, target.aws))
 
 
+def _definition(*tables: Table) -> str:
+    """An external table definition of `tables`, their first column the key."""
+    return json.dumps(
+        {
+            "TableCount": str(len(tables)),
+            "Tables": [
+                {
+                    "TableName": t.name,
+                    "TablePath": f"{t.schema}/{t.name}/",
+                    "TableOwner": t.schema,
+                    "TableColumns": [
+                        {"ColumnName": c.name, "ColumnType": c.dms_type, "ColumnIsPk": str(i == 0)}
+                        for i, c in enumerate(t.columns)
+                    ],
+                    "TableColumnsTotal": str(len(t.columns)),
+                }
+                for t in tables
+            ],
+        }
+    )
+
+
 def _order(op: str, id_: int, note: str | None, total: str = "1.50") -> RowChange:
     return RowChange(op, ORDERS, {"id": str(id_), "note": note, "total": total})  # type: ignore[arg-type]
 
@@ -167,6 +189,62 @@ def test_target_preserve_transactions_writes_transaction_files(local_target: Tar
         "I,orders,public,1,a,1.50\nI,items,public,7,A-1\nU,orders,public,1,b,1.50\n",
         "D,items,public,7,A-1\n",
     ]
+
+
+def test_a_stalled_upload_lands_after_a_later_file_and_the_source_skips_it(
+    local_target: Target, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The late CDC file fault: the next file's upload stalls while later ones go through,
+    and completes at the first flush after the stall that follows a later file; a task
+    reading the folder has read past it by then and skips it."""
+    bucket = _bucket(local_target)
+    settings = {"BucketFolder": "lake", "CdcPath": "cdc"}
+    target = _s3_target(local_target, bucket, PreserveTransactions=True, **settings)
+    source = _s3_source(local_target, bucket, _definition(ORDERS), **settings)
+    source.open(None, full_load=False)
+
+    target.stall(True)
+    target.apply(_txn(1, _order("insert", 1, "held")))
+    target.flush()
+    assert target.holding and _objects(local_target, bucket) == {}
+    target.apply(_txn(2, _order("insert", 2, "passes")))
+    target.flush()
+    target.stall(False)
+    assert [t.changes[0].row["id"] for t in source.read(2.0)] == ["2"]  # type: ignore[union-attr]
+    target.apply(_txn(3, _order("insert", 3, "after")))
+    target.flush()
+
+    assert not target.holding
+    held, *later = sorted(_objects(local_target, bucket))
+    assert len(later) == 2 and _objects(local_target, bucket)[held].startswith("I,orders,public,1,")
+    with caplog.at_level(logging.WARNING, logger="harness.local.dms"):
+        got = source.read(2.0)
+    assert [t.changes[0].row["id"] for t in got] == ["3"]  # type: ignore[union-attr]
+    assert any(held in r.getMessage() for r in caplog.records if r.name == "harness.local.dms")
+    source.close()
+    target.close()
+
+
+def test_a_stall_with_no_file_meanwhile_waits_for_a_later_file_then_a_batch(
+    local_target: Target,
+) -> None:
+    bucket = _bucket(local_target)
+    target = _s3_target(local_target, bucket, CdcPath="cdc", PreserveTransactions=True)
+    target.stall(True)
+    target.apply(_txn(1, _order("insert", 1, "held")))
+    target.flush()
+    target.stall(False)
+    target.apply(_txn(2, _order("insert", 2, "first after")))
+    target.flush()
+    assert target.holding and len(_objects(local_target, bucket)) == 1
+    target.apply(_txn(3, _order("insert", 3, "second after")))
+    target.flush()
+    assert not target.holding and len(_objects(local_target, bucket)) == 3
+    target.stall(True)
+    target.apply(_txn(4, _order("insert", 4, "held at the end")))
+    target.flush()
+    target.close()  # a stalled upload completes before the client goes
+    assert len(_objects(local_target, bucket)) == 4
 
 
 # --- source ---------------------------------------------------------------------------------
@@ -274,23 +352,7 @@ def test_round_trip_target_transaction_files_read_back_by_the_source(
     target.flush()
     target.close()
 
-    definition = {
-        "TableCount": "2",
-        "Tables": [
-            {
-                "TableName": t.name,
-                "TablePath": f"{t.schema}/{t.name}/",
-                "TableOwner": t.schema,
-                "TableColumns": [
-                    {"ColumnName": c.name, "ColumnType": c.dms_type, "ColumnIsPk": str(i == 0)}
-                    for i, c in enumerate(t.columns)
-                ],
-                "TableColumnsTotal": str(len(t.columns)),
-            }
-            for t in (ORDERS, ITEMS)
-        ],
-    }
-    source = _s3_source(local_target, bucket, json.dumps(definition), **settings)
+    source = _s3_source(local_target, bucket, _definition(ORDERS, ITEMS), **settings)
     source.open(None, full_load=True)
     loaded = {t.name: list(rows) for t, rows in source.full_load()}
     assert loaded == {"orders": load_rows, "items": []}

@@ -19,6 +19,7 @@ from harness.nemesis import (
     judge_faults,
 )
 from harness.nemesis.faults import KINDS
+from harness.nemesis.outcome import LostEvidence
 from harness.report.results import PatternResult, ProjectionResult
 from harness.settings import Settings
 from harness.targets.aws import AwsTarget
@@ -295,7 +296,9 @@ def test_a_dual_write_loses_exactly_the_changes_it_never_sent() -> None:
     a gap before a later version), exactly those; a projection that settled is judged."""
     counts = {"missing": 2, "gap": 1, "unconverged": 1}
     committed = {"missing": [22.0, 24.0], "gap": [26.0]}
-    unsent = [ORIGIN + s * S for s in (22, 24, 26)]
+    times = [ORIGIN + s * S for s in (22, 24, 26)]
+    unsent = LostEvidence({"never_sent": {"events": times}})
+    fewer = LostEvidence({"never_sent": {"events": times[:2]}})
     exact, more, lagging = _denied(), _denied(), _denied()
     settled = Convergence(converged=False, seconds=60.0, settled=True)
 
@@ -303,11 +306,7 @@ def test_a_dual_write_loses_exactly_the_changes_it_never_sent() -> None:
         [exact], {"events": _projection(_lags(), counts, committed, settled)}, ORIGIN, 1.0, unsent
     )
     judge_faults(
-        [more],
-        {"events": _projection(_lags(), counts, committed, settled)},
-        ORIGIN,
-        1.0,
-        unsent[:2],
+        [more], {"events": _projection(_lags(), counts, committed, settled)}, ORIGIN, 1.0, fewer
     )
     judge_faults(
         [lagging], {"events": _projection(_lags(), counts, committed)}, ORIGIN, 1.0, unsent
@@ -316,6 +315,50 @@ def test_a_dual_write_loses_exactly_the_changes_it_never_sent() -> None:
     assert exact.met is True and exact.reasons == []
     assert more.met is False and more.reasons == ["events: 3 changes lost, 2 never sent"]
     assert lagging.met is None  # neither converged nor settled: what it lacks may still come
+
+
+def test_a_late_cdc_file_loses_exactly_its_changes_downstream_of_the_store() -> None:
+    """The store shows the late file's changes out of order (allowed) and loses none; the
+    read model fed from it loses the entities whose last change only the late file carried
+    (stale or missing), exactly those. Its lag is bounded without the changes the late file
+    carried: one it lost shows when a later version of its row comes, whenever that is."""
+    fault = _stop().model_copy(update={"kind": "late_cdc_file", "targets": ["arn:s3"]})
+    store = _projection(_lags(), {"out_of_order": 4}, {"out_of_order": [22.0] * 4})
+    superseded = _lags() | {22: 90_000.0}  # a lost change, shown by a version 90 s later
+    counts = {"stale": 1, "missing": 1}
+    model = _projection(superseded, counts, {"stale": [21.0], "missing": [23.0]})
+    without = _projection(_lags(), {}).lag
+    assert without is not None
+    windows = {"read_model": without.over_time}
+    named = LostEvidence(
+        {"late_files": {"read_model": [ORIGIN + s * S for s in (21, 23)]}}, windows
+    )
+    short = LostEvidence({"late_files": {"read_model": [ORIGIN + 21 * S]}})
+    lost_upstream = fault.model_copy()
+
+    judge_faults([fault], {"event_store": store, "read_model": model}, ORIGIN, 1.0, named)
+    judge_faults([lost_upstream], {"event_store": model, "read_model": model}, ORIGIN, 1.0, short)
+
+    assert fault.met is True and fault.reasons == []
+    assert lost_upstream.met is False
+    assert lost_upstream.reasons == [
+        "event_store: 2 changes lost, 0 carried only by late files",
+        "event_store: a change made during the fault was seen 99000 ms after its commit "
+        "(bound 30100 ms)",
+        "read_model: 2 changes lost, 1 carried only by late files",
+        "read_model: a change made during the fault was seen 99000 ms after its commit "
+        "(bound 30100 ms)",
+    ]
+
+
+def test_the_aws_target_says_why_it_has_no_control_for_a_kind(tmp_path: Path) -> None:
+    aws = AwsTarget(Settings(), tmp_path)
+    local_only = ("source_restart", "kafka_down", "kafka_rebalance", "lambda_errors")
+    said = {name: KINDS[name].unavailable(aws) for name in (*local_only, "late_cdc_file")}
+
+    assert all(said.values()), said
+    assert "DMS uploads its CDC files itself" in str(said["late_cdc_file"])
+    assert KINDS["dms_task_stop"].unavailable(aws) is None
 
 
 def test_a_queue_s_sends_are_denied_only_where_its_policy_is_enforced(tmp_path: Path) -> None:

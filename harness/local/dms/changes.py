@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Literal
 
 Value = str | None
+LOB_TYPES = frozenset({"BLOB", "CLOB", "NCLOB"})
+"""The DMS types of large objects (LOBs)."""
 Row = dict[str, Value]
 Op = Literal["load", "insert", "update", "delete"]
 

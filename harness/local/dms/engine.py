@@ -11,6 +11,7 @@ RecoverableErrorInterval, 5 s, doubled after each failed attempt while
 RecoverableErrorThrottling, up to RecoverableErrorThrottlingMax, 1800 s); it shows
 "running" meanwhile, and "failed" once the attempts run out. Stopping the engine stops
 every runner and drops their slots, so a torn-down local target leaves none behind.
+`stall_uploads` is the engine's control for a late S3 CDC file (see `S3Target.stall`).
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from harness.aws import AwsAccess
 from harness.local.control_loop import ControlLoop
 from harness.local.dms.api import DmsApi
+from harness.local.dms.targets.s3 import S3Target
 from harness.local.dms.task import TaskRunner
 
 log = logging.getLogger("harness.local.dms")
@@ -91,6 +94,26 @@ class DmsEngine(ControlLoop):
                 log.warning("DMS task %s did not stop within %.0f s", runner.arn, STOP_WAIT_S)
             else:
                 runner.drop_slot()
+
+    def stall_uploads(self, endpoints: Sequence[str], stalled: bool) -> None:
+        """Stall the next CDC file upload of each running task whose S3 target endpoint is
+        one of `endpoints`, or end the stall; returns once the stalled uploads completed (one
+        that no later file passes within two batch intervals then completes anyway: the run's
+        load may have ended)."""
+        with self._lock:
+            targets = [
+                runner.target
+                for runner in self.runners.values()
+                if runner.task["TargetEndpointArn"] in endpoints
+                and isinstance(runner.target, S3Target)
+            ]
+        for target in targets:
+            target.stall(stalled)
+        for target in targets if not stalled else ():
+            deadline = time.monotonic() + 2 * target.settings.max_batch_interval + 5
+            while target.holding and time.monotonic() < deadline:
+                time.sleep(POLL_S)
+            target.release()
 
     def connect(self) -> None:
         self._api = DmsApi(self.aws)

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,8 +25,9 @@ import psycopg2
 
 from harness.aws import AwsAccess
 from harness.local.dms.api import DmsApi
-from harness.local.dms.changes import Item, RowChange, SchemaChange, Table, Transaction
+from harness.local.dms.changes import Item, Row, RowChange, SchemaChange, Table, Transaction
 from harness.local.dms.context import TaskContext
+from harness.local.dms.lobs import LobMode
 from harness.local.dms.mapping import MappedTable, TableMapping
 from harness.local.dms.sources import make_source
 from harness.local.dms.sources.base import DmsSource
@@ -90,6 +92,7 @@ class _Entry:
     mapped: MappedTable
     stats: _TableStats
     identity: bool  # the mapping changes nothing
+    cut: Callable[[Row], Row] | None  # truncates its LOBs (limited LOB mode)
 
 
 class TaskRunner(threading.Thread):
@@ -120,7 +123,9 @@ class TaskRunner(threading.Thread):
         self._began = time.time()
         self._load_times: tuple[float | None, float | None] = (None, None)
         self.mapping: TableMapping
+        self.lobs: LobMode
         self.source: DmsSource | None = None
+        self.target: DmsTarget | None = None
 
     def stop(self, drop: bool = False) -> None:
         self._drop = self._drop or drop
@@ -200,6 +205,8 @@ class TaskRunner(threading.Thread):
             )
         )
         self.mapping = mapping
+        self.lobs = LobMode.from_settings(settings)
+        self.target = target
         return source, target
 
     def _run(self, api: DmsApi, source: DmsSource, target: DmsTarget) -> None:
@@ -228,6 +235,8 @@ class TaskRunner(threading.Thread):
             stats.state, stats.load_start = "Full load", time.time()
             if mapped.table is not table:
                 rows = (mapped.row(r) or {} for r in rows)
+            if entry.cut is not None:
+                rows = map(entry.cut, rows)
             stats.full_load_rows = target.load_rows(mapped.table, rows)
             stats.state, stats.load_end = "Table completed", time.time()
             self._report(api)
@@ -300,7 +309,7 @@ class TaskRunner(threading.Thread):
                     entry = self._entry(table)
                 stats = entry.stats
                 stats.last_update = now
-                identity = identity and entry.identity
+                identity = identity and entry.identity and entry.cut is None
             op = change.op
             if op == "insert":
                 stats.inserts += 1
@@ -314,11 +323,18 @@ class TaskRunner(threading.Thread):
         return True
 
     def _mapped_changes(self, txn: Transaction) -> list[RowChange]:
+        """The transaction's changes as the target gets them: mapped, LOBs truncated."""
         changes = []
         for change in txn.changes:
-            mapped = self._entry(change.table).mapped
-            row, before = mapped.row(change.row) or {}, mapped.row(change.before)
-            changes.append(RowChange(change.op, mapped.table, row, before))
+            entry = self._entry(change.table)
+            row, before = change.row, change.before
+            if not entry.identity:
+                row, before = entry.mapped.row(row) or {}, entry.mapped.row(before)
+            if entry.cut is not None:
+                row, before = entry.cut(row), before and entry.cut(before)
+            if row is not change.row or before is not change.before or not entry.identity:
+                change = RowChange(change.op, entry.mapped.table, row, before)
+            changes.append(change)
         return changes
 
     def _entry(self, table: Table) -> _Entry:
@@ -332,7 +348,8 @@ class TaskRunner(threading.Thread):
                 mapped = MappedTable(table, mapped.names)
             key = (table.schema, table.name)
             self._tables[key] = table
-            entry = _Entry(table, mapped, self._stats[key], identity)
+            cut = self.lobs.cutter(mapped.table, str(self.task["ReplicationTaskIdentifier"]))
+            entry = _Entry(table, mapped, self._stats[key], identity, cut)
             self._entries[id(table)] = entry
         return entry
 

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from harness.local.dms.changes import (
+    LOB_TYPES,
     Column,
     Row,
     RowChange,
@@ -45,7 +46,6 @@ from harness.local.dms.changes import (
 from harness.local.dms.context import TaskContext
 from harness.local.dms.mapping import MappingError
 
-LOB_TYPES = frozenset({"BLOB", "CLOB", "NCLOB"})
 _TEMPLATE = re.compile(r"\$\{([^}]*)\}")
 
 

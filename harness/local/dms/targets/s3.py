@@ -9,9 +9,17 @@ for all tables (rows `op,table,schema,values...`). CDC rows are formatted into
 CSV text as they arrive and written when CdcMaxBatchInterval or CdcMinFileSize
 is reached, whichever comes first. Quoting is RFC 4180 (DMS's default, Rfc4180=true):
 fields holding the delimiter, a quote or a line break are double-quoted, quotes doubled.
+
+`stall()` is the local target's control for a late CDC file (the `late_cdc_file` fault):
+the upload of the next CDC file stalls while the following ones go through, and completes
+once a later file has been in the bucket for a batch, so it lands after a file that sorts
+after it (or, when no later file comes, when its controller gives up waiting: `release`).
+The stalled upload counts as written (the task confirms past it), as an upload in flight
+would.
 """
 
 import re
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -277,6 +285,13 @@ class S3Target(DmsTarget):
         self._values = _values_fn(self.settings.null_value)
         self._load_files: dict[str, int] = {}
         self._last_tick = 0
+        self._stalling = False
+        self._held: list[tuple[str, CsvFile]] = []
+        """A stalled upload: the files of one flush, not yet written."""
+        self._passed = False
+        """A file that sorts after the held ones has been written."""
+        self._holding = threading.Lock()
+        """Guards the stalled upload between the task's flushes and its controller."""
         self._reset()
 
     def _reset(self) -> None:
@@ -369,9 +384,38 @@ class S3Target(DmsTarget):
         else:
             self._last_tick = next_tick(time.time_ns(), 100_000, self._last_tick)
             name = cdc_file_name(self._last_tick)
-        for prefix, file in self._files.items():
-            self._put(f"{prefix}/{name}", file)
+        files = [(f"{prefix}/{name}", file) for prefix, file in self._files.items()]
         self._reset()
+        with self._holding:
+            if self._stalling and not self._held:
+                self._held, self._passed = files, False
+                return
+            release = bool(self._held) and self._passed and not self._stalling
+            for key, file in files:
+                self._put(key, file)
+            self._passed = bool(self._held)
+            if release:
+                self._release()
+
+    def stall(self, stalled: bool) -> None:
+        """Stall the next CDC file's upload (True), or let a stalled one complete once a
+        later file has been written for a batch (False). Called from another thread."""
+        self._stalling = stalled
+
+    @property
+    def holding(self) -> bool:
+        """A stalled upload has not completed yet."""
+        return bool(self._held)
+
+    def release(self) -> None:
+        """Complete a stalled upload now."""
+        with self._holding:
+            self._release()
+
+    def _release(self) -> None:
+        held, self._held, self._passed = self._held, [], False
+        for key, file in held:
+            self._put(key, file)
 
     def _put(self, key: str, file: CsvFile) -> None:
         self._s3.put_object(
@@ -379,7 +423,11 @@ class S3Target(DmsTarget):
         )
 
     def close(self) -> None:
-        self._s3.close()
+        """A stalled upload completes before the client goes."""
+        try:
+            self.release()
+        finally:
+            self._s3.close()
 
 
 def _values_fn(null_value: str | None) -> Any:
