@@ -248,7 +248,7 @@ def _deployment(
 ) -> terraform.Deployment:
     """The pattern's root module with the scenario's variables and what the harness provides,
     in `workdir`, on the target's AWS API; its state in S3 when the target was given one."""
-    provided = pattern.provided_values(run_id, target.source_dsn, target.connector_plugin)
+    provided = pattern.provided_values(run_id, target.cloud_source_dsn, target.connector_plugin)
     return terraform.Deployment(
         pattern.name,
         workdir,

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import boto3
 import psutil
+import yaml
 from botocore.stub import Stubber
 
 from harness import read_model
@@ -35,6 +36,18 @@ SELECT_ALL = {
     "rule-action": "include",
 }
 """A DMS selection rule that includes every table."""
+
+
+def run_scenario(
+    tmp_path: Path, scenario: dict[str, Any], *args: str
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`cdcbench run` of `scenario` (written into `tmp_path`, as are its reports, with
+    `args`): the process, and the run's folder."""
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(scenario))
+    reports = tmp_path / "reports"
+    result = run_cli("run", str(path), "--reports-dir", str(reports), *args)
+    return result, (reports / "latest").resolve()
 
 
 def run_cli(

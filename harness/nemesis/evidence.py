@@ -1,8 +1,9 @@
 """The evidence a fault's verdict needs of which changes it lost (`LOST_EVIDENCE`), per
 projection: when each change it names lost that the projection is seen to lose was committed
-(`lost_as_shown`), and the lag windows without the changes it names lost, which bound the lag
-of the rest (a state projection shows a lost change once a later version of its row comes,
-whenever that is: its lag says how long the row was wrong, not how late the fault made it)."""
+(`lost_as_shown`), and the lag windows without the changes it names lost, from which the
+fault's recovery and lag bound are read (a state projection shows a lost change once a later
+version of its row comes, whenever that is: its lag says how long the row was wrong, not how
+late the fault made it)."""
 
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING

@@ -63,6 +63,8 @@ class FaultKind(ABC):
     acts_on: ClassVar[tuple[str, str] | None]
     """The Terraform resource type it acts on, and the attribute that identifies one (None:
     the source database)."""
+    only: ClassVar[tuple[tuple[str, str], ...]] = ()
+    """(attribute, value)s a resource of that type must have to be acted on."""
 
     def applies_to(self, resource_types: frozenset[str]) -> bool:
         """Whether a pattern creating these types of resource has something it acts on."""
@@ -82,6 +84,7 @@ class FaultKind(ABC):
             for resource in state.get("resources", [])
             if resource.get("mode") == "managed" and resource.get("type") == resource_type
             for instance in resource.get("instances", [])
+            if all(instance["attributes"].get(k) == v for k, v in self.only)
         ]
 
     @abstractmethod
@@ -401,6 +404,24 @@ class LateCdcFile(_Outage):
     part = "uploads"
 
 
+class NetworkDelay(_Outage):
+    """What crosses the link between the data centre and the cloud is held 100 ms each way
+    for the fault's duration (200 ms round trips): every DMS task's connections to the
+    source database, its replication stream and its queries. Nothing breaks; each change
+    arrives that much later, and what waits on a round trip waits longer. On the local and
+    LocalStack targets (the link they lay between the cloud side and the source); elsewhere
+    the link is the user's."""
+
+    name = "network_delay"
+    expected = Expected(
+        frozenset(),
+        "no loss, no duplicate; lag within the delay's duration plus the floor",
+    )
+    acts_on = ("aws_dms_endpoint", "endpoint_arn")
+    only = (("endpoint_type", "source"),)  # what reads the source across the link
+    part = "link"
+
+
 KINDS: dict[str, FaultKind] = {
     kind.name: kind
     for kind in (
@@ -413,5 +434,6 @@ KINDS: dict[str, FaultKind] = {
         KafkaRebalance(),
         QueueSendsDenied(),
         LateCdcFile(),
+        NetworkDelay(),
     )
 }

@@ -53,8 +53,8 @@ def judge_faults(
     end for the last: each anomaly counts under one fault), and those no commit places (an
     entity the source never had) under every fault. `lost`: the evidence of which changes
     were lost (`LostEvidence`): a kind that expects exactly those lost compares them with
-    the changes lost in its span (a projection it does not name: none), and bounds the lag
-    of the others."""
+    the changes lost in its span (a projection it does not name: none), and its recovery
+    and lag bound are those of the others."""
     lost = lost or LostEvidence()
     for fault in faults:
         fault.recovery, fault.reasons, fault.met = {}, [], None
@@ -79,6 +79,8 @@ def judge_faults(
         slack_s = _slack_s(fault)
         for name, projection in projections.items():
             lagged = projection.lag.over_time if projection.lag else []
+            if expected.lost is not None and name in lost.bound_windows:
+                lagged = lost.bound_windows[name]  # what it lost is counted, not timed
             since_s = cleared_s.get(name, float("-inf"))
             windows = [w for w in lagged if since_s <= w.start_s < next_s]
             known = levels.get(name)
@@ -104,10 +106,7 @@ def judge_faults(
                 if anomaly not in allowed:
                     fault.reasons.append(f"{name}: {count} {anomaly}")
             bound_ms = (fault.duration_s + slack_s) * 1000 + projection.floor_ms
-            bounded = windows
-            if expected.lost is not None and name in lost.bound_windows:
-                bounded = lost.bound_windows[name]
-            during = [w.max for w in bounded if start_s - window_s < w.start_s <= end_s]
+            during = [w.max for w in windows if start_s - window_s < w.start_s <= end_s]
             if during and max(during) > bound_ms:
                 fault.reasons.append(
                     f"{name}: a change made during the fault was seen {max(during):.0f} ms "

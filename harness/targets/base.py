@@ -59,6 +59,12 @@ class Target(ABC):
         """libpq connection string of the source database."""
 
     @property
+    def cloud_source_dsn(self) -> str:
+        """How the cloud side (DMS's source endpoints) reaches the source database: as the
+        data centre does, unless the target lays a link between them (`take_down("link")`)."""
+        return self.source_dsn
+
+    @property
     @abstractmethod
     def aws(self) -> AwsAccess: ...
 
@@ -134,7 +140,8 @@ class Target(ABC):
         """Why this target cannot take `part` down for a fault (`source`: the source
         database; `kafka`: every Kafka broker; `groups`: every Kafka consumer group's steady
         assignment; `functions`: Lambda functions; `uploads`: DMS S3 targets' CDC file
-        uploads), in one line; None when `take_down` can."""
+        uploads; `link`: the cloud side's link to the source), in one line; None when
+        `take_down` can."""
         if part == "source":
             return (
                 f"the {self.name} target's source is yours (a database it did not start), so "
@@ -150,6 +157,11 @@ class Target(ABC):
                 f"on the {self.name} target, functions fail on purpose only through AWS FIS's "
                 "aws:lambda:invocation-error, which needs FIS's Lambda extension on them"
             )
+        if part == "link":
+            return (
+                f"on the {self.name} target the link between your data centre and AWS is "
+                "yours: no control delays it"
+            )
         if part == "uploads":
             return (
                 f"on the {self.name} target DMS uploads its CDC files itself: no control delays one"
@@ -164,7 +176,8 @@ class Target(ABC):
         every consumer group rebalances again and again, its members told to rejoin.
         Functions: every invocation of those `names` fails without running. Uploads: the
         next CDC file upload of the DMS tasks writing to those S3 endpoints `names` stalls;
-        brought back, it completes once a later file is in the bucket."""
+        brought back, it completes once a later file is in the bucket. Link: what crosses
+        the cloud side's link to the source database is delayed."""
         raise NotImplementedError(self.cannot_take_down(part))
 
     def __enter__(self) -> "Target":

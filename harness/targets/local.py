@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import psutil
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 from harness import progress
 from harness.aws import AwsAccess
@@ -24,6 +25,7 @@ from harness.local.ecs import EcsEngine
 from harness.local.firehose.engine import FirehoseEngine
 from harness.local.kafka_broker import KafkaBroker
 from harness.local.lambda_runtime.runtime import LambdaRuntime
+from harness.local.link import FAULT_DELAY_S, Link
 from harness.local.moto_fixes.additions.sqs import ENFORCED
 from harness.local.moto_groups import describe_split, parse_split
 from harness.local.moto_server import MotoServer
@@ -36,7 +38,7 @@ from harness.settings import Settings
 from harness.targets.base import Target, TargetOptions
 
 C = TypeVar("C", bound=Component)
-_TAKEN_DOWN = ("source", "kafka", "groups", "functions", "uploads")
+_TAKEN_DOWN = ("source", "kafka", "groups", "functions", "uploads", "link")
 """What the local target can take down for a fault (`take_down`)."""
 
 
@@ -55,6 +57,7 @@ class LocalTarget(Target):
             # engines moto's endpoint), started in this order and stopped in reverse: the
             # engines before moto, the DMS engine before PostgreSQL (it drops its slots).
             lambda: PostgresCluster(find_bindir(settings.pg_bindir), settings.pg_os_user, log_dir),
+            lambda: Link(self.component(PostgresCluster).port),
             lambda: KafkaBroker(log_dir),
             lambda: MotoServer(
                 log_dir,
@@ -93,6 +96,11 @@ class LocalTarget(Target):
     @property
     def source_dsn(self) -> str:
         return self.component(PostgresCluster).dsn
+
+    @property
+    def cloud_source_dsn(self) -> str:
+        """Through the data-centre link (`Link`), which a `network_delay` fault slows."""
+        return make_conninfo(self.source_dsn, port=str(self.component(Link).port))
 
     @property
     def aws(self) -> AwsAccess:
@@ -162,6 +170,8 @@ class LocalTarget(Target):
             self.component(LambdaRuntime).functions.fail(names, failing=down)
         elif part == "uploads":
             self.component(DmsEngine).stall_uploads(names, stalled=down)
+        elif part == "link":
+            self.component(Link).delay(FAULT_DELAY_S if down else 0.0)
         else:
             super().take_down(part, down, names)
 

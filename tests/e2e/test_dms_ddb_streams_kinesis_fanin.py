@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from harness.function_packages import write_zip
 from harness.load.ledger import Change, Entity, final_state, read_ledger
 from harness.observe.base import read_observations
-from tests.helpers import REPO, assert_exact, run_cli
+from tests.helpers import REPO, assert_exact, run_cli, run_scenario
 
 pytestmark = pytest.mark.e2e
 
@@ -94,12 +93,9 @@ def test_a_fanin_failing_every_time_is_reported_and_its_changes_are_missing(
         "pattern_variables": {PATTERN: {"fanin_package": str(package)}},
         "check": {"converge_timeout_s": 120, "lag_window_s": 2},
     }
-    (tmp_path / "scenario.yaml").write_text(yaml.safe_dump(scenario))
-    reports = tmp_path / "reports"
 
-    run = run_cli("run", str(tmp_path / "scenario.yaml"), "--reports-dir", str(reports))
+    run, run_dir = run_scenario(tmp_path, scenario)
 
-    run_dir = (reports / "latest").resolve()
     pattern = json.loads((run_dir / "results.json").read_text())["patterns"][PATTERN]
     error = pattern["error"]
     assert error.startswith("Lambda mapping ") and "-fanin <- arn:aws:dynamodb:" in error

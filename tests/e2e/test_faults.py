@@ -1,8 +1,8 @@
 """Faults scheduled by the scenario, applied on the local target through the AWS API or its
 own controls, one after the other: `dms_ddb_streams_kinesis` with its DMS task stopped and
 resumed from its checkpoint, its Lambda functions throttled, its replication instance
-rebooted, its source database restarted and its functions failing loses nothing, and each
-fault's recovery is measured per projection."""
+rebooted, its source database restarted, its functions failing and its link to the source
+slowed loses nothing, and each fault's recovery is measured per projection."""
 
 import json
 from pathlib import Path
@@ -37,19 +37,21 @@ def test_each_fault_kind_leaves_nothing_lost_and_its_recovery_is_measured(
         assert lag["unseen"] == 0 and lag["seen"] + lag["skipped"] == len(committed), name
         assert set(projection["check"]["counts"]) <= {"duplicate"}, projection["check"]
 
-    stop, throttle, reboot, restart, errors = pattern["faults"]
+    stop, throttle, reboot, restart, errors, delay = pattern["faults"]
     assert [f["kind"] for f in pattern["faults"]] == [
         "dms_task_stop",
         "lambda_throttle",
         "dms_instance_reboot",
         "source_restart",
         "lambda_errors",
+        "network_delay",
     ]
     assert [":task:" in arn for arn in stop["targets"]] == [True]
     assert len(throttle["targets"]) == 2  # the fan-in and the projector
     assert errors["targets"] == throttle["targets"]
     assert [":rep:" in arn for arn in reboot["targets"]] == [True]
     assert restart["targets"] == ["source"]
+    assert [":endpoint:" in arn for arn in delay["targets"]] == [True]  # the source endpoint
     for fault in pattern["faults"]:
         assert fault["error"] is None, fault["error"]
         assert fault["ended_ns"] - fault["started_ns"] >= 7.9e9  # its 8 s
@@ -73,5 +75,15 @@ def test_each_fault_kind_leaves_nothing_lost_and_its_recovery_is_measured(
             assert recovery["peak_ms"] > recovery["before_ms"] + delay_ms, (fault["kind"], name)
             assert recovery["detect_s"] is not None and recovery["detect_s"] < 10, recovery
             assert recovery["recover_s"] is not None, recovery
+    # every change committed while the link was slow crossed it 100 ms late at least: DMS's
+    # table projection, 15 ms behind the source otherwise, is that much behind
+    origin_ns = pattern["throughput"]["origin_ns"]
+    start_s, end_s = ((delay[k] - origin_ns) / 1e9 for k in ("started_ns", "ended_ns"))
+    during = [
+        w["p50"]
+        for w in pattern["projections"]["tables"]["lag"]["over_time"]
+        if start_s <= w["start_s"] and w["start_s"] + 2 <= end_s
+    ]
+    assert len(during) >= 4 and min(during) >= 100, during
     html = (run_dir / "index.html").read_text()
     assert "<h2>Faults</h2>" in html and "lambda_throttle starts" in html

@@ -7,13 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from harness.check.late_objects import shown_only_late
 from harness.check.shown_lost import lost_as_shown
 from harness.load.ledger import Ledger, read_ledger
 from harness.observe.base import Observations
-from tests.helpers import run_cli
+from tests.helpers import run_scenario
 
 pytestmark = pytest.mark.e2e
 
@@ -31,10 +30,7 @@ def test_the_read_model_loses_what_only_the_late_file_carried_and_as_expected(
         "faults": [{"kind": "late_cdc_file", "at_s": 4, "duration_s": 4}],
         "check": {"converge_timeout_s": 90, "settle_s": 5},
     }
-    (tmp_path / "scenario.yaml").write_text(yaml.safe_dump(scenario))
-    reports = tmp_path / "reports"
-    result = run_cli("run", str(tmp_path / "scenario.yaml"), "--reports-dir", str(reports))
-    run_dir = (reports / "latest").resolve()
+    result, run_dir = run_scenario(tmp_path, scenario)
     pattern = json.loads((run_dir / "results.json").read_text())["patterns"][PATTERN]
     assert pattern["status"] == "completed", pattern.get("error")
 

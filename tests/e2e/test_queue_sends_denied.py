@@ -7,11 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from harness.apps.emits import read_emits
 from harness.load.ledger import COMMITTED, read_ledger
-from tests.helpers import run_cli
+from tests.helpers import run_scenario
 
 pytestmark = pytest.mark.e2e
 
@@ -28,11 +27,8 @@ def test_the_changes_whose_send_was_refused_are_lost_exactly_and_as_expected(
         "faults": [{"kind": "queue_sends_denied", "at_s": 4, "duration_s": 4}],
         "check": {"converge_timeout_s": 60, "settle_s": 3},
     }
-    (tmp_path / "scenario.yaml").write_text(yaml.safe_dump(scenario))
-    reports = tmp_path / "reports"
-    result = run_cli("run", str(tmp_path / "scenario.yaml"), "--reports-dir", str(reports))
+    result, run_dir = run_scenario(tmp_path, scenario)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    run_dir = (reports / "latest").resolve()
     pattern = json.loads((run_dir / "results.json").read_text())["patterns"][PATTERN]
     assert pattern["status"] == "completed", pattern.get("error")
 

@@ -33,7 +33,7 @@ def test_patterns_lists_each_pattern_with_its_summary_projections_and_tunables()
     assert not any(d.startswith(("run_id", "source_connection", "s3_sink_plugin")) for d in details)
     # the fault kinds that act on what it creates
     kinds = "dms_task_stop, dms_instance_reboot, lambda_throttle, lambda_errors, source_restart"
-    assert f"faults: {kinds}, kafka_down, kafka_rebalance" in details
+    assert f"faults: {kinds}, kafka_down, kafka_rebalance, network_delay" in details
     assert lines[heads[0] + 2].strip() == "faults: source_restart"  # direct
     # a pattern's own expected outcome under a kind, where it has one
     sqs = heads[list(patterns()).index("sqs_lambda_eventstore")]

@@ -354,11 +354,32 @@ def test_a_late_cdc_file_loses_exactly_its_changes_downstream_of_the_store() -> 
 def test_the_aws_target_says_why_it_has_no_control_for_a_kind(tmp_path: Path) -> None:
     aws = AwsTarget(Settings(), tmp_path)
     local_only = ("source_restart", "kafka_down", "kafka_rebalance", "lambda_errors")
-    said = {name: KINDS[name].unavailable(aws) for name in (*local_only, "late_cdc_file")}
+    kinds = (*local_only, "late_cdc_file", "network_delay")
+    said = {name: KINDS[name].unavailable(aws) for name in kinds}
 
     assert all(said.values()), said
     assert "DMS uploads its CDC files itself" in str(said["late_cdc_file"])
+    assert "the link between your data centre and AWS is yours" in str(said["network_delay"])
     assert KINDS["dms_task_stop"].unavailable(aws) is None
+
+
+def test_the_network_delay_acts_on_what_reads_the_source_across_the_link() -> None:
+    def endpoint(arn: str, kind: str) -> dict[str, object]:
+        return {"attributes": {"endpoint_arn": arn, "endpoint_type": kind}}
+
+    state = {
+        "resources": [
+            {
+                "mode": "managed",
+                "type": "aws_dms_endpoint",
+                "instances": [endpoint("arn:src", "source"), endpoint("arn:tgt", "target")],
+            },
+            {"mode": "data", "type": "aws_dms_endpoint", "instances": [endpoint("x", "source")]},
+        ]
+    }
+
+    assert KINDS["network_delay"].targets(state) == ["arn:src"]
+    assert KINDS["network_delay"].targets({"resources": []}) == []
 
 
 def test_a_queue_s_sends_are_denied_only_where_its_policy_is_enforced(tmp_path: Path) -> None:
