@@ -106,9 +106,13 @@ def test_function_that_cannot_import_is_reported_once_and_resumes_after_a_fix(
     assert name == f"Lambda mapping rt-broken <- {arn}"
     assert reason.startswith("Runtime.ImportModuleError: Unable to import module 'app'")
     assert "no_such_module" in reason
-    assert client.get_event_source_mapping(UUID=uuid)["LastProcessingResult"].startswith(
-        "PROBLEM: Function call failed"
+    # reported to the API after the failure is recorded
+    shown = wait_for(
+        lambda: client.get_event_source_mapping(UUID=uuid).get("LastProcessingResult"),
+        "the mapping's LastProcessingResult",
+        timeout_s=10,
     )
+    assert shown.startswith("PROBLEM: Function call failed")
     time.sleep(2)  # nothing spins: one failed invocation, no retry loop
     log = runtime.functions.log_path("rt-broken").read_text()
     assert log.count("START RequestId") == 1
