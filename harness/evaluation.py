@@ -20,11 +20,11 @@ from harness.check.saturation import assess
 from harness.check.schema_change import judge_schema_change
 from harness.check.throughput import measure_throughput
 from harness.cost.estimate import monthly_cost
-from harness.load.ledger import Change, Ledger
+from harness.load.ledger import Change, Ledger, Version
 from harness.load.locust_runner import load_stats
 from harness.load.schema_change import read_schema_change
 from harness.nemesis import judge_faults
-from harness.nemesis.evidence import Version, lost_evidence, wanted
+from harness.nemesis.evidence import lost_evidence, wanted
 from harness.observe.base import Observations, SnapshotRows, standing
 from harness.patterns import AddedColumn, patterns
 from harness.report.results import PatternResult

@@ -219,6 +219,12 @@ class Columns(Sequence[T]):
         """Where a str field holds `value`."""
         return pc.equal(self.table.column(name), value).to_numpy()
 
+    def is_in(self, name: str, values: Iterable[str]) -> np.ndarray:
+        """Where a str field holds one of `values`."""
+        value_set = pa.array(sorted(set(values)), pa.string())
+        found = pc.is_in(self.table.column(name), value_set=value_set)
+        return found.to_numpy(zero_copy_only=False)
+
     def records(self, indices: Iterable[int] | np.ndarray) -> list[T]:
         """The records at `indices`, in their order."""
         return _records(self.record_type, self.table.take(np.asarray(indices, dtype=np.int64)))

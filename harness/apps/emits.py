@@ -7,11 +7,8 @@ way."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import BaseModel
 
 from harness.load.ledger import Change, Ledger
@@ -84,10 +81,10 @@ def summarize(emits: Sequence[Emit], changes: Sequence[Change]) -> EmitSummary |
     failed = ~log.equals("error", "")
     died = {(e.table, e.key, e.version) for e in log.records(np.flatnonzero(crashed))}
     # only what concerns the changes that died: their keys' sends and committed versions
-    keys = pa.array(sorted({key for _, key, _ in died}), pa.string())
-    sends = np.flatnonzero(sent & _keyed(log, keys))
+    keys = {key for _, key, _ in died}
+    sends = np.flatnonzero(sent & log.is_in("key", keys))
     ledger = Ledger.of(changes)
-    versions = ledger.records(np.flatnonzero(ledger.committed & _keyed(ledger, keys)))
+    versions = ledger.records(ledger.committed_keyed(keys))
     errors = np.flatnonzero(failed)
     return EmitSummary(
         sent=int(np.count_nonzero(sent)),
@@ -110,13 +107,9 @@ def never_sent(emits: Sequence[Emit], changes: Sequence[Change]) -> list[Change]
     tried = {(e.table, e.key, e.version) for e in log.records(np.flatnonzero(~sent))}
     if not tried:
         return []
-    keys = pa.array(sorted({key for _, key, _ in tried}), pa.string())
+    keys = {key for _, key, _ in tried}
     unsent = tried - {
-        (e.table, e.key, e.version) for e in log.records(np.flatnonzero(sent & _keyed(log, keys)))
+        (e.table, e.key, e.version)
+        for e in log.records(np.flatnonzero(sent & log.is_in("key", keys)))
     }
     return Ledger.of(changes).committed_of(unsent)
-
-
-def _keyed(records: Columns[Any], keys: pa.Array) -> np.ndarray:
-    """Where the records' key is one of `keys`."""
-    return pc.is_in(records.texts("key"), value_set=keys).to_numpy(zero_copy_only=False)

@@ -6,11 +6,9 @@ an object, so whatever reads the store through it lacks exactly those changes.
 Read from the store's observation log: positions are `<object key>:<n>` and an object's
 changes carry when a listing first showed it (`S3ObjectsObserver`)."""
 
+from harness.load.ledger import Version
 from harness.observe.base import Observations
 from harness.observe.s3_objects import family_of
-
-Version = tuple[str, str, int]
-"""(table, key, version)."""
 
 
 def shown_only_late(observations: Observations) -> set[Version]:

@@ -28,6 +28,8 @@ from harness.records import Columns, RecordWriter, concat, process_writer, read_
 
 Entity = tuple[str, str]
 """(table, primary key as text)."""
+Version = tuple[str, str, int]
+"""(table, primary key as text, version): names exactly one committed change."""
 
 COMMITTED = "committed"
 ABORTED = "aborted"
@@ -177,33 +179,31 @@ class Ledger(Columns[Change]):
         last[entity[order][first]] = committed[order][first]
         return last
 
-    def committed_of(self, versions: Collection[tuple[str, str, int]]) -> list[Change]:
+    def committed_of(self, versions: Collection[Version]) -> list[Change]:
         """The committed changes of these (table, key, version)s, in ledger order."""
         return self.records(self.committed_rows(versions))
 
-    def committed_rows(self, versions: Collection[tuple[str, str, int]]) -> np.ndarray:
+    def committed_rows(self, versions: Collection[Version]) -> np.ndarray:
         """The indices of the committed changes of these (table, key, version)s."""
-        rows = self._committed_keyed({key for _, key, _ in versions})
+        rows = self.committed_keyed({key for _, key, _ in versions})
         found = self.records(rows)
         return rows[[(c.table, c.key, c.version) in versions for c in found]]
 
     def histories(self, entities: Collection[Entity]) -> dict[Entity, list[Change]]:
         """The committed changes of each of these entities, in version order."""
         found: dict[Entity, list[Change]] = {entity: [] for entity in entities}
-        for change in self.records(self._committed_keyed({key for _, key in entities})):
+        for change in self.records(self.committed_keyed({key for _, key in entities})):
             if change.entity in found:
                 found[change.entity].append(change)
         for history in found.values():
             history.sort(key=lambda c: c.version)
         return found
 
-    def _committed_keyed(self, keys: set[str]) -> np.ndarray:
+    def committed_keyed(self, keys: Collection[str]) -> np.ndarray:
         """The indices of the committed changes whose key is one of `keys` (any table)."""
         if not keys:
             return np.zeros(0, dtype=np.int64)
-        value_set = pa.array(sorted(keys), pa.string())
-        keyed = pc.is_in(self.texts("key"), value_set=value_set).to_numpy(zero_copy_only=False)
-        return np.flatnonzero(self.committed & keyed)
+        return np.flatnonzero(self.committed & self.is_in("key", keys))
 
     @cached_property
     def by_first_commit(self) -> np.ndarray:

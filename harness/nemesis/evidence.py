@@ -12,16 +12,13 @@ from harness.apps.emits import Emit, never_sent
 from harness.check.lag import Sightings, lag_report
 from harness.check.projection import shows_each_change
 from harness.check.shown_lost import lost_as_shown
-from harness.load.ledger import Change, Ledger
+from harness.load.ledger import Change, Ledger, Version
 from harness.nemesis.faults import KINDS
 from harness.nemesis.outcome import LostEvidence
 from harness.nemesis.record import FaultRecord
 
 if TYPE_CHECKING:  # results.json's model holds the projections
     from harness.report.results import ProjectionResult
-
-Version = tuple[str, str, int]
-"""(table, key, version)."""
 
 
 def wanted(faults: Sequence[FaultRecord]) -> set[str]:

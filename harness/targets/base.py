@@ -35,6 +35,27 @@ class TargetOptions:
     """The locust_workers module's variables the user gives (`--workers-config`)."""
 
 
+_NO_CONTROL = {
+    "source": (
+        "the {name} target's source is yours (a database it did not start), so it is not restarted"
+    ),
+    "groups": (
+        "on the {name} target a consumer group rebalances only as its members join or leave: "
+        "AWS has no control that forces it"
+    ),
+    "functions": (
+        "on the {name} target, functions fail on purpose only through AWS FIS's "
+        "aws:lambda:invocation-error, which needs FIS's Lambda extension on them"
+    ),
+    "link": (
+        "on the {name} target the link between your data centre and AWS is yours: no control "
+        "delays it"
+    ),
+    "uploads": "on the {name} target DMS uploads its CDC files itself: no control delays one",
+}
+"""Why a target without controls of its own cannot take a part down (`cannot_take_down`)."""
+
+
 class Target(ABC):
     """A place to run patterns. Use as a context manager: stopped on any exit, Ctrl-C included."""
 
@@ -142,31 +163,8 @@ class Target(ABC):
         assignment; `functions`: Lambda functions; `uploads`: DMS S3 targets' CDC file
         uploads; `link`: the cloud side's link to the source), in one line; None when
         `take_down` can."""
-        if part == "source":
-            return (
-                f"the {self.name} target's source is yours (a database it did not start), so "
-                "it is not restarted"
-            )
-        if part == "groups":
-            return (
-                f"on the {self.name} target a consumer group rebalances only as its members "
-                "join or leave: AWS has no control that forces it"
-            )
-        if part == "functions":
-            return (
-                f"on the {self.name} target, functions fail on purpose only through AWS FIS's "
-                "aws:lambda:invocation-error, which needs FIS's Lambda extension on them"
-            )
-        if part == "link":
-            return (
-                f"on the {self.name} target the link between your data centre and AWS is "
-                "yours: no control delays it"
-            )
-        if part == "uploads":
-            return (
-                f"on the {self.name} target DMS uploads its CDC files itself: no control delays one"
-            )
-        return f"the {self.name} target cannot take its {part} down"
+        why = _NO_CONTROL.get(part, "the {name} target cannot take its {part} down")
+        return why.format(name=self.name, part=part)
 
     def take_down(self, part: str, down: bool, names: Sequence[str] = ()) -> None:
         """Take `part` down for its clients (`down`), or bring it back. The source: every
