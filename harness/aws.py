@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import boto3
+import botocore.exceptions
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
@@ -18,6 +19,24 @@ HARNESS_AGENT = "cdcbench-harness"
 """In the User-Agent of the harness's own calls (observers, the local engines' control
 calls): not the pattern's, so an emulator's usage meter leaves them out."""
 _LOADER = botocore.loaders.create_loader()
+THROTTLING_CODES = frozenset(
+    {"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded"}
+)
+"""The error codes of a request throttled (AWS SDKs retry them with backoff)."""
+
+
+def backoff_s(attempt: int) -> float:
+    """How long to wait before retrying a throttled request a `attempt`th time (from 0):
+    50 ms doubling, at most 1 s."""
+    return min(1.0, 0.05 * 2**attempt)
+
+
+def throttled(exc: BaseException) -> bool:
+    """Whether `exc` is an AWS API's answer that the request was throttled."""
+    return (
+        isinstance(exc, botocore.exceptions.ClientError)
+        and exc.response.get("Error", {}).get("Code") in THROTTLING_CODES
+    )
 
 
 @dataclass(frozen=True)
@@ -57,14 +76,16 @@ class AwsAccess:
         credentials = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
         return cls(region=region, endpoint_url=endpoint, credentials=credentials, max_attempts=1)
 
-    def env(self) -> dict[str, str]:
-        """Environment for Terraform's provider and other AWS SDK subprocesses."""
+    def env(self, sdk_retries: bool = False) -> dict[str, str]:
+        """Environment for Terraform's provider and other AWS SDK subprocesses.
+        `sdk_retries`: leave retries to the SDK's defaults, as AWS runs code (a function's, a
+        task's): a throttled write is retried as it would be there."""
         env = {"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region, **self.credentials}
         if self.endpoint_url:
             env[_ENDPOINT_ENV] = self.endpoint_url
         for key, url in self.endpoints.items():
             env[f"{_ENDPOINT_ENV}_{key}"] = url
-        if self.max_attempts:
+        if self.max_attempts and not sdk_retries:
             env["AWS_MAX_ATTEMPTS"] = str(self.max_attempts)
         return env
 

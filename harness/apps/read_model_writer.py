@@ -3,15 +3,21 @@ pattern: the measurement floor).
 
 Concurrent writers finish their post-commit writes in any order, so each write is
 conditional on the item's version being older, and deletes leave tombstones
-(`harness.read_model`).
+(`harness.read_model`). A throttled write is retried until accepted: the transaction that
+made it waits.
 """
 
 import contextlib
+import itertools
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import botocore.exceptions
+
 from harness.apps import Hooks
-from harness.aws import AwsAccess
+from harness.aws import AwsAccess, backoff_s, throttled
 from harness.load.ledger import Change
 from harness.load.transactions import Image
 from harness.read_model import NEWER_ONLY, VERSION_ATTRIBUTE, to_item, tombstone
@@ -30,7 +36,8 @@ def hooks(outputs: dict[str, Any], aws: AwsAccess, ledger_dir: Path) -> Hooks:
                 item = to_item(change.table, change.key, row)
             # a later version already there means this one was superseded: nothing to write
             with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
-                dynamodb.put_item(
+                _until_accepted(
+                    dynamodb.put_item,
                     TableName=table_name,
                     Item=item,
                     ConditionExpression=NEWER_ONLY,
@@ -39,3 +46,16 @@ def hooks(outputs: dict[str, Any], aws: AwsAccess, ledger_dir: Path) -> Hooks:
                 )
 
     return Hooks(after_commit=write)
+
+
+def _until_accepted(write: Callable[..., Any], **request: Any) -> None:
+    """`write(**request)`, again after a backoff for as long as it is throttled, as DynamoDB
+    asks of its writers."""
+    for attempt in itertools.count():
+        try:
+            write(**request)
+            return
+        except botocore.exceptions.ClientError as exc:
+            if not throttled(exc):
+                raise
+            time.sleep(backoff_s(attempt))

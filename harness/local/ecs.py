@@ -148,7 +148,11 @@ class EcsEngine(ControlLoop):
         }
         for path in mounts.values():
             path.mkdir()
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": str(folder), **self.aws.env()}
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(folder),
+            **self.aws.env(sdk_retries=True),
+        }
         env |= {v["name"]: mapped(v["value"], mounts) for v in container.get("environment", [])}
         for secret in container.get("secrets", []):
             env[secret["name"]] = secret_value(self._own, secret["valueFrom"])

@@ -29,6 +29,8 @@ class Target(Protocol):
 
     def cannot_deny(self, action: str) -> str | None: ...
 
+    def cannot_throttle(self, service: str) -> str | None: ...
+
     def cannot_take_down(self, part: str) -> str | None: ...
 
     def take_down(self, part: str, down: bool, names: Sequence[str] = ()) -> None: ...
@@ -382,6 +384,66 @@ class QueueSendsDenied(FaultKind):
             sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": before.get(url, "")})
 
 
+class DynamoDbThrottle(FaultKind):
+    """UpdateTable on every DynamoDB table of the pattern: its on-demand maximum write
+    throughput (OnDemandThroughput's MaxWriteRequestUnits) set to 1 a second, the least
+    DynamoDB takes, so nearly every write is throttled (ThrottlingException; a batch's writes
+    come back unprocessed); at the end the maximum is put back as it was (-1: none). Writers
+    retry with backoff as AWS SDKs do; one whose retries run out fails what it was writing,
+    to be retried as its kind retries failures: an event-source mapping's batch, a DMS task
+    restarted from its checkpoint, a poller's next attempt."""
+
+    name = "dynamodb_throttle"
+    expected = Expected(
+        frozenset({"duplicate"}),
+        "no loss, duplicates allowed (a write whose retries ran out is retried with what it "
+        "belonged to); lag of changes made meanwhile within the throttle's duration plus the "
+        "floor and 20 s (the writers' backoff)",
+        slack_s=20.0,
+    )
+    acts_on = ("aws_dynamodb_table", "name")
+    LIMIT = 1
+    """Write request units a second while throttled: the least a maximum can be."""
+
+    def unavailable(self, target: Target) -> str | None:
+        return target.cannot_throttle("dynamodb")
+
+    def start(self, target: Target, targets: list[str]) -> dict[str, int]:
+        dynamodb = target.aws.client("dynamodb")
+        before = {}
+        for name in targets:
+            table = dynamodb.describe_table(TableName=name)["Table"]
+            limits = table.get("OnDemandThroughput", {})
+            before[name] = limits.get("MaxWriteRequestUnits", UNLIMITED)
+            _limit_writes(dynamodb, name, self.LIMIT)
+        _await(lambda: _tables_not_active(dynamodb, targets))
+        return before
+
+    def end(self, target: Target, targets: list[str], before: Any) -> None:
+        dynamodb = target.aws.client("dynamodb")
+        before = before or {}  # a start that failed part of the way: none had a maximum
+        for name in targets:
+            _limit_writes(dynamodb, name, before.get(name, UNLIMITED))
+        _await(lambda: _tables_not_active(dynamodb, targets))
+
+
+UNLIMITED = -1
+"""The maximum throughput that removes the maximum."""
+
+
+def _limit_writes(dynamodb: Any, table: str, units: int) -> None:
+    dynamodb.update_table(TableName=table, OnDemandThroughput={"MaxWriteRequestUnits": units})
+
+
+def _tables_not_active(dynamodb: Any, tables: list[str]) -> list[str]:
+    """The tables still updating (a change of its maximum throughput takes a moment on AWS)."""
+    return [
+        name
+        for name in tables
+        if dynamodb.describe_table(TableName=name)["Table"]["TableStatus"] != "ACTIVE"
+    ]
+
+
 class LateCdcFile(_Outage):
     """The upload of a DMS S3 target's next CDC file stalls while the task writes the next
     ones; once the fault ends it completes, after a later file has been in the bucket for a
@@ -433,6 +495,7 @@ KINDS: dict[str, FaultKind] = {
         KafkaDown(),
         KafkaRebalance(),
         QueueSendsDenied(),
+        DynamoDbThrottle(),
         LateCdcFile(),
         NetworkDelay(),
     )

@@ -157,6 +157,12 @@ class Target(ABC):
         everyone would not be enforced here, in one line; None when it would (AWS)."""
         return None
 
+    def cannot_throttle(self, service: str) -> str | None:
+        """Why `service` (e.g. `dynamodb`) would not throttle requests past a limit set
+        through its API (an on-demand table's maximum throughput) here, in one line; None
+        when it would (AWS)."""
+        return None
+
     def cannot_take_down(self, part: str) -> str | None:
         """Why this target cannot take `part` down for a fault (`source`: the source
         database; `kafka`: every Kafka broker; `groups`: every Kafka consumer group's steady

@@ -26,6 +26,7 @@ from harness.local.firehose.engine import FirehoseEngine
 from harness.local.kafka_broker import KafkaBroker
 from harness.local.lambda_runtime.runtime import LambdaRuntime
 from harness.local.link import FAULT_DELAY_S, Link
+from harness.local.moto_fixes.additions.dynamodb import THROTTLED
 from harness.local.moto_fixes.additions.sqs import ENFORCED
 from harness.local.moto_groups import describe_split, parse_split
 from harness.local.moto_server import MotoServer
@@ -147,6 +148,11 @@ class LocalTarget(Target):
         if action in ENFORCED:
             return super().cannot_deny(action)
         return f"the {self.name} target's AWS API (moto) enforces no resource policy on {action}"
+
+    def cannot_throttle(self, service: str) -> str | None:
+        if service in THROTTLED:
+            return super().cannot_throttle(service)
+        return f"the {self.name} target's AWS API (moto) throttles no {service} request"
 
     def cannot_take_down(self, part: str) -> str | None:
         embedded = {

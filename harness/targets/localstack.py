@@ -95,6 +95,11 @@ class LocalStackTarget(LocalTarget):
             "ENFORCE_IAM=1 (LocalStack Pro), so a Deny would not refuse anything"
         )
 
+    def cannot_throttle(self, service: str) -> str | None:
+        if service in self.routing.embedded:
+            return super().cannot_throttle(service)
+        return f"LocalStack throttles no {service} request on a limit set through its API"
+
     def runs(self, component: Component) -> bool:
         """The embedded cloud, and each engine whose service is embedded (LocalStack runs
         what it serves itself)."""

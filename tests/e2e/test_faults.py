@@ -1,8 +1,9 @@
 """Faults scheduled by the scenario, applied on the local target through the AWS API or its
 own controls, one after the other: `dms_ddb_streams_kinesis` with its DMS task stopped and
 resumed from its checkpoint, its Lambda functions throttled, its replication instance
-rebooted, its source database restarted, its functions failing and its link to the source
-slowed loses nothing, and each fault's recovery is measured per projection."""
+rebooted, its source database restarted, its functions failing, its link to the source
+slowed and its DynamoDB tables' writes throttled loses nothing, and each fault's recovery is
+measured per projection."""
 
 import json
 from pathlib import Path
@@ -37,7 +38,7 @@ def test_each_fault_kind_leaves_nothing_lost_and_its_recovery_is_measured(
         assert lag["unseen"] == 0 and lag["seen"] + lag["skipped"] == len(committed), name
         assert set(projection["check"]["counts"]) <= {"duplicate"}, projection["check"]
 
-    stop, throttle, reboot, restart, errors, delay = pattern["faults"]
+    stop, throttle, reboot, restart, errors, delay, writes = pattern["faults"]
     assert [f["kind"] for f in pattern["faults"]] == [
         "dms_task_stop",
         "lambda_throttle",
@@ -45,6 +46,7 @@ def test_each_fault_kind_leaves_nothing_lost_and_its_recovery_is_measured(
         "source_restart",
         "lambda_errors",
         "network_delay",
+        "dynamodb_throttle",
     ]
     assert [":task:" in arn for arn in stop["targets"]] == [True]
     assert len(throttle["targets"]) == 2  # the fan-in and the projector
@@ -52,6 +54,7 @@ def test_each_fault_kind_leaves_nothing_lost_and_its_recovery_is_measured(
     assert [":rep:" in arn for arn in reboot["targets"]] == [True]
     assert restart["targets"] == ["source"]
     assert [":endpoint:" in arn for arn in delay["targets"]] == [True]  # the source endpoint
+    assert len(writes["targets"]) == 2  # DMS's copy of the tables, the projector's model
     for fault in pattern["faults"]:
         assert fault["error"] is None, fault["error"]
         assert fault["ended_ns"] - fault["started_ns"] >= 7.9e9  # its 8 s
@@ -62,13 +65,14 @@ def test_each_fault_kind_leaves_nothing_lost_and_its_recovery_is_measured(
     # task, those behind a function after the throttle and the errors (the mappings retry
     # the failed batches); after the source's restart, the changes committed once it is
     # back wait for the task's own restart (5 s after the outage began, then 10 s after that
-    # failed attempt)
+    # failed attempt); the tables DMS and the projector write after their writes' throttle
     for fault, hit, delay_ms in (
         (stop, UNBATCHED, 4_000),
         (throttle, FED_BY_LAMBDA, 4_000),
         (reboot, UNBATCHED, 4_000),
         (restart, UNBATCHED, 3_000),
         (errors, FED_BY_LAMBDA, 4_000),
+        (writes, {"tables", "read_model"}, 4_000),
     ):
         for name in hit:
             recovery = fault["recovery"][name]

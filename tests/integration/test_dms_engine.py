@@ -297,6 +297,29 @@ def test_stop_and_resume_loses_nothing_and_doubles_nothing(local_target: Target)
     dms.stop(local_target, arn)
 
 
+def test_a_throttled_dynamodb_target_writes_what_it_holds_once_the_throttle_lifts(
+    local_target: Target,
+) -> None:
+    """Under the dynamodb_throttle fault (one write a second) the task keeps retrying its
+    batches with backoff; once the table's maximum is lifted every change lands, in order."""
+    table = "throttled_dynamodb"
+    dsn = local_target.source_dsn
+    dest, arn = replicated(local_target, table, "dynamodb", rows=5)
+    dms.start(local_target, arn)
+    assert dms.eventually(lambda: dest.state() == dms.source_rows(dsn, table))
+    kind = KINDS["dynamodb_throttle"]
+    before = kind.start(local_target, [table])
+    try:
+        Churn(dsn, table, seed=11).run(40)
+        time.sleep(2)
+        assert dest.state() != dms.source_rows(dsn, table), "the throttle held nothing back"
+    finally:
+        kind.end(local_target, [table], before)
+    assert dms.eventually(lambda: dest.state() == dms.source_rows(dsn, table), timeout_s=30)
+    assert dms.task(local_target, arn)["Status"] == "running"
+    dms.stop(local_target, arn)
+
+
 @pytest.mark.parametrize("full", [False, True], ids=["limited", "full"])
 def test_a_lob_over_lob_max_size_arrives_truncated_in_limited_lob_mode(
     local_target: Target, full: bool

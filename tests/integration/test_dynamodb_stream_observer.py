@@ -1,5 +1,6 @@
 """The DynamoDB stream observer logs every change of a real (moto) table, deletes as tombstones."""
 
+import threading
 import time
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import pytest
 
 from harness.apps import Spec, hooks
 from harness.load.ledger import COMMITTED, Change
+from harness.nemesis.faults import KINDS
 from harness.observe import read_observations
 from harness.observe.base import SnapshotRow, live_versions
 from harness.observe.dynamodb_stream import DynamoDBStreamObserver
@@ -87,3 +89,33 @@ def test_direct_writes_survive_arriving_out_of_order(local_target: Target, tmp_p
         "read_model", tmp_path / "obs.csv", local_target.aws, "direct-order-test", stream_arn
     )
     assert live_versions(observer.snapshot()) == {("widgets", "2"): 2}
+
+
+def test_the_post_commit_writer_waits_out_a_throttle_of_its_table(
+    local_target: Target, tmp_path: Path
+) -> None:
+    """Under the dynamodb_throttle fault (one write a second), the application's post-commit
+    writes are retried until accepted: the transaction waits, and nothing is lost."""
+    name = "direct-throttle-test"
+    stream_arn = read_model_table(local_target.aws, name)
+    write = hooks(Spec("read_model_writer", {"read_model_table": name}), local_target.aws, tmp_path)
+    assert write.after_commit is not None
+    kind = KINDS["dynamodb_throttle"]
+    assert kind.unavailable(local_target) is None
+    changes = [Change("widgets", str(n), 1, "insert", COMMITTED, 0, 0, 0, "") for n in range(6)]
+    rows = [{"id": n, "version": 1} for n in range(6)]
+
+    before = kind.start(local_target, [name])
+    writing = threading.Thread(target=write.after_commit, args=(changes, rows))
+    writing.start()
+    try:
+        writing.join(2.0)
+        assert writing.is_alive(), "six writes went through a throttle of one a second"
+    finally:
+        kind.end(local_target, [name], before)
+        writing.join(10.0)
+    assert not writing.is_alive()
+    observer = DynamoDBStreamObserver(
+        "read_model", tmp_path / "t.csv", local_target.aws, name, stream_arn
+    )
+    assert len(live_versions(observer.snapshot())) == 6

@@ -6,6 +6,7 @@ subnets. And a moto the fixes no longer fit stops the server with one line. Each
 on its own, against moto without it: `tests/unit/test_moto_corrections.py`."""
 
 import json
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -509,3 +510,43 @@ def test_dynamodb_stream_iterators_are_reusable_tokens(bare_cloud: BareCloud) ->
     dynamodb.put_item(TableName=table, Item={"pk": {"S": "k5"}})
     assert page(latest)[0] == ["k5"]
     assert page(tail[2])[0] == ["k5"]
+
+
+def test_an_on_demand_tables_maximum_write_throughput_throttles_its_writes(
+    bare_cloud: BareCloud,
+) -> None:
+    """UpdateTable's OnDemandThroughput is kept and answered; writes past its maximum are
+    throttled (a batch's as unprocessed items) until it is removed again (-1)."""
+    ddb = bare_cloud.aws.client("dynamodb")
+    name = f"limited-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.update_table(TableName=name, OnDemandThroughput={"MaxWriteRequestUnits": 1})
+    described = ddb.describe_table(TableName=name)["Table"]
+    assert described["OnDemandThroughput"] == {"MaxWriteRequestUnits": 1}
+
+    ddb.put_item(TableName=name, Item={"pk": {"S": "first"}})
+    with pytest.raises(ClientError) as refused:
+        ddb.put_item(TableName=name, Item={"pk": {"S": "second"}})
+    error = refused.value.response
+    assert error["Error"]["Code"] == "ThrottlingException"
+    assert error["throttlingReasons"] == [
+        {"reason": "TableWriteMaxOnDemandThroughputExceeded", "resource": described["TableArn"]}
+    ]
+    with pytest.raises(ClientError, match="ThrottlingException"):
+        ddb.delete_item(TableName=name, Key={"pk": {"S": "first"}})
+
+    time.sleep(1.1)  # a second's allowance again: one write of the batch goes through
+    writes = [{"PutRequest": {"Item": {"pk": {"S": f"b{i}"}}}} for i in range(5)]
+    answer = ddb.batch_write_item(RequestItems={name: writes})
+    assert answer["UnprocessedItems"] == {name: writes[1:]}
+    assert ddb.get_item(TableName=name, Key={"pk": {"S": "b0"}}).get("Item")
+    assert not ddb.get_item(TableName=name, Key={"pk": {"S": "b1"}}).get("Item")
+
+    ddb.update_table(TableName=name, OnDemandThroughput={"MaxWriteRequestUnits": -1})
+    assert "OnDemandThroughput" not in ddb.describe_table(TableName=name)["Table"]
+    assert not ddb.batch_write_item(RequestItems={name: writes})["UnprocessedItems"]

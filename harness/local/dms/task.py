@@ -33,6 +33,7 @@ from harness.local.dms.sources import make_source
 from harness.local.dms.sources.base import DmsSource
 from harness.local.dms.targets import make_target
 from harness.local.dms.targets.base import DmsTarget
+from harness.local.dms.targets.dynamodb import DynamoDbWriteError
 
 log = logging.getLogger("harness.local.dms")
 
@@ -42,6 +43,7 @@ _ENVIRONMENTAL: tuple[type[BaseException], ...] = (
     psycopg2.InterfaceError,
     botocore.exceptions.ConnectionError,
     ConnectionError,
+    DynamoDbWriteError,
 )
 
 READ_TIMEOUT_S = 0.05

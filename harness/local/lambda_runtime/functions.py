@@ -509,7 +509,7 @@ class Functions:
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
             **version.variables,
-            **self.aws.env(),
+            **self.aws.env(sdk_retries=True),
             "AWS_LAMBDA_FUNCTION_NAME": version.name,
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(version.memory_mb),

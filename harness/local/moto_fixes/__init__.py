@@ -44,6 +44,7 @@ MODULES = (
     "additions.msk",
     "additions.awslambda",
     "additions.dms",
+    "additions.dynamodb",
     "additions.iam",
     "additions.sqs",
     "additions.usage",

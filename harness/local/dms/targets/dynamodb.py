@@ -19,7 +19,11 @@ guide (CHAP_Target.DynamoDB):
 
 Writes go out with BatchWriteItem, 25 at most, never two writes to one key in a
 batch, batches in order, UnprocessedItems retried before the next batch, so
-per-key order holds.
+per-key order holds. A throttled batch (ThrottlingException and the like) is retried with
+backoff as an AWS SDK retries it. Writes refused for longer than those retries (about 17 s)
+fail the task with an environmental error, so it restarts from its checkpoint: the guide
+documents no DynamoDB-specific reaction, and a DMS task restarts after environmental errors
+(ErrorBehavior's RecoverableError settings).
 """
 
 import json
@@ -28,6 +32,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import botocore.exceptions
+
+from harness.aws import backoff_s, throttled
 from harness.local.dms.changes import (
     FLOAT_TYPES,
     INTEGER_TYPES,
@@ -53,7 +60,8 @@ Item = dict[str, dict[str, Any]]
 
 
 class DynamoDbWriteError(RuntimeError):
-    """BatchWriteItem kept leaving items unprocessed."""
+    """BatchWriteItem kept leaving items unprocessed or being throttled: the table refuses
+    writes for now, an environmental error (the task restarts from its checkpoint)."""
 
 
 def attribute(column: Column, value: str) -> dict[str, Any]:
@@ -225,11 +233,16 @@ class DynamoDbTarget(DmsTarget):
         for write in batch:
             requests.setdefault(write.table_name, []).append(write.request)
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            response = self.client.batch_write_item(RequestItems=requests)
-            requests = response.get("UnprocessedItems") or {}
-            if not requests:
-                return
-            time.sleep(min(1.0, 0.05 * 2**attempt))
+            try:
+                response = self.client.batch_write_item(RequestItems=requests)
+            except botocore.exceptions.ClientError as exc:
+                if not throttled(exc):
+                    raise
+            else:
+                requests = response.get("UnprocessedItems") or {}
+                if not requests:
+                    return
+            time.sleep(backoff_s(attempt))
         raise DynamoDbWriteError(
             f"BatchWriteItem left items unprocessed {MAX_ATTEMPTS} times in a row"
         )

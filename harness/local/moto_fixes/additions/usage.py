@@ -61,7 +61,7 @@ def item_size(item: dict[str, Any]) -> int:
     return sum(len(name.encode()) + attribute_size(value) for name, value in item.items())
 
 
-def _write_units(item: dict[str, Any]) -> int:
+def write_units(item: dict[str, Any]) -> int:
     return max(1, math.ceil(item_size(item) / 1024))
 
 
@@ -79,18 +79,16 @@ def request_units(
     elif service == "dynamodb" and operation in _DYNAMODB_WRITE:
         request = json.loads(body)
         if operation == "PutItem":
-            units["dynamodb.write_request_unit"] += _write_units(request["Item"])
+            units["dynamodb.write_request_unit"] += write_units(request["Item"])
         elif operation == "BatchWriteItem":
             for writes in request["RequestItems"].values():
                 for write in writes:
                     put = write.get("PutRequest")
-                    units["dynamodb.write_request_unit"] += _write_units(put["Item"]) if put else 1
+                    units["dynamodb.write_request_unit"] += write_units(put["Item"]) if put else 1
         elif operation == "TransactWriteItems":
             for action in request["TransactItems"]:
                 put = action.get("Put")
-                units["dynamodb.write_request_unit"] += 2 * (
-                    _write_units(put["Item"]) if put else 1
-                )
+                units["dynamodb.write_request_unit"] += 2 * (write_units(put["Item"]) if put else 1)
         else:
             units["dynamodb.write_request_unit"] += 1
     elif service == "s3":
