@@ -2,6 +2,7 @@
 moto's server in the units AWS bills (PUT payload units, write and read request units,
 S3 request classes, SQS requests, Secrets Manager calls), the harness's own calls left out."""
 
+import contextlib
 import json
 import urllib.request
 from dataclasses import replace
@@ -75,6 +76,28 @@ def test_dynamodb_counts_write_units_by_item_size_and_reads_by_answer(
         "dynamodb.write_request_unit": 4,
         "dynamodb.read_request_unit": 1.5,
     }
+
+
+def test_dynamodb_bills_no_throttled_write(bare_cloud: BareCloud) -> None:
+    """Past a table's maximum write throughput: a refused write, or a batch's unprocessed
+    writes, are not billed."""
+    dynamodb = bare_cloud.aws.client("dynamodb")
+    table = unique("throttled")
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.update_table(TableName=table, OnDemandThroughput={"MaxWriteRequestUnits": 1})
+    writes = [{"PutRequest": {"Item": {"pk": {"S": str(n)}}}} for n in range(4)]
+
+    def act() -> None:
+        dynamodb.batch_write_item(RequestItems={table: writes})  # one written, three left
+        with contextlib.suppress(dynamodb.exceptions.ClientError):
+            dynamodb.put_item(TableName=table, Item={"pk": {"S": "refused"}})
+
+    assert _spent(bare_cloud, act) == {"dynamodb.write_request_unit": 1}
 
 
 def test_s3_sqs_and_secrets_count_their_requests(bare_cloud: BareCloud) -> None:

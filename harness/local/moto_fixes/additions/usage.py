@@ -3,12 +3,13 @@ price keys of `harness/cost/prices.yaml`), so a run's cost per change is counted
 guessed. `GET /_cdcbench/usage` on any host answers the totals since the server started.
 
 moto keeps no such account, and on AWS it comes from the bill; here every request is
-metered as it arrives, by the service of its signature and its operation:
+metered as it is answered, by the service of its signature and its operation:
 - Kinesis PutRecord(s): PUT payload units (each record's data and partition key, per 25 KB).
 - DynamoDB writes: write request units (an item written per 1 KB of its size, computed as
   DynamoDB sizes items; an update or delete as one unit: its item's size is not in the
-  request; transactions twice); reads: read request units (per 4 KB of the answer, half
-  for an eventually consistent read; transactions twice). DynamoDB Streams reads are not
+  request; transactions twice; a throttled write, or a batch's unprocessed ones, not at
+  all); reads: read request units (per 4 KB of the answer, half for an eventually
+  consistent read; transactions twice). DynamoDB Streams reads are not
   metered: Lambda's are free and nothing else here reads a stream.
 - S3: PUT, POST, COPY and LIST requests, and GET/HEAD requests.
 - SQS: every request (standard or FIFO by its queue), Secrets Manager API calls, KMS requests.
@@ -114,6 +115,19 @@ def read_units(operation: str, body: bytes, answer_bytes: int) -> Counter[str]:
     return units
 
 
+def written_units(operation: str, body: bytes, answer: bytes) -> Counter[str]:
+    """A DynamoDB write's write request units, by its answer: none for a throttled one, and
+    a batch's without the writes it left unprocessed (DynamoDB bills neither)."""
+    if b"ThrottlingException" in answer[:200]:
+        return Counter()
+    units = request_units("dynamodb", operation, "POST", "/", "", body)
+    left = json.loads(answer).get("UnprocessedItems") if operation == "BatchWriteItem" else None
+    if left:
+        unprocessed = json.dumps({"RequestItems": left}).encode()
+        units -= request_units("dynamodb", operation, "POST", "/", "", unprocessed)
+    return units
+
+
 class _Meter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -155,11 +169,16 @@ def metered() -> None:
             body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
             environ["wsgi.input"] = BytesIO(body)
         query, method = environ.get("QUERY_STRING", ""), environ.get("REQUEST_METHOD", "")
-        meter.add(request_units(service, operation, method, path, query, body))
+        write = service == "dynamodb" and operation in _DYNAMODB_WRITE
+        if not write:
+            meter.add(request_units(service, operation, method, path, query, body))
         answer: Iterable[bytes] = dispatch(self, environ, start_response)
         if service == "dynamodb" and operation in _DYNAMODB_READ:
             answer = list(answer)
             meter.add(read_units(operation, body, sum(len(part) for part in answer)))
+        elif write:
+            answer = list(answer)
+            meter.add(written_units(operation, body, b"".join(answer)))
         return answer
 
     DomainDispatcherApplication.__call__ = call  # type: ignore[method-assign]
