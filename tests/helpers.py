@@ -193,6 +193,16 @@ def versioned_put(table: str, item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def keyed_table(dynamodb: Any, name: str, key: str = "pk") -> None:
+    """An on-demand table keyed by the string attribute `key`."""
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 def read_model_table(aws: AwsAccess, name: str) -> str:
     """A read-model table (the harness's key attribute) with a NEW_AND_OLD_IMAGES stream:
     the stream's ARN."""

@@ -10,6 +10,7 @@ from harness.patterns import patterns
 from harness.settings import Settings
 from harness.targets import Target
 from harness.terraform import Deployment, Teardown, TerraformError, deployed
+from tests.helpers import keyed_table
 from tests.integration.test_failed_apply import tagged
 
 pytestmark = pytest.mark.slow
@@ -49,12 +50,7 @@ def test_a_failing_apply_destroys_the_other_too(local_target: Target, tmp_path: 
     run_id = "side-by-side-fails"
     dynamodb = local_target.aws.client("dynamodb")
     taken = f"cdcbench-{run_id}-direct-read-model"
-    dynamodb.create_table(
-        TableName=taken,
-        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    keyed_table(dynamodb, taken, "k")
     deployments = _deployments(local_target, run_id, tmp_path)
     try:
         with (

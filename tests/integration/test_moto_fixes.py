@@ -20,6 +20,7 @@ from harness.local.moto_fixes.guard import PINNED
 from harness.local.moto_server import MotoServer
 from harness.process import spawn
 from tests.conftest import BareCloud
+from tests.helpers import keyed_table
 from tests.lambda_support import create_function
 
 pytestmark = pytest.mark.slow
@@ -519,12 +520,7 @@ def test_an_on_demand_tables_maximum_write_throughput_throttles_its_writes(
     throttled (a batch's as unprocessed items) until it is removed again (-1)."""
     ddb = bare_cloud.aws.client("dynamodb")
     name = f"limited-{uuid.uuid4().hex[:8]}"
-    ddb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    keyed_table(ddb, name)
     ddb.update_table(TableName=name, OnDemandThroughput={"MaxWriteRequestUnits": 1})
     described = ddb.describe_table(TableName=name)["Table"]
     assert described["OnDemandThroughput"] == {"MaxWriteRequestUnits": 1}

@@ -13,7 +13,7 @@ import pytest
 from harness.aws import HARNESS_AGENT
 from harness.local.moto_fixes.additions.usage import USAGE_PATH
 from tests.conftest import BareCloud
-from tests.helpers import unique
+from tests.helpers import keyed_table, unique
 
 pytestmark = pytest.mark.slow
 
@@ -49,12 +49,7 @@ def test_dynamodb_counts_write_units_by_item_size_and_reads_by_answer(
 ) -> None:
     dynamodb = bare_cloud.aws.client("dynamodb")
     table = unique("meter")
-    dynamodb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    keyed_table(dynamodb, table)
     small, large = {"pk": {"S": "a"}}, {"pk": {"S": "b"}, "blob": {"S": "z" * 1500}}
     key = {"pk": {"S": "a"}}
 
@@ -83,12 +78,7 @@ def test_dynamodb_bills_no_throttled_write(bare_cloud: BareCloud) -> None:
     writes, are not billed."""
     dynamodb = bare_cloud.aws.client("dynamodb")
     table = unique("throttled")
-    dynamodb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    keyed_table(dynamodb, table)
     dynamodb.update_table(TableName=table, OnDemandThroughput={"MaxWriteRequestUnits": 1})
     writes = [{"PutRequest": {"Item": {"pk": {"S": str(n)}}}} for n in range(4)]
 
