@@ -25,6 +25,7 @@ from harness.load.locust_runner import load_stats
 from harness.load.schema_change import read_schema_change
 from harness.nemesis import judge_faults
 from harness.nemesis.evidence import lost_evidence, wanted
+from harness.nemesis.faults import LOB_LIMIT_VARIABLE
 from harness.observe.base import Observations, SnapshotRows, standing
 from harness.patterns import AddedColumn, patterns
 from harness.report.results import PatternResult
@@ -143,6 +144,7 @@ def evaluate(
                 emits,
                 late,
                 upstreams,
+                result.variables.get(LOB_LIMIT_VARIABLE),
             )
             judge_faults(result.faults, result.projections, origin_ns, spec.lag_window_s, lost)
         if result.resources is not None:

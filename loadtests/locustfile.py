@@ -54,6 +54,7 @@ from harness.load.ledger_store import upload_ledger
 from harness.load.schema_change import DDL_REQUEST, add_column
 from harness.load.transactions import Outcome, connect, execute
 from harness.load.workload import KeySpace, Workload
+from harness.nemesis.faults import LOB_BURST
 from harness.records import RecordWriter
 from harness.scenario import Scenario, load_scenario
 
@@ -142,6 +143,14 @@ class _Process:
     finished: bool = False
     """The ledger is closed and the hooks are too."""
     uploaded: bool = False
+
+    def bursting(self) -> bool:
+        """Whether one of the scenario's LOB bursts is under way (by this process's clock)."""
+        elapsed_s = time.monotonic() - self.started
+        return any(
+            f.kind == LOB_BURST and f.at_s <= elapsed_s < f.at_s + f.duration_s
+            for f in self.scenario.faults
+        )
 
 
 _process: _Process | None = None
@@ -363,7 +372,7 @@ class SourceWriter(User):
     def change(self) -> None:
         intended_ns, self.intended_ns = self.intended_ns, self.intended_ns + self.interval_ns
         self._change_schema()
-        plan = self.workload.plan()
+        plan = self.workload.plan(self.process.bursting())
         name = f"{plan.op} (abort)" if plan.abort else plan.op
         started = time.perf_counter()
         outcome: Outcome | None = None

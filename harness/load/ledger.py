@@ -60,6 +60,9 @@ class Change:
     """`row_image.row_digest` of the row image written ("" for deletes)."""
     added: bool = False
     """The row image holds a column the run added (`schema.register_added`), not NULL."""
+    lob_bytes: int = 0
+    """The size of the row image's largest text or JSON value (what DMS moves as a LOB), in
+    UTF-8 bytes (0 for deletes)."""
 
     @property
     def entity(self) -> Entity:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from harness.load.schema import COLUMNS, added_columns
+from harness.load.schema import COLUMNS, added_columns, columns
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -103,6 +103,17 @@ def _canonical(table: str, column: str, kind: str, value: Any) -> Any:
         return None if value is None else _CANONICAL[kind](value)
     except (ValueError, TypeError, ArithmeticError) as exc:
         raise ValueError(f"{table}.{column}: cannot read {value!r} as {kind}: {exc}") from None
+
+
+def lob_bytes(table: str, row: Mapping[str, Any]) -> int:
+    """The UTF-8 size of the row's largest text or JSON value (DMS's LOB columns; a JSON
+    document in its canonical form)."""
+    sizes = [
+        len(_CANONICAL[kind](value).encode())
+        for column, kind in columns(table).items()
+        if kind in ("text", "json") and (value := row.get(column)) is not None
+    ]
+    return max(sizes, default=0)
 
 
 def row_digest(table: str, row: Mapping[str, Any]) -> str:

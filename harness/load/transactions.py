@@ -21,7 +21,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from harness.load.ledger import ABORTED, COMMITTED, Change
-from harness.load.row_image import carries_added, row_digest
+from harness.load.row_image import carries_added, lob_bytes, row_digest
 from harness.load.workload import Plan
 
 _TXID = "pg_current_xact_id()::text::bigint AS txid"
@@ -157,6 +157,7 @@ def _described(written: list["Written"], intended_ns: int) -> tuple[list[Change]
                 txid=txid,
                 digest="" if deleted else row_digest(w.table, w.row),
                 added=not deleted and carries_added(w.table, w.row),
+                lob_bytes=0 if deleted else lob_bytes(w.table, w.row),
             )
         )
         images.append(None if deleted else w.row)

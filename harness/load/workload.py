@@ -74,12 +74,16 @@ class Workload:
         """Write `table.column` (a value of `kind`, never NULL) from the next plan on."""
         self._added[table] = (column, kind)
 
-    def plan(self) -> Plan:
+    def plan(self, bursting: bool = False) -> Plan:
+        """The next operation; `bursting`: a LOB burst is under way (the `lob_burst` fault),
+        so a widget it writes carries large notes whatever `lob_ratio` says."""
         op = self._rng.choices(self._ops, self._weights)[0]
         key = None if op == "insert" else self.keys.pick(self._rng, self.spec)
         if key is None:
             op = "insert"
-        values = self._order() if op == "order" else {} if op == "delete" else self._widget()
+        values = (
+            self._order() if op == "order" else {} if op == "delete" else self._widget(bursting)
+        )
         table = "orders" if op == "order" else "widgets"
         if table in self._added and values:
             column, kind = self._added[table]
@@ -88,9 +92,9 @@ class Workload:
         held = self.spec.hold_open_ratio and self._rng.random() < self.spec.hold_open_ratio
         return Plan(op, key, abort, values, self.spec.hold_open_s if held else 0.0)
 
-    def _widget(self) -> dict[str, Any]:
+    def _widget(self, bursting: bool) -> dict[str, Any]:
         rng = self._rng
-        large = rng.random() < self.spec.lob_ratio
+        large = rng.random() < self.spec.lob_ratio or bursting
         return {
             "name": f"{rng.choice(_NAMES)} {rng.randrange(10**6)}",
             "price": None if rng.random() < 0.1 else Decimal(rng.randrange(1, 10**12)) / 10_000,

@@ -1,4 +1,5 @@
-"""The evidence a fault's verdict needs of which changes it lost (`LOST_EVIDENCE`), per
+"""The evidence a fault's verdict needs of which changes it may corrupt
+(`CORRUPTED_EVIDENCE`: when each was committed) and of which it lost (`LOST_EVIDENCE`), per
 projection: when each change it names lost that the projection is seen to lose was committed
 (`lost_as_shown`), and the lag windows without the changes it names lost, from which the
 fault's recovery and lag bound are read (a state projection shows a lost change once a later
@@ -22,12 +23,18 @@ if TYPE_CHECKING:  # results.json's model holds the projections
 
 
 def wanted(faults: Sequence[FaultRecord]) -> set[str]:
-    """The evidence the kinds of `faults` judge their losses by."""
-    return {
-        lost
-        for fault in faults
-        if fault.kind in KINDS and (lost := KINDS[fault.kind].expected.lost) is not None
-    }
+    """The evidence the kinds of `faults` judge their losses and corruptions by."""
+    expected = [KINDS[fault.kind].expected for fault in faults if fault.kind in KINDS]
+    return {named for e in expected for named in (e.lost, e.corrupted) if named is not None}
+
+
+def past_limit(changes: Ledger, limit_kb: int | None) -> list[int]:
+    """When each committed change carrying a LOB longer than `limit_kb` KB was committed
+    (none without a limit)."""
+    if limit_kb is None:
+        return []
+    past = changes.committed & (changes.numbers("lob_bytes") > limit_kb * 1024)
+    return [int(ns) for ns in changes.numbers("acked_ns")[past]]
 
 
 def lost_evidence(
@@ -39,11 +46,15 @@ def lost_evidence(
     emits: Sequence[Emit] = (),
     late: Mapping[str, set[Version]] | None = None,
     upstreams: Mapping[str, str] | None = None,
+    lob_limit_kb: int | None = None,
 ) -> LostEvidence:
     """`evidence`: which to gather (`wanted`); `seen_at`: each projection's sightings;
     `emits`: the application's records (never_sent); `late`: per object store, what it
     showed only from late objects, and `upstreams`: which projection feeds which
-    (late_files)."""
+    (late_files); `lob_limit_kb`: the pattern's LOB limit (lobs_past_limit)."""
+    found = LostEvidence()
+    if "lobs_past_limit" in evidence:
+        found.corrupted_ns["lobs_past_limit"] = past_limit(changes, lob_limit_kb)
     named: dict[str, dict[str, list[Change]]] = {}
     if "never_sent" in evidence:
         named["never_sent"] = dict.fromkeys(projections, never_sent(emits, changes))
@@ -54,7 +65,6 @@ def lost_evidence(
             for name, upstream in upstreams.items()
             if upstream in late
         }
-    found = LostEvidence()
     named_lost: dict[str, set[Version]] = {}
     for kind, by_projection in named.items():
         found.lost_ns[kind] = {}

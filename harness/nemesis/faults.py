@@ -47,6 +47,9 @@ class Expected:
     says: str
     slack_s: float = 10.0
     lost: str | None = None
+    corrupted: str | None = None
+    """The evidence naming the changes a projection may show divergent: those and no other
+    (`CORRUPTED_EVIDENCE`)."""
 
 
 LOST_EVIDENCE = {
@@ -57,6 +60,17 @@ LOST_EVIDENCE = {
 application's own records of the events it never sent (refused, or it died first), lost by
 every projection. late_files: the changes an object store showed only in objects that landed
 late, lost by each projection fed from that store (the store itself loses none)."""
+
+
+CORRUPTED_EVIDENCE = {
+    "lobs_past_limit": "carrying a LOB past the pattern's LOB limit",
+}
+"""What names the changes a fault may corrupt -> how its verdict says it. lobs_past_limit:
+the changes whose largest text or JSON value (`Change.lob_bytes`) is longer than the
+pattern's `lob_max_size_kb` (DMS's LobMaxSize in limited LOB mode); none in a pattern without
+that limit."""
+LOB_LIMIT_VARIABLE = "lob_max_size_kb"
+"""The pattern variable that holds its LOB limit, in KB, where it has one."""
 
 
 class FaultKind(ABC):
@@ -466,6 +480,35 @@ class LateCdcFile(_Outage):
     part = "uploads"
 
 
+LOB_BURST = "lob_burst"
+
+
+class LobBurst(FaultKind):
+    """For the fault's duration every widget the load writes carries notes of the workload's
+    `lob_bytes` (a text column: a LOB to DMS), where `lob_ratio` gives only some: a burst of
+    large rows. DMS in limited LOB mode truncates a LOB longer than its LobMaxSize (the
+    pattern's `lob_max_size_kb`), as it documents, so what it moves holds those rows with
+    another value. The load applies it (on every target), on its own clock: the ledger
+    records each change's largest LOB (`Change.lob_bytes`), so which rows were past the
+    limit is known exactly."""
+
+    name = LOB_BURST
+    expected = Expected(
+        frozenset(),
+        "no loss, no duplicate; divergent only the rows carrying a LOB past the pattern's LOB "
+        "limit (lob_max_size_kb: DMS truncates them in limited LOB mode), none in a pattern "
+        "without one; lag within the burst's duration plus the floor",
+        corrupted="lobs_past_limit",
+    )
+    acts_on = None
+
+    def start(self, target: Target, targets: list[str]) -> None:
+        """Nothing to break: the load writes the burst (`harness.load.workload.Workload`)."""
+
+    def end(self, target: Target, targets: list[str], before: Any) -> None:
+        """Nothing to mend: the load's burst ends with the fault's duration."""
+
+
 class NetworkDelay(_Outage):
     """What crosses the link between the data centre and the cloud is held 100 ms each way
     for the fault's duration (200 ms round trips): every DMS task's connections to the
@@ -497,6 +540,7 @@ KINDS: dict[str, FaultKind] = {
         QueueSendsDenied(),
         DynamoDbThrottle(),
         LateCdcFile(),
+        LobBurst(),
         NetworkDelay(),
     )
 }

@@ -3,6 +3,7 @@ the outcome the fault's kind expects (`Expected`), from the run's lag windows an
 computed with the rest of a pattern's figures, so `cdcbench check` recomputes it."""
 
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from statistics import median
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from harness.check.lag import LagWindow
 from harness.check.result import CheckResult
-from harness.nemesis.faults import KINDS, LOST_EVIDENCE
+from harness.nemesis.faults import CORRUPTED_EVIDENCE, KINDS, LOST_EVIDENCE
 from harness.nemesis.record import FaultRecord, Recovery
 
 if TYPE_CHECKING:  # results.json's model holds the fault records
@@ -30,12 +31,16 @@ at all)."""
 
 @dataclass
 class LostEvidence:
-    """Which changes a fault lost, as a verdict needs it (`harness.nemesis.evidence`)."""
+    """Which changes a fault lost or may corrupt, as a verdict needs it
+    (`harness.nemesis.evidence`)."""
 
     lost_ns: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     """Per evidence and projection, when each change it is seen to lose was committed."""
     bound_windows: dict[str, list[LagWindow]] = field(default_factory=dict)
     """Per projection with changes named lost, its lag windows without them."""
+    corrupted_ns: dict[str, list[int]] = field(default_factory=dict)
+    """Per evidence, when each change it names that any projection may show divergent was
+    committed."""
 
 
 def judge_faults(
@@ -54,7 +59,8 @@ def judge_faults(
     entity the source never had) under every fault. `lost`: the evidence of which changes
     were lost (`LostEvidence`): a kind that expects exactly those lost compares them with
     the changes lost in its span (a projection it does not name: none), and its recovery
-    and lag bound are those of the others."""
+    and lag bound are those of the others; a kind that expects some corrupted allows the
+    divergent changes of its span among those its evidence names, and no other."""
     lost = lost or LostEvidence()
     for fault in faults:
         fault.recovery, fault.reasons, fault.met = {}, [], None
@@ -102,6 +108,13 @@ def judge_faults(
                 if count != named_count:
                     said = LOST_EVIDENCE[expected.lost]
                     fault.reasons.append(f"{name}: {count} changes lost, {named_count} {said}")
+            if expected.corrupted is not None:
+                named_ns = lost.corrupted_ns.get(expected.corrupted, [])
+                shown_ns = projection.check.committed_ns.get("divergent", [])
+                judged.pop("divergent", None)
+                if others := _outside(shown_ns, named_ns, span, origin_ns):
+                    said = CORRUPTED_EVIDENCE[expected.corrupted]
+                    fault.reasons.append(f"{name}: {others} divergent not {said}")
             for anomaly, count in judged.items():
                 if anomaly not in allowed:
                     fault.reasons.append(f"{name}: {count} {anomaly}")
@@ -153,6 +166,21 @@ def _anomalies(check: CheckResult, span: tuple[float, float], origin_ns: int) ->
 def _within(times_ns: Sequence[int], span: tuple[float, float], origin_ns: int) -> int:
     """How many of `times_ns` fall within `span` (seconds from `origin_ns`)."""
     return sum(span[0] <= (ns - origin_ns) / 1e9 < span[1] for ns in times_ns)
+
+
+def _outside(
+    times_ns: Sequence[int], named_ns: Sequence[int], span: tuple[float, float], origin_ns: int
+) -> int:
+    """How many of `times_ns` within `span` are not among `named_ns` (each named once)."""
+    named = Counter(named_ns)
+    outside = 0
+    for ns in times_ns:
+        if span[0] <= (ns - origin_ns) / 1e9 < span[1]:
+            if named[ns]:
+                named[ns] -= 1
+            else:
+                outside += 1
+    return outside
 
 
 def _recovery(

@@ -33,9 +33,10 @@ def test_patterns_lists_each_pattern_with_its_summary_projections_and_tunables()
     assert not any(d.startswith(("run_id", "source_connection", "s3_sink_plugin")) for d in details)
     # the fault kinds that act on what it creates
     kinds = "dms_task_stop, dms_instance_reboot, lambda_throttle, lambda_errors, source_restart"
-    rest = "kafka_down, kafka_rebalance, dynamodb_throttle, network_delay"
+    rest = "kafka_down, kafka_rebalance, dynamodb_throttle, lob_burst, network_delay"
     assert f"faults: {kinds}, {rest}" in details
-    assert lines[heads[0] + 2].strip() == "faults: source_restart, dynamodb_throttle"  # direct
+    direct_kinds = "faults: source_restart, dynamodb_throttle, lob_burst"
+    assert lines[heads[0] + 2].strip() == direct_kinds
     # a pattern's own expected outcome under a kind, where it has one
     sqs = heads[list(patterns()).index("sqs_lambda_eventstore")]
     assert lines[sqs + 3].strip().startswith("under lambda_errors: no loss, duplicates allowed")

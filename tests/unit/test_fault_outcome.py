@@ -8,6 +8,7 @@ import pytest
 from harness.check.lag import LagReport, LagWindow, Percentiles
 from harness.check.protocol import Convergence
 from harness.check.result import CheckResult
+from harness.load.ledger import ABORTED, COMMITTED, Change, Ledger
 from harness.nemesis import (
     FaultExpectation,
     FaultRecord,
@@ -18,6 +19,7 @@ from harness.nemesis import (
     held_up_s,
     judge_faults,
 )
+from harness.nemesis.evidence import past_limit
 from harness.nemesis.faults import KINDS
 from harness.nemesis.outcome import LostEvidence
 from harness.report.results import PatternResult, ProjectionResult
@@ -349,6 +351,35 @@ def test_a_late_cdc_file_loses_exactly_its_changes_downstream_of_the_store() -> 
         "read_model: a change made during the fault was seen 99000 ms after its commit "
         "(bound 30100 ms)",
     ]
+
+
+def test_a_lob_burst_may_corrupt_only_the_rows_past_the_lob_limit() -> None:
+    """Under lob_burst a projection may show divergent the changes carrying a LOB past the
+    pattern's limit, and no other: one more divergent change breaks the outcome."""
+    fault = _stop().model_copy(update={"kind": "lob_burst", "targets": ["source"]})
+    over = fault.model_copy()
+    past = LostEvidence(corrupted_ns={"lobs_past_limit": [ORIGIN + s * S for s in (21, 23)]})
+    truncated = _projection(_lags(), {"divergent": 2}, {"divergent": [21.0, 23.0]})
+    more = _projection(_lags(), {"divergent": 3}, {"divergent": [21.0, 23.0, 25.0]})
+
+    judge_faults([fault], {"tables": truncated, "bus": _projection(_lags(), {})}, ORIGIN, 1.0, past)
+    judge_faults([over], {"tables": more}, ORIGIN, 1.0, past)
+
+    assert fault.met is True and fault.reasons == []
+    assert over.met is False
+    assert over.reasons == ["tables: 1 divergent not carrying a LOB past the pattern's LOB limit"]
+
+
+def test_the_changes_past_the_lob_limit_are_named_by_the_ledger(tmp_path: Path) -> None:
+    """The ledger's `lob_bytes` says which committed changes carried a LOB past the limit
+    (an aborted one is no change; a pattern without a limit truncates nothing)."""
+    rows = [("1", 40_000, COMMITTED), ("2", 20_000, COMMITTED), ("3", 50_000, ABORTED)]
+    changes = Ledger.of(
+        Change("widgets", key, 1, "insert", status, 0, ORIGIN + n * S, n, "d", lob_bytes=size)
+        for n, (key, size, status) in enumerate(rows)
+    )
+    assert past_limit(changes, 32) == [ORIGIN]
+    assert past_limit(changes, None) == []
 
 
 def test_the_aws_target_says_why_it_has_no_control_for_a_kind(tmp_path: Path) -> None:

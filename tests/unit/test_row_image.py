@@ -8,7 +8,7 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
 from harness.load import schema
-from harness.load.row_image import canonical_row, carries_added, row_digest
+from harness.load.row_image import canonical_row, carries_added, lob_bytes, row_digest
 from harness.read_model import to_item
 
 ROW = {
@@ -126,3 +126,9 @@ def test_an_added_column_is_read_by_its_kind() -> None:
             canonical_row("orders", {"shipped_at": "soon"})
     finally:
         schema.forget_added()
+
+
+def test_a_rows_lob_size_is_its_largest_text_or_json_value_in_utf8_bytes() -> None:
+    assert lob_bytes("widgets", ROW) == len(b'{"batch":5,"color":"red","tags":["a","\xc3\x9f"]}')
+    assert lob_bytes("widgets", ROW | {"notes": "ü" * 100}) == 200
+    assert lob_bytes("widgets", {"id": 1}) == 0

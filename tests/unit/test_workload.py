@@ -205,6 +205,16 @@ def test_lob_ratio_half_gives_large_notes_to_about_half() -> None:
     assert all(v["notes"] is None or len(v["notes"]) == 100 for v in values)
 
 
+def test_a_lob_burst_gives_every_widget_written_large_notes() -> None:
+    """While a burst is under way every widget written carries notes of lob_bytes, whatever
+    lob_ratio says; without it, lob_ratio 0 gives none."""
+    workload_spec = spec(mix={"insert": 1, "update": 1, "delete": 1}, lob_bytes=500)
+    bursting = Workload(workload_spec, keyspace(10), seed=SEED)
+    written = [p for p in (bursting.plan(bursting=True) for _ in range(300)) if p.op != "delete"]
+    assert written and all(len(p.values["notes"]) == 500 for p in written)
+    assert all(p.values.get("notes") is None for p in plans(workload_spec, newest=10, n=300))
+
+
 def test_order_values() -> None:
     made = [p for p in plans(spec(mix={"insert": 1, "order": 99}), newest=10) if p.op == "order"]
     assert len(made) > N * 0.9
