@@ -55,7 +55,7 @@ def test_each_fault_kind_leaves_nothing_lost_and_its_recovery_is_measured(
     assert [":rep:" in arn for arn in reboot["targets"]] == [True]
     assert restart["targets"] == ["source"]
     assert [":endpoint:" in arn for arn in delay["targets"]] == [True]  # the source endpoint
-    assert len(writes["targets"]) == 2  # DMS's copy of the tables, the projector's model
+    assert len(writes["targets"]) == 3  # DMS's copy of each source table, the projector's model
     assert burst["targets"] == ["source"]
     # the burst's rows carried notes past the 32 KB limit: DMS's copy shows them truncated
     # (and the verdict found every divergent row among them)
