@@ -105,18 +105,24 @@ def _canonical(table: str, column: str, kind: str, value: Any) -> Any:
         raise ValueError(f"{table}.{column}: cannot read {value!r} as {kind}: {exc}") from None
 
 
-def lob_bytes(table: str, row: Mapping[str, Any]) -> int:
-    """The UTF-8 size of the row's largest text or JSON value (DMS's LOB columns; a JSON
-    document in its canonical form)."""
+def lob_bytes(table: str, canonical: Mapping[str, Any]) -> int:
+    """The UTF-8 size of a canonical row's (`canonical_row`) largest text or JSON value
+    (DMS's LOB columns)."""
+    kinds = columns(table)
     sizes = [
-        len(_CANONICAL[kind](value).encode())
-        for column, kind in columns(table).items()
-        if kind in ("text", "json") and (value := row.get(column)) is not None
+        len(value.encode())
+        for column, value in canonical.items()
+        if value is not None and kinds.get(column) in ("text", "json")
     ]
     return max(sizes, default=0)
 
 
 def row_digest(table: str, row: Mapping[str, Any]) -> str:
     """A short digest of the row's canonical image."""
-    text = json.dumps(canonical_row(table, row), sort_keys=True, separators=(",", ":"))
+    return canonical_digest(canonical_row(table, row))
+
+
+def canonical_digest(canonical: Mapping[str, Any]) -> str:
+    """A short digest of a canonical row (`canonical_row`)."""
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -21,7 +21,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from harness.load.ledger import ABORTED, COMMITTED, Change
-from harness.load.row_image import carries_added, lob_bytes, row_digest
+from harness.load.row_image import canonical_digest, canonical_row, carries_added, lob_bytes
 from harness.load.workload import Plan
 
 _TXID = "pg_current_xact_id()::text::bigint AS txid"
@@ -145,6 +145,7 @@ def _described(written: list["Written"], intended_ns: int) -> tuple[list[Change]
     for w in written:
         txid = w.row.pop("txid")
         deleted = w.op == "delete"
+        canonical = None if deleted else canonical_row(w.table, w.row)
         changes.append(
             Change(
                 table=w.table,
@@ -155,9 +156,9 @@ def _described(written: list["Written"], intended_ns: int) -> tuple[list[Change]
                 intended_ns=intended_ns,
                 acked_ns=0,
                 txid=txid,
-                digest="" if deleted else row_digest(w.table, w.row),
+                digest="" if canonical is None else canonical_digest(canonical),
                 added=not deleted and carries_added(w.table, w.row),
-                lob_bytes=0 if deleted else lob_bytes(w.table, w.row),
+                lob_bytes=0 if canonical is None else lob_bytes(w.table, canonical),
             )
         )
         images.append(None if deleted else w.row)

@@ -51,20 +51,28 @@ class Allowance:
         return True
 
 
+@dataclass
+class _Limits:
+    """A table's OnDemandThroughput as given, and the write allowance it sets."""
+
+    given: dict[str, int]
+    writes: Allowance | None
+
+
 _LOCK = threading.Lock()
 _ATTRIBUTE = "cdcbench_on_demand_throughput"
-"""Where a table keeps its OnDemandThroughput: (the settings as given, its write allowance)."""
+"""Where a table keeps its `_Limits`."""
 
 
-def _allowance(table: Any) -> Allowance | None:
-    held = getattr(table, _ATTRIBUTE, None)
-    return held[1] if held else None
+def _limits(table: Any) -> _Limits | None:
+    limits: _Limits | None = getattr(table, _ATTRIBUTE, None)
+    return limits
 
 
 def _take(backend: Any, table_name: str, units: int) -> bool:
     with _LOCK:
-        allowance = _allowance(backend.get_table(table_name))
-        return allowance is None or allowance.take(units)
+        limits = _limits(backend.get_table(table_name))
+        return limits is None or limits.writes is None or limits.writes.take(units)
 
 
 @fix(
@@ -106,12 +114,12 @@ def max_on_demand_throughput() -> None:
         wanted = self.body.get("OnDemandThroughput")
         if wanted is not None:
             table = self.dynamodb_backend.get_table(self.body["TableName"])
-            held = dict(getattr(table, _ATTRIBUTE, (None, None))[0] or {})
-            held.update(wanted)
-            held = {k: v for k, v in held.items() if v != UNLIMITED}
-            writes = held.get("MaxWriteRequestUnits")
+            before = _limits(table)
+            given = {**(before.given if before else {}), **wanted}
+            given = {k: v for k, v in given.items() if v != UNLIMITED}
+            writes = given.get("MaxWriteRequestUnits")
             with _LOCK:
-                setattr(table, _ATTRIBUTE, (held, Allowance(writes) if writes else None))
+                setattr(table, _ATTRIBUTE, _Limits(given, Allowance(writes) if writes else None))
         return update_table(self)
 
     describe = Table.describe
@@ -119,23 +127,22 @@ def max_on_demand_throughput() -> None:
     @functools.wraps(describe)
     def described(self: Any, base_key: str = "TableDescription") -> dict[str, Any]:
         result: dict[str, Any] = describe(self, base_key=base_key)
-        held = getattr(self, _ATTRIBUTE, None)
-        if held and held[0]:
-            result[base_key]["OnDemandThroughput"] = held[0]
+        limits = _limits(self)
+        if limits and limits.given:
+            result[base_key]["OnDemandThroughput"] = limits.given
         return result
 
-    def one_write(units: Any) -> Any:
-        def guard(write: Any) -> Any:
-            @functools.wraps(write)
-            def guarded(self: Any) -> Any:
-                name = self.body["TableName"]
-                if not _take(self.dynamodb_backend, name, units(self.body)):
-                    raise ThrottlingException(self.dynamodb_backend.get_table(name))
-                return write(self)
+    def limited(write: Any) -> Any:
+        """A single-item write: throttled past the table's allowance."""
 
-            return guarded
+        @functools.wraps(write)
+        def guarded(self: Any) -> Any:
+            name = self.body["TableName"]
+            if not _take(self.dynamodb_backend, name, write_units(self.body.get("Item"))):
+                raise ThrottlingException(self.dynamodb_backend.get_table(name))
+            return write(self)
 
-        return guard
+        return guarded
 
     batch_write_item = DynamoHandler.batch_write_item
 
@@ -146,7 +153,7 @@ def max_on_demand_throughput() -> None:
         for name, requests in self.body["RequestItems"].items():
             for request in requests:
                 put = request.get("PutRequest")
-                units = write_units(put["Item"]) if put else 1
+                units = write_units(put and put["Item"])
                 fits = not left.get(name) and _take(self.dynamodb_backend, name, units)
                 (taken if fits else left).setdefault(name, []).append(request)
         if not taken:
@@ -162,7 +169,7 @@ def max_on_demand_throughput() -> None:
     def transact(self: Any) -> Any:
         for action in self.body["TransactItems"]:
             [(kind, write)] = action.items()
-            units = 2 * (write_units(write["Item"]) if kind == "Put" else 1)
+            units = write_units(write["Item"] if kind == "Put" else None, True)
             if kind != "ConditionCheck" and not _take(
                 self.dynamodb_backend, write["TableName"], units
             ):
@@ -171,10 +178,7 @@ def max_on_demand_throughput() -> None:
 
     DynamoHandler.update_table = update
     Table.describe = described
-    DynamoHandler.put_item = one_write(lambda body: write_units(body["Item"]))(
-        DynamoHandler.put_item
-    )
-    for name in ("update_item", "delete_item"):
-        setattr(DynamoHandler, name, one_write(lambda body: 1)(getattr(DynamoHandler, name)))
+    for name in ("put_item", "update_item", "delete_item"):
+        setattr(DynamoHandler, name, limited(getattr(DynamoHandler, name)))
     DynamoHandler.batch_write_item = batch
     DynamoHandler.transact_write_items = transact

@@ -62,8 +62,11 @@ def item_size(item: dict[str, Any]) -> int:
     return sum(len(name.encode()) + attribute_size(value) for name, value in item.items())
 
 
-def write_units(item: dict[str, Any]) -> int:
-    return max(1, math.ceil(item_size(item) / 1024))
+def write_units(item: dict[str, Any] | None, transaction: bool = False) -> int:
+    """One write's write request units: a put's per 1 KB of its `item`, an update's or a
+    delete's (None: its item's size is not in the request) one; twice in a transaction."""
+    units = 1 if item is None else max(1, math.ceil(item_size(item) / 1024))
+    return 2 * units if transaction else units
 
 
 def request_units(
@@ -85,11 +88,11 @@ def request_units(
             for writes in request["RequestItems"].values():
                 for write in writes:
                     put = write.get("PutRequest")
-                    units["dynamodb.write_request_unit"] += write_units(put["Item"]) if put else 1
+                    units["dynamodb.write_request_unit"] += write_units(put and put["Item"])
         elif operation == "TransactWriteItems":
             for action in request["TransactItems"]:
                 put = action.get("Put")
-                units["dynamodb.write_request_unit"] += 2 * (write_units(put["Item"]) if put else 1)
+                units["dynamodb.write_request_unit"] += write_units(put and put["Item"], True)
         else:
             units["dynamodb.write_request_unit"] += 1
     elif service == "s3":
