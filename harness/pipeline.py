@@ -37,7 +37,7 @@ from harness.load import schema
 from harness.load.clock import measure_offset, writer_offsets
 from harness.load.ledger import Change, final_state
 from harness.load.locust_runner import run_locust
-from harness.nemesis import Nemesis, held_up_s
+from harness.nemesis import KINDS, FaultSpec, Nemesis, held_up_s
 from harness.observe import Observer, make_observer
 from harness.observe.base import write_snapshot
 from harness.offering import Drive, Offered, Offering, Watched, once
@@ -210,7 +210,9 @@ def _run_group(
         entry = member.entry.model_copy(update={"variables": {**member.entry.variables, **more}})
         run_id = run_dir.name
         deployments.append(
-            _deployment(entry, member.pattern, target, settings, member.files.root, run_id)
+            _deployment(
+                entry, member.pattern, target, settings, member.files.root, run_id, scenario.faults
+            )
         )
     # a variant of a pattern being destroyed, or the account's dms-vpc-role being deleted
     teardown.clear_of((d.module for d in deployments), account_wide=owner is not None)
@@ -244,11 +246,23 @@ def _named(state: dict[str, Any]) -> set[str]:
 
 
 def _deployment(
-    entry: Entry, pattern: Pattern, target: Target, settings: Settings, workdir: Path, run_id: str
+    entry: Entry,
+    pattern: Pattern,
+    target: Target,
+    settings: Settings,
+    workdir: Path,
+    run_id: str,
+    faults: Sequence[FaultSpec],
 ) -> terraform.Deployment:
-    """The pattern's root module with the scenario's variables and what the harness provides,
-    in `workdir`, on the target's AWS API; its state in S3 when the target was given one."""
+    """The pattern's root module with the scenario's variables and what the harness provides
+    (what `faults` need of it on the target too), in `workdir`, on the target's AWS API; its
+    state in S3 when the target was given one."""
     provided = pattern.provided_values(run_id, target.cloud_source_dsn, target.connector_plugin)
+    for spec in faults:
+        kind = KINDS[spec.kind]
+        if kind.applies_to(pattern.resource_types):
+            needed = kind.deployment(target).items()
+            provided |= {k: v for k, v in needed if k in pattern.module.variables}
     return terraform.Deployment(
         pattern.name,
         workdir,
@@ -296,7 +310,9 @@ def plan_patterns(
         if target.cannot_run(pattern_services(pattern)) is not None:
             continue
         with tempfile.TemporaryDirectory(prefix="cdcbench-plan-") as workdir:
-            deployment = _deployment(entry, pattern, target, settings, Path(workdir), run_id)
+            deployment = _deployment(
+                entry, pattern, target, settings, Path(workdir), run_id, scenario.faults
+            )
             plans[entry.name] = deployment.plan()
     if target.options.workers:
         with tempfile.TemporaryDirectory(prefix="cdcbench-plan-") as workdir:

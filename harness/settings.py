@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     lambda_timing: LambdaTiming = LambdaTiming()
     """Poll cadences of the local Lambda runtime (AWS's by default), e.g.
     CDCBENCH_LAMBDA_TIMING__KINESIS_POLL_S=0; recorded with the results."""
+    fis_extension_parameter: str = (
+        "/aws/service/fis/lambda-extension/AWS-FIS-extension-x86_64/1.x.x"
+    )
+    """The SSM parameter holding the layer ARN of AWS FIS's Lambda extension (for x86_64
+    functions) that the `aws` target puts on a pattern's functions for `lambda_errors`: the
+    region's public one by default; name another to pin a version."""
     moto_split: str = DEFAULT_SPLIT
     """Groups of services the local target serves from a moto process each, beside the main
     one serving the rest (`harness.local.moto_groups`), e.g. CDCBENCH_MOTO_SPLIT=sqs+kinesis;

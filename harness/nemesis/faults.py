@@ -8,16 +8,14 @@ applies to), as is a kind the target cannot apply (`unavailable`).
 """
 
 import json
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from harness.aws import AwsAccess
-
-WAIT_S = 180.0
-"""How long a fault's start or end may take to take effect."""
+from harness.nemesis import fis
+from harness.nemesis.waiting import await_none
 
 
 class Target(Protocol):
@@ -32,6 +30,8 @@ class Target(Protocol):
     def cannot_throttle(self, service: str) -> str | None: ...
 
     def cannot_take_down(self, part: str) -> str | None: ...
+
+    def fis_lambda_extension(self) -> str | None: ...
 
     def take_down(self, part: str, down: bool, names: Sequence[str] = ()) -> None: ...
 
@@ -103,10 +103,16 @@ class FaultKind(ABC):
             if all(instance["attributes"].get(k) == v for k, v in self.only)
         ]
 
+    def deployment(self, target: Target) -> dict[str, Any]:
+        """Root-module variables a pattern's deployment needs for this kind to act on it
+        through `target` (set where its root module declares them)."""
+        return {}
+
     @abstractmethod
-    def start(self, target: Target, targets: list[str]) -> Any:
-        """Break them (through `target`'s AWS API, or its own controls); returns once the
-        fault has taken effect, with what `end` needs to put them back as they were."""
+    def start(self, target: Target, targets: list[str], duration_s: float) -> Any:
+        """Break them for `duration_s` (through `target`'s AWS API, or its own controls);
+        returns once the fault has taken effect, with what `end` needs to put them back as
+        they were."""
 
     @abstractmethod
     def end(self, target: Target, targets: list[str], before: Any) -> None:
@@ -125,11 +131,11 @@ class DmsTaskStop(FaultKind):
     )
     acts_on = ("aws_dms_replication_task", "replication_task_arn")
 
-    def start(self, target: Target, targets: list[str]) -> None:
+    def start(self, target: Target, targets: list[str], duration_s: float) -> None:
         dms = target.aws.client("dms")
         for arn in targets:
             dms.stop_replication_task(ReplicationTaskArn=arn)
-        _await(lambda: _not_in(_tasks(dms, "replication-task-arn", targets), ("stopped",)))
+        await_none(lambda: _not_in(_tasks(dms, "replication-task-arn", targets), ("stopped",)))
 
     def end(self, target: Target, targets: list[str], before: Any) -> None:
         _resume(target.aws.client("dms"), targets)
@@ -150,7 +156,7 @@ class DmsInstanceReboot(FaultKind):
     )
     acts_on = ("aws_dms_replication_instance", "replication_instance_arn")
 
-    def start(self, target: Target, targets: list[str]) -> list[str]:
+    def start(self, target: Target, targets: list[str], duration_s: float) -> list[str]:
         dms = target.aws.client("dms")
         tasks = [
             t["ReplicationTaskArn"]
@@ -159,12 +165,14 @@ class DmsInstanceReboot(FaultKind):
         ]
         for arn in targets:
             dms.reboot_replication_instance(ReplicationInstanceArn=arn)
-        _await(lambda: _not_in(_tasks(dms, "replication-task-arn", tasks), ("failed", "stopped")))
+        await_none(
+            lambda: _not_in(_tasks(dms, "replication-task-arn", tasks), ("failed", "stopped"))
+        )
         return tasks
 
     def end(self, target: Target, targets: list[str], before: Any) -> None:
         dms = target.aws.client("dms")
-        _await(lambda: _instances_not_available(dms, targets))
+        await_none(lambda: _instances_not_available(dms, targets))
         stopped = [
             t["ReplicationTaskArn"]
             for t in _tasks(dms, "replication-task-arn", before or [])
@@ -179,7 +187,7 @@ def _resume(dms: Any, tasks: list[str]) -> None:
         dms.start_replication_task(
             ReplicationTaskArn=arn, StartReplicationTaskType="resume-processing"
         )
-    _await(lambda: _not_in(_tasks(dms, "replication-task-arn", tasks), ("running",)))
+    await_none(lambda: _not_in(_tasks(dms, "replication-task-arn", tasks), ("running",)))
 
 
 def _tasks(dms: Any, by: str, values: list[str]) -> list[dict[str, Any]]:
@@ -208,15 +216,6 @@ def _instances_not_available(dms: Any, arns: list[str]) -> list[str]:
     ]
 
 
-def _await(waiting: Callable[[], list[str]]) -> None:
-    """Until `waiting()` names nothing (what it names has not taken effect yet)."""
-    deadline = time.monotonic() + WAIT_S
-    while names := waiting():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{', '.join(names)} not there after {WAIT_S:g} s")
-        time.sleep(0.2)
-
-
 class LambdaThrottle(FaultKind):
     """PutFunctionConcurrency of 0 on every function of the pattern (each invocation is
     throttled), then its reserved concurrency as it was. Event-source mappings retry a
@@ -231,7 +230,7 @@ class LambdaThrottle(FaultKind):
     )
     acts_on = ("aws_lambda_function", "function_name")
 
-    def start(self, target: Target, targets: list[str]) -> dict[str, int | None]:
+    def start(self, target: Target, targets: list[str], duration_s: float) -> dict[str, int | None]:
         client = target.aws.client("lambda")
         before = {}
         for name in targets:
@@ -261,7 +260,7 @@ class _Outage(FaultKind):
     def unavailable(self, target: Target) -> str | None:
         return target.cannot_take_down(self.part)
 
-    def start(self, target: Target, targets: list[str]) -> None:
+    def start(self, target: Target, targets: list[str], duration_s: float) -> None:
         target.take_down(self.part, True, targets)
 
     def end(self, target: Target, targets: list[str], before: Any) -> None:
@@ -322,14 +321,21 @@ class KafkaRebalance(_Outage):
     part = "groups"
 
 
-class LambdaErrors(_Outage):
+FIS_VARIABLE = "lambda_fault_injection"
+"""The root-module variable that puts AWS FIS's Lambda extension on a pattern's functions."""
+
+
+class LambdaErrors(FaultKind):
     """Every invocation of the pattern's Lambda functions fails, without running, for the
-    fault's duration (local target; AWS FIS's aws:lambda:invocation-error with
-    preventExecution does it on AWS, through its Lambda extension). Whoever invoked retries
-    as Lambda documents: an event-source mapping on a stream or a topic retries the batch
-    (up to MaximumRetryAttempts, -1: until it succeeds), a queue's batch comes back after its
-    visibility timeout (to the dead-letter queue after maxReceiveCount receives), an
-    asynchronous invocation is tried again after 1 and 2 minutes."""
+    fault's duration: on the local target its Lambda runtime's own control; on AWS, AWS
+    FIS's aws:lambda:invocation-error with preventExecution, through FIS's Lambda extension,
+    which cdcbench deploys on the functions of a run that schedules this kind
+    (`FIS_VARIABLE`). The extension reads its fault configuration between invocations, so
+    on AWS the errors may begin and end a little later than the fault's record says. Whoever
+    invoked retries as Lambda documents: an event-source mapping on a stream or a topic
+    retries the batch (up to MaximumRetryAttempts, -1: until it succeeds), a queue's batch
+    comes back after its visibility timeout (to the dead-letter queue after maxReceiveCount
+    receives), an asynchronous invocation is tried again after 1 and 2 minutes."""
 
     name = "lambda_errors"
     expected = Expected(
@@ -340,6 +346,28 @@ class LambdaErrors(_Outage):
     )
     acts_on = ("aws_lambda_function", "function_name")
     part = "functions"
+
+    def unavailable(self, target: Target) -> str | None:
+        why = target.cannot_take_down(self.part)
+        return None if why is None or target.fis_lambda_extension() else why
+
+    def deployment(self, target: Target) -> dict[str, Any]:
+        if target.cannot_take_down(self.part) is None:
+            return {}  # the target's own control makes them fail
+        layer = target.fis_lambda_extension()
+        return {FIS_VARIABLE: {"layer_arn": layer}} if layer else {}
+
+    def start(self, target: Target, targets: list[str], duration_s: float) -> str | None:
+        if target.cannot_take_down(self.part) is None:
+            target.take_down(self.part, True, targets)
+            return None
+        return fis.lambda_invocation_errors(target.aws, targets, duration_s)
+
+    def end(self, target: Target, targets: list[str], before: Any) -> None:
+        if target.cannot_take_down(self.part) is None:
+            target.take_down(self.part, False, targets)
+        elif before:  # the experiment that start began
+            fis.stop(target.aws, before)
 
 
 SEND_MESSAGE = "sqs:SendMessage"
@@ -369,7 +397,7 @@ class QueueSendsDenied(FaultKind):
     def unavailable(self, target: Target) -> str | None:
         return target.cannot_deny(SEND_MESSAGE)
 
-    def start(self, target: Target, targets: list[str]) -> dict[str, str]:
+    def start(self, target: Target, targets: list[str], duration_s: float) -> dict[str, str]:
         sqs = target.aws.client("sqs")
         before = {}
         for url in targets:
@@ -422,7 +450,7 @@ class DynamoDbThrottle(FaultKind):
     def unavailable(self, target: Target) -> str | None:
         return target.cannot_throttle("dynamodb")
 
-    def start(self, target: Target, targets: list[str]) -> dict[str, int]:
+    def start(self, target: Target, targets: list[str], duration_s: float) -> dict[str, int]:
         dynamodb = target.aws.client("dynamodb")
         before = {}
         for name in targets:
@@ -430,7 +458,7 @@ class DynamoDbThrottle(FaultKind):
             limits = table.get("OnDemandThroughput", {})
             before[name] = limits.get("MaxWriteRequestUnits", UNLIMITED)
             _limit_writes(dynamodb, name, self.LIMIT)
-        _await(lambda: _tables_not_active(dynamodb, targets))
+        await_none(lambda: _tables_not_active(dynamodb, targets))
         return before
 
     def end(self, target: Target, targets: list[str], before: Any) -> None:
@@ -438,7 +466,7 @@ class DynamoDbThrottle(FaultKind):
         before = before or {}  # a start that failed part of the way: none had a maximum
         for name in targets:
             _limit_writes(dynamodb, name, before.get(name, UNLIMITED))
-        _await(lambda: _tables_not_active(dynamodb, targets))
+        await_none(lambda: _tables_not_active(dynamodb, targets))
 
 
 UNLIMITED = -1
@@ -502,7 +530,7 @@ class LobBurst(FaultKind):
     )
     acts_on = None
 
-    def start(self, target: Target, targets: list[str]) -> None:
+    def start(self, target: Target, targets: list[str], duration_s: float) -> None:
         """Nothing to break: the load writes the burst (`harness.load.workload.Workload`)."""
 
     def end(self, target: Target, targets: list[str], before: Any) -> None:

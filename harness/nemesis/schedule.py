@@ -43,9 +43,11 @@ class Nemesis:
         `expectations`: the pattern's own expected outcomes, by kind."""
         self.records = [_record(spec, state, (expectations or {}).get(spec.kind)) for spec in specs]
         for record in self.records:
-            why = KINDS[record.kind].unavailable(target)
-            if not record.targets:
-                why = f"the deployment has nothing {record.kind} acts on"
+            why = (
+                KINDS[record.kind].unavailable(target)
+                if record.targets
+                else f"the deployment has nothing {record.kind} acts on"
+            )
             if why:
                 record.error = f"not applicable: {why}"
         self._target = target
@@ -75,7 +77,7 @@ class Nemesis:
         try:
             record.started_ns = time.time_ns()
             progress.console.print(f"fault: {record.kind} starts ({record.duration_s:g} s)")
-            before = kind.start(self._target, record.targets)
+            before = kind.start(self._target, record.targets, record.duration_s)
         except Exception as exc:  # the run goes on; the fault is recorded as not applied
             record.error = f"start failed: {type(exc).__name__}: {exc}"
         self._stop.wait(max(0.0, origin + record.at_s + record.duration_s - time.monotonic()))

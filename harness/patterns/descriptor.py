@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from harness.check.projection import Feed
 from harness.errors import UserError
-from harness.nemesis.faults import KINDS
+from harness.nemesis.faults import FIS_VARIABLE, KINDS
 from harness.nemesis.record import FaultExpectation
 from harness.observe.base import ProjectionKind
 from harness.patterns.root_module import RootModule, Variable, read_root_module, resource_types
@@ -195,8 +195,9 @@ class Pattern:
 
     @property
     def provided(self) -> set[str]:
-        """Variables the harness sets: the run id, the source, the connector plugins."""
-        return {RUN_ID_VARIABLE, SOURCE_VARIABLE, *self.connector_plugins}
+        """Variables the harness sets: the run id, the source, the connector plugins, AWS
+        FIS's Lambda extension (for `lambda_errors` on AWS)."""
+        return {RUN_ID_VARIABLE, SOURCE_VARIABLE, FIS_VARIABLE, *self.connector_plugins}
 
     @property
     def tunables(self) -> dict[str, Variable]:

@@ -36,6 +36,7 @@ class AwsTarget(Target):
         self._access: AwsAccess | None = None
         self._dsn: str | None = None
         self._caller: preflight.Caller | None = None
+        self._fis_layer: str | None = None
 
     @property
     def aws(self) -> AwsAccess:
@@ -71,6 +72,21 @@ class AwsTarget(Target):
             f"({self.aws.region}), about ${total:,.2f} per hour while deployed?",
             self.options.yes,
         )
+
+    def fis_lambda_extension(self) -> str:
+        """The region's extension, from the SSM public parameter AWS FIS publishes it in
+        (`Settings.fis_extension_parameter`)."""
+        if self._fis_layer is None:
+            name = self.settings.fis_extension_parameter
+            try:
+                value = self.aws.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+            except (ClientError, BotoCoreError) as exc:
+                raise UserError(
+                    f"cannot read AWS FIS's Lambda extension from SSM parameter {name} in "
+                    f"{self.aws.region} ({exc}): lambda_errors needs it on the functions"
+                ) from None
+            self._fis_layer = str(value)
+        return self._fis_layer
 
     def worker_variables(self, config: dict[str, Any]) -> dict[str, Any]:
         """The network and image are the user's (`--workers-config`); the source's secret,

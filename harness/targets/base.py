@@ -44,8 +44,8 @@ _NO_CONTROL = {
         "AWS has no control that forces it"
     ),
     "functions": (
-        "on the {name} target, functions fail on purpose only through AWS FIS's "
-        "aws:lambda:invocation-error, which needs FIS's Lambda extension on them"
+        "on the {name} target, functions fail on purpose only through AWS FIS's Lambda "
+        "extension, which does not run there"
     ),
     "link": (
         "on the {name} target the link between your data centre and AWS is yours: no control "
@@ -161,6 +161,11 @@ class Target(ABC):
         """Why `service` (e.g. `dynamodb`) would not throttle requests past a limit set
         through its API (an on-demand table's maximum throughput) here, in one line; None
         when it would (AWS)."""
+        return None
+
+    def fis_lambda_extension(self) -> str | None:
+        """The layer ARN of AWS FIS's Lambda extension for functions here, through which
+        FIS's Lambda actions make them fail; None where no such extension runs."""
         return None
 
     def cannot_take_down(self, part: str) -> str | None:

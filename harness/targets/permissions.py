@@ -56,11 +56,13 @@ PASSED_TO_SERVICES = (
     "dms.amazonaws.com",
     "ecs-tasks.amazonaws.com",
     "firehose.amazonaws.com",
+    "fis.amazonaws.com",
     "kafkaconnect.amazonaws.com",
     "lambda.amazonaws.com",
 )
 """The services the patterns' roles are passed to (DMS endpoints, ECS tasks: the Locust
-workers, the Firehose delivery stream, the MSK Connect connector, Lambda functions)."""
+workers, the Firehose delivery stream, AWS FIS experiments, the MSK Connect connector,
+Lambda functions)."""
 
 LINKED_ROLE_SERVICES = (
     "ecs.amazonaws.com",
@@ -485,6 +487,7 @@ ACTIONS_BY_TYPE: dict[str, tuple[str, ...]] = {
     # data sources (aws_region, aws_partition and aws_iam_policy_document call nothing)
     "data.aws_availability_zones": ("ec2:DescribeAvailabilityZones",),
     "data.aws_iam_policy_document": (),
+    "data.aws_caller_identity": ("sts:GetCallerIdentity",),
     "data.aws_partition": (),
     "data.aws_region": (),
     "data.aws_subnet": ("ec2:DescribeSubnets",),
@@ -603,6 +606,30 @@ GC_ACTIONS = (
     "sqs:DeleteQueue",
     "sqs:GetQueueUrl",
 )
+FAULT_ACTIONS = (
+    "dms:DescribeReplicationInstances",  # dms_instance_reboot
+    "dms:DescribeReplicationTasks",
+    "dms:RebootReplicationInstance",
+    "dms:StartReplicationTask",  # dms_task_stop, and the resumes after a reboot
+    "dms:StopReplicationTask",
+    "dynamodb:DescribeTable",  # dynamodb_throttle
+    "dynamodb:UpdateTable",
+    "fis:CreateExperimentTemplate",  # lambda_errors, an AWS FIS experiment
+    "fis:DeleteExperimentTemplate",
+    "fis:GetExperiment",
+    "fis:StartExperiment",
+    "fis:StopExperiment",
+    "iam:GetRole",  # the experiments' role
+    _PASS_ROLE,  # to FIS
+    "lambda:DeleteFunctionConcurrency",  # lambda_throttle
+    "lambda:GetFunctionConcurrency",
+    "lambda:GetFunctionConfiguration",  # where each function's FIS extension reads faults
+    "lambda:GetLayerVersion",  # the FIS extension's layer, put on the functions
+    "lambda:PutFunctionConcurrency",
+    "sqs:GetQueueAttributes",  # queue_sends_denied
+    "sqs:SetQueueAttributes",
+    "ssm:GetParameter",  # the FIS extension's layer ARN in the region
+)
 RUN_ACTIONS: tuple[str, ...] = tuple(
     sorted(
         {
@@ -612,11 +639,13 @@ RUN_ACTIONS: tuple[str, ...] = tuple(
             *TEARDOWN_ACTIONS,
             *WORKER_ACTIONS,
             *GC_ACTIONS,
+            *FAULT_ACTIONS,
         }
     )
 )
 """What the harness calls itself on AWS: the preflight, the application and the publishers,
-the observers, stopping DMS tasks before destroy, the Locust workers, and `cdcbench gc`."""
+the observers, stopping DMS tasks before destroy, the Locust workers, `cdcbench gc`, and the
+faults a scenario schedules."""
 
 KEY_ACTIONS = (
     "kms:CreateGrant",  # services encrypting with the key (tables, clusters, instances)

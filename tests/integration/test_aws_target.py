@@ -12,7 +12,10 @@ import yaml
 
 from harness.local.mskconnect.plugin import placeholder_plugin
 from harness.patterns import patterns
-from harness.targets import Target
+from harness.pipeline import plan_only
+from harness.scenario import load_scenario
+from harness.settings import Settings
+from harness.targets import Target, TargetOptions
 from harness.targets.permissions import load_policy
 from tests.conftest import BareCloud
 from tests.helpers import run_cli
@@ -63,7 +66,7 @@ def aws_env(bare_cloud: BareCloud, tmp_path: Path, **changes: str) -> dict[str, 
     return env
 
 
-def scenario(tmp_path: Path, names: list[str]) -> Path:
+def scenario(tmp_path: Path, names: list[str], **more: Any) -> Path:
     path = tmp_path / "scenario.yaml"
     path.write_text(
         yaml.safe_dump(
@@ -72,6 +75,7 @@ def scenario(tmp_path: Path, names: list[str]) -> Path:
                 "patterns": names,
                 "load": {"duration_s": 5, "rate_per_s": 10, "users": 1},
                 "check": {"converge_timeout_s": 60, "lag_window_s": 1},
+                **more,
             }
         )
     )
@@ -254,3 +258,64 @@ def test_plan_only_with_workers_plans_their_service(
     assert "\nlocust-workers: " in out and "aws_ecs_service" in out, out
     clusters = bare_cloud.aws.client("ecs").list_clusters()["clusterArns"]
     assert not [arn for arn in clusters if "cdcbench-plan-" in arn]  # a plan creates nothing
+
+
+FIS_LAYER = "arn:aws:lambda:us-east-1:123456789012:layer:aws-fis-extension-x86_64:9"
+LAMBDA_ERRORS = {"faults": [{"kind": "lambda_errors", "at_s": 1, "duration_s": 1}]}
+
+
+def test_lambda_errors_on_aws_plans_fis_extension_on_every_function(
+    bare_cloud: BareCloud, local_target: Target, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The region's extension (here a parameter standing in for AWS's public one) goes on
+    the pattern's function, with the bucket and the role FIS experiments need."""
+    parameter = "/cdcbench-standin/fis-extension"
+    bare_cloud.aws.client("ssm").put_parameter(Name=parameter, Value=FIS_LAYER, Type="String")
+    for name, value in aws_env(bare_cloud, tmp_path).items():
+        if value:
+            monkeypatch.setenv(name, value)
+        else:
+            monkeypatch.delenv(name, raising=False)
+    settings = Settings(fis_extension_parameter=parameter)
+    path = scenario(tmp_path, ["sqs_lambda_eventstore"], **LAMBDA_ERRORS)
+    options = TargetOptions(source_dsn=local_target.source_dsn)
+
+    plans = plan_only(load_scenario(path), "aws", settings, options)
+
+    changes = {
+        c["address"]: c["change"] for c in plans["sqs_lambda_eventstore"]["resource_changes"]
+    }
+    function = changes["module.persist.aws_lambda_function.this"]["after"]
+    role = changes["module.lambda_fault_injection[0].module.role.aws_iam_role.this"]["after"]
+    bucket = changes["module.lambda_fault_injection[0].module.bucket.aws_s3_bucket.this"]["after"]
+    assert function["layers"] == [FIS_LAYER]
+    variables = function["environment"][0]["variables"]
+    location = f"arn:aws:s3:::{bucket['bucket']}/FisConfigs/"
+    assert variables["AWS_FIS_CONFIGURATION_LOCATION"] == location
+    assert variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/aws-fis/bootstrap"
+    assert role["name"] == bucket["bucket"]  # how a fault finds the role from a function
+    assert "fis.amazonaws.com" in role["assume_role_policy"]
+
+
+def test_without_fis_extension_in_the_region_lambda_errors_is_one_line(
+    bare_cloud: BareCloud, local_target: Target, tmp_path: Path
+) -> None:
+    env = aws_env(bare_cloud, tmp_path)
+    path = scenario(tmp_path, ["sqs_lambda_eventstore"], **LAMBDA_ERRORS)
+
+    proc = run_cli(
+        "run",
+        str(path),
+        "--target",
+        "aws",
+        "--plan-only",
+        "--source-dsn",
+        local_target.source_dsn,
+        env={k: v for k, v in env.items() if v != ""},
+        unset=[k for k, v in env.items() if v == ""],
+    )
+
+    last = proc.stderr.strip().splitlines()[-1]
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "cannot read AWS FIS's Lambda extension from SSM parameter /aws/service/fis" in last
+    assert "Traceback" not in proc.stderr

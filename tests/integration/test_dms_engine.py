@@ -308,7 +308,7 @@ def test_a_throttled_dynamodb_target_writes_what_it_holds_once_the_throttle_lift
     dms.start(local_target, arn)
     assert dms.eventually(lambda: dest.state() == dms.source_rows(dsn, table))
     kind = KINDS["dynamodb_throttle"]
-    before = kind.start(local_target, [table])
+    before = kind.start(local_target, [table], 10.0)
     try:
         Churn(dsn, table, seed=11).run(40)
         time.sleep(2)

@@ -105,7 +105,7 @@ def test_the_post_commit_writer_waits_out_a_throttle_of_its_table(
     changes = [Change("widgets", str(n), 1, "insert", COMMITTED, 0, 0, 0, "") for n in range(6)]
     rows = [{"id": n, "version": 1} for n in range(6)]
 
-    before = kind.start(local_target, [name])
+    before = kind.start(local_target, [name], 10.0)
     writing = threading.Thread(target=write.after_commit, args=(changes, rows))
     writing.start()
     try:

@@ -256,7 +256,7 @@ def test_a_queue_whose_sends_are_denied_loses_the_after_commit_events_not_the_ou
     assert kind.unavailable(local_target) is None
     records = RecordWriter(tmp_path / "relay" / "emits-relay-test.csv", Emit)
 
-    before = kind.start(local_target, [queue, outbox_queue])
+    before = kind.start(local_target, [queue, outbox_queue], 10.0)
     lost = _run(local_target, built, Plan("insert", None, False, dict(WIDGET)))
     with pytest.raises(ClientError, match="AccessDenied"):
         sqs.send_message_batch(QueueUrl=queue, Entries=[{"Id": "1", "MessageBody": "{}"}])

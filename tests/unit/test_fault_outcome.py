@@ -384,7 +384,7 @@ def test_the_changes_past_the_lob_limit_are_named_by_the_ledger(tmp_path: Path) 
 
 def test_the_aws_target_says_why_it_has_no_control_for_a_kind(tmp_path: Path) -> None:
     aws = AwsTarget(Settings(), tmp_path)
-    local_only = ("source_restart", "kafka_down", "kafka_rebalance", "lambda_errors")
+    local_only = ("source_restart", "kafka_down", "kafka_rebalance")
     kinds = (*local_only, "late_cdc_file", "network_delay")
     said = {name: KINDS[name].unavailable(aws) for name in kinds}
 

@@ -3,7 +3,9 @@
 # plus the statements the caller grants), an encrypted log group with retention, environment
 # variables encrypted with the given key, a reserved concurrency and active tracing. With
 # `vpc_config` it runs in the given subnets and security groups (to reach a private database,
-# say), and its role may manage the network interfaces that takes.
+# say), and its role may manage the network interfaces that takes. With `fault_injection` it
+# carries AWS FIS's Lambda extension (its layer, wrapping the runtime), which reads fault
+# configurations where an experiment writes them, and its role may read them there.
 module "role" {
   source      = "../service_role"
   name        = var.name
@@ -26,6 +28,7 @@ data "aws_iam_policy_document" "this" {
   source_policy_documents = concat(
     var.policy_json == null ? [] : [var.policy_json],
     data.aws_iam_policy_document.vpc_access[*].json,
+    data.aws_iam_policy_document.fault_configurations[*].json,
   )
 
   statement {
@@ -64,6 +67,42 @@ data "aws_iam_policy_document" "vpc_access" {
   }
 }
 
+# What FIS's Lambda extension reads as the function's role: the fault configurations under
+# its configuration location, as AWS FIS documents.
+data "aws_iam_policy_document" "fault_configurations" {
+  count = var.fault_injection == null ? 0 : 1
+
+  statement {
+    sid       = "ListFaultConfigurations"
+    actions   = ["s3:ListBucket"]
+    resources = [var.fault_injection.bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.fault_prefix}*"]
+    }
+  }
+
+  statement {
+    sid       = "ReadFaultConfigurations"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.fault_injection.configuration_location}*"]
+  }
+}
+
+locals {
+  # the configuration location's key prefix (after the bucket's ARN and its slash)
+  fault_prefix = (
+    var.fault_injection == null ? ""
+    : trimprefix(var.fault_injection.configuration_location, "${var.fault_injection.bucket_arn}/")
+  )
+  fault_environment = var.fault_injection == null ? {} : {
+    AWS_FIS_CONFIGURATION_LOCATION = var.fault_injection.configuration_location
+    AWS_LAMBDA_EXEC_WRAPPER        = "/opt/aws-fis/bootstrap"
+  }
+}
+
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_116:a dead-letter queue catches asynchronous invocations only; event-source mappings retry and report failures themselves
   #checkov:skip=CKV_AWS_117:only a function reaching private resources joins a VPC (vpc_config); the others reach AWS's public endpoints, and MSK pollers run in the cluster's VPC whatever the function's
@@ -80,10 +119,11 @@ resource "aws_lambda_function" "this" {
   memory_size                    = var.memory_size
   reserved_concurrent_executions = var.reserved_concurrency
   kms_key_arn                    = var.kms_key_arn
+  layers                         = var.fault_injection == null ? [] : [var.fault_injection.layer_arn]
   tags                           = var.tags
 
   environment {
-    variables = var.environment
+    variables = merge(var.environment, local.fault_environment)
   }
 
   tracing_config {

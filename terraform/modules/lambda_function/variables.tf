@@ -126,3 +126,13 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "fault_injection" {
+  description = "AWS FIS's Lambda extension for the function (modules/lambda_fault_injection's function_settings: the extension's layer ARN, the bucket and where in it experiments write fault configurations); null: none."
+  type = object({
+    layer_arn              = string
+    bucket_arn             = string
+    configuration_location = string
+  })
+  default = null
+}

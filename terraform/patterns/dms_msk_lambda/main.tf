@@ -146,6 +146,7 @@ module "projector" {
   reserved_concurrency = var.projector_reserved_concurrency
   policy_json          = data.aws_iam_policy_document.projector.json
   kms_key_arn          = var.kms_key_arn
+  fault_injection      = local.fault_injection
   tags                 = local.tags
   environment = {
     READ_MODEL_TABLE = module.read_model.name

@@ -203,6 +203,7 @@ module "subscriber" {
   reserved_concurrency = var.subscriber_reserved_concurrency
   policy_json          = data.aws_iam_policy_document.subscriber.json
   kms_key_arn          = var.kms_key_arn
+  fault_injection      = local.fault_injection
   tags                 = local.tags
   vpc_config = {
     subnet_ids         = local.subnet_ids

@@ -181,6 +181,7 @@ module "persist" {
   reserved_concurrency = var.reserved_concurrency
   policy_json          = data.aws_iam_policy_document.persist.json
   kms_key_arn          = var.kms_key_arn
+  fault_injection      = local.fault_injection
   tags                 = local.tags
   environment = {
     EVENT_TABLE = aws_dynamodb_table.events.name

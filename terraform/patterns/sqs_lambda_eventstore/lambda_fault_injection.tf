@@ -1,0 +1,1 @@
+../../shared/lambda_fault_injection.tf
