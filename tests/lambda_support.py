@@ -12,16 +12,18 @@ from botocore.exceptions import ClientError
 from harness.aws import AwsAccess
 
 ROLE = "cdcbench-test-lambda-role"
-LAMBDA_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
+
+
+def trust(principal: dict[str, str]) -> dict[str, Any]:
+    """A role's trust policy letting `principal` (e.g. {"Service": "lambda.amazonaws.com"})
+    assume it."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}],
+    }
+
+
+LAMBDA_TRUST = trust({"Service": "lambda.amazonaws.com"})
 
 
 def role_arn(aws: AwsAccess) -> str:

@@ -82,18 +82,22 @@ def scenario(tmp_path: Path, names: list[str], **more: Any) -> Path:
     return path
 
 
-def run_aws(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    unset = [k for k, v in env.items() if v == ""]
+def run_aws(
+    tmp_path: Path, env: dict[str, str], *args: str, path: Path | None = None, timeout: float = 600
+) -> tuple[int, str, str]:
+    """`cdcbench run` of the scenario at `path` (`direct` alone by default) on the `aws`
+    target, in `env` ("" unsets)."""
     proc = run_cli(
         "run",
-        str(scenario(tmp_path, ["direct"])),
+        str(path or scenario(tmp_path, ["direct"])),
         "--target",
         "aws",
         "--reports-dir",
         str(tmp_path / "reports"),
         *args,
         env={k: v for k, v in env.items() if v != ""},
-        unset=unset,
+        unset=[k for k, v in env.items() if v == ""],
+        timeout=timeout,
     )
     return proc.returncode, proc.stdout, proc.stderr
 
@@ -147,24 +151,16 @@ def test_plan_only_plans_every_pattern_and_prints_its_hourly_cost(
         for plugin in pattern.connector_plugins.values():
             placeholder_plugin(plugin, plugins)
     env = aws_env(bare_cloud, tmp_path, CDCBENCH_CONNECTOR_PLUGINS_DIR=str(plugins))
-    proc = run_cli(
-        "run",
-        str(scenario(tmp_path, names)),
-        "--target",
-        "aws",
-        "--plan-only",
-        "--source-dsn",
-        local_target.source_dsn,
-        env={k: v for k, v in env.items() if v != ""},
-        unset=[k for k, v in env.items() if v == ""],
-        timeout=900,
-    )
+    path = scenario(tmp_path, names)
+    source = ("--source-dsn", local_target.source_dsn)
 
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    code, out, err = run_aws(tmp_path, env, "--plan-only", *source, path=path, timeout=900)
+
+    assert code == 0, out[-2000:] + err[-2000:]
     for name in names:
-        assert f"\n{name}: " in "\n" + proc.stdout, proc.stdout
-    assert "aws_dms_replication_instance" in proc.stdout
-    assert "Total: about $" in proc.stdout
+        assert f"\n{name}: " in "\n" + out, out
+    assert "aws_dms_replication_instance" in out
+    assert "Total: about $" in out
     dms = bare_cloud.aws.client("dms").describe_replication_instances()
     created = [i for i in dms["ReplicationInstances"] if "cdcbench-plan-" in str(i)]
     assert created == []  # a plan creates nothing
@@ -300,22 +296,14 @@ def test_lambda_errors_on_aws_plans_fis_extension_on_every_function(
 def test_without_fis_extension_in_the_region_lambda_errors_is_one_line(
     bare_cloud: BareCloud, local_target: Target, tmp_path: Path
 ) -> None:
-    env = aws_env(bare_cloud, tmp_path)
     path = scenario(tmp_path, ["sqs_lambda_eventstore"], **LAMBDA_ERRORS)
+    source = ("--source-dsn", local_target.source_dsn)
 
-    proc = run_cli(
-        "run",
-        str(path),
-        "--target",
-        "aws",
-        "--plan-only",
-        "--source-dsn",
-        local_target.source_dsn,
-        env={k: v for k, v in env.items() if v != ""},
-        unset=[k for k, v in env.items() if v == ""],
+    code, out, err = run_aws(
+        tmp_path, aws_env(bare_cloud, tmp_path), "--plan-only", *source, path=path
     )
 
-    last = proc.stderr.strip().splitlines()[-1]
-    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    last = err.strip().splitlines()[-1]
+    assert code == 2, out[-2000:] + err[-2000:]
     assert "cannot read AWS FIS's Lambda extension from SSM parameter /aws/service/fis" in last
-    assert "Traceback" not in proc.stderr
+    assert "Traceback" not in err

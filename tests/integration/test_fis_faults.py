@@ -16,20 +16,10 @@ from harness.nemesis import FaultSpec, Nemesis
 from harness.nemesis.faults import FIS_VARIABLE, KINDS
 from harness.nemesis.fis import CONFIGURATION_VARIABLE
 from tests.conftest import BareCloud
-from tests.lambda_support import create_function
+from tests.lambda_support import create_function, trust
 
 LAYER = "arn:aws:lambda:us-east-1:123456789012:layer:aws-fis-extension-x86_64:9"
 BUCKET = "cdcbench-fis-test-fis"
-FIS_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "fis.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
 
 
 class FisTarget:
@@ -62,7 +52,10 @@ def functions(bare_cloud: BareCloud) -> list[str]:
     """Two functions carrying FIS's extension, reading faults from BUCKET, and the
     experiments' role named as the bucket."""
     iam = bare_cloud.aws.client("iam")
-    iam.create_role(RoleName=BUCKET, AssumeRolePolicyDocument=json.dumps(FIS_TRUST))
+    iam.create_role(
+        RoleName=BUCKET,
+        AssumeRolePolicyDocument=json.dumps(trust({"Service": "fis.amazonaws.com"})),
+    )
     location = {CONFIGURATION_VARIABLE: f"arn:aws:s3:::{BUCKET}/FisConfigs/"}
     names = ["cdcbench-fis-test-a", "cdcbench-fis-test-b"]
     for name in names:

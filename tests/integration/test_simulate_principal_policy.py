@@ -22,19 +22,11 @@ from harness.targets.permissions import (
 )
 from tests.conftest import BareCloud
 from tests.helpers import unique
+from tests.lambda_support import trust
 
 pytestmark = pytest.mark.slow
 
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
+TRUST = trust({"AWS": "arn:aws:iam::123456789012:root"})
 DYNAMODB_BUT_DELETE = {
     "Version": "2012-10-17",
     "Statement": [

@@ -3,7 +3,8 @@
 # on each function reads it (under FisConfigs/), and the role experiments run as. The role
 # bears the bucket's name: that is how cdcbench finds it from a function's configuration
 # location. The bucket is encrypted with the AWS managed key, which both the role and the
-# functions' roles use through S3 without a grant of their own.
+# functions' roles use through S3 without a grant of their own; the bucket goes with the
+# deployment, with whatever configurations are left in it.
 data "aws_partition" "current" {}
 
 data "aws_region" "current" {}
@@ -23,26 +24,6 @@ module "bucket" {
   kms_key_arn   = null
   force_destroy = true
   tags          = var.tags
-}
-
-# An experiment's configuration is read while it runs: what is left expires.
-resource "aws_s3_bucket_lifecycle_configuration" "this" {
-  bucket = module.bucket.name
-
-  rule {
-    id     = "expire-fault-configurations"
-    status = "Enabled"
-
-    filter {}
-
-    expiration {
-      days = 1
-    }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 1
-    }
-  }
 }
 
 # What an experiment does as this role: find the functions it targets and write their

@@ -119,7 +119,7 @@ resource "aws_lambda_function" "this" {
   memory_size                    = var.memory_size
   reserved_concurrent_executions = var.reserved_concurrency
   kms_key_arn                    = var.kms_key_arn
-  layers                         = var.fault_injection == null ? [] : [var.fault_injection.layer_arn]
+  layers                         = var.fault_injection == null ? null : [var.fault_injection.layer_arn]
   tags                           = var.tags
 
   environment {
