@@ -45,7 +45,7 @@ class Settings(BaseSettings):
         "/aws/service/fis/lambda-extension/AWS-FIS-extension-x86_64/1.x.x"
     )
     """The SSM parameter holding the layer ARN of AWS FIS's Lambda extension (for x86_64
-    functions) that the `aws` target puts on a pattern's functions for `lambda_errors`: the
+    functions) that the `aws` target puts on a pattern's functions for its Lambda faults: the
     region's public one by default; name another to pin a version."""
     moto_split: str = DEFAULT_SPLIT
     """Groups of services the local target serves from a moto process each, beside the main

@@ -1,10 +1,10 @@
-"""The evidence a fault's verdict needs of which changes it may corrupt
-(`CORRUPTED_EVIDENCE`: when each was committed) and of which it lost (`LOST_EVIDENCE`), per
-projection: when each change it names lost that the projection is seen to lose was committed
-(`lost_as_shown`), and the lag windows without the changes it names lost, from which the
-fault's recovery and lag bound are read (a state projection shows a lost change once a later
-version of its row comes, whenever that is: its lag says how long the row was wrong, not how
-late the fault made it)."""
+"""The evidence a fault's verdict needs: which changes any fault may show corrupted (those
+carrying a LOB past the pattern's LOB limit: when each was committed), and which it lost
+(`LOST_EVIDENCE`), per projection: when each change it names lost that the projection is
+seen to lose was committed (`lost_as_shown`), and the lag windows without the changes it
+names lost, from which the fault's recovery and lag bound are read (a state projection shows
+a lost change once a later version of its row comes, whenever that is: its lag says how long
+the row was wrong, not how late the fault made it)."""
 
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -23,9 +23,9 @@ if TYPE_CHECKING:  # results.json's model holds the projections
 
 
 def wanted(faults: Sequence[FaultRecord]) -> set[str]:
-    """The evidence the kinds of `faults` judge their losses and corruptions by."""
+    """The evidence the kinds of `faults` judge their losses by."""
     expected = [KINDS[fault.kind].expected for fault in faults if fault.kind in KINDS]
-    return {named for e in expected for named in (e.lost, e.corrupted) if named is not None}
+    return {e.lost for e in expected if e.lost is not None}
 
 
 def past_limit(changes: Ledger, limit_kb: int | None) -> list[int]:
@@ -48,13 +48,11 @@ def lost_evidence(
     upstreams: Mapping[str, str] | None = None,
     lob_limit_kb: int | None = None,
 ) -> LostEvidence:
-    """`evidence`: which to gather (`wanted`); `seen_at`: each projection's sightings;
-    `emits`: the application's records (never_sent); `late`: per object store, what it
-    showed only from late objects, and `upstreams`: which projection feeds which
-    (late_files); `lob_limit_kb`: the pattern's LOB limit (lobs_past_limit)."""
-    found = LostEvidence()
-    if "lobs_past_limit" in evidence:
-        found.corrupted_ns["lobs_past_limit"] = past_limit(changes, lob_limit_kb)
+    """`evidence`: which losses to gather (`wanted`); `seen_at`: each projection's
+    sightings; `emits`: the application's records (never_sent); `late`: per object store,
+    what it showed only from late objects, and `upstreams`: which projection feeds which
+    (late_files); `lob_limit_kb`: the pattern's LOB limit."""
+    found = LostEvidence(past_lob_limit_ns=past_limit(changes, lob_limit_kb))
     named: dict[str, dict[str, list[Change]]] = {}
     if "never_sent" in evidence:
         named["never_sent"] = dict.fromkeys(projections, never_sent(emits, changes))

@@ -41,15 +41,14 @@ class Expected:
     """What a pattern should show under a fault: anomalies only of the classes `allowed`,
     and no change committed while it lasted seen later than its duration, the projection's
     floor and `slack_s` after its commit. `lost`: the evidence naming the changes each
-    projection loses, exactly those, neither more nor fewer (`LOST_EVIDENCE`)."""
+    projection loses, exactly those, neither more nor fewer (`LOST_EVIDENCE`). Under every
+    kind, a change carrying a LOB past the pattern's LOB limit may be shown divergent
+    (`LOB_LIMIT_VARIABLE`)."""
 
     allowed: frozenset[str]
     says: str
     slack_s: float = 10.0
     lost: str | None = None
-    corrupted: str | None = None
-    """The evidence naming the changes a projection may show divergent: those and no other
-    (`CORRUPTED_EVIDENCE`)."""
 
 
 LOST_EVIDENCE = {
@@ -62,15 +61,11 @@ every projection. late_files: the changes an object store showed only in objects
 late, lost by each projection fed from that store (the store itself loses none)."""
 
 
-CORRUPTED_EVIDENCE = {
-    "lobs_past_limit": "carrying a LOB past the pattern's LOB limit",
-}
-"""What names the changes a fault may corrupt -> how its verdict says it. lobs_past_limit:
-the changes whose largest text or JSON value (`Change.lob_bytes`) is longer than the
-pattern's `lob_max_size_kb` (DMS's LobMaxSize in limited LOB mode); none in a pattern without
-that limit."""
 LOB_LIMIT_VARIABLE = "lob_max_size_kb"
-"""The pattern variable that holds its LOB limit, in KB, where it has one."""
+"""The pattern variable that holds its LOB limit, in KB, where it has one. A change whose
+largest text or JSON value (`Change.lob_bytes`) is longer may be shown divergent under any
+fault: DMS truncates it in limited LOB mode (its LobMaxSize), fault or not, and a row keeps
+its LOB until a change replaces it, so changes after a burst of large rows carry it too."""
 
 
 class FaultKind(ABC):
@@ -94,14 +89,23 @@ class FaultKind(ABC):
         """What it acts on in a deployment (its Terraform state); empty: not applicable."""
         if self.acts_on is None:
             return ["source"]
-        resource_type, attribute = self.acts_on
+        return [str(attributes[self.acts_on[1]]) for attributes in self._instances(state)]
+
+    def _instances(self, state: dict[str, Any]) -> list[dict[str, Any]]:
+        """The attributes of each resource of the type it acts on in `state`."""
+        resource_type = self.acts_on[0] if self.acts_on else None
         return [
-            str(instance["attributes"][attribute])
+            instance["attributes"]
             for resource in state.get("resources", [])
             if resource.get("mode") == "managed" and resource.get("type") == resource_type
             for instance in resource.get("instances", [])
             if all(instance["attributes"].get(k) == v for k, v in self.only)
         ]
+
+    def slack_s(self, state: dict[str, Any], targets: list[str]) -> float | None:
+        """The lag it allows beyond its duration and the floor when acting on `targets` of
+        this deployment, where it depends on them (None: `expected.slack_s`)."""
+        return None
 
     def deployment(self, target: Target) -> dict[str, Any]:
         """Root-module variables a pattern's deployment needs for this kind to act on it
@@ -325,17 +329,51 @@ FIS_VARIABLE = "lambda_fault_injection"
 """The root-module variable that puts AWS FIS's Lambda extension on a pattern's functions."""
 
 
-class LambdaErrors(FaultKind):
-    """Every invocation of the pattern's Lambda functions fails, without running, for the
-    fault's duration: on the local target its Lambda runtime's own control; on AWS, AWS
-    FIS's aws:lambda:invocation-error with preventExecution, through FIS's Lambda extension,
-    which cdcbench deploys on the functions of a run that schedules this kind
-    (`FIS_VARIABLE`). The extension reads its fault configuration between invocations, so
-    on AWS the errors may begin and end a little later than the fault's record says. Whoever
-    invoked retries as Lambda documents: an event-source mapping on a stream or a topic
-    retries the batch (up to MaximumRetryAttempts, -1: until it succeeds), a queue's batch
-    comes back after its visibility timeout (to the dead-letter queue after maxReceiveCount
-    receives), an asynchronous invocation is tried again after 1 and 2 minutes."""
+class _FunctionFault(FaultKind):
+    """Every invocation of the pattern's Lambda functions goes wrong for the fault's
+    duration: on the local target through its Lambda runtime's own control (`part`); on AWS
+    through an AWS FIS experiment (`experiment`) acting by FIS's Lambda extension, which
+    cdcbench deploys on the functions of a run that schedules the kind (`FIS_VARIABLE`).
+    The extension reads its fault configuration between invocations, so on AWS the fault
+    may begin and end a little later than its record says."""
+
+    acts_on = ("aws_lambda_function", "function_name")
+    part: ClassVar[str]
+
+    @abstractmethod
+    def experiment(self, aws: AwsAccess, functions: list[str], duration_s: float) -> str:
+        """Start the FIS experiment doing it to `functions`; its id, once it runs."""
+
+    def unavailable(self, target: Target) -> str | None:
+        why = target.cannot_take_down(self.part)
+        return None if why is None or target.fis_lambda_extension() else why
+
+    def deployment(self, target: Target) -> dict[str, Any]:
+        if target.cannot_take_down(self.part) is None:
+            return {}  # the target's own control does it
+        layer = target.fis_lambda_extension()
+        return {FIS_VARIABLE: {"layer_arn": layer}} if layer else {}
+
+    def start(self, target: Target, targets: list[str], duration_s: float) -> str | None:
+        if target.cannot_take_down(self.part) is None:
+            target.take_down(self.part, True, targets)
+            return None
+        return self.experiment(target.aws, targets, duration_s)
+
+    def end(self, target: Target, targets: list[str], before: Any) -> None:
+        if target.cannot_take_down(self.part) is None:
+            target.take_down(self.part, False, targets)
+        elif before:  # the experiment that start began
+            fis.stop(target.aws, before)
+
+
+class LambdaErrors(_FunctionFault):
+    """Every invocation fails without running (on AWS: FIS's aws:lambda:invocation-error
+    with preventExecution). Whoever invoked retries as Lambda documents: an event-source
+    mapping on a stream or a topic retries the batch (up to MaximumRetryAttempts, -1: until
+    it succeeds), a queue's batch comes back after its visibility timeout (to the
+    dead-letter queue after maxReceiveCount receives), an asynchronous invocation is tried
+    again after 1 and 2 minutes."""
 
     name = "lambda_errors"
     expected = Expected(
@@ -344,30 +382,38 @@ class LambdaErrors(FaultKind):
         "meanwhile within the errors' duration plus the floor (event-source mappings on "
         "streams and topics retry a failed batch until it succeeds)",
     )
-    acts_on = ("aws_lambda_function", "function_name")
     part = "functions"
 
-    def unavailable(self, target: Target) -> str | None:
-        why = target.cannot_take_down(self.part)
-        return None if why is None or target.fis_lambda_extension() else why
+    def experiment(self, aws: AwsAccess, functions: list[str], duration_s: float) -> str:
+        return fis.lambda_invocation_errors(aws, functions, duration_s)
 
-    def deployment(self, target: Target) -> dict[str, Any]:
-        if target.cannot_take_down(self.part) is None:
-            return {}  # the target's own control makes them fail
-        layer = target.fis_lambda_extension()
-        return {FIS_VARIABLE: {"layer_arn": layer}} if layer else {}
 
-    def start(self, target: Target, targets: list[str], duration_s: float) -> str | None:
-        if target.cannot_take_down(self.part) is None:
-            target.take_down(self.part, True, targets)
-            return None
-        return fis.lambda_invocation_errors(target.aws, targets, duration_s)
+class LambdaTimeouts(_FunctionFault):
+    """Every invocation hangs until the function's timeout, then fails with
+    Sandbox.Timedout, without running (on AWS: FIS's aws:lambda:invocation-add-delay with a
+    startup delay past the timeout). Whoever invoked waits that long before it retries as
+    for any failure, so an invocation begun just before the fault's end holds its batch for
+    the whole timeout."""
 
-    def end(self, target: Target, targets: list[str], before: Any) -> None:
-        if target.cannot_take_down(self.part) is None:
-            target.take_down(self.part, False, targets)
-        elif before:  # the experiment that start began
-            fis.stop(target.aws, before)
+    name = "lambda_timeouts"
+    expected = Expected(
+        frozenset({"duplicate"}),
+        "no loss, duplicates allowed (a retried batch is written again); lag of changes made "
+        "meanwhile within the duration plus the floor, the functions' timeout and 10 s (an "
+        "invocation begun before the end hangs until its timeout)",
+    )
+    part = "timeouts"
+
+    def slack_s(self, state: dict[str, Any], targets: list[str]) -> float:
+        timeouts = [
+            float(attributes.get("timeout") or 3)
+            for attributes in self._instances(state)
+            if attributes.get("function_name") in targets
+        ]
+        return self.expected.slack_s + max(timeouts, default=0.0)
+
+    def experiment(self, aws: AwsAccess, functions: list[str], duration_s: float) -> str:
+        return fis.lambda_invocation_timeouts(aws, functions, duration_s)
 
 
 SEND_MESSAGE = "sqs:SendMessage"
@@ -526,7 +572,6 @@ class LobBurst(FaultKind):
         "no loss, no duplicate; divergent only the rows carrying a LOB past the pattern's LOB "
         "limit (lob_max_size_kb: DMS truncates them in limited LOB mode), none in a pattern "
         "without one; lag within the burst's duration plus the floor",
-        corrupted="lobs_past_limit",
     )
     acts_on = None
 
@@ -562,6 +607,7 @@ KINDS: dict[str, FaultKind] = {
         DmsInstanceReboot(),
         LambdaThrottle(),
         LambdaErrors(),
+        LambdaTimeouts(),
         SourceRestart(),
         KafkaDown(),
         KafkaRebalance(),

@@ -29,10 +29,32 @@ _OVER = ("completed", "stopped", "failed", "cancelled")
 
 def lambda_invocation_errors(aws: AwsAccess, functions: list[str], duration_s: float) -> str:
     """Every invocation of `functions` fails without running (aws:lambda:invocation-error
-    with preventExecution, on all of them) for `duration_s`; returns the experiment's id
-    once it runs. RuntimeError when a function carries no FIS extension."""
+    with preventExecution) for `duration_s`; the experiment's id once it runs."""
+    arns, role, _ = _extended(aws, functions)
+    parameters = {"invocationPercentage": "100", "preventExecution": "true"}
+    return _on_functions(aws, "aws:lambda:invocation-error", parameters, arns, role, duration_s)
+
+
+def lambda_invocation_timeouts(aws: AwsAccess, functions: list[str], duration_s: float) -> str:
+    """Every invocation of `functions` waits past its timeout before its handler would run
+    (aws:lambda:invocation-add-delay, a startup delay a second longer than the longest
+    timeout, within FIS's 15 minutes) for `duration_s`; the experiment's id once it runs."""
+    arns, role, timeout_s = _extended(aws, functions)
+    delay_ms = min(int(timeout_s + 1) * 1000, MAX_DELAY_MS)
+    parameters = {"invocationPercentage": "100", "startupDelayMilliseconds": str(delay_ms)}
+    return _on_functions(aws, "aws:lambda:invocation-add-delay", parameters, arns, role, duration_s)
+
+
+MAX_DELAY_MS = 900_000
+"""The longest startup delay taken here: Lambda's longest timeout (15 minutes)."""
+
+
+def _extended(aws: AwsAccess, functions: list[str]) -> tuple[list[str], str, float]:
+    """The ARNs of `functions`, the role their experiments run as (named as the bucket their
+    extension reads), and their longest timeout. RuntimeError when one carries no FIS
+    extension."""
     lambda_ = aws.client("lambda")
-    arns, buckets = [], set()
+    arns, buckets, timeouts = [], set(), []
     for name in functions:
         config = lambda_.get_function_configuration(FunctionName=name)
         location = config.get("Environment", {}).get("Variables", {}).get(CONFIGURATION_VARIABLE)
@@ -43,14 +65,22 @@ def lambda_invocation_errors(aws: AwsAccess, functions: list[str], duration_s: f
             )
         arns.append(config["FunctionArn"])
         buckets.add(location.split(":::", 1)[-1].split("/", 1)[0])
+        timeouts.append(float(config.get("Timeout", 3)))
     role = aws.client("iam").get_role(RoleName=buckets.pop())["Role"]["Arn"]
+    return arns, str(role), max(timeouts)
+
+
+def _on_functions(
+    aws: AwsAccess,
+    action_id: str,
+    parameters: dict[str, str],
+    arns: list[str],
+    role: str,
+    duration_s: float,
+) -> str:
     action = {
-        "actionId": "aws:lambda:invocation-error",
-        "parameters": {
-            "duration": _minutes(duration_s),
-            "invocationPercentage": "100",
-            "preventExecution": "true",
-        },
+        "actionId": action_id,
+        "parameters": {"duration": _minutes(duration_s), **parameters},
         "targets": {"Functions": "functions"},
     }
     target = {"resourceType": "aws:lambda:function", "resourceArns": arns, "selectionMode": "ALL"}

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from harness.check.lag import LagWindow
 from harness.check.result import CheckResult
-from harness.nemesis.faults import CORRUPTED_EVIDENCE, KINDS, LOST_EVIDENCE
+from harness.nemesis.faults import KINDS, LOST_EVIDENCE
 from harness.nemesis.record import FaultRecord, Recovery
 
 if TYPE_CHECKING:  # results.json's model holds the fault records
@@ -31,16 +31,16 @@ at all)."""
 
 @dataclass
 class LostEvidence:
-    """Which changes a fault lost or may corrupt, as a verdict needs it
-    (`harness.nemesis.evidence`)."""
+    """Which changes a fault lost, and which any fault may show corrupted, as a verdict
+    needs it (`harness.nemesis.evidence`)."""
 
     lost_ns: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     """Per evidence and projection, when each change it is seen to lose was committed."""
     bound_windows: dict[str, list[LagWindow]] = field(default_factory=dict)
     """Per projection with changes named lost, its lag windows without them."""
-    corrupted_ns: dict[str, list[int]] = field(default_factory=dict)
-    """Per evidence, when each change it names that any projection may show divergent was
-    committed."""
+    past_lob_limit_ns: list[int] = field(default_factory=list)
+    """When each change carrying a LOB past the pattern's LOB limit was committed: any
+    projection may show those divergent, under any fault."""
 
 
 def judge_faults(
@@ -59,8 +59,8 @@ def judge_faults(
     entity the source never had) under every fault. `lost`: the evidence of which changes
     were lost (`LostEvidence`): a kind that expects exactly those lost compares them with
     the changes lost in its span (a projection it does not name: none), and its recovery
-    and lag bound are those of the others; a kind that expects some corrupted allows the
-    divergent changes of its span among those its evidence names, and no other."""
+    and lag bound are those of the others. Under every kind, the divergent changes of its
+    span carrying a LOB past the pattern's limit are that limit's, not the fault's."""
     lost = lost or LostEvidence()
     for fault in faults:
         fault.recovery, fault.reasons, fault.met = {}, [], None
@@ -108,13 +108,15 @@ def judge_faults(
                 if count != named_count:
                     said = LOST_EVIDENCE[expected.lost]
                     fault.reasons.append(f"{name}: {count} changes lost, {named_count} {said}")
-            if expected.corrupted is not None:
-                named_ns = lost.corrupted_ns.get(expected.corrupted, [])
+            if "divergent" in judged and "divergent" not in allowed:
                 shown_ns = projection.check.committed_ns.get("divergent", [])
-                judged.pop("divergent", None)
-                if others := _outside(shown_ns, named_ns, span, origin_ns):
-                    said = CORRUPTED_EVIDENCE[expected.corrupted]
-                    fault.reasons.append(f"{name}: {others} divergent not {said}")
+                unplaced = judged.pop("divergent") - _within(shown_ns, span, origin_ns)
+                past_ns = lost.past_lob_limit_ns
+                if others := _outside(shown_ns, past_ns, span, origin_ns) + unplaced:
+                    fault.reasons.append(
+                        f"{name}: {others} divergent not carrying a LOB past the pattern's "
+                        "LOB limit"
+                    )
             for anomaly, count in judged.items():
                 if anomaly not in allowed:
                     fault.reasons.append(f"{name}: {count} {anomaly}")

@@ -69,8 +69,8 @@ class FaultRecord(BaseModel):
     """The anomaly classes the pattern may show under it, where the pattern says (None: the
     kind's own)."""
     slack_s: float | None = None
-    """The lag it may add beyond its duration and the floor, where the pattern says (None:
-    the kind's own)."""
+    """The lag it may add beyond its duration and the floor, where the pattern says or it
+    depends on what the fault acts on (a function's timeout); None: the kind's own."""
     met: bool | None = None
     """The expected outcome held in every projection (None: not judged)."""
     reasons: list[str] = Field(default_factory=list)

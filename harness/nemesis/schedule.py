@@ -19,14 +19,15 @@ from harness.nemesis.record import FaultExpectation, FaultRecord, FaultSpec
 
 def _record(spec: FaultSpec, state: dict[str, Any], own: FaultExpectation | None) -> FaultRecord:
     kind = KINDS[spec.kind]
+    targets = kind.targets(state)
     return FaultRecord(
         kind=spec.kind,
         at_s=spec.at_s,
         duration_s=spec.duration_s,
-        targets=kind.targets(state),
+        targets=targets,
         expected=own.says if own else kind.expected.says,
         allowed=own.allowed if own else None,
-        slack_s=own.slack_s if own else None,
+        slack_s=own.slack_s if own else kind.slack_s(state, targets),
     )
 
 

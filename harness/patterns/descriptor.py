@@ -196,7 +196,7 @@ class Pattern:
     @property
     def provided(self) -> set[str]:
         """Variables the harness sets: the run id, the source, the connector plugins, AWS
-        FIS's Lambda extension (for `lambda_errors` on AWS)."""
+        FIS's Lambda extension (for the Lambda faults on AWS)."""
         return {RUN_ID_VARIABLE, SOURCE_VARIABLE, FIS_VARIABLE, *self.connector_plugins}
 
     @property

@@ -83,7 +83,7 @@ class AwsTarget(Target):
             except (ClientError, BotoCoreError) as exc:
                 raise UserError(
                     f"cannot read AWS FIS's Lambda extension from SSM parameter {name} in "
-                    f"{self.aws.region} ({exc}): lambda_errors needs it on the functions"
+                    f"{self.aws.region} ({exc}): the Lambda faults need it on the functions"
                 ) from None
             self._fis_layer = str(value)
         return self._fis_layer

@@ -47,6 +47,10 @@ _NO_CONTROL = {
         "on the {name} target, functions fail on purpose only through AWS FIS's Lambda "
         "extension, which does not run there"
     ),
+    "timeouts": (
+        "on the {name} target, functions time out on purpose only through AWS FIS's Lambda "
+        "extension, which does not run there"
+    ),
     "link": (
         "on the {name} target the link between your data centre and AWS is yours: no control "
         "delays it"
@@ -171,7 +175,8 @@ class Target(ABC):
     def cannot_take_down(self, part: str) -> str | None:
         """Why this target cannot take `part` down for a fault (`source`: the source
         database; `kafka`: every Kafka broker; `groups`: every Kafka consumer group's steady
-        assignment; `functions`: Lambda functions; `uploads`: DMS S3 targets' CDC file
+        assignment; `functions`: Lambda functions; `timeouts`: their invocations' prompt
+        end; `uploads`: DMS S3 targets' CDC file
         uploads; `link`: the cloud side's link to the source), in one line; None when
         `take_down` can."""
         why = _NO_CONTROL.get(part, "the {name} target cannot take its {part} down")
@@ -183,7 +188,8 @@ class Target(ABC):
         ones included; its replication slots persist, as across a restart. Kafka: every
         broker closes its connections and accepts none; partition leaders stay put. Groups:
         every consumer group rebalances again and again, its members told to rejoin.
-        Functions: every invocation of those `names` fails without running. Uploads: the
+        Functions: every invocation of those `names` fails without running. Timeouts: every
+        invocation of those `names` hangs until its timeout without running. Uploads: the
         next CDC file upload of the DMS tasks writing to those S3 endpoints `names` stalls;
         brought back, it completes once a later file is in the bucket. Link: what crosses
         the cloud side's link to the source database is delayed."""

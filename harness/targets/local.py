@@ -39,7 +39,7 @@ from harness.settings import Settings
 from harness.targets.base import Target, TargetOptions
 
 C = TypeVar("C", bound=Component)
-_TAKEN_DOWN = ("source", "kafka", "groups", "functions", "uploads", "link")
+_TAKEN_DOWN = ("source", "kafka", "groups", "functions", "timeouts", "uploads", "link")
 """What the local target can take down for a fault (`take_down`)."""
 
 
@@ -159,6 +159,7 @@ class LocalTarget(Target):
             "kafka": KafkaBroker,
             "groups": KafkaBroker,
             "functions": LambdaRuntime,
+            "timeouts": LambdaRuntime,
             "uploads": DmsEngine,
         }.get(part)
         if embedded and not any(isinstance(c, embedded) for c in self._components):
@@ -174,6 +175,8 @@ class LocalTarget(Target):
             self.component(KafkaBroker).set_rebalancing(down)
         elif part == "functions":
             self.component(LambdaRuntime).functions.fail(names, failing=down)
+        elif part == "timeouts":
+            self.component(LambdaRuntime).functions.hang(names, hanging=down)
         elif part == "uploads":
             self.component(DmsEngine).stall_uploads(names, stalled=down)
         elif part == "link":

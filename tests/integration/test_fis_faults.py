@@ -1,7 +1,7 @@
-"""`lambda_errors` where the target has no control of its own over functions (AWS): an AWS
-FIS experiment through FIS's Lambda extension, with moto standing in for FIS, Lambda and IAM.
-The experiment's template goes at once, its action lasts the fault, and the fault's end
-stops it."""
+"""`lambda_errors` and `lambda_timeouts` where the target has no control of its own over
+functions (AWS): an AWS FIS experiment through FIS's Lambda extension, with moto standing in
+for FIS, Lambda and IAM. The experiment's template goes at once, its action lasts the fault,
+and the fault's end stops it."""
 
 import json
 import time
@@ -63,9 +63,9 @@ def functions(bare_cloud: BareCloud) -> list[str]:
     return names
 
 
-def run_fault(names: list[str], target: FisTarget) -> Any:
-    """Its record, once the fault (lambda_errors on `names` for 0.1 s) has ended."""
-    spec = FaultSpec(kind="lambda_errors", at_s=0, duration_s=0.1)
+def run_fault(kind: str, names: list[str], target: FisTarget) -> Any:
+    """Its record, once the fault (`kind` on `names` for 0.1 s) has ended."""
+    spec = FaultSpec(kind=kind, at_s=0, duration_s=0.1)
     with Nemesis([spec], state_of(names), target) as nemesis:  # type: ignore[arg-type]
         nemesis.begin()
         (record,) = nemesis.records
@@ -82,23 +82,41 @@ def state_of(names: list[str]) -> dict[str, Any]:
     }
 
 
-def test_errors_are_one_fis_experiment_lasting_the_fault_and_stopped_at_its_end(
-    bare_cloud: BareCloud, functions: list[str], experiments_progress_by_the_second: None
+@pytest.mark.parametrize(
+    ("kind", "action_id", "parameters"),
+    [
+        ("lambda_errors", "aws:lambda:invocation-error", {"preventExecution": "true"}),
+        # past the functions' 3 s timeout
+        (
+            "lambda_timeouts",
+            "aws:lambda:invocation-add-delay",
+            {"startupDelayMilliseconds": "4000"},
+        ),
+    ],
+)
+def test_a_fault_is_one_fis_experiment_lasting_it_and_stopped_at_its_end(
+    kind: str,
+    action_id: str,
+    parameters: dict[str, str],
+    bare_cloud: BareCloud,
+    functions: list[str],
+    experiments_progress_by_the_second: None,
 ) -> None:
     fis = bare_cloud.aws.client("fis")
+    before = {e["id"] for e in fis.list_experiments()["experiments"]}
 
-    record = run_fault(functions, FisTarget(bare_cloud.aws))
+    record = run_fault(kind, functions, FisTarget(bare_cloud.aws))
 
     assert record.error is None, record.error
-    (summary,) = [e for e in fis.list_experiments()["experiments"]]
-    experiment = fis.get_experiment(id=summary["id"])["experiment"]
+    (new,) = [e["id"] for e in fis.list_experiments()["experiments"] if e["id"] not in before]
+    experiment = fis.get_experiment(id=new)["experiment"]
     assert experiment["state"]["status"] == "stopped"  # ended by the fault, not by its time
     (action,) = experiment["actions"].values()
-    assert action["actionId"] == "aws:lambda:invocation-error"
+    assert action["actionId"] == action_id
     assert action["parameters"] == {
         "duration": "PT1M",
         "invocationPercentage": "100",
-        "preventExecution": "true",
+        **parameters,
     }
     arns = [
         bare_cloud.aws.client("lambda").get_function(FunctionName=n)["Configuration"]["FunctionArn"]
@@ -118,15 +136,17 @@ def test_a_function_without_the_extension_is_a_failed_start_naming_it(
     name = "cdcbench-fis-test-bare"
     create_function(bare_cloud.aws, name, "def handler(event, context):\n    pass\n")
 
-    record = run_fault([name], FisTarget(bare_cloud.aws))
+    record = run_fault("lambda_errors", [name], FisTarget(bare_cloud.aws))
 
     assert record.error is not None
     assert f"function {name} carries no AWS FIS Lambda extension" in record.error
 
 
-def test_on_such_a_target_the_deployment_carries_the_extension(bare_cloud: BareCloud) -> None:
-    kind = KINDS["lambda_errors"]
+@pytest.mark.parametrize("kind", ["lambda_errors", "lambda_timeouts"])
+def test_on_such_a_target_the_deployment_carries_the_extension(
+    kind: str, bare_cloud: BareCloud
+) -> None:
     target = FisTarget(bare_cloud.aws)
 
-    assert kind.unavailable(target) is None  # type: ignore[arg-type]
-    assert kind.deployment(target) == {FIS_VARIABLE: {"layer_arn": LAYER}}  # type: ignore[arg-type]
+    assert KINDS[kind].unavailable(target) is None  # type: ignore[arg-type]
+    assert KINDS[kind].deployment(target) == {FIS_VARIABLE: {"layer_arn": LAYER}}  # type: ignore[arg-type]

@@ -156,6 +156,34 @@ def test_a_failing_function_errs_without_running_until_mended(
     assert [event for _, event in recorded(record, 1)] == [3]  # the failed one never ran
 
 
+def test_a_hanging_function_times_out_without_running_until_mended(
+    bare_cloud: BareCloud, runtime: Functions, tmp_path: Path
+) -> None:
+    """The `lambda_timeouts` fault: every invocation waits out the function's timeout and
+    ends as a timeout, without the handler running, until the function is mended."""
+    name = unique("hanging")
+    record = tmp_path / f"{name}.jsonl"
+    variables = {"RECORD_TO": str(record)}
+    deploy(
+        bare_cloud.aws, name, {"app.py": RECORDER}, Timeout=1, Environment={"Variables": variables}
+    )
+    client = bare_cloud.aws.client("lambda")
+    runtime.hang([name], hanging=True)
+
+    started = time.monotonic()
+    answer = client.invoke(FunctionName=name, Payload=b"1")
+    waited_s = time.monotonic() - started
+    runtime.hang([name], hanging=False)
+    mended = client.invoke(FunctionName=name, Payload=b"2")
+
+    error = json.loads(answer["Payload"].read())
+    assert answer["FunctionError"] == "Unhandled" and error["errorType"] == "Sandbox.Timedout"
+    assert re.fullmatch(r"\S+Z \S+ Task timed out after 1\.\d\d seconds", error["errorMessage"])
+    assert waited_s >= 1.0  # held for the function's whole timeout
+    assert json.loads(mended["Payload"].read()) == {"got": 2}
+    assert [event for _, event in recorded(record, 1)] == [2]  # the hung one never ran
+
+
 def test_event_invocations_run_in_the_background_with_retries_and_destinations(
     bare_cloud: BareCloud, runtime: Functions, tmp_path: Path
 ) -> None:

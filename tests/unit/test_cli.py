@@ -32,9 +32,10 @@ def test_patterns_lists_each_pattern_with_its_summary_projections_and_tunables()
     assert "subnet_ids = [] (list(string))" in details
     assert not any(d.startswith(("run_id", "source_connection", "s3_sink_plugin")) for d in details)
     # the fault kinds that act on what it creates
-    kinds = "dms_task_stop, dms_instance_reboot, lambda_throttle, lambda_errors, source_restart"
-    rest = "kafka_down, kafka_rebalance, dynamodb_throttle, lob_burst, network_delay"
-    assert f"faults: {kinds}, {rest}" in details
+    kinds = "dms_task_stop, dms_instance_reboot, lambda_throttle, lambda_errors"
+    rest = "lambda_timeouts, source_restart, kafka_down, kafka_rebalance, dynamodb_throttle"
+    last = "lob_burst, network_delay"
+    assert f"faults: {kinds}, {rest}, {last}" in details
     direct_kinds = "faults: source_restart, dynamodb_throttle, lob_burst"
     assert lines[heads[0] + 2].strip() == direct_kinds
     # a pattern's own expected outcome under a kind, where it has one

@@ -353,12 +353,14 @@ def test_a_late_cdc_file_loses_exactly_its_changes_downstream_of_the_store() -> 
     ]
 
 
-def test_a_lob_burst_may_corrupt_only_the_rows_past_the_lob_limit() -> None:
-    """Under lob_burst a projection may show divergent the changes carrying a LOB past the
-    pattern's limit, and no other: one more divergent change breaks the outcome."""
-    fault = _stop().model_copy(update={"kind": "lob_burst", "targets": ["source"]})
+@pytest.mark.parametrize("kind", ["lob_burst", "dms_task_stop"])
+def test_only_the_rows_past_the_lob_limit_may_be_divergent_under_any_fault(kind: str) -> None:
+    """A projection may show divergent the changes carrying a LOB past the pattern's limit
+    under any fault (a row keeps its LOB after the burst that wrote it, so later changes to it
+    carry it too), and no other: one more divergent change breaks the outcome."""
+    fault = _stop().model_copy(update={"kind": kind})
     over = fault.model_copy()
-    past = LostEvidence(corrupted_ns={"lobs_past_limit": [ORIGIN + s * S for s in (21, 23)]})
+    past = LostEvidence(past_lob_limit_ns=[ORIGIN + s * S for s in (21, 23)])
     truncated = _projection(_lags(), {"divergent": 2}, {"divergent": [21.0, 23.0]})
     more = _projection(_lags(), {"divergent": 3}, {"divergent": [21.0, 23.0, 25.0]})
 
@@ -474,3 +476,28 @@ def test_a_fault_is_recorded_until_its_end_has_taken_effect() -> None:
     (record,) = nemesis.records
     assert record.error is None and record.started_ns is not None
     assert record.ended_ns is not None and record.ended_ns >= target.mended_ns > 0
+
+
+def test_timeouts_allow_their_functions_longest_timeout_beyond_the_duration() -> None:
+    """An invocation begun just before the fault's end hangs for its function's timeout."""
+
+    def function(name: str, timeout: int) -> dict[str, object]:
+        return {"attributes": {"function_name": name, "timeout": timeout}}
+
+    state = {
+        "resources": [
+            {
+                "mode": "managed",
+                "type": "aws_lambda_function",
+                "instances": [function("fanin", 60), function("projector", 30)],
+            }
+        ]
+    }
+    spec = FaultSpec(kind="lambda_timeouts", at_s=0, duration_s=10)
+
+    (record,) = Nemesis([spec], state, _SlowToMend()).records  # type: ignore[arg-type]
+
+    assert record.targets == ["fanin", "projector"]
+    assert record.slack_s == 70.0  # 60 s and the kind's 10 s
+    assert KINDS["lambda_timeouts"].slack_s(state, ["projector"]) == 40.0
+    assert KINDS["lambda_errors"].slack_s(state, ["projector"]) is None  # the kind's own

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from harness.errors import UserError
+from harness.nemesis import KINDS
 from harness.patterns import patterns
 from harness.scenario import load_scenario
 
@@ -315,6 +316,13 @@ def test_the_schema_change_scenario_adds_a_column_halfway_under_every_pattern() 
     assert set(scenario.patterns) == set(patterns())
     assert scenario.schema_change is not None
     assert scenario.schema_change.at_s == scenario.load.duration_s / 2
+
+
+def test_the_fault_matrix_runs_every_pattern_under_every_kind() -> None:
+    scenario = load_scenario(REPO / "scenarios" / "faults.yaml")
+
+    assert set(scenario.patterns) == set(patterns())
+    assert sorted(f.kind for f in scenario.faults) == sorted(KINDS)
 
 
 def test_patterns_argument_replaces_the_files_list(tmp_path: Path) -> None:

@@ -194,13 +194,8 @@ class _Worker:
         return line
 
     def _timed_out(self, request_id: str, started: float) -> Outcome:
-        elapsed = time.monotonic() - started
         self.stop()
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-        message = f"{now} {request_id} Task timed out after {elapsed:.2f} seconds"
-        log = self._platform_log(request_id, message, elapsed, "timeout", None)
-        failure = FunctionError("Sandbox.Timedout", message)
-        return Outcome(Invocation(request_id, None, failure, elapsed * 1000), log)
+        return _timeout(self.version, self.log_path, request_id, time.monotonic() - started)
 
     def _exited(self, request_id: str, started: float) -> Outcome:
         elapsed = time.monotonic() - started
@@ -214,29 +209,17 @@ class _Worker:
         else:
             reason = f"exit status {status}"
         message = f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
-        log = self._platform_log(
-            request_id, f"{message}\nRuntime.ExitError", elapsed, "error", "Runtime.ExitError"
+        log = _platform_log(
+            self.version,
+            self.log_path,
+            request_id,
+            f"{message}\nRuntime.ExitError",
+            elapsed,
+            "error",
+            "Runtime.ExitError",
         )
         failure = FunctionError("Runtime.ExitError", message)
         return Outcome(Invocation(request_id, None, failure, elapsed * 1000), log)
-
-    def _platform_log(
-        self, request_id: str, line: str, elapsed_s: float, status: str, error_type: str | None
-    ) -> str:
-        """What Lambda logs when an invocation ends without the runtime's help."""
-        fields = [
-            f"REPORT RequestId: {request_id}",
-            f"Duration: {elapsed_s * 1000:.2f} ms",
-            f"Billed Duration: {int(elapsed_s * 1000) + 1} ms",
-            f"Memory Size: {self.version.memory_mb} MB",
-            f"Status: {status}",
-        ]
-        if error_type:
-            fields.append(f"Error Type: {error_type}")
-        text = f"{line}\nEND RequestId: {request_id}\n" + "\t".join(fields) + "\n"
-        with open(self.log_path, "a", encoding="utf-8") as log:
-            log.write(text)
-        return text
 
     def stop(self) -> None:
         """Kill the worker now (idle workers hold no state worth a graceful exit)."""
@@ -247,6 +230,41 @@ class _Worker:
             os.close(self._requests)
             os.close(self._responses)
             self._requests = self._responses = -1
+
+
+def _timeout(version: _Version, log_path: Path, request_id: str, elapsed_s: float) -> Outcome:
+    """An invocation of `version` that reached its timeout after `elapsed_s`, as Lambda
+    ends and logs it."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    message = f"{now} {request_id} Task timed out after {elapsed_s:.2f} seconds"
+    log = _platform_log(version, log_path, request_id, message, elapsed_s, "timeout", None)
+    failure = FunctionError("Sandbox.Timedout", message)
+    return Outcome(Invocation(request_id, None, failure, elapsed_s * 1000), log)
+
+
+def _platform_log(
+    version: _Version,
+    log_path: Path,
+    request_id: str,
+    line: str,
+    elapsed_s: float,
+    status: str,
+    error_type: str | None,
+) -> str:
+    """What Lambda logs when an invocation ends without the runtime's help."""
+    fields = [
+        f"REPORT RequestId: {request_id}",
+        f"Duration: {elapsed_s * 1000:.2f} ms",
+        f"Billed Duration: {int(elapsed_s * 1000) + 1} ms",
+        f"Memory Size: {version.memory_mb} MB",
+        f"Status: {status}",
+    ]
+    if error_type:
+        fields.append(f"Error Type: {error_type}")
+    text = f"{line}\nEND RequestId: {request_id}\n" + "\t".join(fields) + "\n"
+    with open(log_path, "a", encoding="utf-8") as log:
+        log.write(text)
+    return text
 
 
 @dataclass(eq=False)
@@ -281,6 +299,9 @@ class Functions:
         self._usage: Counter[str] = Counter()
         self._failing: set[str] = set()
         """Names of the functions whose invocations fail without running (`fail`)."""
+        self._hanging: set[str] = set()
+        """Names of the functions whose invocations hang until their timeout (`hang`)."""
+        self._closing = threading.Event()
 
     def fail(self, names: Iterable[str], failing: bool) -> None:
         """Fail every invocation of the functions `names`, without running them, until called
@@ -292,9 +313,23 @@ class Functions:
             else:
                 self._failing.difference_update(names)
 
+    def hang(self, names: Iterable[str], hanging: bool) -> None:
+        """Make every invocation of the functions `names` hang until its timeout and fail
+        with Sandbox.Timedout, without running, until called again with `hanging` False: the
+        `lambda_timeouts` fault, as AWS FIS's aws:lambda:invocation-add-delay does with a
+        startup delay past the function's timeout."""
+        with self._lock:
+            if hanging:
+                self._hanging.update(names)
+            else:
+                self._hanging.difference_update(names)
+
     def log_path(self, function_name: str) -> Path:
-        """The function's log file (its CloudWatch log group, all streams in one file)."""
-        return self.run_dir / "logs" / f"{function_name}.log"
+        """The function's log file (its CloudWatch log group, all streams in one file), in a
+        folder made if need be."""
+        folder = self.run_dir / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{function_name}.log"
 
     def invoke(self, function: str, event: Any) -> Invocation:
         return self.run(function, event).invocation
@@ -317,11 +352,17 @@ class Functions:
         if version.name in self._failing:
             injected = FunctionError("InjectedFault", "the invocation failed on purpose (fault)")
             return Outcome(Invocation(request_id, None, injected, 0.0))
-        worker = self._acquire(fn)
-        try:
-            outcome = worker.call(request_id, json.dumps(event), version.arn, tail)
-        finally:
-            self._release(fn, worker)
+        if version.name in self._hanging:
+            started = time.monotonic()
+            self._closing.wait(version.timeout_s)
+            elapsed_s = time.monotonic() - started
+            outcome = _timeout(version, self.log_path(version.name), request_id, elapsed_s)
+        else:
+            worker = self._acquire(fn)
+            try:
+                outcome = worker.call(request_id, json.dumps(event), version.arn, tail)
+            finally:
+                self._release(fn, worker)
         billed_s = math.ceil(outcome.invocation.duration_ms) / 1000  # billed by the ms
         with self._lock:
             self._usage["lambda.request"] += 1
@@ -337,6 +378,7 @@ class Functions:
 
     def close(self) -> None:
         """Kill every worker; invocations still running end with Runtime.ExitError."""
+        self._closing.set()  # hanging invocations end now
         with self._lock:
             self._closed = True
             workers = list(self._workers)
@@ -486,7 +528,6 @@ class Functions:
 
     def _spawn(self, version: _Version, code_dir: Path) -> _Worker:
         log = self.log_path(version.name)
-        log.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the local Lambda runtime is closed")
