@@ -24,7 +24,8 @@ def await_convergence(
     whose pattern had a service fail (`failed(name)`: an emulated DMS task, a Lambda mapping)
     stops being waited for: nothing would change any more, what it shows counts as settled.
     `held_s`: how long from now a projection may still be held up by a fault (a retried
-    batch waiting out a queue's visibility timeout): it does not settle before."""
+    batch waiting out a queue's visibility timeout): it neither converges nor settles before,
+    as an earlier change may still come though its entity's last one is shown."""
     started = time.monotonic()
     done: dict[str, Convergence] = {}
     last_change = dict.fromkeys(observers, started)
@@ -38,11 +39,11 @@ def await_convergence(
                     continue
                 if observer.observed != observed[name]:
                     observed[name], last_change[name] = observer.observed, now
-                if observer.error or pending(expected, observer) == 0:
+                held = now - started < (held_s or {}).get(name, 0.0)
+                if observer.error or (not held and pending(expected, observer) == 0):
                     done[name] = Convergence(converged=not observer.error, seconds=elapsed)
                 elif failed(name) or (
-                    now - last_change[name] > floors_s[name] + settle_s
-                    and now - started >= (held_s or {}).get(name, 0.0)
+                    not held and now - last_change[name] > floors_s[name] + settle_s
                 ):
                     done[name] = Convergence(converged=False, settled=True, seconds=elapsed)
             if len(done) == len(observers) or now - started > timeout_s:

@@ -89,6 +89,20 @@ def test_a_projection_a_fault_may_still_hold_up_does_not_settle_before_then(
     assert done.converged is bool(held_s) and done.settled is not bool(held_s)
 
 
+def test_a_projection_showing_its_final_state_is_not_converged_while_a_fault_may_hold_some_up(
+    tmp_path: Path,
+) -> None:
+    """An earlier change a fault held up (a timed-out batch back after the queue's visibility
+    timeout) may still come after its entity's last one: the wait lasts what the fault's
+    expected outcome allows."""
+    observer = Scripted(tmp_path / "obs.csv", lambda n: 2 if n == 1 else None)
+
+    done, took = wait(observer, floor_s=0, timeout_s=10, settle_s=0.1, held_s=1.0)
+
+    assert done.converged and not done.settled
+    assert done.seconds >= 1.0 and took >= 1.0
+
+
 def test_a_projection_still_changing_at_the_deadline_neither_converged_nor_settled(
     tmp_path: Path,
 ) -> None:
