@@ -36,12 +36,13 @@ class FisTarget:
 
 
 @pytest.fixture(scope="module")
-def experiments_progress_by_the_second(bare_cloud: BareCloud) -> Iterator[None]:
-    """moto moves each FIS experiment on a state a second (pending, initiating, running,
-    then completed unless stopped), as FIS takes its time."""
+def experiments_progress_every_third_look(bare_cloud: BareCloud) -> Iterator[None]:
+    """moto moves each FIS experiment on a state every third GetExperiment (pending,
+    initiating, running, then completed unless stopped), as FIS takes its time: by count,
+    not by the clock, so a busy machine changes nothing."""
     api = f"{bare_cloud.aws.endpoint_url}/moto-api/state-manager"
     model = {"model_name": "fis::experiment"}
-    transition = {**model, "transition": {"progression": "time", "seconds": 1}}
+    transition = {**model, "transition": {"progression": "manual", "times": 3}}
     requests.post(f"{api}/set-transition", data=json.dumps(transition), timeout=10)
     yield
     requests.post(f"{api}/unset-transition", data=json.dumps(model), timeout=10)
@@ -100,7 +101,7 @@ def test_a_fault_is_one_fis_experiment_lasting_it_and_stopped_at_its_end(
     parameters: dict[str, str],
     bare_cloud: BareCloud,
     functions: list[str],
-    experiments_progress_by_the_second: None,
+    experiments_progress_every_third_look: None,
 ) -> None:
     fis = bare_cloud.aws.client("fis")
     before = {e["id"] for e in fis.list_experiments()["experiments"]}
