@@ -653,7 +653,7 @@ def test_a_rebooted_replication_instance_crashes_its_tasks_and_a_resume_loses_no
     dms.start(local_target, arn)
     fault = KINDS["dms_instance_reboot"]
     with churn.running(200):
-        crashed = fault.start(local_target, [instance])
+        crashed = fault.start(local_target, [instance], 10.0)
         assert crashed == [arn]
         failed = dms.task(local_target, arn)
         assert failed["Status"] == "failed"

@@ -66,7 +66,7 @@ def test_brokers_taken_down_serve_nothing_until_they_are_back(local_target: Targ
     assert producer.flush(10) == 0
     fault = KINDS["kafka_down"]
     assert fault.unavailable(local_target) is None
-    fault.start(local_target, [arn])
+    fault.start(local_target, [arn], 10.0)
     try:
         producer.produce(topic, value=b"during")
         assert producer.flush(2) == 1, "delivered while every broker is down"
@@ -97,7 +97,7 @@ def test_rebalances_revoke_a_group_member_s_partitions_until_they_stop(
     assert fault.unavailable(local_target) is None
     try:
         wait_for(lambda: (consumer.poll(0.2), consumer.assignment())[1], "an assignment")
-        fault.start(local_target, [arn])
+        fault.start(local_target, [arn], 10.0)
         started = time.monotonic()
         while time.monotonic() - started < 7:
             consumer.poll(0.2)
