@@ -1,9 +1,9 @@
 output "function_settings" {
   description = "What each function takes as its lambda_function module's fault_injection."
   value = {
-    layer_arn              = var.layer_arn
-    bucket_arn             = local.bucket_arn
-    configuration_location = "${local.bucket_arn}/${local.prefix}"
+    layer_arn  = var.layer_arn
+    bucket_arn = local.bucket_arn
+    prefix     = local.prefix
   }
 }
 

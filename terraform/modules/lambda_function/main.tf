@@ -80,25 +80,23 @@ data "aws_iam_policy_document" "fault_configurations" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${local.fault_prefix}*"]
+      values   = ["${var.fault_injection.prefix}*"]
     }
   }
 
   statement {
     sid       = "ReadFaultConfigurations"
     actions   = ["s3:GetObject"]
-    resources = ["${var.fault_injection.configuration_location}*"]
+    resources = ["${local.fault_location}*"]
   }
 }
 
 locals {
-  # the configuration location's key prefix (after the bucket's ARN and its slash)
-  fault_prefix = (
-    var.fault_injection == null ? ""
-    : trimprefix(var.fault_injection.configuration_location, "${var.fault_injection.bucket_arn}/")
+  fault_location = (
+    var.fault_injection == null ? "" : "${var.fault_injection.bucket_arn}/${var.fault_injection.prefix}"
   )
   fault_environment = var.fault_injection == null ? {} : {
-    AWS_FIS_CONFIGURATION_LOCATION = var.fault_injection.configuration_location
+    AWS_FIS_CONFIGURATION_LOCATION = local.fault_location
     AWS_LAMBDA_EXEC_WRAPPER        = "/opt/aws-fis/bootstrap"
   }
 }

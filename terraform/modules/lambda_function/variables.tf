@@ -128,11 +128,11 @@ variable "tags" {
 }
 
 variable "fault_injection" {
-  description = "AWS FIS's Lambda extension for the function (modules/lambda_fault_injection's function_settings: the extension's layer ARN, the bucket and where in it experiments write fault configurations); null: none."
+  description = "AWS FIS's Lambda extension for the function (modules/lambda_fault_injection's function_settings: the extension's layer ARN, the bucket and the key prefix in it where experiments write fault configurations); null: none."
   type = object({
-    layer_arn              = string
-    bucket_arn             = string
-    configuration_location = string
+    layer_arn  = string
+    bucket_arn = string
+    prefix     = string
   })
   default = null
 }
